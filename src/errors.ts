@@ -1,0 +1,103 @@
+/**
+ * The one error tree. The CLI (src/cli.ts) is the only place that catches these and maps them to
+ * exit codes; everything else throws.
+ */
+
+/** Exit codes are part of the CLI contract (README, issue 2). */
+export const ExitCode = {
+  ok: 0,
+  error: 1,
+  hostFailed: 2,
+  hostUnreachable: 4,
+  badInput: 5,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Base: an expected stop whose message is meant for the operator. */
+export class SessionctlError extends Error {
+  readonly exitCode: ExitCodeValue;
+  constructor(message: string, exitCode: ExitCodeValue = ExitCode.error, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Where in a source file a value came from (1-based line and column). */
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+  /** The full text of that line, shown under the message. */
+  lineText?: string;
+}
+
+/** Bad inventory or options: exit 5, before any connection is made. */
+export class ConfigError extends SessionctlError {
+  readonly pos: SourcePos | undefined;
+  constructor(message: string, pos?: SourcePos) {
+    super(message, ExitCode.badInput);
+    this.pos = pos;
+  }
+  /** `file:line:col: message` followed by the offending line and a caret. */
+  format(): string {
+    if (!this.pos) return this.message;
+    const { file, line, col, lineText } = this.pos;
+    let out = `${file}:${line}:${col}: ${this.message}`;
+    if (lineText !== undefined) {
+      out += `\n  ${String(line).padStart(4)} | ${lineText}\n       | ${' '.repeat(Math.max(0, col - 1))}^`;
+    }
+    return out;
+  }
+}
+
+/** Several config errors found in one pass: report them all, exit 5. */
+export class ConfigErrors extends SessionctlError {
+  readonly errors: ConfigError[];
+  constructor(errors: ConfigError[]) {
+    super(errors.map((e) => e.format()).join('\n'), ExitCode.badInput);
+    this.errors = errors;
+  }
+}
+
+/** A host could not be reached (connect, auth, host key, dropped connection): exit 4. */
+export class HostUnreachableError extends SessionctlError {
+  constructor(readonly host: string, message: string, options?: { cause?: unknown }) {
+    super(`${host}: ${message}`, ExitCode.hostUnreachable, options);
+  }
+}
+
+/** A command on a host failed. `argv` is already masked; never put secrets here. */
+export class CommandError extends SessionctlError {
+  constructor(
+    readonly host: string,
+    readonly argv: string,
+    readonly code: number | null,
+    readonly stderrTail: string,
+    what = 'command failed',
+  ) {
+    super(
+      `${host}: ${what} (exit ${code ?? 'signal'}): ${argv}${stderrTail ? `\n${indent(stderrTail)}` : ''}`,
+      ExitCode.hostFailed,
+    );
+  }
+}
+
+/** A host-level step failed for a domain reason (container missing, probe failed...): exit 2. */
+export class HostError extends SessionctlError {
+  constructor(readonly host: string, message: string, options?: { cause?: unknown }) {
+    super(`${host}: ${message}`, ExitCode.hostFailed, options);
+  }
+}
+
+/** A bug: never expected; the CLI prints a stack with --verbose. */
+export class InternalError extends Error {
+  override name = 'InternalError';
+}
+
+function indent(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+}

@@ -1,0 +1,115 @@
+import type { SourcePos } from '../errors.js';
+
+/**
+ * A secret is given literally, or (preferred) as a reference that is resolved only when needed:
+ * `password_env: VAR` or `password_file: PATH`. Resolved values never reach argv or logs.
+ */
+export type SecretRef =
+  | { kind: 'literal'; value: string }
+  | { kind: 'env'; name: string }
+  | { kind: 'file'; path: string };
+
+/** Where Horizon's settings live on a host; `auto` means detect it from the container. */
+export type SettingsLayout = 'auto' | 'kolla-local-settings-d' | 'kolla-local-settings' | 'plain';
+
+/** One host of the inventory, with `defaults` already merged in and paths expanded. */
+export interface HostConfig {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  /** Private key file; absent = ssh-agent through SSH_AUTH_SOCK. */
+  identity?: string;
+  identityPassphrase?: SecretRef;
+  knownHosts: string;
+  /** Run privileged commands through `sudo -n`. */
+  become: boolean;
+  container: string;
+  /** Name of another inventory host to jump through. */
+  proxyJump?: string;
+  role: 'dashboard' | 'jump';
+  layout: SettingsLayout;
+  /** Host directory Kolla renders Horizon's config into (bind-mounted into the container). */
+  configDir: string;
+  /** For `plain` layout: the settings file to patch on the host. */
+  settingsFile?: string;
+  /** Seconds. */
+  connectTimeout: number;
+  /** Seconds, per remote command. */
+  commandTimeout: number;
+  /** Where the host's entry is in the inventory file. */
+  pos?: SourcePos;
+}
+
+export type Backend = 'memcached' | 'redis' | 'database' | 'cookie';
+
+export interface RedisConfig {
+  url: string;
+  password?: SecretRef;
+  tlsCa?: string;
+  sentinel?: { service: string; hosts: string[]; password?: SecretRef };
+}
+
+export interface MemcachedConfig {
+  servers: string[];
+}
+
+export interface DatabaseConfig {
+  engine: 'mysql' | 'postgresql';
+  host: string;
+  port?: number;
+  name: string;
+  user: string;
+  password?: SecretRef;
+  options?: Record<string, string | number | boolean>;
+  sessionEngine: 'db' | 'cached_db';
+}
+
+export interface SecurityConfig {
+  timeout?: number;
+  refresh?: boolean;
+  cookieSecure?: boolean;
+  cookieHttponly?: boolean;
+  cookieSamesite?: 'Lax' | 'Strict' | 'None' | false;
+  csrfCookieSecure?: boolean;
+}
+
+export interface SessionConfig {
+  backend?: Backend;
+  redis?: RedisConfig;
+  memcached?: MemcachedConfig;
+  database?: DatabaseConfig;
+  security?: SecurityConfig;
+}
+
+export interface InstallConfig {
+  method: 'pip' | 'wheelhouse' | 'distro';
+  version?: string;
+  indexUrl?: string;
+  proxy?: string;
+  wheelhouse?: string;
+}
+
+export interface RolloutConfig {
+  serial: number;
+  maxFail: number;
+}
+
+export interface KollaConfig {
+  deployHost?: string;
+  configDir: string;
+}
+
+/** A validated inventory. Everything here is typed and defaulted; nothing is raw YAML. */
+export interface Inventory {
+  /** Absolute path of the file it came from (or `<guided>`). */
+  file: string;
+  /** sha256 of the file's bytes. */
+  digest: string;
+  /** Every host, Dashboard and jump, in file order. */
+  hosts: HostConfig[];
+  session: SessionConfig;
+  install: InstallConfig;
+  rollout: RolloutConfig;
+  kolla?: KollaConfig;
+}

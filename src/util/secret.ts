@@ -1,0 +1,107 @@
+/**
+ * Secrets that do not leak by accident: a {@link Secret} prints as `***` through every
+ * stringification path, and {@link masker} scrubs known secret values out of any text that is
+ * about to be logged or shown, as a second line of defence for values that escaped as plain strings.
+ */
+
+import { inspect } from 'node:util';
+
+const MASK = '***';
+
+/**
+ * A secret string. Only {@link Secret.reveal} gives the value; `String()`, template literals,
+ * `JSON.stringify` and `console.log`/`util.inspect` all give `***`. Constructing one registers
+ * the value with the process-wide {@link masker}, so a revealed copy that ends up in a log line or
+ * an error message is still masked.
+ */
+export class Secret {
+  readonly #value: string;
+
+  constructor(value: string) {
+    if (typeof value !== 'string') throw new TypeError('Secret value must be a string');
+    this.#value = value;
+    masker.add(value);
+  }
+
+  /** The real value: call this only where it is handed to the remote side. */
+  reveal(): string {
+    return this.#value;
+  }
+
+  /** Always `***`. */
+  toString(): string {
+    return MASK;
+  }
+
+  /** Always `***`, so a Secret inside a JSON report stays masked. */
+  toJSON(): string {
+    return MASK;
+  }
+
+  /** Always `***`, for `console.log` and `util.inspect`. */
+  [inspect.custom](): string {
+    return MASK;
+  }
+}
+
+/**
+ * Registry of secret values to scrub from text. Besides the raw value it masks the forms a value
+ * takes on its way into logs: URL-encoded (any mix of raw and `%XX` characters, either hex case,
+ * `+` for space), JSON-escaped, and the interior of a POSIX single-quoted shell word.
+ */
+export class Masker {
+  /** Regex source for each registered value, keyed by the value. */
+  readonly #sources = new Map<string, string[]>();
+  #pattern: RegExp | undefined;
+
+  /** Register a secret. Values shorter than 3 characters are ignored: masking them would shred ordinary text. */
+  add(secret: string | Secret): void {
+    const value = secret instanceof Secret ? secret.reveal() : secret;
+    if (typeof value !== 'string' || value.length < 3 || this.#sources.has(value)) return;
+    this.#sources.set(value, formSources(value));
+    this.#pattern = undefined;
+  }
+
+  /** `text` with every occurrence of every registered secret form replaced by `***`. */
+  mask(text: string): string {
+    if (this.#sources.size === 0) return text;
+    // One alternation, longest secret first: at each position the longest secret wins, so a secret
+    // that contains another is masked whole instead of leaving its remainder visible.
+    this.#pattern ??= new RegExp(
+      [...this.#sources.entries()]
+        .sort(([a], [b]) => b.length - a.length)
+        .flatMap(([, sources]) => sources)
+        .join('|'),
+      'g',
+    );
+    return text.replace(this.#pattern, MASK);
+  }
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+}
+
+function formSources(value: string): string[] {
+  // Encoders disagree on which characters to escape (encodeURIComponent, URLSearchParams, Python's
+  // quote), so every character may appear raw or percent-encoded in either hex case.
+  const url = [...value]
+    .map((ch) => {
+      const alts = [escapeRegExp(ch)];
+      if (ch === ' ') alts.push('\\+');
+      const cp = ch.codePointAt(0)!;
+      // A lone surrogate has no UTF-8 form, so it can only appear raw.
+      if (cp < 0xd800 || cp > 0xdfff) {
+        const bytes = [...Buffer.from(ch, 'utf8')].map((b) => b.toString(16).padStart(2, '0'));
+        alts.push(bytes.map((h) => `%[${h[0]}${h[0]!.toUpperCase()}][${h[1]}${h[1]!.toUpperCase()}]`).join(''));
+      }
+      return `(?:${alts.join('|')})`;
+    })
+    .join('');
+  const literals = new Set([JSON.stringify(value).slice(1, -1), value.replace(/'/g, `'\\''`)]);
+  literals.delete(value);
+  return [url, ...[...literals].map(escapeRegExp)];
+}
+
+/** The process-wide registry used by every log line and error message. */
+export const masker: Masker = new Masker();
