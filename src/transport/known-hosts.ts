@@ -195,3 +195,18 @@ export function knownHostsLine(host: string, port: number, blob: Buffer): string
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port ${port}`);
   return `${lookupName(host, port)} ${keyTypeOf(blob)} ${blob.toString('base64')}`;
 }
+
+/**
+ * Key types on file for `host`:`port` (plain entries only), so the client can offer those
+ * host-key algorithms first, as OpenSSH does; otherwise a host known only by its RSA key would
+ * present ed25519 and look unknown.
+ */
+export function knownKeyTypes(entries: KnownHostsEntry[], host: string, port: number): string[] {
+  const name = lookupName(host, port);
+  return [...new Set(entries.filter((e) => e.marker === undefined && hostMatches(e, name)).map((e) => e.keyType))];
+}
+
+/** Host-key algorithms ssh2 may negotiate for a key type on file. */
+export function hostKeyAlgorithms(keyType: string): string[] {
+  return keyType === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [keyType];
+}

@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+/**
+ * The one error boundary: argv -> typed options -> command -> exit code.
+ * Everything below throws SessionctlError subclasses; only this file prints them and exits.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { ConfigError, ConfigErrors, ExitCode, SessionctlError, type ExitCodeValue } from './errors.js';
+import { loadInventory, selectHosts } from './inventory/load.js';
+import { status } from './commands/status.js';
+import { renderStatus } from './report/status.js';
+import { masker } from './util/secret.js';
+import { ROOT } from './util/assets.js';
+
+/** Options every command understands (global flags). */
+export interface GlobalOptions {
+  inventory?: string;
+  limit?: string;
+  json: boolean;
+  verbose: boolean;
+  yes: boolean;
+  acceptNewHostKeys: boolean;
+}
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  ok            1  error                2  a host failed
+  4  a host was unreachable                5  bad options or inventory`;
+
+function buildProgram(run: (code: ExitCodeValue) => void): Command {
+  const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const program = new Command('sessionctl')
+    .description('Switch the session backend of every OpenStack Horizon (Dashboard) host, safely.')
+    .version(version)
+    .option('-i, --inventory <file>', 'inventory YAML (default: ./inventory.yaml when present)')
+    .option('--limit <pattern>', 'only these hosts: names or globs, comma separated (e.g. "dash1,dash[23]*")')
+    .option('--json', 'print one JSON document on stdout and nothing else there', false)
+    .option('-v, --verbose', 'show debug lines and stack traces on stderr', false)
+    .option('-y, --yes', 'do not ask for confirmation (unattended runs)', false)
+    .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (a changed key is always refused)', false)
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', `${EXIT_CODES_HELP}
+
+Examples:
+  sessionctl status -i inventory.yaml
+  sessionctl status -i inventory.yaml --limit 'dash*' --json
+  sessionctl plan -i inventory.yaml --backend redis
+  sessionctl apply -i inventory.yaml --backend redis --yes
+
+Without a command in a terminal, sessionctl starts the guided mode.`)
+    .exitOverride();
+
+  program
+    .command('status')
+    .description('show, per host, the session backend Horizon really uses and what the container has')
+    .addHelpText('after', `
+For each host, in parallel: reachability, the horizon container's state and health, Django and
+Python versions, the settings layout (Kolla >= 2024.1 local_settings.d, Kolla <= 2023.2
+local_settings, or plain), the effective SESSION_ENGINE and cache as Django resolves them inside
+the container, whether django_redis and a DB driver import, and a hash of SECRET_KEY (never the
+key), with a warning when hosts differ.
+
+Examples:
+  sessionctl status -i inventory.yaml
+  sessionctl status -i inventory.yaml --limit dash2 --json | jq '.hosts[0].backend'
+${EXIT_CODES_HELP}`)
+    .action(async (_opts, cmd: Command) => run(await statusCommand(cmd.optsWithGlobals<GlobalOptions>())));
+
+  for (const [name, summary, issue] of [
+    ['plan', 'show what apply would change on every host (diffs, steps); changes nothing', 3],
+    ['apply', 'switch every Dashboard host to another session backend, host by host', 3],
+    ['rollback', 'restore the hosts touched by an earlier run', 5],
+    ['history', 'list earlier runs from the journal', 5],
+    ['guide', 'guided interactive mode', 6],
+  ] as const) {
+    program
+      .command(name)
+      .description(`${summary} (not in this version yet)`)
+      .allowUnknownOption(true)
+      .allowExcessArguments(true)
+      .action(() => {
+        throw new SessionctlError(`'${name}' is not available in this version of sessionctl yet (tracked in issue ${issue})`);
+      });
+  }
+
+  program.argument('[command]').action((unknown?: string) => {
+    if (unknown) throw new ConfigError(`unknown command '${unknown}'; run 'sessionctl --help' for the list`);
+    if (process.stdin.isTTY && process.stdout.isTTY) {
+      throw new SessionctlError("the guided mode is not available in this version yet; run 'sessionctl --help'");
+    }
+    throw new ConfigError("no command given (and no terminal for the guided mode); run 'sessionctl --help'");
+  });
+  return program;
+}
+
+function inventoryPath(opts: GlobalOptions): string {
+  if (opts.inventory) return resolve(opts.inventory);
+  if (existsSync('inventory.yaml')) return resolve('inventory.yaml');
+  throw new ConfigError('no inventory: pass -i/--inventory FILE (or run in a folder with inventory.yaml)');
+}
+
+async function statusCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
+  const inventory = await loadInventory(inventoryPath(opts));
+  const hosts = selectHosts(inventory, opts.limit);
+  const { report, exitCode } = await status(inventory, hosts, {
+    acceptNewHostKeys: opts.acceptNewHostKeys,
+    debug: opts.verbose ? (line) => process.stderr.write(`debug: ${masker.mask(line)}\n`) : undefined,
+  });
+  if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else process.stdout.write(renderStatus(report) + '\n');
+  return exitCode;
+}
+
+/** Print an error for the operator: stderr always; stdout too as JSON when --json was asked. */
+function report(err: unknown, json: boolean, verbose: boolean): ExitCodeValue {
+  let code: ExitCodeValue = ExitCode.error;
+  let message: string;
+  if (err instanceof ConfigError) {
+    message = err.format();
+    code = err.exitCode;
+  } else if (err instanceof SessionctlError) {
+    message = err.message;
+    code = err.exitCode;
+  } else {
+    message = `internal error (a bug in sessionctl): ${(err as Error)?.message ?? String(err)}`;
+    if (verbose && err instanceof Error && err.stack) message += `\n${err.stack}`;
+  }
+  message = masker.mask(message);
+  process.stderr.write(`sessionctl: ${message.replace(/^/, '')}\n`);
+  if (err instanceof ConfigErrors) code = ExitCode.badInput;
+  if (json) process.stdout.write(JSON.stringify({ error: { message, exitCode: code } }, null, 2) + '\n');
+  return code;
+}
+
+async function main(argv: string[]): Promise<ExitCodeValue> {
+  let result: ExitCodeValue = ExitCode.ok;
+  const program = buildProgram((code) => {
+    result = code;
+  });
+  const wantsJson = argv.includes('--json');
+  const verbose = argv.includes('-v') || argv.includes('--verbose');
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return result;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are not errors; anything else commander rejects is a bad option.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+      return ExitCode.badInput;
+    }
+    return report(err, wantsJson, verbose);
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

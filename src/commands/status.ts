@@ -1,0 +1,117 @@
+import type { Inventory, HostConfig } from '../inventory/types.js';
+import { Fleet } from '../transport/fleet.js';
+import { gatherHostFacts, type HostFacts } from '../facts/gather.js';
+import { backendOf } from '../facts/horizon.js';
+import { ExitCode, type ExitCodeValue } from '../errors.js';
+import type { SshOptions } from '../transport/ssh.js';
+
+/** One row of `sessionctl status`: plain data, rendered as a table or JSON. */
+export interface HostStatus {
+  host: string;
+  address: string;
+  reachable: boolean;
+  error?: string;
+  engine?: 'api' | 'sudo-cli';
+  container?: { name: string; state: string; health: string; image: string } | null;
+  python?: string;
+  django?: string;
+  horizon?: string | null;
+  layout?: string;
+  configDir?: string | null;
+  settingsFile?: string | null;
+  sessionEngine?: string;
+  backend?: string;
+  cache?: { backend: string | null; location: unknown };
+  database?: { engine: string | null; name: string | null; host: string | null } | null;
+  security?: Record<string, unknown>;
+  imports?: { django_redis: string | null; mysql: string | null; postgresql: string | null; pymemcache: string | null };
+  secretKeySha256?: string | null;
+  settingsError?: string;
+}
+
+export interface StatusReport {
+  hosts: HostStatus[];
+  warnings: string[];
+}
+
+export async function status(inventory: Inventory, hosts: HostConfig[], ssh: SshOptions): Promise<{ report: StatusReport; exitCode: ExitCodeValue }> {
+  const fleet = new Fleet(inventory, ssh);
+  try {
+    const facts = await Promise.all(hosts.map((h) => gatherHostFacts(fleet, h)));
+    const report = buildStatus(facts);
+    return { report, exitCode: statusExitCode(facts) };
+  } finally {
+    await fleet.close();
+  }
+}
+
+/** Pure: facts -> report rows and fleet-wide warnings. */
+export function buildStatus(all: HostFacts[]): StatusReport {
+  const hosts = all.map(toRow);
+  const warnings: string[] = [];
+  const keys = new Map<string, string[]>();
+  for (const h of hosts) {
+    if (h.secretKeySha256 === undefined) continue;
+    const k = h.secretKeySha256 ?? '(unset)';
+    keys.set(k, [...(keys.get(k) ?? []), h.host]);
+  }
+  if (keys.size > 1) {
+    warnings.push(
+      `SECRET_KEY differs between hosts (${[...keys.entries()].map(([k, hs]) => `${hs.join(',')}: ${k}`).join('; ')}); ` +
+        'sessions and signed data break when the load balancer moves a user',
+    );
+  }
+  const backends = new Set(hosts.filter((h) => h.backend).map((h) => `${h.backend} ${JSON.stringify(h.cache?.location ?? h.database ?? '')}`));
+  if (backends.size > 1) warnings.push('hosts do not share one session backend: users are logged out when they move between hosts');
+  for (const h of hosts) {
+    if (h.backend?.startsWith('database')) warnings.push(`${h.host}: database sessions need 'manage.py clearsessions' on a schedule`);
+    if (h.settingsError) warnings.push(`${h.host}: Horizon's settings do not load: ${h.settingsError}`);
+    if (h.container && h.container.health === 'unhealthy') warnings.push(`${h.host}: container ${h.container.name} is unhealthy`);
+  }
+  return { hosts, warnings };
+}
+
+function toRow(f: HostFacts): HostStatus {
+  const row: HostStatus = { host: f.host.name, address: f.host.address, reachable: f.reachable };
+  if (f.error) row.error = f.error.message;
+  if (f.engineVia) row.engine = f.engineVia;
+  if (f.container !== undefined) {
+    row.container = f.container && { name: f.container.name, state: f.container.state, health: f.container.health, image: f.container.image };
+  }
+  if (f.layout) {
+    row.layout = f.layout.layout;
+    row.configDir = f.layout.configDir;
+    row.settingsFile = f.layout.customFile;
+  }
+  const hz = f.horizon;
+  if (hz) {
+    row.python = hz.python;
+    row.horizon = hz.horizon;
+    const m = hz.modules;
+    row.imports = {
+      django_redis: m.django_redis ?? null,
+      mysql: m.MySQLdb ? `MySQLdb ${m.MySQLdb}` : m.pymysql ? `pymysql ${m.pymysql}` : null,
+      postgresql: m.psycopg2 ? `psycopg2 ${m.psycopg2}` : m.psycopg ? `psycopg ${m.psycopg}` : null,
+      pymemcache: m.pymemcache ?? null,
+    };
+    if (hz.settingsError) row.settingsError = hz.settingsError;
+    const s = hz.settings;
+    if (s) {
+      row.django = s.django;
+      row.sessionEngine = s.sessionEngine;
+      row.backend = backendOf(s.sessionEngine, s.cache.backend);
+      row.cache = { backend: s.cache.backend, location: s.cache.location };
+      row.database = s.database;
+      row.security = s.security;
+      row.secretKeySha256 = s.secretKeySha256;
+    }
+  }
+  return row;
+}
+
+/** 4 when a host is unreachable, else 2 when a host failed, else 0. */
+export function statusExitCode(all: HostFacts[]): ExitCodeValue {
+  if (all.some((f) => f.error?.kind === 'unreachable')) return ExitCode.hostUnreachable;
+  if (all.some((f) => f.error)) return ExitCode.hostFailed;
+  return ExitCode.ok;
+}

@@ -1,0 +1,58 @@
+import type { HostConfig } from '../inventory/types.js';
+import type { Fleet } from '../transport/fleet.js';
+import type { ContainerInfo } from '../transport/types.js';
+import { HostError, SessionctlError, ExitCode } from '../errors.js';
+import { detectLayout, probeHorizon, type HorizonFacts, type LayoutFact } from './horizon.js';
+
+/** Everything read-only we know about one host; `error` set when we could not learn it all. */
+export interface HostFacts {
+  host: HostConfig;
+  reachable: boolean;
+  engineVia?: 'api' | 'sudo-cli';
+  container?: ContainerInfo | null;
+  layout?: LayoutFact;
+  horizon?: HorizonFacts;
+  error?: { kind: 'unreachable' | 'failed'; message: string };
+}
+
+/** Connect and read the facts of one host; never throws for host-level problems. */
+export async function gatherHostFacts(fleet: Fleet, host: HostConfig): Promise<HostFacts> {
+  const facts: HostFacts = { host, reachable: false };
+  try {
+    await fleet.ssh(host);
+    facts.reachable = true;
+    const engine = await fleet.engine(host);
+    facts.engineVia = engine.via;
+    facts.container = await engine.inspect(host.container);
+    if (!facts.container) throw new HostError(host.name, `no container named '${host.container}'`);
+    if (facts.container.state !== 'running') {
+      throw new HostError(host.name, `container '${host.container}' is ${facts.container.state}`);
+    }
+    facts.horizon = await probeHorizon(host.name, engine, host.container);
+    facts.layout = overrideLayout(host, detectLayout(facts.container, facts.horizon.kollaConfigFiles));
+  } catch (err) {
+    if (!(err instanceof SessionctlError)) throw err;
+    const kind = err.exitCode === ExitCode.hostUnreachable ? 'unreachable' : 'failed';
+    facts.error = { kind, message: err.message.replace(new RegExp(`^${escapeRe(host.name)}: `), '') };
+    if (kind === 'unreachable') facts.reachable = false;
+  }
+  return facts;
+}
+
+/** The inventory may pin the layout (and the file for `plain`); detection fills the rest. */
+function overrideLayout(host: HostConfig, detected: LayoutFact): LayoutFact {
+  if (host.layout === 'auto') return detected;
+  const configDir = detected.configDir ?? host.configDir;
+  switch (host.layout) {
+    case 'kolla-local-settings-d':
+      return { layout: host.layout, configDir, customFile: `${configDir}/_9999-custom-settings.py` };
+    case 'kolla-local-settings':
+      return { layout: host.layout, configDir, customFile: `${configDir}/custom_local_settings` };
+    case 'plain':
+      return { layout: 'plain', configDir: detected.configDir, customFile: host.settingsFile ?? null };
+  }
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,134 @@
+import type { Engine, ContainerInfo } from '../transport/types.js';
+import { HostError } from '../errors.js';
+import type { SettingsLayout } from '../inventory/types.js';
+import { asset } from '../util/assets.js';
+import { tail } from '../transport/ssh.js';
+
+/** Kolla's bind mount of the host config dir inside the container. */
+export const KOLLA_CONFIG_MOUNT = '/var/lib/kolla/config_files';
+
+/** What the probe reports from inside the horizon container (see python/probe.py). */
+export interface HorizonFacts {
+  python: string;
+  executable: string;
+  horizon: string | null;
+  modules: Record<string, string | null>;
+  kollaConfigFiles: string[] | null;
+  settingsD: string[] | null;
+  managepy: string | null;
+  settings?: EffectiveSettings;
+  settingsError?: string;
+}
+
+export interface EffectiveSettings {
+  django: string;
+  sessionEngine: string;
+  cache: { backend: string | null; location: unknown; options: string[] };
+  database: { engine: string | null; name: string | null; host: string | null } | null;
+  security: Record<string, unknown>;
+  secretKeySha256: string | null;
+}
+
+const MARKER = 'SESSIONCTL-FACTS ';
+
+/** Prefer Kolla's venv Python; a constant script, so no value is ever interpolated into it. */
+const PYTHON_LAUNCHER = [
+  'sh',
+  '-c',
+  'if [ -x /var/lib/kolla/venv/bin/python3 ]; then exec /var/lib/kolla/venv/bin/python3 "$@"; else exec python3 "$@"; fi',
+  'python',
+];
+
+/** Run a Python script shipped in src/facts/python/ inside the container, JSON in on stdin. */
+export function runPython(engine: Engine, container: string, script: string, input: unknown = {}) {
+  return engine.exec(container, [...PYTHON_LAUNCHER, '-c', asset(`src/facts/python/${script}`)], {
+    stdin: JSON.stringify(input),
+  });
+}
+
+/** Gather HorizonFacts from a running container. */
+export async function probeHorizon(host: string, engine: Engine, container: string): Promise<HorizonFacts> {
+  const res = await runPython(engine, container, 'probe.py');
+  if (res.code !== 0) {
+    throw new HostError(host, `the settings probe failed in container '${container}' (exit ${res.code}):\n${tail(res.stderr)}`);
+  }
+  return parseProbeOutput(res.stdout.toString('utf8'));
+}
+
+/** Pure: find the marker line and map snake_case JSON to HorizonFacts. */
+export function parseProbeOutput(stdout: string): HorizonFacts {
+  const line = stdout.split('\n').find((l) => l.startsWith(MARKER));
+  if (!line) throw new Error('probe printed no facts line');
+  const raw = JSON.parse(line.slice(MARKER.length)) as Record<string, any>;
+  const facts: HorizonFacts = {
+    python: String(raw.python),
+    executable: String(raw.executable),
+    horizon: raw.horizon ?? null,
+    modules: raw.modules ?? {},
+    kollaConfigFiles: raw.kolla_config_files ?? null,
+    settingsD: raw.settings_d ?? null,
+    managepy: raw.manage_py ?? null,
+  };
+  if (raw.settings_error) facts.settingsError = String(raw.settings_error);
+  const s = raw.settings;
+  if (s) {
+    facts.settings = {
+      django: String(s.django),
+      sessionEngine: String(s.session_engine),
+      cache: { backend: s.cache?.backend ?? null, location: s.cache?.location ?? null, options: s.cache?.options ?? [] },
+      database: s.database ?? null,
+      security: s.security ?? {},
+      secretKeySha256: s.secret_key_sha256 ?? null,
+    };
+  }
+  return facts;
+}
+
+export interface LayoutFact {
+  layout: Exclude<SettingsLayout, 'auto'>;
+  /** Host directory bind-mounted at /var/lib/kolla/config_files, if any. */
+  configDir: string | null;
+  /** The operator-owned file sessionctl patches, on the host. */
+  customFile: string | null;
+}
+
+/**
+ * Pure: which Kolla layout a host uses, from the container's mounts and the files Kolla copies in.
+ * >= 2024.1 renders `_9998-kolla-settings.py`/`_9999-custom-settings.py` (local_settings.d);
+ * <= 2023.2 renders `local_settings`/`custom_local_settings`.
+ */
+export function detectLayout(container: ContainerInfo, kollaFiles: string[] | null): LayoutFact {
+  const mount = container.mounts.find((m) => m.destination === KOLLA_CONFIG_MOUNT);
+  const configDir = mount?.source ?? null;
+  const files = new Set(kollaFiles ?? []);
+  if (configDir && (files.has('_9998-kolla-settings.py') || files.has('_9999-custom-settings.py'))) {
+    return { layout: 'kolla-local-settings-d', configDir, customFile: `${configDir}/_9999-custom-settings.py` };
+  }
+  if (configDir && (files.has('local_settings') || files.has('custom_local_settings'))) {
+    return { layout: 'kolla-local-settings', configDir, customFile: `${configDir}/custom_local_settings` };
+  }
+  return { layout: 'plain', configDir, customFile: null };
+}
+
+/** Pure: a readable name for a session engine module path. */
+export function backendOf(sessionEngine: string | undefined, cacheBackend: string | null | undefined): string {
+  if (!sessionEngine) return 'unknown';
+  const engine = sessionEngine.replace('django.contrib.sessions.backends.', '');
+  if (engine === 'signed_cookies') return 'cookie';
+  if (engine === 'db') return 'database';
+  const cache = cacheBackend ?? '';
+  const cacheName = /django_redis|backends\.redis/.test(cache)
+    ? 'redis'
+    : /memcached/i.test(cache)
+      ? 'memcached'
+      : /locmem/.test(cache)
+        ? 'local-memory'
+        : /filebased/.test(cache)
+          ? 'file'
+          : /dummy/.test(cache)
+            ? 'none'
+            : cache || 'unknown';
+  if (engine === 'cache') return cacheName;
+  if (engine === 'cached_db') return `database (cached in ${cacheName})`;
+  return engine;
+}

@@ -1,0 +1,119 @@
+"""Read what Horizon really uses, from inside the horizon container.
+
+Runs with the container's own Python (Kolla venv when present), imports Horizon's settings the way
+mod_wsgi does, and prints one JSON document after a marker line. Reads nothing secret into the
+output: SECRET_KEY only as a truncated sha256, passwords in cache URLs masked.
+"""
+import contextlib
+import hashlib
+import importlib
+import json
+import os
+import platform
+import sys
+
+MARKER = "SESSIONCTL-FACTS "
+KOLLA_CONFIG_DIR = "/var/lib/kolla/config_files"
+SETTINGS_DIRS = ["/etc/openstack-dashboard"]
+MODULES = ["django_redis", "redis", "pymemcache", "memcache", "MySQLdb", "pymysql", "psycopg2", "psycopg"]
+SECURITY = [
+    "SESSION_TIMEOUT", "SESSION_REFRESH", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SAMESITE", "CSRF_COOKIE_SECURE", "SESSION_SERIALIZER",
+]
+
+
+def mask_url(value):
+    """Hide the password part of redis://user:pass@host URLs."""
+    if not isinstance(value, str) or "@" not in value or "://" not in value:
+        return value
+    scheme, rest = value.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0] if ":" in creds else ""
+    return "%s://%s***@%s" % (scheme, user + ":" if user else "", host)
+
+
+def jsonable(value):
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return repr(value)
+
+
+def module_versions():
+    found = {}
+    for name in MODULES:
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                mod = importlib.import_module(name)
+            found[name] = str(getattr(mod, "__version__", "") or getattr(mod, "VERSION", "") or "present")
+        except Exception:  # noqa: BLE001 - any failure means "not usable"
+            found[name] = None
+    return found
+
+
+def package_version(name):
+    try:
+        from importlib import metadata
+        return metadata.version(name)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def listing(path):
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return None
+
+
+def effective_settings():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openstack_dashboard.settings")
+    import django
+    from django.conf import settings
+
+    # Horizon's settings print and log while importing; keep stdout for our JSON.
+    with contextlib.redirect_stdout(sys.stderr):
+        settings._setup()
+    default_cache = settings.CACHES.get("default", {})
+    options = default_cache.get("OPTIONS", {}) or {}
+    location = default_cache.get("LOCATION")
+    db = settings.DATABASES.get("default", {}) if hasattr(settings, "DATABASES") else {}
+    return {
+        "django": django.get_version(),
+        "session_engine": settings.SESSION_ENGINE,
+        "cache": {
+            "backend": default_cache.get("BACKEND"),
+            "location": jsonable([mask_url(x) for x in location] if isinstance(location, (list, tuple)) else mask_url(location)),
+            "options": sorted(str(k) for k in options),
+        },
+        "database": {"engine": db.get("ENGINE"), "name": db.get("NAME"), "host": db.get("HOST")} if db else None,
+        "security": {name: jsonable(getattr(settings, name, None)) for name in SECURITY},
+        "secret_key_sha256": hashlib.sha256(str(settings.SECRET_KEY).encode()).hexdigest()[:16]
+        if getattr(settings, "SECRET_KEY", "") else None,
+    }
+
+
+def main():
+    facts = {
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "horizon": package_version("horizon"),
+        "modules": module_versions(),
+        "kolla_config_files": listing(KOLLA_CONFIG_DIR),
+        "settings_d": listing("/etc/openstack-dashboard/local_settings.d"),
+        "settings_dir": listing("/etc/openstack-dashboard"),
+        "manage_py": next((p for p in ("/var/lib/kolla/venv/bin/manage.py", "/usr/share/openstack-dashboard/manage.py")
+                           if os.path.exists(p)), None),
+    }
+    try:
+        facts["settings"] = effective_settings()
+    except Exception as exc:  # noqa: BLE001 - reported as a fact, not a crash
+        facts["settings_error"] = "%s: %s" % (type(exc).__name__, exc)
+    sys.stdout.write("\n" + MARKER + json.dumps(facts, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()

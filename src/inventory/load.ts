@@ -1,0 +1,390 @@
+/**
+ * The inventory: which Horizon hosts to change and how to reach them, plus the session backend,
+ * install and rollout settings. This module holds the inventory's schema (see
+ * `inventory.example.yaml` for every key) and turns a file into a typed {@link Inventory}, reporting
+ * every problem at once with its line and column.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isMap, LineCounter, parseDocument, type YAMLMap } from 'yaml';
+import { ConfigError } from '../errors.js';
+import {
+  absPath,
+  address,
+  Bad,
+  bool,
+  Ctx,
+  describe,
+  emptyObject,
+  entries,
+  finish,
+  hostPort,
+  int,
+  isHostAddress,
+  list,
+  localPath,
+  mapping,
+  object,
+  offsetOf,
+  oneOf,
+  overlay,
+  type RawObject,
+  readObject,
+  scalar,
+  scalarMap,
+  secret,
+  str,
+  suggest,
+  url,
+} from './schema.js';
+import type { HostConfig, Inventory, SecretRef } from './types.js';
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+// ---------------------------------------------------------------------------------------------
+
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const USER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.@-]*\$?$/;
+const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+// Starts with a digit; no spaces or shell metacharacters (it ends up in a pip or apt argument).
+const VERSION = /^[0-9][A-Za-z0-9.+~:_-]*$/;
+
+/** Keys of a host; `defaults` accepts the same keys. */
+const HOST = {
+  address: address().required(),
+  port: int(1, 65535).default(22),
+  user: str('a user name', USER_NAME).default('root'),
+  identity: localPath(),
+  identity_passphrase: secret(),
+  known_hosts: localPath().defaultWith((ctx) => path.join(ctx.paths.home, '.ssh', 'known_hosts')),
+  become: bool().default(false),
+  container: str('a container name ([A-Za-z0-9][A-Za-z0-9_.-]*)', CONTAINER_NAME).default('horizon'),
+  proxy_jump: str('a host name from hosts'),
+  role: oneOf(['dashboard', 'jump']).default('dashboard'),
+  layout: oneOf(['auto', 'kolla-local-settings-d', 'kolla-local-settings', 'plain']).default('auto'),
+  config_dir: absPath().default('/etc/kolla/horizon'),
+  settings_file: absPath(),
+  connect_timeout: int(1).default(15),
+  command_timeout: int(1).default(300),
+};
+
+const REDIS_URL = url(['redis:', 'rediss:', 'unix:'], (u) => {
+  if (u.password || u.searchParams.has('password')) {
+    return new Bad('must not contain a password: put it in password_env or password_file (or password) instead');
+  }
+  if (u.protocol !== 'unix:' && !u.hostname) return new Bad('must name a host, like redis://10.0.0.50:6379/0');
+  if (u.protocol === 'unix:' && !u.pathname.startsWith('/')) {
+    return new Bad('must give a socket path, like unix:///run/redis/redis.sock');
+  }
+  return undefined;
+});
+
+// A socket path is also a valid Django database HOST.
+const DB_HOST = scalar('a hostname, IP address or socket path', (v) =>
+  typeof v === 'string' && (path.posix.isAbsolute(v) || isHostAddress(v)) ? v : undefined,
+);
+
+const SESSION = object({
+  backend: oneOf(['memcached', 'redis', 'database', 'cookie']),
+  redis: object({
+    url: REDIS_URL.required(),
+    password: secret(),
+    tls_ca: localPath(),
+    sentinel: object({
+      service: str('a sentinel service name').required(),
+      hosts: list(hostPort(), { nonEmpty: true }).required(),
+      password: secret(),
+    }),
+  }),
+  memcached: object({
+    servers: list(hostPort(), { nonEmpty: true }).required(),
+  }),
+  database: object({
+    engine: oneOf(['mysql', 'postgresql']).required(),
+    host: DB_HOST.required(),
+    port: int(1, 65535),
+    name: str('a database name').required(),
+    user: str('a user name').required(),
+    password: secret(),
+    options: scalarMap(),
+    session_engine: oneOf(['db', 'cached_db']).default('db'),
+  }),
+  security: object({
+    timeout: int(1),
+    refresh: bool(),
+    cookie_secure: bool(),
+    cookie_httponly: bool(),
+    cookie_samesite: oneOf(['Lax', 'Strict', 'None', false]),
+    csrf_cookie_secure: bool(),
+  }),
+});
+
+const INSTALL_SHAPE = {
+  method: oneOf(['pip', 'wheelhouse', 'distro']).default('pip'),
+  version: str('a version string like "5.4.0"', VERSION),
+  index_url: url(['http:', 'https:']),
+  proxy: url(['http:', 'https:', 'socks5:', 'socks5h:']),
+  wheelhouse: localPath(),
+};
+const INSTALL = object(INSTALL_SHAPE, (install, report) => {
+  if (install.method === 'wheelhouse' && install.wheelhouse === undefined) {
+    report("install.wheelhouse (a directory of wheels) is required when install.method is 'wheelhouse'", 'method');
+  }
+});
+
+const ROLLOUT_SHAPE = {
+  serial: int(1).default(1),
+  max_fail: int(0).default(0),
+};
+const ROLLOUT = object(ROLLOUT_SHAPE);
+
+const KOLLA = object({
+  deploy_host: str('a host name from hosts'),
+  config_dir: absPath().default('/etc/kolla/config'),
+});
+
+// Optional keys, sections included, may be left empty (every key commented out): "not given".
+const TOP = {
+  defaults: mapping('a mapping of host settings'),
+  hosts: mapping('a mapping of host names to host settings').required(),
+  session: SESSION,
+  install: INSTALL,
+  rollout: ROLLOUT,
+  kolla: KOLLA,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Validate inventory text. Pure: reads no files and never connects anywhere.
+ *
+ * @param text the YAML source
+ * @param file its path (shown in messages; relative paths in the inventory resolve against its
+ *   directory; a name like `<guided>` resolves them against the working directory)
+ * @param env where `HOME` comes from, for `~` in local paths
+ * @throws {ConfigErrors} listing every problem found, each with file, line and column
+ */
+export function parseInventory(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Inventory {
+  const pseudo = file.startsWith('<');
+  const absFile = pseudo ? file : path.resolve(file);
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, merge: true, uniqueKeys: false, prettyErrors: false });
+  const ctx = new Ctx(doc, text, file, counter, {
+    home: env.HOME || os.homedir(),
+    dir: pseudo ? process.cwd() : path.dirname(absFile),
+  });
+
+  // After a syntax error the tree is a guess: report only what YAML itself found.
+  for (const e of [...doc.errors, ...doc.warnings]) ctx.fail(e.pos[0], `invalid YAML: ${e.message}`);
+  ctx.throwIfFailed();
+
+  const root = ctx.deref(doc.contents);
+  if (root === null) {
+    ctx.fail(0, "the inventory is empty: it needs at least a 'hosts' mapping");
+  } else if (!isMap(root)) {
+    const sections = "'hosts' (and optionally defaults, session, install, rollout, kolla)";
+    ctx.fail(offsetOf(root), `the inventory must be a mapping with ${sections}, got ${describe(root)}`);
+  }
+  ctx.throwIfFailed();
+
+  // Top-level `x-...` keys are free: a place to define YAML anchors used further down.
+  const at = { path: '', where: 'at the top level', ignore: (key: string) => key.startsWith('x-') };
+  const top = finish(readObject(root as YAMLMap, TOP, ctx, at), TOP, ctx, at.where);
+  const defaults = top.defaults && readObject(top.defaults, HOST, ctx, { path: 'defaults', where: 'in defaults' });
+  const hosts = top.hosts ? readHosts(top.hosts, defaults, ctx) : [];
+  if (top.hosts) checkHosts(hosts, top.hosts, ctx);
+  const kolla = top.kolla;
+  if (kolla?.deployHost !== undefined && !hosts.some((h) => h.name === kolla.deployHost)) {
+    ctx.fail(ctx.offsetOf(kolla, 'deployHost') ?? 0, unknownHost(`kolla.deploy_host`, kolla.deployHost, hosts));
+  }
+  ctx.throwIfFailed();
+
+  return {
+    file: absFile,
+    digest: createHash('sha256').update(text).digest('hex'),
+    hosts,
+    session: top.session ?? {},
+    install: top.install ?? emptyObject(INSTALL_SHAPE, ctx, 'in install'),
+    rollout: top.rollout ?? emptyObject(ROLLOUT_SHAPE, ctx, 'in rollout'),
+    ...(kolla ? { kolla } : {}),
+  };
+}
+
+function readHosts(map: YAMLMap, defaults: RawObject | undefined, ctx: Ctx): HostConfig[] {
+  const hosts: HostConfig[] = [];
+  for (const e of entries(map, ctx, 'in hosts')) {
+    const name = e.key;
+    if (!HOST_NAME.test(name)) {
+      const rule = "use letters, digits, '.', '_' and '-', starting with a letter or digit";
+      ctx.fail(e.keyOffset, `invalid host name '${name}': ${rule}`);
+    }
+    if (e.value === undefined) continue;
+    if (!isMap(e.value)) {
+      const at = e.value && !(e.value.range?.[0] === e.value.range?.[1]) ? offsetOf(e.value) : e.keyOffset;
+      ctx.fail(at, `hosts.${name} must be a mapping of host settings (at least 'address'), got ${describe(e.value)}`);
+      continue;
+    }
+    const where = `in host '${name}'`;
+    const own = readObject(e.value, HOST, ctx, { path: `hosts.${name}`, where });
+    const merged = defaults ? overlay(defaults, own) : own;
+    // `defaults: { proxy_jump: bastion }` must not make the bastion jump through itself.
+    if (merged.values.get('proxy_jump') === name && !own.offsets.has('proxy_jump')) {
+      merged.values.delete('proxy_jump');
+      merged.offsets.delete('proxy_jump');
+    }
+    const parsed = finish(merged, HOST, ctx, where, (h, report) => {
+      if (h.layout === 'plain' && h.settingsFile === undefined) {
+        report(`host '${name}' has layout 'plain' but no settings_file (the settings file to patch on the host)`);
+      }
+    });
+    const host: HostConfig = { name, ...parsed, pos: ctx.pos(e.keyOffset) };
+    ctx.setOffsets(host, new Map([['proxyJump', ctx.offsetOf(parsed, 'proxyJump') ?? e.keyOffset]]));
+    hosts.push(host);
+  }
+  return hosts;
+}
+
+/** Cross-host checks: proxy_jump targets exist and do not loop; some host is a Dashboard host. */
+function checkHosts(hosts: HostConfig[], map: YAMLMap, ctx: Ctx): void {
+  const byName = new Map(hosts.map((h) => [h.name, h]));
+  const jumpAt = (h: HostConfig) => ctx.offsetOf(h, 'proxyJump') ?? 0;
+
+  for (const h of hosts) {
+    if (h.proxyJump === undefined) continue;
+    const what = `proxy_jump of host '${h.name}'`;
+    if (h.proxyJump === h.name) ctx.fail(jumpAt(h), `${what} names the host itself`);
+    else if (!byName.has(h.proxyJump)) ctx.fail(jumpAt(h), unknownHost(what, h.proxyJump, hosts));
+  }
+
+  const reported = new Set<string>();
+  for (const start of hosts) {
+    const chain: HostConfig[] = [];
+    let cur: HostConfig | undefined = start;
+    while (cur && !chain.includes(cur)) {
+      chain.push(cur);
+      cur = cur.proxyJump !== undefined && cur.proxyJump !== cur.name ? byName.get(cur.proxyJump) : undefined;
+    }
+    if (!cur) continue;
+    const cycle = chain.slice(chain.indexOf(cur));
+    const id = cycle.map((h) => h.name).sort().join('\0');
+    if (reported.has(id)) continue;
+    reported.add(id);
+    // Report at the cycle member that comes first in the file.
+    const first = hosts.find((h) => cycle.includes(h)) ?? cur;
+    const from = cycle.indexOf(first);
+    const names = [...cycle.slice(from), ...cycle.slice(0, from), first].map((h) => h.name);
+    ctx.fail(jumpAt(first), `proxy_jump cycle: ${names.join(' -> ')}`);
+  }
+
+  if (map.items.length === 0) {
+    ctx.fail(offsetOf(map), 'hosts is empty: add at least one Dashboard host');
+  } else if (hosts.length === map.items.length && hosts.every((h) => h.role === 'jump')) {
+    ctx.fail(offsetOf(map), "hosts has no Dashboard host: every host has role 'jump'");
+  }
+}
+
+function unknownHost(what: string, name: string, hosts: HostConfig[]): string {
+  const close = suggest(name, hosts.map((h) => h.name));
+  const known = hosts.map((h) => h.name).join(', ');
+  return `${what} names unknown host '${name}'${close ? ` (did you mean '${close}'?)` : `; hosts are: ${known}`}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files, host selection, secrets
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Read and validate an inventory file.
+ *
+ * @returns the inventory, with `digest` the sha256 of the file's bytes
+ * @throws {ConfigError} when the file is missing or unreadable
+ * @throws {ConfigErrors} when its content is invalid
+ */
+export async function loadInventory(file: string): Promise<Inventory> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new ConfigError(readProblem(`inventory file ${file}`, err));
+  }
+  const inventory = parseInventory(bytes.toString('utf8'), file);
+  return { ...inventory, digest: createHash('sha256').update(bytes).digest('hex') };
+}
+
+function readProblem(what: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return `${what} does not exist`;
+  if (code === 'EACCES' || code === 'EPERM') return `cannot read ${what}: permission denied`;
+  if (code === 'EISDIR') return `cannot read ${what}: it is a directory`;
+  return `cannot read ${what}: ${(err as Error).message}`;
+}
+
+/**
+ * The Dashboard hosts (role other than `jump`) to work on, in inventory order.
+ *
+ * @param limit `--limit`: comma-separated host names or globs (`*` and `?`); absent means all
+ * @throws {ConfigError} naming every pattern that matches no Dashboard host
+ */
+export function selectHosts(inv: Inventory, limit?: string): HostConfig[] {
+  const dashboards = inv.hosts.filter((h) => h.role !== 'jump');
+  if (limit === undefined) return dashboards;
+  const patterns = limit.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (patterns.length === 0) throw new ConfigError(`--limit is empty: give host names or globs, like --limit 'dash*'`);
+
+  const chosen = new Set<HostConfig>();
+  const misses: string[] = [];
+  for (const pattern of patterns) {
+    const re = globToRegExp(pattern);
+    const hits = dashboards.filter((h) => re.test(h.name));
+    hits.forEach((h) => chosen.add(h));
+    if (hits.length > 0) continue;
+    const jumps = inv.hosts.filter((h) => h.role === 'jump' && re.test(h.name)).map((h) => h.name);
+    misses.push(`'${pattern}'${jumps.length ? ` (only jump hosts: ${jumps.join(', ')})` : ''}`);
+  }
+  if (misses.length > 0) {
+    const verb = misses.length === 1 ? 'matches' : 'match';
+    const known = dashboards.map((h) => h.name).join(', ');
+    throw new ConfigError(`--limit ${misses.join(', ')} ${verb} no Dashboard host; Dashboard hosts are: ${known}`);
+  }
+  return dashboards.filter((h) => chosen.has(h));
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\*?]/g, (c) => (c === '*' ? '.*' : c === '?' ? '.' : `\\${c}`));
+  return new RegExp(`^${body}$`);
+}
+
+/**
+ * The value of a secret, read only now: an environment variable (must be set and non-empty), a
+ * file (trailing newlines removed; must exist and not be empty) or a literal.
+ *
+ * @param what what the secret is for, for messages (like `session.redis.password`)
+ * @throws {ConfigError} naming the variable or file, never the value
+ */
+export async function resolveSecret(ref: SecretRef, what: string): Promise<string> {
+  switch (ref.kind) {
+    case 'literal':
+      return ref.value;
+    case 'env': {
+      const value = process.env[ref.name];
+      if (value === undefined) throw new ConfigError(`${what}: environment variable ${ref.name} is not set`);
+      if (value === '') throw new ConfigError(`${what}: environment variable ${ref.name} is empty`);
+      return value;
+    }
+    case 'file': {
+      let text: string;
+      try {
+        text = await readFile(ref.path, 'utf8');
+      } catch (err) {
+        throw new ConfigError(`${what}: ${readProblem(`secret file ${ref.path}`, err)}`);
+      }
+      const value = text.replace(/(\r?\n)+$/, '');
+      if (value === '') throw new ConfigError(`${what}: secret file ${ref.path} is empty`);
+      return value;
+    }
+  }
+}

@@ -1,0 +1,706 @@
+/**
+ * A small validator for YAML documents that keeps source positions.
+ *
+ * A section of the inventory is described as a {@link Shape}: a record from YAML key to
+ * {@link Field}. {@link readObject} walks a mapping node against a shape (unknown keys,
+ * duplicates, merge keys, secrets given twice), {@link finish} applies built-in defaults and
+ * required keys and renames snake_case keys to camelCase. Every problem is recorded in the
+ * {@link Ctx} instead of thrown, so one pass reports all of them.
+ */
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type YAMLMap } from 'yaml';
+import { ConfigError, ConfigErrors, type SourcePos } from '../errors.js';
+import type { SecretRef } from './types.js';
+
+// ---------------------------------------------------------------------------------------------
+// Context: collects problems, turns offsets into positions
+// ---------------------------------------------------------------------------------------------
+
+interface Problem {
+  offset: number;
+  message: string;
+  /** Source range of a secret value the problem points at: masked in the quoted line. */
+  secret?: readonly [number, number] | undefined;
+}
+
+/** Where local paths are resolved from. */
+export interface PathBase {
+  home: string;
+  /** Directory of the inventory file: relative paths are resolved against it. */
+  dir: string;
+}
+
+/** Validation state of one document: the problems found so far and how to locate them. */
+export class Ctx {
+  private readonly problems: Problem[] = [];
+  private readonly lines: string[];
+  private readonly offsets = new WeakMap<object, Map<string, number>>();
+  private readonly aliases = new Map<Node, Node | undefined>();
+
+  constructor(
+    readonly doc: Document,
+    text: string,
+    readonly file: string,
+    private readonly counter: LineCounter,
+    readonly paths: PathBase,
+  ) {
+    this.lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
+  }
+
+  /** Record a problem at a source offset. */
+  fail(offset: number, message: string, secret?: readonly [number, number]): void {
+    this.problems.push({ offset, message, secret });
+  }
+
+  get failed(): boolean {
+    return this.problems.length > 0;
+  }
+
+  /** Throw every recorded problem, in source order, as one {@link ConfigErrors}. */
+  throwIfFailed(): void {
+    if (!this.failed) return;
+    const seen = new Set<string>();
+    const errors: ConfigError[] = [];
+    // A problem inside an anchor that is merged into several places is found once per use.
+    for (const p of [...this.problems].sort((a, b) => a.offset - b.offset)) {
+      const id = `${p.offset}\0${p.message}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      errors.push(new ConfigError(p.message, this.pos(p.offset, p.secret)));
+    }
+    throw new ConfigErrors(errors);
+  }
+
+  /** The position of an offset, with the line's text (secrets masked). */
+  pos(offset: number, secret?: readonly [number, number]): SourcePos {
+    const { line, col } = this.counter.linePos(offset);
+    const raw = this.lines[line - 1] ?? '';
+    let span: [number, number] | undefined;
+    if (secret) {
+      const start = this.counter.linePos(secret[0]);
+      const end = this.counter.linePos(secret[1]);
+      if (start.line === line) span = [start.col - 1, end.line === line ? end.col - 1 : raw.length];
+      else if (start.line < line && end.line >= line) span = [0, end.line === line ? end.col - 1 : raw.length];
+    }
+    const masked = maskLine(raw, col, span);
+    return { file: this.file, line, col: masked.col, lineText: masked.text };
+  }
+
+  /**
+   * Follow aliases to the node they name. An unknown anchor is reported here and gives
+   * `undefined`, which callers skip (the alias error says it all); no node at all is `null`.
+   */
+  deref(node: unknown): Node | null | undefined {
+    if (!isAlias(node)) return (node as Node | null | undefined) ?? null;
+    // An anchor sits on a scalar or collection, never on another alias: one step is enough.
+    if (!this.aliases.has(node)) this.aliases.set(node, node.resolve(this.doc) as Node | undefined);
+    const target = this.aliases.get(node);
+    if (!target) {
+      this.fail(offsetOf(node), `unknown alias '*${node.source}': define the anchor '&${node.source}' before using it`);
+    }
+    return target;
+  }
+
+  /** Remember where each property of a parsed object came from, for later cross-checks. */
+  setOffsets(obj: object, offsets: Map<string, number>): void {
+    this.offsets.set(obj, offsets);
+  }
+
+  /** Source offset of `obj[prop]`, if `obj` was parsed from the document. */
+  offsetOf(obj: object, prop: string): number | undefined {
+    return this.offsets.get(obj)?.get(prop);
+  }
+}
+
+/** Start offset of a node (0 when it has no range). */
+export function offsetOf(node: Node | null | undefined): number {
+  return node?.range?.[0] ?? 0;
+}
+
+// Values of keys that look like secrets (typos included), and passwords inside URLs, never reach
+// the terminal: a message's quoted source line has them masked.
+const KEY = /([\w-]+)["']?[ \t]*:(?:[ \t]+|$)/g;
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^\s@/]+)@/gi;
+const URL_QUERY_SECRET = /([?&][\w-]*(?:pass|pwd|secret|token)[\w-]*=)([^&#\s"']+)/gi;
+const MASK = '***';
+
+/** Whether a key (maybe misspelt) holds a secret value: `password`, `db_passwd`, `pasword`... */
+export function isSecretKey(key: string): boolean {
+  const k = key.toLowerCase();
+  if (/[-_](env|file)$/.test(k)) return false;
+  const close = (w: string, to: string) => levenshtein(w, to) <= 2;
+  return k
+    .split(/[-_]/)
+    .some((w) => /pass|phrase|secret|token|^pwd?$/.test(w) || close(w, 'password') || close(w, 'passphrase'));
+}
+
+function secretValueEnd(text: string, start: number): number {
+  const q = text[start];
+  if (q === '"' || q === "'") {
+    const re = q === '"' ? /"(?:[^"\\]|\\.)*"?/y : /'(?:[^']|'')*'?/y;
+    re.lastIndex = start;
+    return start + (re.exec(text)?.[0].length ?? 0);
+  }
+  // In a flow collection a plain value stops at , } ]; in block style it runs to a comment.
+  const flow = /[{[]/.test(text.slice(0, start));
+  const rest = text.slice(start);
+  const value = flow ? (/^[^,}\]]*/.exec(rest)?.[0] ?? '') : rest.replace(/\s+#.*$/, '');
+  return start + value.trimEnd().length;
+}
+
+function maskLine(text: string, col: number, secret?: [number, number]): { text: string; col: number } {
+  const spans: Array<[number, number]> = [];
+  if (secret) spans.push(secret);
+  for (const m of text.matchAll(KEY)) {
+    if (!isSecretKey(m[1] ?? '')) continue;
+    const start = (m.index ?? 0) + m[0].length;
+    const end = secretValueEnd(text, start);
+    if (end > start && text[start] !== '#') spans.push([start, end]);
+  }
+  for (const m of [...text.matchAll(URL_USERINFO), ...text.matchAll(URL_QUERY_SECRET)]) {
+    const start = (m.index ?? 0) + (m[1] ?? '').length;
+    spans.push([start, start + (m[2] ?? '').length]);
+  }
+  // Right to left so earlier spans keep their columns; the caret column follows the edits.
+  spans.sort((a, b) => b[0] - a[0]);
+  let out = text;
+  let c = col - 1;
+  let lastStart = Infinity;
+  for (const [start, end] of spans) {
+    if (end > lastStart || end <= start) continue; // overlapping or empty
+    lastStart = start;
+    out = out.slice(0, start) + MASK + out.slice(end);
+    if (c >= end) c -= end - start - MASK.length;
+    else if (c > start) c = start;
+  }
+  return { text: out, col: c + 1 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fields
+// ---------------------------------------------------------------------------------------------
+
+/** `optional`: may be absent; `required`: must be present; `defaulted`: absent means a default. */
+export type Mode = 'optional' | 'required' | 'defaulted';
+
+/** Validates one (alias-resolved) node; records problems and returns undefined when invalid. */
+export type Reader<T> = (node: Node | null, ctx: Ctx, path: string) => T | undefined;
+
+interface FieldOpts<T> {
+  default?: (ctx: Ctx) => T;
+  /** Other spellings of the key with their own readers (`password_env`, `password_file`). */
+  variants?: Record<string, Field<T, Mode>>;
+}
+
+/** How to validate the value of one key. Build with the helpers below, then refine. */
+export class Field<T, M extends Mode = 'optional'> {
+  constructor(
+    /** What the value must be, completing "X must be ...". */
+    readonly expect: string,
+    readonly read: Reader<T>,
+    readonly mode: M = 'optional' as M,
+    readonly opts: FieldOpts<T> = {},
+  ) {}
+
+  required(): Field<T, 'required'> {
+    return new Field(this.expect, this.read, 'required', this.opts);
+  }
+
+  default(value: T): Field<T, 'defaulted'> {
+    return this.defaultWith(() => value);
+  }
+
+  defaultWith(make: (ctx: Ctx) => T): Field<T, 'defaulted'> {
+    return new Field(this.expect, this.read, 'defaulted', { ...this.opts, default: make });
+  }
+}
+
+/** A section description: YAML key → field. */
+export type Shape = Record<string, Field<any, Mode>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+type Camel<S extends string> = S extends `${infer H}_${infer R}` ? `${H}${Capitalize<Camel<R>>}` : S;
+type ValueOf<F> = F extends Field<infer T, Mode> ? T : never;
+type SureKeys<S extends Shape> = { [K in keyof S]: S[K]['mode'] extends 'optional' ? never : K }[keyof S];
+type Flatten<T> = { [K in keyof T]: T[K] } & {};
+/** The typed result of a shape: camelCase keys, required and defaulted keys always present. */
+export type Parsed<S extends Shape> = Flatten<
+  { [K in SureKeys<S> & string as Camel<K>]: ValueOf<S[K]> } & {
+    [K in Exclude<keyof S, SureKeys<S>> & string as Camel<K>]?: ValueOf<S[K]>;
+  }
+>;
+
+/** `snake_case` → `camelCase`. */
+export function camel(key: string): string {
+  return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** A problem with a scalar; `message` replaces "must be <expect>, got <value>". */
+export class Bad {
+  constructor(
+    readonly message?: string,
+    readonly hint?: string,
+  ) {}
+}
+
+type Check<T> = (value: unknown, node: Node, ctx: Ctx) => T | Bad | undefined;
+
+/**
+ * A field holding one scalar. `check` returns the value, `undefined` for the generic
+ * "must be <expect>, got <value>", or a {@link Bad} for a specific message or hint.
+ * `secret` fields never quote the offending value.
+ */
+export function scalar<T>(expect: string, check: Check<T>, opts: { secret?: boolean } = {}): Field<T> {
+  return new Field<T>(expect, (node, ctx, at) => {
+    const result = isScalar(node) ? check(node.value, node, ctx) : undefined;
+    if (result !== undefined && !(result instanceof Bad)) return result;
+    const bad = result instanceof Bad ? result : undefined;
+    const secret = opts.secret && node?.range ? ([node.range[0], node.range[1]] as const) : undefined;
+    let message = bad?.message;
+    if (message === undefined) {
+      message = opts.secret ? `must be ${expect}` : `must be ${expect}, got ${describe(node)}`;
+      const hint = bad?.hint ?? (opts.secret ? undefined : quoteHint(node, expect));
+      if (hint) message += ` (${hint})`;
+    }
+    ctx.fail(offsetOf(node), `${at} ${message}`, secret);
+    return undefined;
+  });
+}
+
+/** For numbers and booleans where text was wanted: YAML reads `5.4` and `yes` as other types. */
+function quoteHint(node: Node | null, expect: string): string | undefined {
+  if (!isScalar(node) || !/string|name|path|version|URL/i.test(expect)) return undefined;
+  if (typeof node.value !== 'number' && typeof node.value !== 'boolean') return undefined;
+  return `quote it to make it text: "${node.source ?? String(node.value)}"`;
+}
+
+/** A short, safe rendering of a node for messages ("got ..."). URLs lose their passwords. */
+export function describe(node: Node | null | undefined): string {
+  if (node == null) return 'an empty value';
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (!isScalar(node)) return 'an unsupported value';
+  const v = node.value;
+  if (v === null) return node.source ? String(node.source) : 'an empty value';
+  if (typeof v === 'string') {
+    const clean = v.replace(URL_USERINFO, `$1${MASK}@`).replace(URL_QUERY_SECRET, `$1${MASK}`);
+    return JSON.stringify(clean.length > 60 ? `${clean.slice(0, 57)}...` : clean);
+  }
+  return String(v);
+}
+
+const isNull = (node: Node | null): boolean => node == null || (isScalar(node) && node.value === null);
+
+// ---- scalar fields -------------------------------------------------------------------------
+
+/** A non-empty string, optionally matching `pattern`. */
+export function str(expect = 'a non-empty string', pattern?: RegExp): Field<string> {
+  return scalar(expect, (v) => (typeof v === 'string' && v !== '' && (!pattern || pattern.test(v)) ? v : undefined));
+}
+
+/** An integer in [min, max]. */
+export function int(min: number, max?: number): Field<number> {
+  const expect = max === undefined ? `an integer >= ${min}` : `an integer between ${min} and ${max}`;
+  return scalar(expect, (v) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && (max === undefined || v <= max) ? v : undefined,
+  );
+}
+
+/** `true` or `false` (YAML 1.2: `yes`/`no`/`on`/`off` are strings, and rejected). */
+export const bool = (): Field<boolean> =>
+  scalar('true or false', (v) => (typeof v === 'boolean' ? v : undefined));
+
+/** One of a fixed set of values, with a did-you-mean for near misses. */
+export function oneOf<const V extends string | boolean>(values: readonly V[]): Field<V> {
+  return scalar(`one of ${values.join(', ')}`, (v) => {
+    if ((values as readonly unknown[]).includes(v)) return v as V;
+    const close = typeof v === 'string' ? suggest(v, values.filter((x) => typeof x === 'string')) : undefined;
+    return new Bad(undefined, close && `did you mean '${close}'?`);
+  });
+}
+
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const HOSTNAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})*\\.?$`);
+
+/** A hostname, IPv4 or IPv6 address (brackets around IPv6 are accepted and dropped). */
+export function isHostAddress(s: string): boolean {
+  if (net.isIP(s)) return true;
+  // Only digits and dots is a mistyped IPv4 address, not a hostname.
+  return !/^[\d.]+$/.test(s) && HOSTNAME.test(s);
+}
+
+export const address = (): Field<string> =>
+  scalar('a hostname or IP address', (v) => {
+    if (typeof v !== 'string') return undefined;
+    const bare = /^\[(.*)\]$/.exec(v)?.[1];
+    if (bare !== undefined) return net.isIPv6(bare) ? bare : undefined;
+    return isHostAddress(v) ? v : undefined;
+  });
+
+/** `host:port`, IPv6 as `[addr]:port`. */
+export const hostPort = (): Field<string> =>
+  scalar('host:port (IPv6 as [addr]:port)', (v) => {
+    if (typeof v !== 'string') return undefined;
+    const m = /^\[([^\]]+)\]:(\d+)$/.exec(v) ?? /^([^:[\]]+):(\d+)$/.exec(v);
+    if (!m) return undefined;
+    const [, host = '', port = ''] = m;
+    const okHost = v.startsWith('[') ? net.isIPv6(host) : isHostAddress(host);
+    return okHost && Number(port) >= 1 && Number(port) <= 65535 ? v : undefined;
+  });
+
+/** Expand `~` and resolve a relative path against the inventory's directory. */
+export function expandPath(p: string, base: PathBase): string | Bad {
+  if (p === '~') return base.home;
+  if (p.startsWith('~/')) return path.join(base.home, p.slice(2));
+  if (p.startsWith('~')) return new Bad(`uses '${p.split('/')[0]}': only '~/' (your home) is supported`);
+  return path.resolve(base.dir, p);
+}
+
+/** A local file path: `~` expanded, relative to the inventory file. */
+export const localPath = (): Field<string> =>
+  scalar('a file path', (v, _node, ctx) => (typeof v === 'string' && v !== '' ? expandPath(v, ctx.paths) : undefined));
+
+/** An absolute POSIX path on a remote host. */
+export const absPath = (): Field<string> =>
+  scalar('an absolute path', (v) => (typeof v === 'string' && path.posix.isAbsolute(v) ? v : undefined));
+
+/** A URL with one of `protocols` (like `https:`); `more` adds checks on the parsed URL. */
+export function url(protocols: readonly string[], more?: (u: URL) => Bad | undefined): Field<string> {
+  const schemes = protocols.map((p) => `${p}//`).join(', ');
+  return scalar(`a URL starting with ${schemes}`, (v) => {
+    if (typeof v !== 'string') return undefined;
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      return undefined;
+    }
+    if (!protocols.includes(u.protocol)) return undefined;
+    return more?.(u) ?? v;
+  });
+}
+
+/** A list of items, optionally non-empty. */
+export function list<T>(item: Field<T, Mode>, opts: { nonEmpty?: boolean } = {}): Field<T[]> {
+  const expect = `a list of ${item.expect}`;
+  return new Field<T[]>(expect, (node, ctx, at) => {
+    if (!isSeq(node)) {
+      ctx.fail(offsetOf(node), `${at} must be ${expect}, got ${describe(node)}`);
+      return undefined;
+    }
+    if (opts.nonEmpty && node.items.length === 0) {
+      ctx.fail(offsetOf(node), `${at} must not be empty: give at least one ${item.expect}`);
+      return undefined;
+    }
+    const out = node.items.map((it, i) => {
+      const value = ctx.deref(it);
+      return value === undefined ? undefined : item.read(value, ctx, `${at}[${i}]`);
+    });
+    return out.every((x) => x !== undefined) ? (out as T[]) : undefined;
+  });
+}
+
+/** A mapping of free-form keys to strings, numbers or booleans (driver options). */
+export const scalarMap = (): Field<Record<string, string | number | boolean>> => {
+  const expect = 'a mapping of names to strings, numbers or booleans';
+  return new Field(expect, (node, ctx, at) => {
+    if (!isMap(node)) {
+      ctx.fail(offsetOf(node), `${at} must be ${expect}, got ${describe(node)}`);
+      return undefined;
+    }
+    const out: Record<string, string | number | boolean> = {};
+    for (const e of entries(node, ctx, `in ${at}`)) {
+      if (e.value === undefined) continue;
+      const v = isScalar(e.value) ? e.value.value : undefined;
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[e.key] = v;
+      else {
+        const where = e.value ? offsetOf(e.value) : e.keyOffset;
+        ctx.fail(where, `${at}.${e.key} must be a string, number or boolean, got ${describe(e.value)}`);
+      }
+    }
+    return out;
+  });
+};
+
+/** A mapping node, returned as is (validated later by the caller). */
+export const mapping = (expect: string): Field<YAMLMap> =>
+  new Field<YAMLMap>(expect, (node, ctx, at) => {
+    if (isMap(node)) return node;
+    ctx.fail(offsetOf(node), `${at} must be ${expect}, got ${describe(node)}`);
+    return undefined;
+  });
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * A secret: `key` (literal), `key_env` (environment variable name) or `key_file` (path);
+ * exactly one of them. Literal values are never quoted in messages.
+ */
+export function secret(): Field<SecretRef> {
+  const literal = scalar<SecretRef>(
+    'a non-empty string',
+    (v) => (typeof v === 'string' && v !== '' ? { kind: 'literal', value: v } : undefined),
+    { secret: true },
+  );
+  const env = scalar<SecretRef>('an environment variable name ([A-Za-z_][A-Za-z0-9_]*)', (v) =>
+    typeof v === 'string' && ENV_NAME.test(v) ? { kind: 'env', name: v } : undefined,
+  );
+  const file = scalar<SecretRef>('a file path', (v, _n, ctx) => {
+    if (typeof v !== 'string' || v === '') return undefined;
+    const p = expandPath(v, ctx.paths);
+    return p instanceof Bad ? p : { kind: 'file', path: p };
+  });
+  return new Field(literal.expect, literal.read, 'optional', { variants: { _env: env, _file: file } });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Objects
+// ---------------------------------------------------------------------------------------------
+
+/** One key of a mapping, merge keys (`<<`) already applied and aliases resolved. */
+export interface Entry {
+  key: string;
+  keyOffset: number;
+  /** `undefined`: an alias to an unknown anchor, already reported. */
+  value: Node | null | undefined;
+}
+
+const isMergeKey = (k: unknown): boolean => isScalar(k) && typeof k.value === 'symbol' && k.value.description === '<<';
+
+/**
+ * The entries of a mapping in order, with `<<` merges expanded (explicit keys win, then earlier
+ * merge sources). Duplicate keys and non-scalar keys are reported. `where` is "in host 'x'".
+ */
+export function entries(map: YAMLMap, ctx: Ctx, where: string, merging = new Set<YAMLMap>()): Entry[] {
+  const explicit = new Map<string, number>();
+  const out: Entry[] = [];
+  const taken = new Set<string>();
+  const plan: Array<Entry | YAMLMap[]> = [];
+  merging.add(map);
+  for (const pair of map.items) {
+    if (isMergeKey(pair.key)) {
+      plan.push(mergeSources(pair.value, ctx));
+      continue;
+    }
+    const keyNode = ctx.deref(pair.key);
+    const keyOffset = offsetOf(pair.key as Node);
+    const value = ctx.deref(pair.value);
+    if (keyNode === undefined) continue;
+    if (!isScalar(keyNode) || keyNode.value === null || typeof keyNode.value === 'symbol') {
+      ctx.fail(keyOffset, `keys must be plain names, got ${describe(keyNode)} ${where}`);
+      continue;
+    }
+    // `101:` is a number to YAML; the name is what was written.
+    const key = typeof keyNode.value === 'string' ? keyNode.value : (keyNode.source ?? String(keyNode.value));
+    const first = explicit.get(key);
+    if (first !== undefined) {
+      ctx.fail(keyOffset, `duplicate key '${key}' ${where} (first defined on line ${ctx.pos(first).line})`);
+      continue;
+    }
+    explicit.set(key, keyOffset);
+    plan.push({ key, keyOffset, value });
+  }
+  for (const step of plan) {
+    if (!Array.isArray(step)) {
+      out.push(step);
+      continue;
+    }
+    for (const source of step) {
+      if (merging.has(source)) continue; // an anchor merged into itself
+      for (const e of entries(source, ctx, where, new Set(merging))) {
+        if (explicit.has(e.key) || taken.has(e.key)) continue;
+        taken.add(e.key);
+        out.push(e);
+      }
+    }
+  }
+  return out;
+}
+
+function mergeSources(value: unknown, ctx: Ctx): YAMLMap[] {
+  const node = ctx.deref(value);
+  if (node === undefined) return [];
+  const items = isSeq(node) ? node.items.map((it) => ({ it, target: ctx.deref(it) })) : [{ it: value, target: node }];
+  for (const { it, target } of items) {
+    // Point at what was written here (usually an alias), not at the anchor it names.
+    if (target !== undefined && !isMap(target)) {
+      const expect = 'a mapping, an alias to one, or a list of them';
+      ctx.fail(offsetOf(it as Node), `'<<' (merge) needs ${expect}, got ${describe(target)}`);
+    }
+  }
+  return items.map((x) => x.target).filter((t): t is YAMLMap => isMap(t));
+}
+
+/** The raw result of reading a mapping: valid values by YAML key, and where keys were found. */
+export interface RawObject {
+  values: Map<string, unknown>;
+  /** Offset of each key's value (also for invalid values: their problem is already recorded). */
+  offsets: Map<string, number>;
+  /** Keys given an empty value, meaning "not set" (optional fields only). */
+  nulled: Set<string>;
+  /** Offset of the mapping itself (missing keys are reported here). */
+  offset: number;
+}
+
+/** Where a mapping is, for messages: `path` prefixes values, `where` follows "unknown key 'x'". */
+export interface At {
+  path: string;
+  where: string;
+  /** Keys to skip silently (like `x-*` keys that only hold YAML anchors). */
+  ignore?: (key: string) => boolean;
+}
+
+/** Read a mapping against a shape, without defaults or required checks (see {@link finish}). */
+export function readObject(map: YAMLMap, shape: Shape, ctx: Ctx, at: At): RawObject {
+  const keys = new Map<string, { name: string; field: Field<unknown, Mode>; nullable: boolean }>();
+  for (const [name, field] of Object.entries(shape)) {
+    // An empty value (`key:`, `key: null`, `key: ~`) of an optional key means "not set" (and
+    // hides a value from `defaults`); keys with a default or required ones must have a value.
+    const nullable = field.mode === 'optional';
+    keys.set(name, { name, field, nullable });
+    for (const [suffix, variant] of Object.entries(field.opts.variants ?? {})) {
+      keys.set(name + suffix, { name, field: variant, nullable });
+    }
+  }
+  const raw: RawObject = { values: new Map(), offsets: new Map(), nulled: new Set(), offset: offsetOf(map) };
+  const spelledAs = new Map<string, string>();
+  for (const e of entries(map, ctx, at.where)) {
+    const hit = keys.get(e.key);
+    if (!hit && at.ignore?.(e.key)) continue;
+    if (!hit) {
+      const close = suggest(e.key, keys.keys());
+      ctx.fail(e.keyOffset, `unknown key '${e.key}' ${at.where}${close ? ` (did you mean '${close}'?)` : ''}`);
+      continue;
+    }
+    const child = at.path ? `${at.path}.${e.key}` : e.key;
+    const other = spelledAs.get(hit.name);
+    if (other !== undefined) {
+      const all = [hit.name, ...Object.keys(keys.get(hit.name)?.field.opts.variants ?? {}).map((s) => hit.name + s)];
+      ctx.fail(e.keyOffset, `${child}: give only one of ${all.join(', ')} (found '${other}' too)`);
+      continue;
+    }
+    spelledAs.set(hit.name, e.key);
+    // `key:` with nothing after it has a zero-width value at the end of the line: point at the key.
+    const empty = !e.value?.range || (isScalar(e.value) && e.value.source === '');
+    const valueOffset = empty ? e.keyOffset : offsetOf(e.value);
+    raw.offsets.set(hit.name, valueOffset);
+    if (e.value === undefined) continue;
+    if (isNull(e.value)) {
+      if (hit.nullable) raw.nulled.add(hit.name);
+      else ctx.fail(valueOffset, `${child} must be ${hit.field.expect}, got ${describe(e.value)}`);
+      continue;
+    }
+    const v = hit.field.read(e.value, ctx, child);
+    if (v !== undefined) raw.values.set(hit.name, v);
+  }
+  return raw;
+}
+
+/** Layer `over` on `base` (a host over `defaults`): any key present in `over` wins. */
+export function overlay(base: RawObject, over: RawObject): RawObject {
+  const out: RawObject = {
+    values: new Map(base.values),
+    offsets: new Map(base.offsets),
+    nulled: new Set(),
+    offset: over.offset,
+  };
+  for (const [key, offset] of over.offsets) {
+    out.values.delete(key);
+    out.offsets.set(key, offset);
+    if (over.values.has(key)) out.values.set(key, over.values.get(key));
+  }
+  for (const key of over.nulled) out.nulled.add(key);
+  for (const key of base.nulled) if (!over.offsets.has(key)) out.nulled.add(key);
+  return out;
+}
+
+/** Report a cross-field problem at a key of the object (camelCase) or at the mapping. */
+export type Report = (message: string, prop?: string) => void;
+
+/** Apply defaults, report missing required keys, rename to camelCase, then run `refine`. */
+export function finish<S extends Shape>(
+  raw: RawObject,
+  shape: S,
+  ctx: Ctx,
+  where: string,
+  refine?: (value: Parsed<S>, report: Report) => void,
+): Parsed<S> {
+  const out: Record<string, unknown> = {};
+  const offsets = new Map<string, number>();
+  for (const [key, field] of Object.entries(shape)) {
+    const prop = camel(key);
+    const offset = raw.offsets.get(key);
+    if (raw.values.has(key)) {
+      out[prop] = raw.values.get(key);
+      if (offset !== undefined) offsets.set(prop, offset);
+    } else if (offset !== undefined && !raw.nulled.has(key)) {
+      // present but invalid: already reported
+    } else if (field.mode === 'required') {
+      ctx.fail(raw.offset, `missing required key '${key}' ${where}`);
+    } else if (field.opts.default) {
+      out[prop] = field.opts.default(ctx);
+    }
+  }
+  ctx.setOffsets(out, offsets);
+  const value = out as Parsed<S>;
+  refine?.(value, (message, prop) => ctx.fail((prop ? offsets.get(prop) : undefined) ?? raw.offset, message));
+  return value;
+}
+
+/** A nested section: a mapping validated against `shape`. */
+export function object<S extends Shape>(
+  shape: S,
+  refine?: (value: Parsed<S>, report: Report) => void,
+): Field<Parsed<S>> {
+  const expect = 'a mapping';
+  return new Field<Parsed<S>>(expect, (node, ctx, at) => {
+    if (!isMap(node)) {
+      ctx.fail(offsetOf(node), `${at} must be ${expect}, got ${describe(node)}`);
+      return undefined;
+    }
+    const where = `in ${at}`;
+    return finish(readObject(node, shape, ctx, { path: at, where }), shape, ctx, where, refine);
+  });
+}
+
+/** The value of a section that was left out entirely: its defaults. */
+export function emptyObject<S extends Shape>(shape: S, ctx: Ctx, where: string): Parsed<S> {
+  return finish({ values: new Map(), offsets: new Map(), nulled: new Set(), offset: 0 }, shape, ctx, where);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Did you mean
+// ---------------------------------------------------------------------------------------------
+
+/** Edit distance (insert, delete, substitute). */
+export function levenshtein(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const sub = (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      cur.push(Math.min(sub, (prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}
+
+/**
+ * The candidate closest to `word`: within edit distance 2, or sharing a prefix of at least 3
+ * characters (either way round); case, `-` and `_` differences are ignored. Undefined when none.
+ */
+export function suggest(word: string, candidates: Iterable<string>): string | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
+  const w = norm(word);
+  let best: { name: string; score: number } | undefined;
+  for (const name of candidates) {
+    const c = norm(name);
+    const d = levenshtein(w, c);
+    const prefix = Math.min(w.length, c.length) >= 3 && (c.startsWith(w) || w.startsWith(c));
+    if (d > 2 && !prefix) continue;
+    const score = d <= 2 ? d : 3 + Math.abs(c.length - w.length);
+    if (!best || score < best.score) best = { name, score };
+  }
+  return best?.name;
+}

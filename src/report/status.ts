@@ -1,0 +1,48 @@
+import type { StatusReport, HostStatus } from '../commands/status.js';
+import { renderTable } from './table.js';
+
+/** Pure: the terminal view of `sessionctl status`. */
+export function renderStatus(report: StatusReport): string {
+  const rows = report.hosts.map((h) => [
+    h.host,
+    h.reachable ? containerCell(h) : 'UNREACHABLE',
+    h.django ? `${h.django}/py${h.python ?? '?'}` : '-',
+    layoutCell(h.layout),
+    h.backend ?? '-',
+    locationCell(h),
+    h.imports?.django_redis ?? (h.imports ? 'no' : '-'),
+    h.imports ? [h.imports.mysql ? 'mysql' : '', h.imports.postgresql ? 'pg' : ''].filter(Boolean).join(',') || 'none' : '-',
+    h.secretKeySha256 ? h.secretKeySha256.slice(0, 12) : '-',
+  ]);
+  const out = [
+    renderTable(['HOST', 'CONTAINER', 'DJANGO/PY', 'LAYOUT', 'SESSIONS', 'LOCATION', 'DJANGO_REDIS', 'DB DRIVER', 'SECRET_KEY sha256'], rows),
+  ];
+  const problems = report.hosts.filter((h) => h.error).map((h) => `  ${h.host}: ${h.error}`);
+  if (problems.length) out.push('', 'Errors:', ...problems);
+  if (report.warnings.length) out.push('', 'Warnings:', ...report.warnings.map((w) => `  ! ${w}`));
+  return out.join('\n');
+}
+
+function containerCell(h: HostStatus): string {
+  if (h.container === null) return 'missing';
+  if (!h.container) return '?';
+  return h.container.health === 'none' ? h.container.state : `${h.container.state}/${h.container.health}`;
+}
+
+function layoutCell(layout: string | undefined): string {
+  switch (layout) {
+    case 'kolla-local-settings-d':
+      return 'kolla>=2024.1';
+    case 'kolla-local-settings':
+      return 'kolla<=2023.2';
+    default:
+      return layout ?? '-';
+  }
+}
+
+function locationCell(h: HostStatus): string {
+  if (h.backend?.startsWith('database') && h.database) return `${h.database.host ?? 'local'}/${h.database.name ?? ''}`;
+  const loc = h.cache?.location;
+  if (Array.isArray(loc)) return loc.join(',');
+  return loc == null || loc === '' ? '-' : String(loc);
+}

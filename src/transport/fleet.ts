@@ -1,0 +1,53 @@
+import type { HostConfig, Inventory } from '../inventory/types.js';
+import { SshConnection, type SshOptions } from './ssh.js';
+import { connectEngine } from './docker.js';
+import type { Engine } from './types.js';
+import { InternalError } from '../errors.js';
+
+/**
+ * The run's connections: at most one SSH connection per host (jump hosts included, shared by every
+ * host behind them) and one engine per host. Commands never open connections themselves.
+ */
+export class Fleet {
+  private readonly conns = new Map<string, Promise<SshConnection>>();
+  private readonly engines = new Map<string, Promise<Engine>>();
+  private readonly byName: Map<string, HostConfig>;
+
+  constructor(inventory: Inventory, private readonly opts: SshOptions) {
+    this.byName = new Map(inventory.hosts.map((h) => [h.name, h]));
+  }
+
+  /** The host's connection, opening it (and its jump chain) on first use. */
+  ssh(host: HostConfig): Promise<SshConnection> {
+    let conn = this.conns.get(host.name);
+    if (!conn) {
+      conn = (async () => {
+        const jump = host.proxyJump ? this.byName.get(host.proxyJump) : undefined;
+        if (host.proxyJump && !jump) throw new InternalError(`proxy_jump ${host.proxyJump} not in inventory`);
+        const via = jump ? await this.ssh(jump) : undefined;
+        return SshConnection.open(host, this.opts, via);
+      })();
+      // A failed connect is not cached, so a later retry (rollback after a drop) can reconnect.
+      conn.catch(() => this.conns.delete(host.name));
+      this.conns.set(host.name, conn);
+    }
+    return conn;
+  }
+
+  engine(host: HostConfig): Promise<Engine> {
+    let engine = this.engines.get(host.name);
+    if (!engine) {
+      engine = this.ssh(host).then(connectEngine);
+      engine.catch(() => this.engines.delete(host.name));
+      this.engines.set(host.name, engine);
+    }
+    return engine;
+  }
+
+  async close(): Promise<void> {
+    const all = await Promise.allSettled([...this.conns.values()]);
+    for (const r of all) if (r.status === 'fulfilled') r.value.close();
+    this.conns.clear();
+    this.engines.clear();
+  }
+}

@@ -1,0 +1,58 @@
+import type { Arg } from '../util/quote.js';
+
+/** Options for one remote command. */
+export interface ExecOptions {
+  /** Bytes or text written to the command's stdin (the only way secrets travel). */
+  stdin?: string | Buffer;
+  /** Overrides the host's command_timeout. */
+  timeoutMs?: number;
+  /** Run through `sudo -n` when the host has `become: true`. */
+  sudo?: boolean;
+}
+
+/** Outcome of a command; `display` is the masked command line for logs and errors. */
+export interface ExecResult {
+  code: number | null;
+  signal?: string;
+  stdout: Buffer;
+  stderr: Buffer;
+  display: string;
+}
+
+/** A host we can run commands on. Steps and facts see only this (and Engine), never SSH. */
+export interface Shell {
+  readonly name: string;
+  exec(argv: Arg[], opts?: ExecOptions): Promise<ExecResult>;
+  run(argv: Arg[], opts?: ExecOptions): Promise<ExecResult>;
+}
+
+/** What `docker inspect` tells us about the Horizon container. */
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  state: string;
+  /** 'healthy' | 'unhealthy' | 'starting' | 'none' (no healthcheck). */
+  health: string;
+  startedAt: string;
+  restartCount: number;
+  mounts: { source: string; destination: string; readOnly: boolean }[];
+}
+
+export interface ContainerExecOptions {
+  stdin?: string | Buffer;
+  user?: string;
+  env?: Record<string, string>;
+  workdir?: string;
+  timeoutMs?: number;
+}
+
+/** The container engine on one host, reached through that host's SSH connection. */
+export interface Engine {
+  /** 'api' (Docker socket forwarded over SSH) or 'sudo-cli' (sudo -n docker). */
+  readonly via: 'api' | 'sudo-cli';
+  inspect(container: string): Promise<ContainerInfo | null>;
+  exec(container: string, argv: string[], opts?: ContainerExecOptions): Promise<ExecResult>;
+  restart(container: string, stopTimeoutSec: number): Promise<void>;
+}

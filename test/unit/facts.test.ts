@@ -1,0 +1,105 @@
+import test from 'ava';
+import { backendOf, detectLayout, parseProbeOutput } from '../../src/facts/horizon.js';
+import { fromInspect } from '../../src/transport/docker.js';
+import type { ContainerInfo } from '../../src/transport/types.js';
+
+const probeLine = (facts: object) => `noise from settings\nSESSIONCTL-FACTS ${JSON.stringify(facts)}\n`;
+
+test('parseProbeOutput maps the probe JSON and ignores noise before the marker', (t) => {
+  const facts = parseProbeOutput(
+    probeLine({
+      python: '3.11.2',
+      executable: '/usr/bin/python3',
+      horizon: '23.0.0',
+      modules: { django_redis: null, pymemcache: '4.0.0' },
+      kolla_config_files: ['config.json', '_9998-kolla-settings.py'],
+      settings_d: ['_0006_debian_cache.py'],
+      manage_py: '/usr/share/openstack-dashboard/manage.py',
+      settings: {
+        django: '3.2.19',
+        session_engine: 'django.contrib.sessions.backends.cache',
+        cache: { backend: 'django.core.cache.backends.memcached.PyMemcacheCache', location: ['10.0.0.1:11211'], options: [] },
+        database: null,
+        security: { SESSION_TIMEOUT: 3600 },
+        secret_key_sha256: 'abcdef0123456789',
+      },
+    }),
+  );
+  t.is(facts.python, '3.11.2');
+  t.is(facts.settings?.django, '3.2.19');
+  t.deepEqual(facts.settings?.cache.location, ['10.0.0.1:11211']);
+  t.is(facts.settings?.secretKeySha256, 'abcdef0123456789');
+  t.is(facts.modules.django_redis, null);
+  t.is(facts.managepy, '/usr/share/openstack-dashboard/manage.py');
+  t.is(facts.settingsError, undefined);
+});
+
+test('parseProbeOutput keeps a settings error as a fact', (t) => {
+  const facts = parseProbeOutput(
+    probeLine({ python: '3.13.5', executable: 'x', horizon: null, modules: {}, kolla_config_files: null, settings_d: null, manage_py: null, settings_error: 'SyntaxError: invalid syntax' }),
+  );
+  t.is(facts.settings, undefined);
+  t.is(facts.settingsError, 'SyntaxError: invalid syntax');
+});
+
+test('parseProbeOutput without a marker line is an error', (t) => {
+  t.throws(() => parseProbeOutput('Traceback ...\n'), { message: /no facts line/ });
+});
+
+const container = (mounts: ContainerInfo['mounts']): ContainerInfo => ({
+  id: 'x', name: 'horizon', image: 'img', imageId: 'sha', state: 'running', health: 'healthy', startedAt: '', restartCount: 0, mounts,
+});
+const kollaMount = [{ source: '/etc/kolla/horizon', destination: '/var/lib/kolla/config_files', readOnly: true }];
+
+const layouts: [string, ContainerInfo['mounts'], string[] | null, string, string | null][] = [
+  ['kolla >= 2024.1', kollaMount, ['config.json', '_9998-kolla-settings.py', '_9999-custom-settings.py'], 'kolla-local-settings-d', '/etc/kolla/horizon/_9999-custom-settings.py'],
+  ['kolla >= 2024.1 without a custom file yet', kollaMount, ['config.json', '_9998-kolla-settings.py'], 'kolla-local-settings-d', '/etc/kolla/horizon/_9999-custom-settings.py'],
+  ['kolla <= 2023.2', kollaMount, ['config.json', 'local_settings', 'custom_local_settings'], 'kolla-local-settings', '/etc/kolla/horizon/custom_local_settings'],
+  ['kolla mount elsewhere on the host', [{ source: '/srv/kolla/hz', destination: '/var/lib/kolla/config_files', readOnly: true }], ['local_settings'], 'kolla-local-settings', '/srv/kolla/hz/custom_local_settings'],
+  ['no kolla mount: plain', [], null, 'plain', null],
+  ['kolla mount without Horizon files: plain', kollaMount, ['config.json'], 'plain', null],
+];
+for (const [title, mounts, files, layout, custom] of layouts) {
+  test(`detectLayout: ${title}`, (t) => {
+    const fact = detectLayout(container(mounts), files);
+    t.is(fact.layout, layout as never);
+    t.is(fact.customFile, custom);
+  });
+}
+
+const backends: [string | undefined, string | null, string][] = [
+  ['django.contrib.sessions.backends.cache', 'django.core.cache.backends.memcached.PyMemcacheCache', 'memcached'],
+  ['django.contrib.sessions.backends.cache', 'django.core.cache.backends.memcached.MemcachedCache', 'memcached'],
+  ['django.contrib.sessions.backends.cache', 'django_redis.cache.RedisCache', 'redis'],
+  ['django.contrib.sessions.backends.cache', 'django.core.cache.backends.redis.RedisCache', 'redis'],
+  ['django.contrib.sessions.backends.cache', 'django.core.cache.backends.locmem.LocMemCache', 'local-memory'],
+  ['django.contrib.sessions.backends.db', null, 'database'],
+  ['django.contrib.sessions.backends.cached_db', 'django_redis.cache.RedisCache', 'database (cached in redis)'],
+  ['django.contrib.sessions.backends.signed_cookies', null, 'cookie'],
+  ['myproject.sessions', null, 'myproject.sessions'],
+  [undefined, null, 'unknown'],
+];
+for (const [engine, cache, expected] of backends) {
+  test(`backendOf(${engine}, ${cache}) = ${expected}`, (t) => {
+    t.is(backendOf(engine, cache), expected);
+  });
+}
+
+test('fromInspect keeps what status needs and strips the leading slash', (t) => {
+  const info = fromInspect({
+    Id: 'abc', Name: '/horizon', Image: 'sha256:1', RestartCount: 2,
+    Config: { Image: 'kolla/horizon:2024.1' },
+    State: { Status: 'running', StartedAt: '2026-01-01T00:00:00Z', Health: { Status: 'healthy' } },
+    Mounts: [{ Source: '/etc/kolla/horizon', Destination: '/var/lib/kolla/config_files', RW: false }],
+  } as never);
+  t.is(info.name, 'horizon');
+  t.is(info.health, 'healthy');
+  t.is(info.image, 'kolla/horizon:2024.1');
+  t.deepEqual(info.mounts, [{ source: '/etc/kolla/horizon', destination: '/var/lib/kolla/config_files', readOnly: true }]);
+});
+
+test('fromInspect: a container without a healthcheck has health none', (t) => {
+  const info = fromInspect({ Id: 'a', Name: '/h', Image: 'i', Config: { Image: 'x' }, State: { Status: 'exited' } } as never);
+  t.is(info.health, 'none');
+  t.is(info.state, 'exited');
+});
