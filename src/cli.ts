@@ -10,6 +10,9 @@ import { ConfigError, ConfigErrors, ExitCode, SessionctlError, type ExitCodeValu
 import { loadInventory, selectHosts } from './inventory/load.js';
 import { status } from './commands/status.js';
 import { renderStatus } from './report/status.js';
+import { renderSwitch, plainLine } from './report/run.js';
+import { switchBackend } from './commands/apply.js';
+import { confirm } from '@inquirer/prompts';
 import { masker } from './util/secret.js';
 import { ROOT } from './util/assets.js';
 
@@ -67,9 +70,31 @@ Examples:
 ${EXIT_CODES_HELP}`)
     .action(async (_opts, cmd: Command) => run(await statusCommand(cmd.optsWithGlobals<GlobalOptions>())));
 
+  for (const mode of ['plan', 'apply'] as const) {
+    program
+      .command(mode)
+      .description(
+        mode === 'plan'
+          ? 'show what apply would do on every host (steps, settings diffs); runs the read-only preflight, changes nothing'
+          : 'switch every Dashboard host to another session backend: preflight, install, patch, rolling restart, proof',
+      )
+      .option('--backend <name>', 'target backend: redis (overrides session.backend)')
+      .option('--redis-url <url>', 'redis://host:6379/0 or rediss://... (overrides session.redis.url; no password here)')
+      .option('--install-method <method>', 'how to install django-redis when missing: pip, wheelhouse or distro')
+      .option('--wheelhouse <dir>', 'folder of .whl files for --install-method wheelhouse (offline)')
+      .option('--health-timeout <seconds>', 'how long a restarted host may take to become healthy', '300')
+      .addHelpText('after', `
+${mode === 'plan' ? 'Nothing is written and nothing restarted.' : 'Shows the plan and asks for confirmation unless --yes. A failure rolls back every changed host.'}
+Switching the backend logs every Horizon user out.
+
+Examples:
+  sessionctl ${mode} -i inventory.yaml --backend redis --redis-url redis://10.0.0.50:6379/0
+  sessionctl ${mode} -i inventory.yaml --backend redis --install-method wheelhouse --wheelhouse ./wheels${mode === 'apply' ? ' --yes --json' : ''}
+${EXIT_CODES_HELP}`)
+      .action(async (_opts, cmd: Command) => run(await switchCommand(mode, cmd.optsWithGlobals<GlobalOptions & SwitchFlags>())));
+  }
+
   for (const [name, summary, issue] of [
-    ['plan', 'show what apply would change on every host (diffs, steps); changes nothing', 3],
-    ['apply', 'switch every Dashboard host to another session backend, host by host', 3],
     ['rollback', 'restore the hosts touched by an earlier run', 5],
     ['history', 'list earlier runs from the journal', 5],
     ['guide', 'guided interactive mode', 6],
@@ -109,6 +134,47 @@ async function statusCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
   });
   if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else process.stdout.write(renderStatus(report) + '\n');
+  return exitCode;
+}
+
+interface SwitchFlags {
+  backend?: string;
+  redisUrl?: string;
+  installMethod?: string;
+  wheelhouse?: string;
+  healthTimeout: string;
+}
+
+async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & SwitchFlags): Promise<ExitCodeValue> {
+  const healthTimeout = Number(opts.healthTimeout);
+  if (!Number.isInteger(healthTimeout) || healthTimeout < 1) throw new ConfigError(`--health-timeout must be a whole number of seconds, got '${opts.healthTimeout}'`);
+  const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !opts.json;
+  if (mode === 'apply' && !opts.yes && !interactive) {
+    throw new ConfigError('apply needs a confirmation: pass --yes for unattended runs (no terminal to ask in)');
+  }
+  const inventory = await loadInventory(inventoryPath(opts));
+  const hosts = selectHosts(inventory, opts.limit);
+  const progress = opts.json ? (opts.verbose ? process.stderr : null) : process.stderr;
+  const { report, exitCode } = await switchBackend(inventory, hosts, {
+    mode,
+    backend: opts.backend,
+    redisUrl: opts.redisUrl,
+    installMethod: opts.installMethod,
+    wheelhouse: opts.wheelhouse ? resolve(opts.wheelhouse) : undefined,
+    healthTimeout,
+    ssh: { acceptNewHostKeys: opts.acceptNewHostKeys },
+    onEvent: (e) => {
+      const line = progress ? plainLine(e) : undefined;
+      if (line) progress!.write(masker.mask(line) + '\n');
+    },
+    confirm: async (planned, warning) => {
+      if (opts.yes) return true;
+      process.stdout.write(masker.mask(renderSwitch(planned)) + '\n\n');
+      return confirm({ message: `${warning} Apply this plan?`, default: false });
+    },
+  });
+  if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else process.stdout.write(masker.mask(renderSwitch(report)) + '\n');
   return exitCode;
 }
 

@@ -16,8 +16,11 @@ export interface HorizonFacts {
   kollaConfigFiles: string[] | null;
   settingsD: string[] | null;
   managepy: string | null;
+  /** PEP 668 marker: pip needs --break-system-packages here. */
+  externallyManaged?: boolean;
   settings?: EffectiveSettings;
   settingsError?: string;
+  overlayError?: string;
 }
 
 export interface EffectiveSettings {
@@ -60,6 +63,9 @@ export function parseProbeOutput(stdout: string): HorizonFacts {
   const line = stdout.split('\n').find((l) => l.startsWith(MARKER));
   if (!line) throw new Error('probe printed no facts line');
   const raw = JSON.parse(line.slice(MARKER.length)) as Record<string, any>;
+  if (raw.overlay_error) {
+    return { python: '', executable: '', horizon: null, modules: {}, kollaConfigFiles: null, settingsD: null, managepy: null, overlayError: String(raw.overlay_error) };
+  }
   const facts: HorizonFacts = {
     python: String(raw.python),
     executable: String(raw.executable),
@@ -68,6 +74,7 @@ export function parseProbeOutput(stdout: string): HorizonFacts {
     kollaConfigFiles: raw.kolla_config_files ?? null,
     settingsD: raw.settings_d ?? null,
     managepy: raw.manage_py ?? null,
+    externallyManaged: Boolean(raw.externally_managed),
   };
   if (raw.settings_error) facts.settingsError = String(raw.settings_error);
   const s = raw.settings;
@@ -131,4 +138,26 @@ export function backendOf(sessionEngine: string | undefined, cacheBackend: strin
   if (engine === 'cache') return cacheName;
   if (engine === 'cached_db') return `database (cached in ${cacheName})`;
   return engine;
+}
+
+/** Run a shipped script in the container and parse its one-JSON-document answer. */
+export async function pythonJson<T>(host: string, engine: Engine, container: string, script: string, input: unknown): Promise<T> {
+  const res = await runPython(engine, container, script, input);
+  if (res.code !== 0) {
+    throw new HostError(host, `${script} failed in container '${container}' (exit ${res.code}):\n${tail(res.stderr)}`);
+  }
+  try {
+    return JSON.parse(res.stdout.toString('utf8')) as T;
+  } catch {
+    throw new HostError(host, `${script} printed no JSON answer:\n${tail(res.stdout)}`);
+  }
+}
+
+/** Effective settings as the next restart will see them, with `overlay` files (name in the Kolla config dir -> text). */
+export async function probeWithOverlay(host: string, engine: Engine, container: string, overlay: Record<string, string>): Promise<HorizonFacts> {
+  const res = await runPython(engine, container, 'probe.py', { overlay });
+  if (res.code !== 0) throw new HostError(host, `the settings probe failed (exit ${res.code}):\n${tail(res.stderr)}`);
+  const facts = parseProbeOutput(res.stdout.toString('utf8'));
+  if (facts.overlayError) throw new HostError(host, facts.overlayError);
+  return facts;
 }

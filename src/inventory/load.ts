@@ -66,6 +66,7 @@ const HOST = {
   layout: oneOf(['auto', 'kolla-local-settings-d', 'kolla-local-settings', 'plain']).default('auto'),
   config_dir: absPath().default('/etc/kolla/horizon'),
   settings_file: absPath(),
+  health_url: url(['http:', 'https:']).default('http://127.0.0.1/auth/login/'),
   connect_timeout: int(1).default(15),
   command_timeout: int(1).default(300),
 };

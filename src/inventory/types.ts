@@ -33,6 +33,8 @@ export interface HostConfig {
   configDir: string;
   /** For `plain` layout: the settings file to patch on the host. */
   settingsFile?: string;
+  /** URL of Horizon's login page as seen from inside the container (Kolla's health check). */
+  healthUrl: string;
   /** Seconds. */
   connectTimeout: number;
   /** Seconds, per remote command. */

@@ -7,7 +7,7 @@ import { renderTable } from '../../src/report/table.js';
 
 const host = (name: string): HostConfig => ({
   name, address: '10.0.0.1', port: 22, user: 'root', knownHosts: '/k', become: false, container: 'horizon', role: 'dashboard',
-  layout: 'auto', configDir: '/etc/kolla/horizon', connectTimeout: 15, commandTimeout: 300,
+  layout: 'auto', configDir: '/etc/kolla/horizon', healthUrl: 'http://127.0.0.1/auth/login/', connectTimeout: 15, commandTimeout: 300,
 });
 
 const healthy = (name: string, secret: string, location = ['10.0.0.5:11211']): HostFacts => ({

@@ -1,0 +1,83 @@
+import { ConfigError } from '../errors.js';
+import { resolveSecret } from '../inventory/load.js';
+import type { Backend, InstallConfig, Inventory } from '../inventory/types.js';
+import { renderBlock } from '../settings/block.js';
+import { masker } from '../util/secret.js';
+import { pyLiteral } from '../util/quote.js';
+import type { Desired } from '../runner/types.js';
+import { redisBlock, redisTarget } from './redis.js';
+
+/** Flags that override the inventory's session and install sections. */
+export interface BackendFlags {
+  backend?: string;
+  redisUrl?: string;
+  installMethod?: string;
+  wheelhouse?: string;
+}
+
+const BACKENDS: Backend[] = ['memcached', 'redis', 'database', 'cookie'];
+
+/** Register a secret for masking in every form it can take in our output (plain, inside a Python literal). */
+function secret(value: string | undefined): string | undefined {
+  if (value) {
+    masker.add(value);
+    masker.add(pyLiteral(value).slice(1, -1));
+  }
+  return value;
+}
+
+/** Inventory + flags -> the typed target of the run, secrets resolved. Throws ConfigError (exit 5). */
+export async function resolveDesired(inv: Inventory, flags: BackendFlags): Promise<Desired> {
+  const backend = flags.backend ?? inv.session.backend;
+  if (!backend) throw new ConfigError(`no backend chosen: pass --backend (${BACKENDS.join('|')}) or set session.backend in ${inv.file}`);
+  if (!BACKENDS.includes(backend as Backend)) throw new ConfigError(`--backend must be one of ${BACKENDS.join(', ')}, got '${backend}'`);
+  if (backend !== 'redis') throw new ConfigError(`switching to '${backend}' is not available in this version yet; redis is`);
+
+  const install: InstallConfig = { ...inv.install };
+  if (flags.installMethod) {
+    if (!['pip', 'wheelhouse', 'distro'].includes(flags.installMethod)) {
+      throw new ConfigError(`--install-method must be pip, wheelhouse or distro, got '${flags.installMethod}'`);
+    }
+    install.method = flags.installMethod as InstallConfig['method'];
+  }
+  if (flags.wheelhouse) install.wheelhouse = flags.wheelhouse;
+  if (install.method === 'wheelhouse' && !install.wheelhouse) throw new ConfigError('install method wheelhouse needs --wheelhouse PATH or install.wheelhouse');
+
+  const cfg = inv.session.redis;
+  const url = flags.redisUrl ?? cfg?.url;
+  if (!url) throw new ConfigError(`no Redis URL: pass --redis-url or set session.redis.url in ${inv.file}`);
+  if (flags.redisUrl) checkRedisUrl(flags.redisUrl);
+  const password = secret(cfg?.password ? await resolveSecret(cfg.password, 'session.redis.password') : undefined);
+  const sentinelPassword = secret(cfg?.sentinel?.password ? await resolveSecret(cfg.sentinel.password, 'session.redis.sentinel.password') : undefined);
+  const redis = redisTarget({ ...cfg, url }, password, sentinelPassword);
+  const block = redisBlock(redis);
+  const caches = block.find(([name]) => name === 'CACHES')![1] as { default: { BACKEND: string; LOCATION: string } };
+  return {
+    backend: 'redis',
+    block,
+    blockText: renderBlock(block, 'session backend: redis'),
+    owned: block.map(([name]) => name),
+    expect: {
+      sessionEngine: 'django.contrib.sessions.backends.cache',
+      cacheBackend: caches.default.BACKEND,
+      location: caches.default.LOCATION,
+    },
+    redis,
+    install,
+  };
+}
+
+/** --redis-url gets the same checks as session.redis.url in the inventory. */
+export function checkRedisUrl(raw: string): void {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`--redis-url is not a URL: ${masker.mask(raw)}`);
+  }
+  if (!['redis:', 'rediss:', 'unix:'].includes(u.protocol)) throw new ConfigError(`--redis-url must start with redis://, rediss:// or unix://`);
+  if (u.password || u.searchParams.has('password')) {
+    throw new ConfigError('--redis-url must not contain a password (it would show in the process list): use session.redis.password_env or password_file');
+  }
+  if (u.protocol !== 'unix:' && !u.hostname) throw new ConfigError('--redis-url must name a host, like redis://10.0.0.50:6379/0');
+}

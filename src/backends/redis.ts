@@ -1,0 +1,89 @@
+import type { RedisConfig } from '../inventory/types.js';
+import type { SettingsBlock } from '../settings/block.js';
+import type { PyValue } from '../util/quote.js';
+
+/** Redis target with its secrets resolved (values never leave the process except on stdin). */
+export interface RedisTarget {
+  url: string;
+  password?: string;
+  tlsCa?: string;
+  sentinel?: { service: string; hosts: string[]; password?: string };
+}
+
+const SESSION_CACHE = 'django.contrib.sessions.backends.cache';
+
+/**
+ * Pure: the settings that make Horizon keep sessions in Redis through django-redis.
+ * The password goes to OPTIONS['PASSWORD'] rather than into the URL, so the URL stays printable.
+ */
+export function redisBlock(t: RedisTarget): SettingsBlock {
+  const options: Record<string, PyValue> = {};
+  let location = t.url;
+  if (t.sentinel) {
+    const db = new URL(t.url).pathname.replace(/^\//, '') || '0';
+    location = `redis://${t.sentinel.service}/${db}`;
+    options.CLIENT_CLASS = 'django_redis.client.SentinelClient';
+    options.SENTINELS = t.sentinel.hosts.map((hp) => {
+      const { host, port } = splitHostPort(hp, 26379);
+      return { tuple: [host, port] };
+    });
+    if (t.sentinel.password) options.SENTINEL_KWARGS = { password: t.sentinel.password };
+  } else {
+    options.CLIENT_CLASS = 'django_redis.client.DefaultClient';
+  }
+  if (t.password) options.PASSWORD = t.password;
+  if (t.tlsCa) options.CONNECTION_POOL_KWARGS = { ssl_ca_certs: t.tlsCa };
+  const block: SettingsBlock = [
+    ['SESSION_ENGINE', SESSION_CACHE],
+    ['CACHES', { default: { BACKEND: 'django_redis.cache.RedisCache', LOCATION: location, OPTIONS: options } }],
+  ];
+  if (t.sentinel) block.push(['DJANGO_REDIS_CONNECTION_FACTORY', 'django_redis.pool.SentinelConnectionFactory']);
+  return block;
+}
+
+/** Pure: redis.url from the inventory or --redis-url, checked; the password is never allowed in it. */
+export function redisTarget(cfg: RedisConfig, password: string | undefined, sentinelPassword?: string): RedisTarget {
+  const t: RedisTarget = { url: cfg.url };
+  if (password) t.password = password;
+  if (cfg.tlsCa) t.tlsCa = cfg.tlsCa;
+  if (cfg.sentinel) t.sentinel = { service: cfg.sentinel.service, hosts: cfg.sentinel.hosts, ...(sentinelPassword ? { password: sentinelPassword } : {}) };
+  return t;
+}
+
+/**
+ * Pure: the pip requirement for django-redis that fits the container's Django
+ * (Django 3.2 -> 5.x; Django >= 4.2 -> 6.x, whose 5.4 predecessor also supports 4.2).
+ * A version pinned in the inventory wins.
+ */
+export function djangoRedisRequirement(django: string, pinned?: string): string {
+  if (pinned) return `django-redis==${pinned}`;
+  const [major = 0, minor = 0] = django.split('.').map(Number);
+  const v = major * 100 + minor;
+  if (v < 202) throw new Error(`Django ${django} is too old for django-redis 5 (needs Django >= 2.2)`);
+  if (v < 402) return 'django-redis>=5.0,<6';
+  return 'django-redis>=5.4,<7';
+}
+
+/** Pure: "host:port" or "[v6]:port" -> parts. */
+export function splitHostPort(hp: string, defaultPort: number): { host: string; port: number } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(hp) ?? /^([^:]+)(?::(\d+))?$/.exec(hp);
+  if (!m) throw new Error(`not host:port: ${hp}`);
+  return { host: m[1]!, port: m[2] ? Number(m[2]) : defaultPort };
+}
+
+/** The JSON redis_check.py reads on stdin (secrets travel only there). */
+export function redisInput(r: RedisTarget): Record<string, unknown> {
+  return {
+    url: r.url,
+    password: r.password,
+    tls_ca: r.tlsCa,
+    sentinel: r.sentinel && {
+      service: r.sentinel.service,
+      password: r.sentinel.password,
+      hosts: r.sentinel.hosts.map((hp) => {
+        const { host, port } = splitHostPort(hp, 26379);
+        return [host, port];
+      }),
+    },
+  };
+}

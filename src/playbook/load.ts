@@ -1,0 +1,67 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { ConfigError } from '../errors.js';
+import { ROOT } from '../util/assets.js';
+
+/** How the runner walks the hosts in a phase. */
+export type PhaseHosts = 'parallel' | 'rolling' | 'fleet';
+
+export interface Phase {
+  name: string;
+  hosts: PhaseHosts;
+  steps: string[];
+}
+
+/** A playbook: step order per backend, as data (playbooks/<backend>.yaml). */
+export interface Playbook {
+  backend: string;
+  description: string;
+  phases: Phase[];
+  file: string;
+}
+
+/** Load playbooks/<backend>.yaml and check it names only known steps, in the right scope. */
+export async function loadPlaybook(backend: string, knownSteps: Record<string, { scope: 'host' | 'fleet' }>): Promise<Playbook> {
+  const file = join(ROOT, 'playbooks', `${backend}.yaml`);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new ConfigError(`no playbook for backend '${backend}' (${file})`);
+  }
+  return parsePlaybook(text, file, knownSteps);
+}
+
+/** Pure: validate a playbook's YAML; errors carry file:line:col. */
+export function parsePlaybook(text: string, file: string, knownSteps: Record<string, { scope: 'host' | 'fleet' }>): Playbook {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc });
+  const at = (offset: number | undefined) => {
+    const { line, col } = lc.linePos(offset ?? 0);
+    return { file, line, col, lineText: text.split('\n')[line - 1] ?? '' };
+  };
+  if (doc.errors.length) throw new ConfigError(doc.errors[0]!.message.split('\n')[0]!, at(doc.errors[0]!.pos[0]));
+  const raw = doc.toJS() as { backend?: unknown; description?: unknown; phases?: unknown };
+  if (typeof raw?.backend !== 'string' || !Array.isArray(raw.phases)) {
+    throw new ConfigError('a playbook needs `backend` and a list of `phases`', at(0));
+  }
+  const phases: Phase[] = raw.phases.map((p: { name?: unknown; hosts?: unknown; steps?: unknown }, i: number) => {
+    const node = doc.getIn(['phases', i], true) as { range?: [number] } | undefined;
+    const where = at(node?.range?.[0]);
+    if (typeof p?.name !== 'string') throw new ConfigError(`phase ${i + 1} needs a name`, where);
+    if (p.hosts !== 'parallel' && p.hosts !== 'rolling' && p.hosts !== 'fleet') {
+      throw new ConfigError(`phase '${p.name}': hosts must be parallel, rolling or fleet`, where);
+    }
+    if (!Array.isArray(p.steps) || p.steps.length === 0) throw new ConfigError(`phase '${p.name}' has no steps`, where);
+    for (const s of p.steps) {
+      const step = knownSteps[String(s)];
+      if (!step) throw new ConfigError(`phase '${p.name}': unknown step '${String(s)}' (known: ${Object.keys(knownSteps).join(', ')})`, where);
+      if ((p.hosts === 'fleet') !== (step.scope === 'fleet')) {
+        throw new ConfigError(`phase '${p.name}': step '${String(s)}' is a ${step.scope} step and cannot run with hosts: ${p.hosts}`, where);
+      }
+    }
+    return { name: p.name, hosts: p.hosts, steps: p.steps.map(String) };
+  });
+  return { backend: raw.backend, description: String(raw.description ?? ''), phases, file };
+}

@@ -1,0 +1,79 @@
+import type { RunEvent } from '../runner/runner.js';
+import type { SwitchReport } from '../commands/apply.js';
+import type { Outcome } from '../runner/types.js';
+
+const MARK: Record<Outcome, string> = {
+  changed: '~',
+  unchanged: '✓',
+  skipped: '-',
+  failed: '✗',
+  'rolled-back': '↺',
+  'rollback-failed': '‼',
+};
+
+/** Plain progress for CI and logs: one line per event, no cursor tricks. */
+export function plainLine(e: RunEvent): string | undefined {
+  switch (e.type) {
+    case 'stage':
+      return `== ${e.stage}`;
+    case 'phase':
+      return `-- ${e.stage} ${e.phase}`;
+    case 'log':
+      return `   ${e.host ?? 'fleet'}: ${e.line}`;
+    case 'step': {
+      const r = e.result;
+      return `${MARK[r.outcome]} ${(r.host ?? 'fleet').padEnd(10)} ${r.step.padEnd(24)} ${r.outcome}: ${firstLine(r.detail)} (${(r.durationMs / 1000).toFixed(1)}s)`;
+    }
+  }
+}
+
+/** Pure: the plan (or the result of apply) as text for a terminal. */
+export function renderSwitch(report: SwitchReport): string {
+  const out: string[] = [];
+  const verb = report.mode === 'plan' || report.outcome === 'planned' ? 'Plan' : 'Result';
+  out.push(`${verb}: switch to ${report.backend} (run ${report.runId})`);
+  for (const h of report.hosts) {
+    out.push('', `${h.host}: ${h.before} -> ${h.after}`);
+    for (const s of h.steps) out.push(`  ${MARK[s.outcome]} ${s.step.padEnd(24)} ${s.detail.split('\n').join('\n' + ' '.repeat(29))}`);
+    if (h.diff && (report.mode === 'plan' || report.outcome !== 'no-change')) out.push('', indent(h.diff.trimEnd(), 4));
+  }
+  if (report.fleet.length) {
+    out.push('', 'fleet:');
+    for (const s of report.fleet) out.push(`  ${MARK[s.outcome]} ${s.step.padEnd(24)} ${s.detail}`);
+  }
+  out.push('', summary(report));
+  for (const w of report.warnings) out.push(`! ${w}`);
+  return out.join('\n');
+}
+
+function summary(r: SwitchReport): string {
+  const changed = r.hosts.filter((h) => h.steps.some((s) => s.outcome === 'changed')).map((h) => h.host);
+  switch (r.outcome) {
+    case 'planned':
+      return `Would change ${changed.length} of ${r.hosts.length} host(s): ${changed.join(', ')}. Nothing was changed (plan).`;
+    case 'no-change':
+      return `no change: every host already uses ${r.backend} as asked; nothing restarted.`;
+    case 'applied':
+      return `Switched ${changed.length} of ${r.hosts.length} host(s) to ${r.backend}.`;
+    case 'refused':
+    case 'failed':
+      return `Stopped before any change: ${r.error}`;
+    case 'declined':
+      return 'Not confirmed: nothing was changed.';
+    case 'rolled-back':
+      return `FAILED and rolled back (${r.rolledBack?.join(', ') || 'nothing had changed'}): ${r.error}`;
+    case 'rollback-failed':
+      return `FAILED and the rollback failed on ${r.rollbackFailed?.join(', ')}: see the ‼ lines for what to do by hand. Cause: ${r.error}`;
+  }
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? '';
+}
+
+function indent(s: string, n: number): string {
+  return s
+    .split('\n')
+    .map((l) => ' '.repeat(n) + l)
+    .join('\n');
+}

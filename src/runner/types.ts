@@ -1,0 +1,100 @@
+import type { HostConfig, InstallConfig, RolloutConfig } from '../inventory/types.js';
+import type { HostFacts } from '../facts/gather.js';
+import type { SshConnection } from '../transport/ssh.js';
+import type { Engine } from '../transport/types.js';
+import type { HostFiles, FileSnapshot } from '../transport/hostfs.js';
+import type { SettingsBlock } from '../settings/block.js';
+import type { RedisTarget } from '../backends/redis.js';
+
+/** One outcome type for every step (STYLE.md principle 7). */
+export type Outcome = 'changed' | 'unchanged' | 'skipped' | 'failed' | 'rolled-back' | 'rollback-failed';
+
+/** What a step would do on a host, decided read-only. */
+export type StepPlan =
+  | { action: 'change'; summary: string; diff?: string }
+  | { action: 'check'; summary: string }
+  | { action: 'none'; reason: string };
+
+/** The backend the run switches to, with everything resolved (secrets included, never logged). */
+export interface Desired {
+  backend: 'redis';
+  block: SettingsBlock;
+  /** The block rendered, exactly as written into the file. */
+  blockText: string;
+  /** Names the block owns; earlier assignments of these are neutralised. */
+  owned: string[];
+  /** What Django must resolve after the switch. */
+  expect: { sessionEngine: string; cacheBackend: string; location: unknown };
+  redis: RedisTarget;
+  install: InstallConfig;
+}
+
+/** What the run learned and did on one host; the rollback reads it. */
+export interface HostState {
+  facts: HostFacts;
+  /** The settings file we patch: its bytes before and the text we write. */
+  settings?: { path: string; before: FileSnapshot | null; after: string; diff: string };
+  backup?: string;
+  /** sha256 of what we wrote, to check before undoing. */
+  written?: string;
+  installed?: string;
+  restarted: boolean;
+  /** Already patched (earlier run) but the running Horizon does not use it yet. */
+  needsRestart?: boolean;
+  /** The step names that planned a change on this host. */
+  changes: string[];
+}
+
+/** Everything a step may use on one host. Steps never open connections. */
+export interface HostContext {
+  run: RunContext;
+  host: HostConfig;
+  ssh: SshConnection;
+  engine: Engine;
+  files: HostFiles;
+  state: HostState;
+}
+
+export interface RunContext {
+  id: string;
+  mode: 'plan' | 'apply';
+  desired: Desired;
+  rollout: RolloutConfig;
+  /** Every Dashboard host's context, for fleet-wide steps. */
+  hosts: HostContext[];
+  /** Extra files for the wheelhouse install method (local paths). */
+  wheelhouse?: string;
+  log(host: string | null, line: string): void;
+  /** Per-step waits (seconds), overridable for slow hosts. */
+  timeouts: { health: number };
+}
+
+export interface HostStep {
+  scope: 'host';
+  title: string;
+  /** Read-only; runs in plan and apply. Throws HostError to fail the host. */
+  plan(ctx: HostContext): Promise<StepPlan>;
+  /** Runs in apply for 'change' and 'check' plans. Returns a note for the report. */
+  apply?(ctx: HostContext, plan: StepPlan): Promise<string | void>;
+  /** Undo what apply did on this host (checked before undoing, run once). */
+  rollback?(ctx: HostContext): Promise<string | void>;
+}
+
+export interface FleetStep {
+  scope: 'fleet';
+  title: string;
+  plan(ctx: RunContext): Promise<StepPlan>;
+  apply?(ctx: RunContext, plan: StepPlan): Promise<string | void>;
+}
+
+export type Step = HostStep | FleetStep;
+
+/** A step's result on a host (or fleet-wide when host is null), for renderers and the JSON report. */
+export interface StepResult {
+  phase: string;
+  step: string;
+  host: string | null;
+  outcome: Outcome;
+  detail: string;
+  durationMs: number;
+}

@@ -1,0 +1,22 @@
+import type { Step } from '../runner/types.js';
+import { backendReachable, containerHealthy, diskSpace, djangoVersion, secretKeyConsistent, settingsLayout } from './preflight.js';
+import { installClientLibrary } from './install.js';
+import { patchSettingsStep } from './settings.js';
+import { healthGateStep, restart, verifySettings } from './rollout.js';
+import { crossHostSession } from './prove.js';
+
+/** Every step a playbook may name, by the name it uses. */
+export const STEPS: Record<string, Step> = {
+  'container-healthy': containerHealthy,
+  'settings-layout': settingsLayout,
+  'django-version': djangoVersion,
+  'backend-reachable': backendReachable,
+  'disk-space': diskSpace,
+  'secret-key-consistent': secretKeyConsistent,
+  'install-client-library': installClientLibrary,
+  'patch-settings': patchSettingsStep,
+  restart,
+  'health-gate': healthGateStep,
+  'verify-settings': verifySettings,
+  'cross-host-session': crossHostSession,
+};

@@ -1,0 +1,105 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { HostError } from '../errors.js';
+import { djangoRedisRequirement } from '../backends/redis.js';
+import { tail } from '../transport/ssh.js';
+import type { HostContext, HostStep } from '../runner/types.js';
+
+const WHEELHOUSE_IN_CONTAINER = '/tmp/sessionctl-wheelhouse';
+const INSTALL_TIMEOUT_MS = 600_000;
+
+function requirement(ctx: HostContext): string {
+  return djangoRedisRequirement(ctx.state.facts.horizon!.settings!.django, ctx.run.desired.install.version);
+}
+
+/** pip of the interpreter Horizon runs on (Kolla's venv, else the system Python). */
+function pipArgv(ctx: HostContext): string[] {
+  const hz = ctx.state.facts.horizon!;
+  const argv = [hz.executable || 'python3', '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check'];
+  if (hz.externallyManaged) argv.push('--break-system-packages');
+  return argv;
+}
+
+async function execIn(ctx: HostContext, argv: string[], what: string, stdin?: Buffer): Promise<string> {
+  const res = await ctx.engine.exec(ctx.host.container, argv, { timeoutMs: INSTALL_TIMEOUT_MS, ...(stdin ? { stdin } : {}) });
+  if (res.code !== 0) {
+    throw new HostError(ctx.host.name, `${what} failed (exit ${res.code}): ${res.display}\n${tail(Buffer.concat([res.stdout, res.stderr]))}`);
+  }
+  return res.stdout.toString('utf8');
+}
+
+async function installPip(ctx: HostContext, req: string): Promise<void> {
+  const { indexUrl, proxy } = ctx.run.desired.install;
+  const argv = pipArgv(ctx);
+  if (indexUrl) {
+    argv.push('--index-url', indexUrl);
+    if (indexUrl.startsWith('http://')) argv.push('--trusted-host', new URL(indexUrl).hostname);
+  }
+  if (proxy) argv.push('--proxy', proxy);
+  await execIn(ctx, [...argv, req], 'pip install');
+}
+
+/** Offline: copy the wheels into the container over this host's connection, then pip --no-index. */
+async function installWheelhouse(ctx: HostContext, req: string): Promise<void> {
+  const dir = ctx.run.desired.install.wheelhouse;
+  if (!dir) throw new HostError(ctx.host.name, 'install.method is wheelhouse but no wheelhouse folder is set (--wheelhouse PATH)');
+  const wheels = (await readdir(dir)).filter((f) => f.endsWith('.whl'));
+  if (wheels.length === 0) throw new HostError(ctx.host.name, `no .whl files in the wheelhouse ${dir}`);
+  await execIn(ctx, ['mkdir', '-p', '-m', '0700', WHEELHOUSE_IN_CONTAINER], 'creating the wheelhouse folder');
+  try {
+    for (const wheel of wheels) {
+      const data = await readFile(join(dir, wheel));
+      await execIn(
+        ctx,
+        ['python3', '-c', 'import sys; open(sys.argv[1], "wb").write(sys.stdin.buffer.read())', `${WHEELHOUSE_IN_CONTAINER}/${basename(wheel)}`],
+        `copying ${wheel}`,
+        data,
+      );
+    }
+    await execIn(ctx, [...pipArgv(ctx), '--no-index', '--find-links', WHEELHOUSE_IN_CONTAINER, req], 'pip install from the wheelhouse');
+  } finally {
+    await ctx.engine.exec(ctx.host.container, ['rm', '-rf', WHEELHOUSE_IN_CONTAINER]).catch(() => undefined);
+  }
+}
+
+/** Distro images: the distribution's package (its version follows the distro's Django). */
+async function installDistro(ctx: HostContext): Promise<void> {
+  const probe = await ctx.engine.exec(ctx.host.container, ['sh', '-c', 'command -v apt-get || command -v dnf || command -v yum']);
+  const manager = probe.stdout.toString().trim();
+  if (manager.endsWith('apt-get')) {
+    await execIn(ctx, ['apt-get', 'update', '-qq'], 'apt-get update');
+    await execIn(ctx, ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'python3-django-redis'], 'apt-get install');
+  } else if (manager) {
+    await execIn(ctx, [manager, 'install', '-y', 'python3-django-redis'], `${basename(manager)} install`);
+  } else {
+    throw new HostError(ctx.host.name, 'install.method is distro but the container has neither apt-get nor dnf/yum');
+  }
+}
+
+export const installClientLibrary: HostStep = {
+  scope: 'host',
+  title: 'django-redis importable in the container',
+  async plan(ctx) {
+    const present = ctx.state.facts.horizon?.modules.django_redis;
+    if (present) return { action: 'none', reason: `no change: django_redis ${present} already imports` };
+    const method = ctx.run.desired.install.method;
+    return { action: 'change', summary: `install ${method === 'distro' ? 'python3-django-redis' : requirement(ctx)} (${method})` };
+  },
+  async apply(ctx) {
+    const req = requirement(ctx);
+    const method = ctx.run.desired.install.method;
+    if (method === 'pip') await installPip(ctx, req);
+    else if (method === 'wheelhouse') await installWheelhouse(ctx, req);
+    else await installDistro(ctx);
+    const check = await ctx.engine.exec(ctx.host.container, [
+      ctx.state.facts.horizon!.executable || 'python3',
+      '-c',
+      'import django_redis; print(".".join(map(str, django_redis.VERSION)))',
+    ]);
+    if (check.code !== 0) {
+      throw new HostError(ctx.host.name, `django_redis still does not import after the ${method} install:\n${tail(check.stderr)}`);
+    }
+    ctx.state.installed = `django-redis ${check.stdout.toString().trim()} (${method})`;
+    return `installed ${ctx.state.installed}; left in place on rollback (harmless)`;
+  },
+};

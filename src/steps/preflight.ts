@@ -1,0 +1,112 @@
+import { HostError } from '../errors.js';
+import { pythonJson } from '../facts/horizon.js';
+import { djangoRedisRequirement, redisInput } from '../backends/redis.js';
+import { HOST_STATE_DIR } from '../transport/hostfs.js';
+import type { FleetStep, HostContext, HostStep } from '../runner/types.js';
+
+/** Facts gathered before planning; a host whose facts failed fails here, at the first step. */
+function facts(ctx: HostContext) {
+  const f = ctx.state.facts;
+  if (f.error) throw new HostError(ctx.host.name, f.error.message);
+  return f;
+}
+
+export const containerHealthy: HostStep = {
+  scope: 'host',
+  title: 'horizon container running and healthy',
+  async plan(ctx) {
+    const c = facts(ctx).container!;
+    if (c.health === 'unhealthy' || c.health === 'starting') {
+      throw new HostError(ctx.host.name, `container '${c.name}' is ${c.state} but ${c.health}; fix it before switching`);
+    }
+    return { action: 'none', reason: `ok: ${c.name} ${c.state}${c.health === 'none' ? ' (no healthcheck)' : `, ${c.health}`}` };
+  },
+};
+
+export const settingsLayout: HostStep = {
+  scope: 'host',
+  title: 'settings layout detected',
+  async plan(ctx) {
+    const layout = facts(ctx).layout!;
+    if (layout.layout === 'plain') {
+      throw new HostError(
+        ctx.host.name,
+        'no Kolla settings layout found (no /var/lib/kolla/config_files mount with Horizon files); ' +
+          "plain layouts are not switched yet: sessionctl only patches files Kolla copies in at start",
+      );
+    }
+    return { action: 'none', reason: `ok: ${layout.layout}, patching ${layout.customFile}` };
+  },
+};
+
+export const djangoVersion: HostStep = {
+  scope: 'host',
+  title: 'Django version read',
+  async plan(ctx) {
+    const f = facts(ctx);
+    const django = f.horizon?.settings?.django;
+    if (!django) throw new HostError(ctx.host.name, `Horizon's settings do not load: ${f.horizon?.settingsError ?? 'unknown error'}`);
+    let requirement: string;
+    try {
+      requirement = djangoRedisRequirement(django, ctx.run.desired.install.version);
+    } catch (err) {
+      throw new HostError(ctx.host.name, (err as Error).message);
+    }
+    return { action: 'none', reason: `ok: Django ${django}, Python ${f.horizon!.python}; client library ${requirement}` };
+  },
+};
+
+export const backendReachable: HostStep = {
+  scope: 'host',
+  title: 'Redis reachable from inside the container',
+  async plan(ctx) {
+    const r = ctx.run.desired.redis;
+    const input = redisInput(r);
+    const answer = await pythonJson<{ ok: boolean; version?: string; role?: string; error?: string }>(
+      ctx.host.name,
+      ctx.engine,
+      ctx.host.container,
+      'redis_check.py',
+      input,
+    );
+    if (!answer.ok) throw new HostError(ctx.host.name, `Redis at ${r.sentinel ? `sentinel service ${r.sentinel.service}` : r.url} is not usable from the horizon container: ${answer.error}`);
+    if (answer.role && answer.role !== 'master') {
+      throw new HostError(ctx.host.name, `Redis at ${r.url} is a ${answer.role}, not a master: sessions would fail to save`);
+    }
+    return { action: 'none', reason: `ok: Redis ${answer.version} (${answer.role ?? 'master'}) answered PING from the container` };
+  },
+};
+
+/** Room for the backups and the rewritten file, with a margin. */
+const MIN_FREE_BYTES = 16 * 1024 * 1024;
+
+export const diskSpace: HostStep = {
+  scope: 'host',
+  title: 'disk space for the backup',
+  async plan(ctx) {
+    const free = await ctx.files.freeBytes(HOST_STATE_DIR.replace(/\/[^/]+$/, ''));
+    if (free < MIN_FREE_BYTES) {
+      throw new HostError(ctx.host.name, `only ${Math.floor(free / 1024)} KiB free under /var/lib; need ${MIN_FREE_BYTES / 1024 / 1024} MiB for backups`);
+    }
+    return { action: 'none', reason: `ok: ${Math.floor(free / 1024 / 1024)} MiB free` };
+  },
+};
+
+export const secretKeyConsistent: FleetStep = {
+  scope: 'fleet',
+  title: 'same SECRET_KEY on every host',
+  async plan(run) {
+    const byHash = new Map<string, string[]>();
+    for (const h of run.hosts) {
+      const hash = h.state.facts.horizon?.settings?.secretKeySha256 ?? '(unset)';
+      byHash.set(hash, [...(byHash.get(hash) ?? []), h.host.name]);
+    }
+    if (byHash.size > 1) {
+      throw new Error(
+        `SECRET_KEY differs between hosts (${[...byHash.entries()].map(([k, hs]) => `${hs.join(',')}: sha256 ${k}`).join('; ')}): ` +
+          'shared sessions would break when the load balancer moves a user; make the key identical first',
+      );
+    }
+    return { action: 'none', reason: `ok: ${run.hosts.length} host(s) share one SECRET_KEY` };
+  },
+};

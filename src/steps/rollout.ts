@@ -1,0 +1,96 @@
+import { HostError } from '../errors.js';
+import { probeHorizon, runPython } from '../facts/horizon.js';
+import { mismatches } from './settings.js';
+import type { HostContext, HostStep, StepPlan } from '../runner/types.js';
+
+/** Docker's stop timeout for a restart: Apache as PID 1 stops at once on SIGTERM. */
+const STOP_TIMEOUT_S = 10;
+
+function restartPlanned(ctx: HostContext): boolean {
+  return ctx.state.changes.length > 0 || ctx.state.needsRestart === true;
+}
+
+/** Wait for Docker health (when the container has a check) and HTTP 200 on the login page. */
+export async function healthGate(ctx: HostContext): Promise<string> {
+  const t0 = Date.now();
+  const deadline = t0 + ctx.run.timeouts.health * 1000;
+  let last = 'not checked yet';
+  while (Date.now() < deadline) {
+    const info = await ctx.engine.inspect(ctx.host.container);
+    if (!info) throw new HostError(ctx.host.name, `container '${ctx.host.container}' disappeared`);
+    if (info.state !== 'running') {
+      last = `container is ${info.state}`;
+      if (info.state === 'exited' || info.state === 'dead') break;
+    } else if (info.health === 'unhealthy') {
+      last = 'Docker reports it unhealthy';
+    } else if (info.health === 'starting') {
+      last = 'Docker health check still starting';
+    } else {
+      const res = await runPython(ctx.engine, ctx.host.container, 'login_page.py', { url: ctx.host.healthUrl });
+      const answer = res.stdout.toString().trim();
+      if (res.code === 0 && answer === '200') return `healthy, login page 200 after ${((Date.now() - t0) / 1000).toFixed(1)}s`;
+      last = `login page answered ${answer || `nothing (exit ${res.code})`}`;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new HostError(ctx.host.name, `not healthy within ${ctx.run.timeouts.health}s: ${last}`);
+}
+
+/** The backend Django resolves in the running process must be the one asked for. */
+async function verifyEffective(ctx: HostContext): Promise<string> {
+  const facts = await probeHorizon(ctx.host.name, ctx.engine, ctx.host.container);
+  const wrong = mismatches(ctx.run.desired, facts);
+  if (wrong.length) throw new HostError(ctx.host.name, `after the restart ${wrong.join('; ')}`);
+  if (!facts.modules.django_redis) throw new HostError(ctx.host.name, 'django_redis does not import in the restarted container');
+  return `effective: ${facts.settings!.sessionEngine} + ${facts.settings!.cache.backend} at ${JSON.stringify(facts.settings!.cache.location)}`;
+}
+
+export const restart: HostStep = {
+  scope: 'host',
+  title: 'container restarted',
+  async plan(ctx): Promise<StepPlan> {
+    if (ctx.state.changes.length) return { action: 'change', summary: `restart ${ctx.host.container} (stop timeout ${STOP_TIMEOUT_S}s) to load the new settings` };
+    const wrong = ctx.state.facts.horizon ? mismatches(ctx.run.desired, ctx.state.facts.horizon) : ['unknown'];
+    if (wrong.length) {
+      ctx.state.needsRestart = true;
+      return { action: 'change', summary: `restart ${ctx.host.container}: the file is already patched but the running Horizon still has ${wrong.join('; ')}` };
+    }
+    return { action: 'none', reason: 'no change: Horizon already runs with this backend' };
+  },
+  async apply(ctx) {
+    ctx.state.restarted = true;
+    await ctx.engine.restart(ctx.host.container, STOP_TIMEOUT_S);
+    return `restarted ${ctx.host.container}`;
+  },
+  async rollback(ctx) {
+    if (!ctx.state.restarted) return 'not restarted';
+    await ctx.engine.restart(ctx.host.container, STOP_TIMEOUT_S);
+    const health = await healthGate(ctx);
+    const facts = await probeHorizon(ctx.host.name, ctx.engine, ctx.host.container);
+    const before = ctx.state.facts.horizon?.settings;
+    const now = facts.settings;
+    if (!now || !before || now.sessionEngine !== before.sessionEngine || now.cache.backend !== before.cache.backend ||
+        JSON.stringify(now.cache.location) !== JSON.stringify(before.cache.location)) {
+      throw new HostError(ctx.host.name, `restarted, but the previous backend is not effective again (now ${now?.sessionEngine} ${now?.cache.backend})`);
+    }
+    return `restarted on the previous backend (${now.cache.backend}); ${health}`;
+  },
+};
+
+export const healthGateStep: HostStep = {
+  scope: 'host',
+  title: 'healthy again (Docker health, login page 200)',
+  async plan(ctx) {
+    return restartPlanned(ctx) ? { action: 'check', summary: `wait up to ${ctx.run.timeouts.health}s for health and ${ctx.host.healthUrl}` } : { action: 'none', reason: 'not restarted' };
+  },
+  apply: healthGate,
+};
+
+export const verifySettings: HostStep = {
+  scope: 'host',
+  title: 'new backend effective in the running Horizon',
+  async plan(ctx) {
+    return restartPlanned(ctx) ? { action: 'check', summary: 'ask Django in the restarted container what it resolved' } : { action: 'none', reason: 'not restarted' };
+  },
+  apply: verifyEffective,
+};

@@ -1,0 +1,111 @@
+import { basename } from 'node:path';
+import { HostError } from '../errors.js';
+import { probeWithOverlay, pythonJson, type HorizonFacts } from '../facts/horizon.js';
+import { patchSettings, unifiedDiff, type Assignment } from '../settings/block.js';
+import { HOST_STATE_DIR } from '../transport/hostfs.js';
+import { masker } from '../util/secret.js';
+import type { Desired, HostContext, HostStep } from '../runner/types.js';
+
+interface LocateAnswer {
+  syntax_error: { line: number; col: number; msg: string } | null;
+  assignments: { name: string; line: number; end_line: number; top_level: boolean; kind: Assignment['kind'] }[];
+}
+
+/** Parse settings text with the container's own Python (ast): syntax errors and assignments. */
+async function locate(ctx: HostContext, source: string, names: string[]): Promise<LocateAnswer> {
+  return pythonJson<LocateAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'locate.py', { source, names });
+}
+
+/** Pure: does Django's resolved state match what the run asked for? Returns the differences. */
+export function mismatches(desired: Desired, facts: HorizonFacts): string[] {
+  const s = facts.settings;
+  if (!s) return [`Horizon's settings do not load: ${facts.settingsError ?? 'unknown error'}`];
+  const out: string[] = [];
+  if (s.sessionEngine !== desired.expect.sessionEngine) out.push(`SESSION_ENGINE would be ${s.sessionEngine}, not ${desired.expect.sessionEngine}`);
+  if (s.cache.backend !== desired.expect.cacheBackend) out.push(`CACHES['default'] BACKEND would be ${s.cache.backend}, not ${desired.expect.cacheBackend}`);
+  if (JSON.stringify(s.cache.location) !== JSON.stringify(desired.expect.location)) {
+    out.push(`CACHES['default'] LOCATION would be ${JSON.stringify(s.cache.location)}, not ${JSON.stringify(desired.expect.location)}`);
+  }
+  return out;
+}
+
+function backupPath(ctx: HostContext, path: string): string {
+  return `${HOST_STATE_DIR}/backups/${ctx.run.id}/${path.replace(/\//g, '%')}`;
+}
+
+export const patchSettingsStep: HostStep = {
+  scope: 'host',
+  title: 'settings file patched (managed block) and validated',
+  async plan(ctx) {
+    const layout = ctx.state.facts.layout!;
+    const path = layout.customFile!;
+    const before = await ctx.files.read(path);
+    const original = before ? before.content.toString('utf8') : '';
+    if (before && !Buffer.from(original, 'utf8').equals(before.content)) {
+      throw new HostError(ctx.host.name, `${path} is not UTF-8 text; sessionctl will not rewrite it`);
+    }
+    const { owned } = ctx.run.desired;
+    const found = await locate(ctx, original, owned);
+    if (found.syntax_error) {
+      const e = found.syntax_error;
+      throw new HostError(ctx.host.name, `${path}:${e.line}:${e.col}: ${e.msg} (Horizon skips this file today); fix it first`);
+    }
+    const assignments: Assignment[] = found.assignments.map((a) => ({ name: a.name, line: a.line, endLine: a.end_line, topLevel: a.top_level, kind: a.kind }));
+    let patched;
+    try {
+      patched = patchSettings(original, ctx.run.desired.blockText, owned, assignments);
+    } catch (err) {
+      throw new HostError(ctx.host.name, `${path}: ${(err as Error).message}`);
+    }
+    const check = await locate(ctx, patched.text, owned);
+    if (check.syntax_error) throw new HostError(ctx.host.name, `the patched ${path} would not parse (line ${check.syntax_error.line}: ${check.syntax_error.msg}); nothing written`);
+
+    // Validate before any restart: resolve settings as the next start will see them.
+    const next = await probeWithOverlay(ctx.host.name, ctx.engine, ctx.host.container, { [basename(path)]: patched.text });
+    const wrong = mismatches(ctx.run.desired, next);
+    if (wrong.length) {
+      const later = (next.settingsD ?? []).filter((f) => f > basename(path));
+      throw new HostError(
+        ctx.host.name,
+        `with the patched ${path}, Django would not use the new backend: ${wrong.join('; ')}` +
+          (later.length ? ` (files loaded after it: ${later.join(', ')})` : ' (a later setting overrides it)'),
+      );
+    }
+    const diff = masker.mask(unifiedDiff(path, original, patched.text));
+    ctx.state.settings = { path, before, after: patched.text, diff };
+    if (patched.text === original) return { action: 'none', reason: `no change: ${path} already has this managed block` };
+    const notes = [
+      patched.neutralised.length ? `comments out ${patched.neutralised.map((a) => `${a.name} (line ${a.line})`).join(', ')}` : '',
+      patched.leftAlone.length ? `leaves nested ${patched.leftAlone.map((a) => `${a.name} (line ${a.line})`).join(', ')} (the block comes later and wins)` : '',
+    ].filter(Boolean);
+    return { action: 'change', summary: `write the managed block into ${path}${notes.length ? `; ${notes.join('; ')}` : ''}`, diff };
+  },
+
+  async apply(ctx) {
+    const s = ctx.state.settings!;
+    const dest = backupPath(ctx, s.path);
+    await ctx.files.backup(s.path, dest);
+    ctx.state.backup = dest;
+    ctx.state.written = await ctx.files.write(s.path, Buffer.from(s.after, 'utf8'), s.before?.sha256 ?? null);
+    return `wrote ${s.path} (backup ${dest})`;
+  },
+
+  async rollback(ctx) {
+    const s = ctx.state.settings!;
+    if (!ctx.state.backup) return 'nothing written';
+    const now = await ctx.files.read(s.path);
+    const nowSha = now?.sha256 ?? null;
+    const beforeSha = s.before?.sha256 ?? null;
+    if (nowSha === beforeSha) return `${s.path} already has its original bytes`;
+    if (nowSha !== ctx.state.written) {
+      throw new HostError(
+        ctx.host.name,
+        `${s.path} changed since sessionctl wrote it (sha256 ${nowSha}); not overwriting. ` +
+          `Compare it with the backup ${ctx.state.backup} and restore by hand`,
+      );
+    }
+    const restored = await ctx.files.restore(s.path, ctx.state.backup);
+    if (restored !== beforeSha) throw new HostError(ctx.host.name, `restoring ${s.path} gave sha256 ${restored}, expected ${beforeSha}`);
+    return `${s.path} restored to its exact bytes (sha256 ${beforeSha ? beforeSha.slice(0, 12) : 'absent'})`;
+  },
+};
