@@ -1,0 +1,108 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { BLOCK_BEGIN, BLOCK_END, NEUTRALISED, patchSettings, renderBlock, unifiedDiff, type Assignment } from '../../src/settings/block.js';
+import { redisBlock } from '../../src/backends/redis.js';
+
+const block = renderBlock(redisBlock({ url: 'redis://10.0.0.50:6379/0' }), 'session backend: redis');
+const owned = ['SESSION_ENGINE', 'CACHES'];
+
+/** The real locator (Python's ast), as the apply step runs it in the container. */
+function locate(source: string): Assignment[] {
+  const out = execFileSync('python3', ['src/facts/python/locate.py'], { input: JSON.stringify({ source, names: owned }) }).toString();
+  return (JSON.parse(out).assignments as { name: string; line: number; end_line: number; top_level: boolean; kind: Assignment['kind'] }[]).map((a) => ({
+    name: a.name, line: a.line, endLine: a.end_line, topLevel: a.top_level, kind: a.kind,
+  }));
+}
+
+function patch(original: string) {
+  return patchSettings(original, block, owned, locate(original));
+}
+
+test('an empty file gets just the block', (t) => {
+  const r = patch('');
+  t.is(r.text, block + '\n');
+  t.true(r.text.startsWith(BLOCK_BEGIN));
+});
+
+test("the operator's other lines keep their exact bytes; the block goes at the end", (t) => {
+  const original = '# my theme\nAVAILABLE_THEMES = [("material", "Material", "themes/material")]\n\nDEBUG = False   # keep\n';
+  const r = patch(original);
+  t.true(r.text.startsWith(original));
+  t.true(r.text.endsWith(BLOCK_END + '\n'));
+  t.deepEqual(r.neutralised, []);
+});
+
+test('a file without a final newline gets one before the block', (t) => {
+  t.is(patch('X = 1').text, `X = 1\n${block}\n`);
+});
+
+test('earlier top-level SESSION_ENGINE and multi-line CACHES are commented out verbatim', (t) => {
+  const original = "A = 1\nSESSION_ENGINE = 'django.contrib.sessions.backends.db'\nCACHES = {\n    'default': {'BACKEND': 'x'},\n}\nB = 2\n";
+  const r = patch(original);
+  t.is(
+    r.text,
+    `A = 1\n${NEUTRALISED}SESSION_ENGINE = 'django.contrib.sessions.backends.db'\n${NEUTRALISED}CACHES = {\n${NEUTRALISED}    'default': {'BACKEND': 'x'},\n${NEUTRALISED}}\nB = 2\n${block}\n`,
+  );
+  t.deepEqual(r.neutralised.map((a) => a.name), ['SESSION_ENGINE', 'CACHES']);
+});
+
+test('item assignments and update() calls on CACHES are neutralised too', (t) => {
+  const r = patch("CACHES['default']['LOCATION'] = 'x'\nCACHES.update({})\n");
+  t.is(r.neutralised.length, 2);
+  t.true(r.text.startsWith(`${NEUTRALISED}CACHES['default']`));
+});
+
+test('nested assignments are left alone and reported (the block comes later and wins)', (t) => {
+  const original = "try:\n    CACHES = {}\nexcept Exception:\n    pass\n";
+  const r = patch(original);
+  t.true(r.text.startsWith(original));
+  t.deepEqual(r.leftAlone.map((a) => [a.name, a.line]), [['CACHES', 2]]);
+});
+
+test('a second patch replaces our block and changes nothing else (idempotent)', (t) => {
+  const once = patch("SESSION_ENGINE = 'x'\nY = 1\n").text;
+  const twice = patch(once).text;
+  t.is(twice, once);
+});
+
+test('a changed target replaces the earlier block in place of appending another', (t) => {
+  const once = patch('Y = 1\n').text;
+  const other = renderBlock(redisBlock({ url: 'redis://10.9.9.9:6379/1' }), 'session backend: redis');
+  const r = patchSettings(once, other, owned, locate(once));
+  t.is(r.text, `Y = 1\n${other}\n`);
+  t.is(r.text.split(BLOCK_BEGIN).length, 2);
+});
+
+test('CRLF files keep CRLF line endings', (t) => {
+  const r = patch('A = 1\r\nB = 2\r\n');
+  t.true(r.text.startsWith('A = 1\r\nB = 2\r\n# BEGIN'));
+  t.false(/[^\r]\n/.test(r.text));
+});
+
+test('a begin marker without an end marker is refused', (t) => {
+  t.throws(() => patchSettings(`${BLOCK_BEGIN} (x)\nA = 1\n`, block, owned, []), { message: /no '# END sessionctl managed block'/ });
+});
+
+test('the patched file parses and Python evaluates the block to what was asked', (t) => {
+  const r = patch("SESSION_ENGINE = 'db'\n");
+  const out = execFileSync('python3', ['-c', 'import sys, json; ns = {}; exec(sys.stdin.read(), ns); print(json.dumps([ns["SESSION_ENGINE"], ns["CACHES"]]))'], { input: r.text }).toString();
+  t.deepEqual(JSON.parse(out), [
+    'django.contrib.sessions.backends.cache',
+    { default: { BACKEND: 'django_redis.cache.RedisCache', LOCATION: 'redis://10.0.0.50:6379/0', OPTIONS: { CLIENT_CLASS: 'django_redis.client.DefaultClient' } } },
+  ]);
+});
+
+test('hostile values (quotes, newline, __import__) stay data in the rendered block', (t) => {
+  const hostile = "x'\n__import__('os').system('touch /tmp/pwned')#\"\"\"";
+  const text = renderBlock(redisBlock({ url: 'redis://10.0.0.50:6379/0', password: hostile }), 'test');
+  t.is(text.split('\n').length, 4, 'no value can add a line');
+  const out = execFileSync('python3', ['-c', 'import sys, json; ns = {}; exec(sys.stdin.read(), ns); print(json.dumps(ns["CACHES"]["default"]["OPTIONS"]["PASSWORD"]))'], { input: text }).toString();
+  t.is(JSON.parse(out), hostile);
+});
+
+test('unifiedDiff is empty for no change and a real unified diff otherwise', (t) => {
+  t.is(unifiedDiff('/f', 'a\n', 'a\n'), '');
+  const d = unifiedDiff('/etc/kolla/horizon/_9999-custom-settings.py', 'A = 1\n', 'A = 1\nB = 2\n');
+  t.regex(d, /^--- \/etc\/kolla\/horizon\/_9999-custom-settings\.py \(now\)$/m);
+  t.regex(d, /^\+B = 2$/m);
+});
