@@ -1,0 +1,92 @@
+/**
+ * The main job on the real lab: memcached -> Redis on every host, with plan first, then apply,
+ * then a second apply that must change nothing. Outcomes are checked with Django inside each
+ * container and with redis-cli on the Redis server, never with sessionctl's own report alone.
+ */
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cli, djangoPython, djangoSettings, horizonStartedAt, hostFileBytes, labInventory, labs, labWheelhouse, redisCli, scratch } from './harness.js';
+import { labReset, type LabInfo } from './lab.js';
+import type { SwitchReport } from '../../src/commands/apply.js';
+
+const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
+
+if (labs().length === 0) test('lab scenarios need SESSIONCTL_LABS (run them with npm test)', (t) => t.pass());
+
+function redisUrl(lab: LabInfo): string {
+  return `redis://${lab.services.redis.ip}:${lab.services.redis.port}/0`;
+}
+
+function inventory(lab: LabInfo, wheelhouse: string): string {
+  return labInventory(lab, scratch(), {
+    extra: [
+      'session:',
+      '  backend: redis',
+      `  redis: { url: "${redisUrl(lab)}", password_file: "${lab.services.redis.passwordFile}" }`,
+      'install:',
+      '  method: wheelhouse',
+      `  wheelhouse: "${wheelhouse}"`,
+    ].join('\n'),
+  });
+}
+
+async function snapshot(lab: LabInfo) {
+  return Promise.all(lab.hosts.map(async (h) => ({ file: await hostFileBytes(h.container, CUSTOM), started: await horizonStartedAt(h.container) })));
+}
+
+for (const lab of labs()) {
+  test.serial(`${lab.name}: plan shows the diff per host and changes nothing`, async (t) => {
+    await labReset(lab.name);
+    const before = await snapshot(lab);
+    const res = await cli(['plan', '-i', inventory(lab, await labWheelhouse()), '--json']);
+    t.is(res.code, 0, res.stderr);
+    const report = JSON.parse(res.stdout) as SwitchReport;
+    t.is(report.outcome, 'planned');
+    for (const h of report.hosts) {
+      t.regex(h.diff ?? '', /^\+CACHES = \{'default': \{'BACKEND': 'django_redis\.cache\.RedisCache'/m);
+      t.notRegex(h.diff ?? '', new RegExp(readPassword(lab)), 'the Redis password never shows in a diff');
+      t.is(h.before, 'memcached');
+    }
+    t.deepEqual(await snapshot(lab), before, 'no file written, no container restarted');
+    for (const h of lab.hosts) t.is((await djangoSettings(h.container)).backend, 'django.core.cache.backends.memcached.PyMemcacheCache');
+  });
+
+  test.serial(`${lab.name}: apply switches every host to Redis; Django and redis-cli agree; a second apply changes nothing`, async (t) => {
+    const inv = inventory(lab, await labWheelhouse());
+    const res = await cli(['apply', '-i', inv, '--yes', '--json']);
+    t.is(res.code, 0, res.stderr);
+    const report = JSON.parse(res.stdout) as SwitchReport;
+    t.is(report.outcome, 'applied');
+    t.notRegex(res.stdout + res.stderr, new RegExp(readPassword(lab)), 'no secret in output or logs');
+
+    for (const h of lab.hosts) {
+      const truth = await djangoSettings(h.container);
+      t.is(truth.engine, 'django.contrib.sessions.backends.cache', h.name);
+      t.is(truth.backend, 'django_redis.cache.RedisCache', h.name);
+      t.is(truth.location, redisUrl(lab), h.name);
+    }
+    // A session created through Django on dash1 (outside sessionctl) is in Redis and readable on the last host.
+    const token = randomBytes(8).toString('hex');
+    const written = JSON.parse(
+      await djangoPython(lab.hosts[0]!.container, `from django.contrib.sessions.backends.cache import SessionStore\nfrom django.core.cache import cache\ns = SessionStore(); s['t'] = '${token}'; s.save()\nprint(json.dumps({'key': s.session_key, 'redis': cache.make_key(s.cache_key)}))`),
+    ) as { key: string; redis: string };
+    t.is(await redisCli(lab, ['EXISTS', written.redis]), '1');
+    const read = await djangoPython(lab.hosts.at(-1)!.container, `from django.contrib.sessions.backends.cache import SessionStore\nprint(SessionStore(session_key='${written.key}').get('t'))`);
+    t.is(read, token);
+
+    const started = await snapshot(lab);
+    const again = await cli(['apply', '-i', inv, '--yes', '--json']);
+    t.is(again.code, 0, again.stderr);
+    t.is((JSON.parse(again.stdout) as SwitchReport).outcome, 'no-change');
+    t.deepEqual(await snapshot(lab), started, 'second apply wrote nothing and restarted nothing');
+  });
+
+  test.after.always(`${lab.name}: reset the lab`, async () => {
+    await labReset(lab.name);
+  });
+}
+
+function readPassword(lab: LabInfo): string {
+  return readFileSync(lab.services.redis.passwordFile, 'utf8').trim();
+}

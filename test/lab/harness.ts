@@ -1,0 +1,129 @@
+/** Shared by the lab scenarios: which labs run, the real CLI as a child process, independent checks. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { readLab, type LabInfo } from './lab.js';
+
+const run = promisify(execFile);
+
+/** Labs brought up by test/run.ts (SESSIONCTL_LABS=zed,h25). Empty: lab scenarios are skipped. */
+export function labs(): LabInfo[] {
+  return (process.env.SESSIONCTL_LABS ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((name) => readLab(name));
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The built CLI (dist/cli.js), exactly as an operator runs it. */
+export async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['dist/cli.js', ...args], {
+      env: { ...process.env, SSH_AUTH_SOCK: '', ...env },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    if (typeof e.code !== 'number') throw err;
+    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** A scratch folder for inventories and known_hosts copies. */
+export function scratch(prefix = 'sessionctl-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function writeFile(dir: string, name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text, { mode: 0o600 });
+  return path;
+}
+
+/** `docker exec` on the lab host container itself (the outer engine): independent of sessionctl. */
+export async function onHost(container: string, argv: string[], input?: string): Promise<string> {
+  const child = run('docker', ['exec', ...(input !== undefined ? ['-i'] : []), container, ...argv], { maxBuffer: 16 * 1024 * 1024 });
+  if (input !== undefined) {
+    child.child.stdin?.end(input);
+  }
+  return (await child).stdout;
+}
+
+/** Ask Django inside a host's horizon container what it resolved, without going through sessionctl. */
+export async function djangoSettings(container: string): Promise<{ django: string; engine: string; backend: string; location: unknown; secretSha: string }> {
+  const script = [
+    'import os, sys, json, hashlib, contextlib',
+    "os.environ['DJANGO_SETTINGS_MODULE'] = 'openstack_dashboard.settings'",
+    'import django',
+    'from django.conf import settings as s',
+    'with contextlib.redirect_stdout(sys.stderr): s.SESSION_ENGINE',
+    "c = s.CACHES['default']",
+    "print(json.dumps({'django': django.get_version(), 'engine': s.SESSION_ENGINE, 'backend': c.get('BACKEND'), 'location': c.get('LOCATION'), 'secretSha': hashlib.sha256(s.SECRET_KEY.encode()).hexdigest()[:16]}))",
+  ].join('\n');
+  const out = await onHost(container, ['docker', 'exec', '-i', 'horizon', 'python3', '-'], script);
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}');
+}
+
+/** An inventory for a lab with per-host and default overrides, written to a scratch dir. */
+export function labInventory(lab: LabInfo, dir: string, opts: { defaults?: Record<string, unknown>; hosts?: Record<string, Record<string, unknown>>; extra?: string } = {}): string {
+  const defaults = { user: 'root', identity: lab.identity, known_hosts: lab.knownHosts, container: 'horizon', connect_timeout: 10, ...opts.defaults };
+  const hosts =
+    opts.hosts ?? Object.fromEntries(lab.hosts.map((h) => [h.name, { address: h.address, port: h.sshPort }]));
+  const yaml = [
+    'defaults:',
+    ...Object.entries(defaults).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`),
+    'hosts:',
+    ...Object.entries(hosts).map(([name, h]) => `  ${name}: ${JSON.stringify(h)}`),
+    opts.extra ?? '',
+  ].join('\n');
+  return writeFile(dir, 'inventory.yaml', yaml + '\n');
+}
+
+/** A file's bytes on a lab host, read through the outer engine (independent of sessionctl). */
+export async function hostFileBytes(container: string, path: string): Promise<Buffer | null> {
+  try {
+    const { stdout } = await promisify(execFile)('docker', ['exec', container, 'cat', path], { encoding: 'buffer', maxBuffer: 16 * 1024 * 1024 });
+    return stdout;
+  } catch {
+    return null;
+  }
+}
+
+/** When the horizon container inside a lab host last started (changes on every restart). */
+export async function horizonStartedAt(container: string): Promise<string> {
+  return (await onHost(container, ['docker', 'inspect', '-f', '{{.State.StartedAt}}', 'horizon'])).trim();
+}
+
+/** redis-cli on the lab's Redis container, authenticated through the environment. */
+export async function redisCli(lab: LabInfo, args: string[]): Promise<string> {
+  const password = readFileSync(lab.services.redis.passwordFile, 'utf8').trim();
+  const { stdout } = await run('docker', ['exec', '-e', `REDISCLI_AUTH=${password}`, `sessionctl-${lab.name}-redis`, 'redis-cli', ...args]);
+  return stdout.trim();
+}
+
+/** Run a Python snippet with Django set up inside a host's horizon container (outer engine). */
+export async function djangoPython(container: string, body: string): Promise<string> {
+  const script = [
+    'import os, sys, json, contextlib',
+    "os.environ['DJANGO_SETTINGS_MODULE'] = 'openstack_dashboard.settings'",
+    'import django',
+    'with contextlib.redirect_stdout(sys.stderr): django.setup()',
+    body,
+  ].join('\n');
+  return (await onHost(container, ['docker', 'exec', '-i', 'horizon', 'python3', '-'], script)).trim();
+}
+
+/** Offline wheels (django-redis, PyMySQL) repacked from Debian's packages, built once and cached. */
+export async function labWheelhouse(): Promise<string> {
+  const out = join(process.cwd(), 'test/lab/.state/wheels');
+  await run('bash', ['test/lab/wheels/build.sh', out], { maxBuffer: 16 * 1024 * 1024 });
+  return join(out, 'wheels');
+}

@@ -1,0 +1,162 @@
+/**
+ * `sessionctl status` against the real lab: real sshd, real Docker engines, real Horizon.
+ * Every expectation is checked against Django inside the container (through the outer engine),
+ * not against sessionctl's own report.
+ */
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cli, djangoSettings, labInventory, labs, scratch, writeFile } from './harness.js';
+import type { HostStatus, StatusReport } from '../../src/commands/status.js';
+
+const expectedDjango = { zed: '3.2', h25: '4.2' } as const;
+
+function parse(stdout: string): StatusReport {
+  return JSON.parse(stdout) as StatusReport;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+if (labs().length === 0) test('lab scenarios need SESSIONCTL_LABS (run them with npm test)', (t) => t.pass());
+
+for (const lab of labs()) {
+  const secretSha = createHash('sha256').update(lab.secretKey).digest('hex').slice(0, 16);
+  const memcached = `${lab.services.memcached.ip}:${lab.services.memcached.port}`;
+
+  const assertLikeDjango = async (t: import('ava').ExecutionContext, rows: HostStatus[]) => {
+    t.is(rows.length, lab.hosts.length);
+    for (const h of lab.hosts) {
+      const row = rows.find((r) => r.host === h.name);
+      t.truthy(row, `${h.name} reported`);
+      const truth = await djangoSettings(h.container);
+      t.true(truth.django.startsWith(expectedDjango[lab.horizon]), `real Django ${truth.django}`);
+      t.is(row?.reachable, true);
+      t.is(row?.django, truth.django);
+      t.is(row?.sessionEngine, truth.engine);
+      t.is(row?.cache?.backend, truth.backend);
+      t.deepEqual(row?.cache?.location, truth.location);
+      t.is(row?.secretKeySha256, truth.secretSha);
+      // And the lab is what we think it is: memcached everywhere, one shared SECRET_KEY.
+      t.is(row?.backend, 'memcached');
+      t.is(row?.secretKeySha256, secretSha);
+      t.true(JSON.stringify(row?.cache?.location).includes(memcached));
+      t.is(row?.container?.health, 'healthy');
+      t.is(row?.layout, lab.layout === 'legacy' ? 'kolla-local-settings' : 'kolla-local-settings-d');
+      t.is(row?.imports?.django_redis, null, 'django_redis is not in the stock image');
+    }
+  };
+
+  test(`${lab.name}: status as root reports what Django really resolved on every host`, async (t) => {
+    const res = await cli(['status', '-i', lab.inventory, '--json']);
+    t.is(res.code, 0, res.stderr);
+    const report = parse(res.stdout);
+    await assertLikeDjango(t, report.hosts);
+    t.deepEqual(report.warnings, []);
+    t.true(report.hosts.every((r) => r.engine === 'api'));
+  });
+
+  test(`${lab.name}: status as a sudo user falls back to sudo -n docker`, async (t) => {
+    const inv = labInventory(lab, scratch(), { defaults: { user: 'kolla', become: true } });
+    const res = await cli(['status', '-i', inv, '--json']);
+    t.is(res.code, 0, res.stderr);
+    const report = parse(res.stdout);
+    t.true(report.hosts.every((r) => r.engine === 'sudo-cli'));
+    await assertLikeDjango(t, report.hosts);
+  });
+
+  test(`${lab.name}: a sudo user without become gets a clear error about the Docker socket`, async (t) => {
+    const inv = labInventory(lab, scratch(), { defaults: { user: 'kolla', become: false } });
+    const res = await cli(['status', '-i', inv, '--json', '--limit', 'dash1']);
+    t.is(res.code, 2);
+    const row = parse(res.stdout).hosts[0];
+    t.regex(row?.error ?? '', /docker\.sock.*become: true/);
+  });
+
+  test(`${lab.name}: status through a jump host reaches hosts by their lab address`, async (t) => {
+    const hosts: Record<string, Record<string, unknown>> = {
+      bastion: { address: '127.0.0.1', port: lab.jump.sshPort, role: 'jump' },
+    };
+    for (const h of lab.hosts) hosts[h.name] = { address: h.ip, proxy_jump: 'bastion' };
+    const inv = labInventory(lab, scratch(), { hosts });
+    const res = await cli(['status', '-i', inv, '--json']);
+    t.is(res.code, 0, res.stderr);
+    await assertLikeDjango(t, parse(res.stdout).hosts);
+  });
+
+  test(`${lab.name}: --limit selects hosts and the table shows the effective backend`, async (t) => {
+    const res = await cli(['status', '-i', lab.inventory, '--limit', 'dash2']);
+    t.is(res.code, 0, res.stderr);
+    t.regex(res.stdout, /^HOST\s+CONTAINER/m);
+    t.regex(res.stdout, new RegExp(`dash2\\s+running/healthy\\s+${expectedDjango[lab.horizon].replace('.', '\\.')}`));
+    t.regex(res.stdout, /memcached/);
+    t.notRegex(res.stdout, /dash1/);
+  });
+
+  test(`${lab.name}: an unknown host key is refused, then trusted only with --accept-new-host-keys`, async (t) => {
+    const dir = scratch();
+    const known = writeFile(dir, 'known_hosts', '');
+    const inv = labInventory(lab, dir, { defaults: { known_hosts: known } });
+    const refused = await cli(['status', '-i', inv, '--json']);
+    t.is(refused.code, 4);
+    for (const row of parse(refused.stdout).hosts) {
+      t.false(row.reachable);
+      t.regex(row.error ?? '', /unknown host key ssh-\S+ SHA256:\S+/);
+    }
+    t.is(readFileSync(known, 'utf8'), '', 'nothing written when refused');
+
+    const accepted = await cli(['status', '-i', inv, '--json', '--accept-new-host-keys']);
+    t.is(accepted.code, 0, accepted.stderr);
+    const lines = readFileSync(known, 'utf8').trim().split('\n');
+    t.is(lines.length, lab.hosts.length);
+    for (const h of lab.hosts) t.true(lines.some((l) => l.startsWith(`[127.0.0.1]:${h.sshPort} `)));
+
+    const again = await cli(['status', '-i', inv, '--json']);
+    t.is(again.code, 0, 'recorded keys are trusted afterwards');
+  });
+
+  test(`${lab.name}: a changed host key is always refused with both fingerprints; other hosts still reported`, async (t) => {
+    const dir = scratch();
+    const target = lab.hosts[0]!;
+    // A real key of the same type that the host does not have: what a man-in-the-middle would present.
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'forged')]);
+    const forgedPub = readFileSync(join(dir, 'forged.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    const fakeLine = `[127.0.0.1]:${target.sshPort} ${forgedPub}`;
+    const original = readFileSync(lab.knownHosts, 'utf8')
+      .split('\n')
+      .filter((l) => !l.startsWith(`[127.0.0.1]:${target.sshPort} `));
+    const known = writeFile(dir, 'known_hosts', [...original, fakeLine].join('\n') + '\n');
+    const inv = labInventory(lab, dir, { defaults: { known_hosts: known } });
+    for (const flags of [[], ['--accept-new-host-keys']]) {
+      const res = await cli(['status', '-i', inv, '--json', ...flags]);
+      t.is(res.code, 4);
+      const rows = parse(res.stdout).hosts;
+      const bad = rows.find((r) => r.host === target.name);
+      t.regex(bad?.error ?? '', /HOST KEY CHANGED.*presents ssh-ed25519 SHA256:\S+.*has SHA256:\S+/s);
+      t.true(rows.filter((r) => r.host !== target.name).every((r) => r.reachable && r.backend === 'memcached'));
+    }
+    t.is(readFileSync(known, 'utf8').split('\n').filter(Boolean).length, original.filter(Boolean).length + 1, 'known_hosts untouched');
+  });
+
+  test(`${lab.name}: one host down gives exit 4 and the others are still reported`, async (t) => {
+    const hosts: Record<string, Record<string, unknown>> = Object.fromEntries(
+      lab.hosts.map((h) => [h.name, { address: h.address, port: h.sshPort }]),
+    );
+    hosts.dash9 = { address: '127.0.0.1', port: await freePort() };
+    const inv = labInventory(lab, scratch(), { hosts });
+    const res = await cli(['status', '-i', inv, '--json']);
+    t.is(res.code, 4);
+    const rows = parse(res.stdout).hosts;
+    t.regex(rows.find((r) => r.host === 'dash9')?.error ?? '', /connection refused/);
+    await assertLikeDjango(t, rows.filter((r) => r.host !== 'dash9'));
+  });
+}

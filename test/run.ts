@@ -1,0 +1,84 @@
+/**
+ * The whole test suite in one command (`npm test`): unit tests and the real-lab tests.
+ * Makes sure a Docker engine runs (installing Debian's docker.io on a fresh machine), brings up one
+ * 3-host lab per Horizon flavour, runs ava once over every test file, and ends with the totals on
+ * one line: `N passed, N failed`.
+ *
+ * SESSIONCTL_LAB_FLAVOURS=zed,h25 (default both; empty = unit tests only)
+ * SESSIONCTL_KEEP_LAB=1 leaves the labs running afterwards (faster reruns while developing).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { labUp, labDown } from './lab/lab.js';
+
+const flavours = (process.env.SESSIONCTL_LAB_FLAVOURS ?? 'zed,h25')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean) as ('zed' | 'h25')[];
+
+function step(title: string): void {
+  process.stderr.write(`\n== ${title}\n`);
+}
+
+function sh(cmd: string, args: string[]): void {
+  const res = spawnSync(cmd, args, { stdio: 'inherit' });
+  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${res.status})`);
+}
+
+async function main(): Promise<number> {
+  const started: string[] = [];
+  try {
+    step('build');
+    sh('npx', ['tsc', '-p', 'tsconfig.build.json']);
+    if (flavours.length) {
+      step('docker engine');
+      sh('bash', ['test/lab/host-setup.sh']);
+      for (const horizon of flavours) {
+        step(`lab ${horizon}`);
+        const t0 = Date.now();
+        await labUp({ name: horizon, horizon, hosts: 3, log: (l) => process.stderr.write(`  ${l}\n`) });
+        started.push(horizon);
+        process.stderr.write(`  lab ${horizon} ready in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+      }
+    }
+    step('tests');
+    return await runAva({ ...process.env, SESSIONCTL_LABS: started.join(',') });
+  } finally {
+    if (started.length && process.env.SESSIONCTL_KEEP_LAB !== '1') {
+      step('lab down');
+      for (const name of started) await labDown(name).catch((e: Error) => process.stderr.write(`  ${e.message}\n`));
+    }
+  }
+}
+
+/** Run ava, echo its output, and print its summary as `N passed, N failed`. */
+function runAva(env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn('npx', ['ava', ...process.argv.slice(2)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    const tee = (out: NodeJS.WriteStream) => (chunk: Buffer) => {
+      out.write(chunk);
+      text += chunk.toString();
+    };
+    child.stdout.on('data', tee(process.stdout));
+    child.stderr.on('data', tee(process.stderr));
+    child.on('close', (code) => {
+      const plain = text.replace(/\x1b\[[0-9;]*m/g, '');
+      const count = (re: RegExp) => Number(re.exec(plain)?.[1] ?? 0);
+      const passed = count(/(\d+) tests? passed/);
+      let failed = count(/(\d+) tests? failed/) + count(/(\d+) uncaught exceptions?/) + count(/(\d+) tests? timed out/);
+      // A non-zero exit with nothing counted (crash, no tests found) must still read as a failure.
+      if (code !== 0 && failed === 0) failed = 1;
+      process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+      resolve(code === 0 && failed === 0 ? 0 : 1);
+    });
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`test run aborted: ${err.message}\n`);
+    process.stdout.write('\n0 passed, 1 failed\n');
+    process.exit(1);
+  },
+);
