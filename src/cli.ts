@@ -13,6 +13,7 @@ import { renderStatus } from './report/status.js';
 import { renderSwitch, plainLine } from './report/run.js';
 import { switchBackend } from './commands/apply.js';
 import { confirm } from '@inquirer/prompts';
+import { ListrProgress } from './report/listr.js';
 import { masker } from './util/secret.js';
 import { ROOT } from './util/assets.js';
 
@@ -155,6 +156,8 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
   const inventory = await loadInventory(inventoryPath(opts));
   const hosts = selectHosts(inventory, opts.limit);
   const progress = opts.json ? (opts.verbose ? process.stderr : null) : process.stderr;
+  // listr2 in a terminal; one plain line per event in CI, logs and pipes.
+  const live = process.stderr.isTTY && !opts.json && !process.env.CI ? new ListrProgress(hosts.map((h) => h.name)) : undefined;
   const { report, exitCode } = await switchBackend(inventory, hosts, {
     mode,
     backend: opts.backend,
@@ -164,16 +167,19 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
     healthTimeout,
     ssh: { acceptNewHostKeys: opts.acceptNewHostKeys },
     onEvent: (e) => {
+      if (live) return live.onEvent(e);
       const line = progress ? plainLine(e) : undefined;
       if (line) progress!.write(masker.mask(line) + '\n');
     },
     confirm: async (planned, warning) => {
       if (opts.yes) return true;
+      await live?.flush();
       process.stdout.write(masker.mask(renderSwitch(planned)) + '\n\n');
       return confirm({ message: `${warning} Apply this plan?`, default: false });
     },
   });
-  if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  await live?.flush();
+  if (opts.json) process.stdout.write(masker.mask(JSON.stringify(report, null, 2)) + '\n');
   else process.stdout.write(masker.mask(renderSwitch(report)) + '\n');
   return exitCode;
 }
@@ -188,6 +194,8 @@ function report(err: unknown, json: boolean, verbose: boolean): ExitCodeValue {
   } else if (err instanceof SessionctlError) {
     message = err.message;
     code = err.exitCode;
+  } else if ((err as Error)?.name === 'ExitPromptError') {
+    message = 'cancelled at the prompt: nothing was changed';
   } else {
     message = `internal error (a bug in sessionctl): ${(err as Error)?.message ?? String(err)}`;
     if (verbose && err instanceof Error && err.stack) message += `\n${err.stack}`;

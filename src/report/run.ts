@@ -22,7 +22,8 @@ export function plainLine(e: RunEvent): string | undefined {
       return `   ${e.host ?? 'fleet'}: ${e.line}`;
     case 'step': {
       const r = e.result;
-      return `${MARK[r.outcome]} ${(r.host ?? 'fleet').padEnd(10)} ${r.step.padEnd(24)} ${r.outcome}: ${firstLine(r.detail)} (${(r.durationMs / 1000).toFixed(1)}s)`;
+      const label = r.stage === 'plan' ? (r.outcome === 'changed' ? 'would change' : r.outcome === 'unchanged' ? 'ok' : r.outcome) : r.outcome;
+      return `${MARK[r.outcome]} ${(r.host ?? 'fleet').padEnd(10)} ${r.step.padEnd(24)} ${label}: ${firstLine(r.detail)} (${(r.durationMs / 1000).toFixed(1)}s)`;
     }
   }
 }
@@ -32,10 +33,18 @@ export function renderSwitch(report: SwitchReport): string {
   const out: string[] = [];
   const verb = report.mode === 'plan' || report.outcome === 'planned' ? 'Plan' : 'Result';
   out.push(`${verb}: switch to ${report.backend} (run ${report.runId})`);
+  const shown = new Map<string, string>();
   for (const h of report.hosts) {
     out.push('', `${h.host}: ${h.before} -> ${h.after}`);
     for (const s of h.steps) out.push(`  ${MARK[s.outcome]} ${s.step.padEnd(24)} ${s.detail.split('\n').join('\n' + ' '.repeat(29))}`);
-    if (h.diff && (report.mode === 'plan' || report.outcome !== 'no-change')) out.push('', indent(h.diff.trimEnd(), 4));
+    if (!h.diff) continue;
+    // Identical diffs (the usual case in a fleet) are printed once.
+    const same = shown.get(h.diff);
+    if (same) out.push(`    (same settings diff as ${same})`);
+    else {
+      shown.set(h.diff, h.host);
+      out.push('', indent(h.diff.trimEnd(), 4));
+    }
   }
   if (report.fleet.length) {
     out.push('', 'fleet:');

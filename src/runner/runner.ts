@@ -51,6 +51,7 @@ export class Runner {
   private readonly touched: HostContext[] = [];
   private readonly applied = new Map<string, Set<string>>();
   private stopRequested: string | undefined;
+  private stage: StepResult['stage'] = 'plan';
 
   constructor(
     private readonly playbook: Playbook,
@@ -68,6 +69,7 @@ export class Runner {
     const plan: RunPlan = { hosts: {}, fleet: [], failed: [] };
     for (const h of this.ctx.hosts) plan.hosts[h.host.name] = [];
     const broken = new Set<string>();
+    this.stage = 'plan';
     this.emit({ type: 'stage', stage: 'plan' });
     for (const phase of this.playbook.phases) {
       this.emit({ type: 'phase', phase: phase.name, stage: 'plan' });
@@ -81,7 +83,7 @@ export class Runner {
             // A fleet step over hosts that already failed would only repeat their errors.
             if (broken.size) entry.plan = { action: 'none', reason: 'skipped: a host failed earlier' };
             else entry.plan = await step.plan(this.ctx);
-            this.record(phase.name, name, null, entry.plan.action === 'none' ? 'unchanged' : 'changed', describe(entry.plan), t0);
+            this.record(phase.name, name, null, entry.plan.action === 'change' ? 'changed' : 'unchanged', describe(entry.plan), t0);
           } catch (err) {
             entry.error = message(err);
             plan.failed.push({ host: null, step: name, message: entry.error });
@@ -107,7 +109,7 @@ export class Runner {
             try {
               entry.plan = await step.plan(h);
               if (entry.plan.action === 'change') h.state.changes.push(name);
-              this.record(phase.name, name, h.host.name, entry.plan.action === 'none' ? 'unchanged' : 'changed', describe(entry.plan), t0);
+              this.record(phase.name, name, h.host.name, entry.plan.action === 'change' ? 'changed' : 'unchanged', describe(entry.plan), t0);
             } catch (err) {
               entry.error = message(err, h.host.name);
               broken.add(h.host.name);
@@ -127,6 +129,7 @@ export class Runner {
     const plan = this.planned;
     if (!plan || plan.failed.length) throw new Error('apply needs a successful plan first');
     this.results.length = 0;
+    this.stage = 'apply';
     this.emit({ type: 'stage', stage: 'apply' });
     const failedHosts: string[] = [];
     let error: string | undefined;
@@ -219,6 +222,7 @@ export class Runner {
    */
   private async rollback(result: ApplyResult): Promise<void> {
     if (this.touched.length === 0) return;
+    this.stage = 'rollback';
     this.emit({ type: 'stage', stage: 'rollback' });
     const order = this.playbook.phases.flatMap((p) => p.steps.map((s) => ({ phase: p.name, step: s })));
     for (const h of this.touched) {
@@ -241,14 +245,14 @@ export class Runner {
   }
 
   private record(phase: string, step: string, host: string | null, outcome: Outcome, detail: string, t0: number): void {
-    const result: StepResult = { phase, step, host, outcome, detail, durationMs: Date.now() - t0 };
+    const result: StepResult = { stage: this.stage, phase, step, host, outcome, detail, durationMs: Date.now() - t0 };
     this.results.push(result);
     this.emit({ type: 'step', result });
   }
 }
 
 function describe(p: StepPlan): string {
-  return p.action === 'none' ? p.reason : p.summary;
+  return p.action === 'none' ? p.reason : p.action === 'check' ? `will check: ${p.summary}` : p.summary;
 }
 
 function message(err: unknown, host?: string): string {

@@ -91,6 +91,8 @@ export type Step = HostStep | FleetStep;
 
 /** A step's result on a host (or fleet-wide when host is null), for renderers and the JSON report. */
 export interface StepResult {
+  /** plan: what would happen (changed = would change); apply and rollback: what happened. */
+  stage: 'plan' | 'apply' | 'rollback';
   phase: string;
   step: string;
   host: string | null;

@@ -83,7 +83,22 @@ export const installClientLibrary: HostStep = {
     const present = ctx.state.facts.horizon?.modules.django_redis;
     if (present) return { action: 'none', reason: `no change: django_redis ${present} already imports` };
     const method = ctx.run.desired.install.method;
-    return { action: 'change', summary: `install ${method === 'distro' ? 'python3-django-redis' : requirement(ctx)} (${method})` };
+    if (method !== 'distro') {
+      // Checked now, read-only, so a container without pip fails the plan instead of the rollout.
+      const pip = await ctx.engine.exec(ctx.host.container, [ctx.state.facts.horizon!.executable || 'python3', '-m', 'pip', '--version']);
+      if (pip.code !== 0) {
+        throw new HostError(
+          ctx.host.name,
+          `django_redis is missing and pip is not available in the container (${tail(pip.stderr, 1)}); ` +
+            'use --install-method distro, or build django-redis into the Horizon image',
+        );
+      }
+    }
+    return {
+      action: 'change',
+      summary: `install ${method === 'distro' ? 'python3-django-redis' : requirement(ctx)} (${method}) into the container's writable layer ` +
+        '(kept across restarts; recreating the container loses it: bake it into the image for upgrades)',
+    };
   },
   async apply(ctx) {
     const req = requirement(ctx);
