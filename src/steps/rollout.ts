@@ -64,8 +64,11 @@ export const restart: HostStep = {
   },
   async rollback(ctx) {
     if (!ctx.state.restarted) return 'not restarted';
+    const byHand = `by hand on ${ctx.host.name}: check 'docker logs ${ctx.host.container}', then 'docker restart ${ctx.host.container}'`;
     await ctx.engine.restart(ctx.host.container, STOP_TIMEOUT_S);
-    const health = await healthGate(ctx);
+    const health = await healthGate(ctx).catch((err: Error) => {
+      throw new HostError(ctx.host.name, `restarted on the restored settings but ${err.message.replace(`${ctx.host.name}: `, '')}; ${byHand}`);
+    });
     const facts = await probeHorizon(ctx.host.name, ctx.engine, ctx.host.container);
     const before = ctx.state.facts.horizon?.settings;
     const now = facts.settings;

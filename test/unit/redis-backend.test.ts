@@ -66,6 +66,6 @@ const badPlaybooks: [string, string, RegExp][] = [
 for (const [title, text, re] of badPlaybooks) {
   test(`playbook: ${title} is refused with its position`, (t) => {
     const err = t.throws(() => parsePlaybook(text, 'pb.yaml', STEPS));
-    t.regex((err as { format(): string }).format(), re);
+    t.regex((err as unknown as { format(): string }).format(), re);
   });
 }

@@ -30,6 +30,17 @@ def stat_of(path):
     }
 
 
+def private_dirs(path):
+    """Create `path` and every missing parent with mode 0700 (makedirs' mode is subject to umask)."""
+    missing = []
+    while not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for folder in reversed(missing):
+        os.mkdir(folder, 0o700)
+        os.chmod(folder, 0o700)
+
+
 def fsync_dir(path):
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -82,8 +93,7 @@ def op_write(req):
 def op_backup(req):
     """Copy `path` (bytes, mode, owner) to `dest` (0600, folder 0700); records absence too."""
     src, dest = req["path"], req["dest"]
-    os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
-    os.chmod(os.path.dirname(dest), 0o700)
+    private_dirs(os.path.dirname(dest))
     current = stat_of(src)
     meta = {"path": src, "exists": current is not None}
     if current:
@@ -129,7 +139,7 @@ def op_df(req):
 def op_lock(req):
     """Take the host lock (O_EXCL create); report the holder when someone else has it."""
     path = req["path"]
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    private_dirs(os.path.dirname(path))
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

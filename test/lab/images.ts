@@ -1,0 +1,134 @@
+/**
+ * The lab's images, built from nothing (debootstrap + `docker import`, then Dockerfiles) and
+ * tagged by a hash of their inputs, so a re-run reuses them and any change rebuilds.
+ */
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { LabError, pipe, run } from './exec.js';
+
+export type Flavour = 'zed' | 'h25';
+type Suite = 'bookworm' | 'trixie';
+
+/** Horizon flavours: `zed` = Debian 12 (Horizon 23, Django 3.2), `h25` = Debian 13 (Horizon 25, Django 4.2). */
+export const FLAVOURS: Record<Flavour, Suite> = { zed: 'bookworm', h25: 'trixie' };
+
+const MIRROR = process.env.SESSIONCTL_LAB_MIRROR ?? 'http://deb.debian.org/debian';
+/** Bump to rebuild every base image after a change to how bases are made. */
+const BASE_RECIPE = 'debootstrap --variant=minbase; lean dpkg/apt config; v1';
+export const REPO = 'sessionctl-lab';
+
+export interface LabImages {
+  horizon: string;
+  dash: string;
+  jump: string;
+  services: string;
+}
+
+type Log = (line: string) => void;
+
+function hashDir(dir: string, h: ReturnType<typeof createHash>): void {
+  const walk = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true })
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+  for (const file of walk(dir)) {
+    const executable = (statSync(file).mode & 0o111) !== 0;
+    h.update(`${relative(dir, file)}\0${executable ? 'x' : '-'}\0`);
+    h.update(readFileSync(file));
+    h.update('\0');
+  }
+}
+
+function digest(parts: string[], dir?: string): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(`${p}\0`);
+  if (dir) hashDir(dir, h);
+  return h.digest('hex').slice(0, 16);
+}
+
+function baseTag(imagesDir: string, suite: Suite): string {
+  return `${REPO}/base:${suite}-${digest([BASE_RECIPE, suite, MIRROR], join(imagesDir, 'base'))}`;
+}
+
+function imageTag(imagesDir: string, name: string, suite: Suite, prefix = ''): string {
+  const base = baseTag(imagesDir, suite);
+  return `${REPO}/${name}:${prefix}${digest([name, base], join(imagesDir, name))}`;
+}
+
+/** The tags the lab's images have for these inputs; computed from the files alone. */
+export function labImageTags(imagesDir: string, flavour: Flavour): LabImages {
+  return {
+    horizon: imageTag(imagesDir, 'horizon', FLAVOURS[flavour], `${flavour}-`),
+    dash: imageTag(imagesDir, 'dash', 'bookworm'),
+    jump: imageTag(imagesDir, 'jump', 'bookworm'),
+    services: imageTag(imagesDir, 'services', 'bookworm'),
+  };
+}
+
+export async function imageId(tag: string): Promise<string | undefined> {
+  const r = await run('docker', ['image', 'inspect', '--format', '{{.Id}}', tag], { allowFailure: true });
+  return r.code === 0 ? r.stdout.trim() : undefined;
+}
+
+async function buildBase(imagesDir: string, suite: Suite, log: Log): Promise<void> {
+  const tag = baseTag(imagesDir, suite);
+  if (await imageId(tag)) return;
+  const t0 = Date.now();
+  log(`building ${tag} (debootstrap ${suite})`);
+  const root = mkdtempSync(`/var/tmp/sessionctl-lab-${suite}-`);
+  try {
+    await run('debootstrap', ['--variant=minbase', suite, root, MIRROR], { timeoutMs: 15 * 60_000 });
+    cpSync(join(imagesDir, 'base', '01-lab-lean'), join(root, 'etc/dpkg/dpkg.cfg.d/01-lab-lean'));
+    cpSync(join(imagesDir, 'base', '99-lab-apt'), join(root, 'etc/apt/apt.conf.d/99-lab-apt'));
+    for (const d of ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'var/lib/apt/lists', 'var/cache/apt']) {
+      rmSync(join(root, d), { recursive: true, force: true });
+    }
+    await pipe(
+      { cmd: 'tar', args: ['-C', root, '--numeric-owner', '-c', '.'] },
+      { cmd: 'docker', args: ['import', '--change', 'ENV LANG=C.UTF-8', '-', tag] },
+      { timeoutMs: 10 * 60_000 },
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  log(`built ${tag} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+async function build(imagesDir: string, tag: string, name: string, suite: Suite, log: Log): Promise<void> {
+  if (await imageId(tag)) return;
+  const t0 = Date.now();
+  log(`building ${tag}`);
+  const tail: string[] = [];
+  const r = await run(
+    'docker',
+    ['build', '--force-rm', '--build-arg', `BASE=${baseTag(imagesDir, suite)}`, '--label', `${REPO}.image=${name}`, '-t', tag, join(imagesDir, name)],
+    {
+      // The classic builder: BuildKit is not part of docker.io 20.10 everywhere.
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
+      timeoutMs: 30 * 60_000,
+      allowFailure: true,
+      onLine: (line) => {
+        tail.push(line);
+        if (tail.length > 40) tail.shift();
+        if (/^Step \d+\/\d+ : /.test(line)) log(`  ${name}: ${line.slice(0, 110)}`);
+      },
+    },
+  );
+  if (r.code !== 0) throw new LabError(`building ${tag} failed:\n${tail.join('\n')}`);
+  log(`built ${tag} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+/** Builds whatever is missing for a lab of this flavour and returns the tags. */
+export async function ensureImages(imagesDir: string, flavour: Flavour, log: Log): Promise<LabImages> {
+  const tags = labImageTags(imagesDir, flavour);
+  const suites = [...new Set<Suite>(['bookworm', FLAVOURS[flavour]])];
+  await Promise.all(suites.map((s) => buildBase(imagesDir, s, log)));
+  await Promise.all([
+    build(imagesDir, tags.horizon, 'horizon', FLAVOURS[flavour], log),
+    build(imagesDir, tags.dash, 'dash', 'bookworm', log),
+    build(imagesDir, tags.jump, 'jump', 'bookworm', log),
+    build(imagesDir, tags.services, 'services', 'bookworm', log),
+  ]);
+  return tags;
+}
