@@ -60,16 +60,22 @@ export const patchSettingsStep: HostStep = {
     const check = await locate(ctx, patched.text, owned);
     if (check.syntax_error) throw new HostError(ctx.host.name, `the patched ${path} would not parse (line ${check.syntax_error.line}: ${check.syntax_error.msg}); nothing written`);
 
-    // Validate before any restart: resolve settings as the next start will see them.
-    const next = await probeWithOverlay(ctx.host.name, ctx.engine, ctx.host.container, { [basename(path)]: patched.text });
-    const wrong = mismatches(ctx.run.desired, next);
-    if (wrong.length) {
-      const later = (next.settingsD ?? []).filter((f) => f > basename(path));
-      throw new HostError(
-        ctx.host.name,
-        `with the patched ${path}, Django would not use the new backend: ${wrong.join('; ')}` +
-          (later.length ? ` (files loaded after it: ${later.join(', ')})` : ' (a later setting overrides it)'),
-      );
+    // Validate before any restart: resolve settings as the next start will see them. An unchanged
+    // file that Horizon already runs with needs no simulation: the running settings are the proof.
+    const unchanged = patched.text === original && mismatches(ctx.run.desired, ctx.state.facts.horizon!).length === 0;
+    if (!unchanged) {
+      const next = await probeWithOverlay(ctx.host.name, ctx.engine, ctx.host.container, { [basename(path)]: patched.text });
+      const wrong = mismatches(ctx.run.desired, next);
+      if (wrong.length) {
+        // local_settings.d snippets run after local_settings (and the custom file it imports).
+        const later = layout.layout === 'kolla-local-settings' ? next.settingsD ?? [] : (next.settingsD ?? []).filter((f) => f > basename(path));
+        throw new HostError(
+          ctx.host.name,
+          `with the patched ${path}, Django would not use the new backend: ${wrong.join('; ')}` +
+            (later.length ? ` (loaded after it, one of these overrides it: ${later.join(', ')})` : ' (a later setting overrides it)') +
+            '; nothing was written',
+        );
+      }
     }
     const diff = masker.mask(unifiedDiff(path, original, patched.text));
     ctx.state.settings = { path, before, after: patched.text, diff };

@@ -1,23 +1,42 @@
 /**
  * `npm run demo`: the main job on the built-in lab. Starts a Docker engine if needed, brings up a
- * 3-host Horizon lab (real sshd, Docker engines, Debian's Horizon, memcached/Redis/...), then runs
- * sessionctl against it exactly as an operator would.
+ * 3-host Horizon lab (real sshd, Docker engines, Debian's Horizon on memcached, Redis, ...), puts it
+ * back on memcached, then runs sessionctl exactly as an operator would: status, plan, apply to
+ * Redis (offline wheelhouse install), status again.
  *
- * DEMO_HORIZON=zed|h25 picks the Horizon flavour (default zed); the lab stays up afterwards
- * (`npm run lab -- down --name demo` removes it).
+ * DEMO_HORIZON=zed|h25 picks the Horizon flavour (default zed). The lab stays up afterwards:
+ * `npm run lab -- down --name demo` removes it.
  */
 import { spawnSync } from 'node:child_process';
-import { labUp } from './lab.js';
+import { labReset, labUp } from './lab.js';
+import { labInventory, labWheelhouse } from './harness.js';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 
-function sh(cmd: string, args: string[], ok: number[] = [0]): number {
-  process.stderr.write(`\n$ ${[cmd, ...args].join(' ')}\n`);
-  const res = spawnSync(cmd, args, { stdio: 'inherit' });
-  if (!ok.includes(res.status ?? -1)) throw new Error(`${cmd} failed (exit ${res.status})`);
-  return res.status ?? 0;
+function sh(cmd: string, args: string[]): void {
+  process.stderr.write(`\n$ ${[cmd === process.execPath ? 'sessionctl' : cmd, ...(cmd === process.execPath ? args.slice(1) : args)].join(' ')}\n`);
+  const res = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, SSH_AUTH_SOCK: '' } });
+  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${res.status})`);
 }
 
 const horizon = process.env.DEMO_HORIZON === 'h25' ? 'h25' : 'zed';
 sh('bash', ['test/lab/host-setup.sh']);
 sh('npx', ['tsc', '-p', 'tsconfig.build.json']);
 const lab = await labUp({ name: 'demo', horizon, hosts: 3, log: (l) => process.stderr.write(`  ${l}\n`) });
-sh(process.execPath, ['dist/cli.js', 'status', '-i', lab.inventory]);
+await labReset(lab.name);
+const dir = join(lab.stateDir, 'demo');
+mkdirSync(dir, { recursive: true });
+const inventory = labInventory(lab, dir, {
+  extra: [
+    'session:',
+    '  backend: redis',
+    `  redis: { url: "redis://${lab.services.redis.ip}:${lab.services.redis.port}/0", password_file: "${lab.services.redis.passwordFile}" }`,
+    `install: { method: wheelhouse, wheelhouse: "${await labWheelhouse()}" }`,
+  ].join('\n'),
+});
+const cli = join(process.cwd(), 'dist/cli.js');
+sh(process.execPath, [cli, 'status', '-i', inventory]);
+sh(process.execPath, [cli, 'plan', '-i', inventory]);
+sh(process.execPath, [cli, 'apply', '-i', inventory, '--yes']);
+sh(process.execPath, [cli, 'status', '-i', inventory]);
+process.stderr.write(`\nThe lab stays up; its inventory: ${inventory}\n`);

@@ -127,3 +127,41 @@ export async function labWheelhouse(): Promise<string> {
   await run('bash', ['test/lab/wheels/build.sh', out], { maxBuffer: 16 * 1024 * 1024 });
   return join(out, 'wheels');
 }
+
+/**
+ * A PEP 503 index of the offline wheels on the lab network (python3 -m http.server in a container
+ * of the lab's own dash image), for the pip-from-a-local-index install method. Idempotent.
+ */
+export async function labIndex(lab: LabInfo): Promise<string> {
+  const wheels = join(await labWheelhouse(), '..');
+  const name = `sessionctl-${lab.name}-pypi`;
+  const ip = lab.subnet.replace(/0\/24$/, '15');
+  const running = await run('docker', ['inspect', '-f', '{{.State.Running}}', name]).then((r) => r.stdout.trim() === 'true', () => false);
+  if (!running) {
+    await run('docker', ['rm', '-f', name]).catch(() => undefined);
+    await run('docker', ['run', '-d', '--name', name, '--network', lab.network, '--ip', ip, '-v', `${wheels}:/srv:ro`,
+      '--entrypoint', 'python3', lab.images.dash, '-m', 'http.server', '-d', '/srv', '8000']);
+  }
+  return `http://${ip}:8000/simple/`;
+}
+
+/** Stop the index container (the lab's own cleanup does not know it). */
+export async function labIndexDown(lab: LabInfo): Promise<void> {
+  await run('docker', ['rm', '-f', `sessionctl-${lab.name}-pypi`]).catch(() => undefined);
+}
+
+/** Files and container start times of every host: equal snapshots mean nothing was changed. */
+export async function fleetSnapshot(lab: LabInfo, paths: string[]): Promise<{ host: string; files: (string | null)[]; started: string }[]> {
+  return Promise.all(
+    lab.hosts.map(async (h) => ({
+      host: h.name,
+      files: await Promise.all(paths.map(async (p) => (await hostFileBytes(h.container, p))?.toString('base64') ?? null)),
+      started: await horizonStartedAt(h.container),
+    })),
+  );
+}
+
+/** A command on the outer Docker engine (the one that runs the lab). */
+export async function docker(args: string[]): Promise<string> {
+  return (await run('docker', args, { maxBuffer: 16 * 1024 * 1024 })).stdout;
+}

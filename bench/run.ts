@@ -1,0 +1,115 @@
+/**
+ * `npm run bench`: the Redis switch on a 3-host lab, against the floor set by Horizon itself.
+ *
+ * floor      = median(restart -> login page 200 of one host) x hosts / rollout.serial
+ * full       = apply memcached -> Redis (lab reset before each run), median of RUNS
+ * no-change  = apply again with the same inputs, median of RUNS
+ * Also: SSH connections opened per host (counted in each host's sshd log), peak RSS of the CLI.
+ * Targets (issue 3): full <= floor + 1.5 s; no-change <= 2 s; 1 connection per host; RSS <= 150 MB.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labReset, labUp, type LabInfo } from '../test/lab/lab.js';
+import { labInventory, labWheelhouse, onHost, scratch } from '../test/lab/harness.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function restartTo200(container: string): Promise<number> {
+  const t0 = performance.now();
+  await onHost(container, ['docker', 'restart', '-t', '10', 'horizon']);
+  for (;;) {
+    const code = await onHost(container, ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1/auth/login/']).catch(() => '000');
+    if (code.trim() === '200') return (performance.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Successful SSH logins so far on a lab host, from its sshd log (sshd -e logs to the container output). */
+function sshLogins(container: string): number {
+  const res = spawnSync('docker', ['logs', container], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return `${res.stdout}${res.stderr}`.split('\n').filter((l) => l.includes('Accepted publickey')).length;
+}
+
+function apply(inventory: string, rssFile: string): { seconds: number; code: number; outcome: string; rss: number } {
+  const t0 = performance.now();
+  const res = spawnSync(process.execPath, ['--require', './bench/rss.cjs', 'dist/cli.js', 'apply', '-i', inventory, '--yes', '--json'], {
+    encoding: 'utf8',
+    env: { ...process.env, SSH_AUTH_SOCK: '', SESSIONCTL_BENCH_RSS: rssFile },
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  let outcome = 'unparsable';
+  try {
+    outcome = (JSON.parse(res.stdout) as { outcome: string }).outcome;
+  } catch {
+    process.stderr.write(res.stderr);
+  }
+  return { seconds, code: res.status ?? -1, outcome, rss: Number(readFileSync(rssFile, 'utf8')) };
+}
+
+async function main(): Promise<void> {
+  spawnSync('bash', ['test/lab/host-setup.sh'], { stdio: 'inherit' });
+  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  const lab = await labUp({ name: 'bench', horizon: 'zed', hosts: 3, log: (l) => process.stderr.write(`  ${l}\n`) });
+  const wheelhouse = await labWheelhouse();
+  const inventory = labInventory(lab, scratch(), {
+    extra: [
+      'session:',
+      '  backend: redis',
+      `  redis: { url: "redis://${lab.services.redis.ip}:${lab.services.redis.port}/0", password_file: "${lab.services.redis.passwordFile}" }`,
+      `install: { method: wheelhouse, wheelhouse: "${wheelhouse}" }`,
+      'rollout: { serial: 1 }',
+    ].join('\n'),
+  });
+  const rssFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'rss');
+
+  await labReset(lab.name);
+  const restarts: number[] = [];
+  for (let i = 0; i < RUNS; i++) for (const h of lab.hosts) restarts.push(await restartTo200(h.container));
+  const floor = (median(restarts) * lab.hosts.length) / 1;
+
+  const full: number[] = [];
+  const noChange: number[] = [];
+  const rss: number[] = [];
+  const connections: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    await labReset(lab.name);
+    const before = lab.hosts.map((h) => sshLogins(h.container));
+    const a = apply(inventory, rssFile);
+    if (a.code !== 0 || a.outcome !== 'applied') throw new Error(`apply failed: exit ${a.code}, ${a.outcome}`);
+    const after = lab.hosts.map((h) => sshLogins(h.container));
+    connections.push(...after.map((n, j) => n - before[j]!));
+    full.push(a.seconds);
+    rss.push(a.rss);
+    const b = apply(inventory, rssFile);
+    if (b.code !== 0 || b.outcome !== 'no-change') throw new Error(`re-run was not a no-change: exit ${b.code}, ${b.outcome}`);
+    noChange.push(b.seconds);
+    rss.push(b.rss);
+  }
+  await labReset(lab.name);
+
+  const f = (x: number) => x.toFixed(2);
+  const mFull = median(full);
+  const lines = [
+    `sessionctl bench: lab 'bench', ${lab.hosts.length} hosts (Horizon ${lab.horizon}), rollout.serial 1, ${RUNS} runs each, medians`,
+    `  floor (restart -> 200, one host, median of ${restarts.length}) ${f(median(restarts))} s  x ${lab.hosts.length} hosts = ${f(floor)} s`,
+    `  full switch memcached -> Redis  ${f(mFull)} s   ratio to floor ${f(mFull / floor)}   over floor ${f(mFull - floor)} s   (target <= floor + 1.5 s: ${mFull <= floor + 1.5 ? 'met' : 'NOT met'})`,
+    `  no-change re-run                ${f(median(noChange))} s   (target <= 2 s: ${median(noChange) <= 2 ? 'met' : 'NOT met'})`,
+    `  SSH connections per host        ${[...new Set(connections)].join(', ')} (per run and host; target 1)`,
+    `  peak RSS of the CLI             ${f(Math.max(...rss) / 1024 / 1024)} MB max, ${f(median(rss) / 1024 / 1024)} MB median (target <= 150 MB)`,
+    `  raw: full ${full.map(f).join(' ')}; no-change ${noChange.map(f).join(' ')}; restarts ${restarts.map(f).join(' ')}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench failed: ${err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,125 @@
+/**
+ * The Redis switch under its other conditions: pip from a local index, Sentinel, Redis down at
+ * preflight, a SECRET_KEY that differs, and two runs at once. Each refusal must leave every file
+ * byte-identical and every container unrestarted.
+ */
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cli, djangoPython, djangoSettings, docker, fleetSnapshot, labIndex, labIndexDown, labInventory, labs, labWheelhouse, onHost, redisCli, scratch } from './harness.js';
+import { labReset, type LabInfo } from './lab.js';
+import type { SwitchReport } from '../../src/commands/apply.js';
+
+const FILES = ['/etc/kolla/horizon/_9999-custom-settings.py', '/etc/kolla/horizon/_9998-kolla-settings.py'];
+
+if (labs().length === 0) test('lab scenarios need SESSIONCTL_LABS (run them with npm test)', (t) => t.pass());
+
+function redisUrl(lab: LabInfo): string {
+  return `redis://${lab.services.redis.ip}:${lab.services.redis.port}/0`;
+}
+
+function inventory(lab: LabInfo, redis: string, install: string): string {
+  return labInventory(lab, scratch(), { extra: ['session:', '  backend: redis', `  redis: ${redis}`, 'install:', install].join('\n') });
+}
+
+const standalone = (lab: LabInfo) => `{ url: "${redisUrl(lab)}", password_file: "${lab.services.redis.passwordFile}" }`;
+const wheelhouse = async () => `  method: wheelhouse\n  wheelhouse: "${await labWheelhouse()}"`;
+
+async function sessionInRedis(t: import('ava').ExecutionContext, lab: LabInfo): Promise<void> {
+  const out = await djangoPython(
+    lab.hosts[1]!.container,
+    "from django.contrib.sessions.backends.cache import SessionStore\nfrom django.core.cache import cache\ns = SessionStore(); s['x'] = 1; s.save()\nprint(cache.make_key(s.cache_key))",
+  );
+  t.is(await redisCli(lab, ['EXISTS', out]), '1', 'a session saved through Django is in Redis');
+}
+
+for (const lab of labs()) {
+  test.serial(`${lab.name}: pip installs django-redis from a local index (PEP 503) that fits the container's Django`, async (t) => {
+    await labReset(lab.name);
+    try {
+      const index = await labIndex(lab);
+      const res = await cli(['apply', '-i', inventory(lab, standalone(lab), `  method: pip\n  index_url: "${index}"`), '--yes', '--json']);
+      t.is(res.code, 0, res.stderr + res.stdout);
+      for (const h of lab.hosts) {
+        // 7.0.0 is in the index too but needs Django >= 5.2: pip must have picked a 5.x.
+        const version = await onHost(h.container, ['docker', 'exec', 'horizon', 'python3', '-c', 'import django_redis; print(django_redis.__version__)']);
+        t.regex(version.trim(), /^5\.\d+\.\d+$/);
+        t.is((await djangoSettings(h.container)).backend, 'django_redis.cache.RedisCache');
+      }
+      await sessionInRedis(t, lab);
+    } finally {
+      await labIndexDown(lab);
+    }
+  });
+
+  test.serial(`${lab.name}: Sentinel: the service's master, found through the sentinels, holds the sessions`, async (t) => {
+    await labReset(lab.name);
+    const s = lab.services.sentinel;
+    const redis = `{ url: "${redisUrl(lab)}", password_file: "${lab.services.redis.passwordFile}", sentinel: { service: ${s.service}, hosts: ["${s.ip}:${s.port}"], password_file: "${s.passwordFile}" } }`;
+    const res = await cli(['apply', '-i', inventory(lab, redis, await wheelhouse()), '--yes', '--json']);
+    t.is(res.code, 0, res.stderr + res.stdout);
+    for (const h of lab.hosts) {
+      const truth = JSON.parse(await djangoPython(h.container, "from django.conf import settings as s\nc = s.CACHES['default']\nprint(json.dumps([c['LOCATION'], c['OPTIONS']['CLIENT_CLASS']]))"));
+      t.deepEqual(truth, [`redis://${s.service}/0`, 'django_redis.client.SentinelClient']);
+    }
+    await sessionInRedis(t, lab);
+    t.notRegex(res.stdout + res.stderr, new RegExp(readFileSync(s.passwordFile, 'utf8').trim()), 'sentinel password never printed');
+  });
+
+  test.serial(`${lab.name}: Redis down at preflight: refused, every file byte-identical, nothing restarted`, async (t) => {
+    await labReset(lab.name);
+    const before = await fleetSnapshot(lab, FILES);
+    const redis = `sessionctl-${lab.name}-redis`;
+    await docker(['stop', redis]);
+    try {
+      const res = await cli(['apply', '-i', inventory(lab, standalone(lab), await wheelhouse()), '--yes', '--json']);
+      t.is(res.code, 2);
+      const report = JSON.parse(res.stdout) as SwitchReport;
+      t.is(report.outcome, 'failed');
+      t.regex(report.error ?? '', /Redis at redis:\/\/\S+ is not usable from the horizon container/);
+    } finally {
+      await docker(['start', redis]);
+    }
+    t.deepEqual(await fleetSnapshot(lab, FILES), before);
+  });
+
+  test.serial(`${lab.name}: a SECRET_KEY that differs on one host is refused before any change`, async (t) => {
+    await labReset(lab.name);
+    // What Horizon on dash2 would load from now on: its copy of the Kolla settings, with another key.
+    await onHost(lab.hosts[1]!.container, ['docker', 'exec', 'horizon', 'sh', '-c',
+      "printf '\\nSECRET_KEY = %s\\n' \"'another-key'\" >> /etc/openstack-dashboard/local_settings.d/_9998-kolla-settings.py"]);
+    const before = await fleetSnapshot(lab, FILES);
+    const res = await cli(['apply', '-i', inventory(lab, standalone(lab), await wheelhouse()), '--yes', '--json']);
+    t.is(res.code, 2);
+    t.regex((JSON.parse(res.stdout) as SwitchReport).error ?? '', /SECRET_KEY differs between hosts \(dash1,dash3: sha256 \w+; dash2: sha256 \w+\)/);
+    t.deepEqual(await fleetSnapshot(lab, FILES), before);
+  });
+
+  test.serial(`${lab.name}: a second apply while one runs is refused by the lock and changes nothing`, async (t) => {
+    await labReset(lab.name);
+    const inv = inventory(lab, standalone(lab), await wheelhouse());
+    const first = spawn(process.execPath, ['dist/cli.js', 'apply', '-i', inv, '--yes', '--json'], { env: { ...process.env, SSH_AUTH_SOCK: '' } });
+    let firstOut = '';
+    first.stdout.on('data', (c: Buffer) => (firstOut += c.toString()));
+    const firstDone = new Promise<number>((resolve) => first.on('close', (code) => resolve(code ?? -1)));
+    // Wait until the first run holds the locks (its lock file exists on every host).
+    for (let i = 0; i < 100; i++) {
+      const held = await Promise.all(lab.hosts.map((h) => onHost(h.container, ['test', '-e', '/var/lib/sessionctl/lock']).then(() => true, () => false)));
+      if (held.every(Boolean)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const second = await cli(['apply', '-i', inv, '--yes', '--json']);
+    t.is(second.code, 2);
+    const report = JSON.parse(second.stdout) as SwitchReport;
+    t.is(report.outcome, 'refused');
+    t.regex(report.error ?? '', /dash\d is locked by run \d{8}T\d{6}-\w+ \(\S+@\S+, pid \d+, since /);
+    t.is(await firstDone, 0, 'the first run is not disturbed');
+    t.is((JSON.parse(firstOut) as SwitchReport).outcome, 'applied');
+    const stillLocked = await Promise.all(lab.hosts.map((h) => onHost(h.container, ['test', '-e', '/var/lib/sessionctl/lock']).then(() => true, () => false)));
+    t.deepEqual(stillLocked, lab.hosts.map(() => false), 'locks released');
+  });
+
+  test.after.always(`${lab.name}: reset the lab`, async () => {
+    await labReset(lab.name);
+  });
+}
