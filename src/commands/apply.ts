@@ -113,6 +113,11 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     try {
       applied = await runner.apply();
       report.outcome = 'applied';
+      if (applied.failedHosts.length) {
+        // Within rollout.max_fail: the others are switched, the failed ones were put back.
+        report.error = `${applied.failedHosts.join(', ')} failed (within rollout.max_fail) and ${applied.rollbackFailed.length ? `the rollback failed on ${applied.rollbackFailed.join(', ')}` : 'were rolled back'}`;
+        exitCode = ExitCode.hostFailed;
+      }
     } catch (err) {
       if (!(err instanceof RunFailed)) throw err;
       applied = err.result;
@@ -164,7 +169,14 @@ function fillHosts(report: SwitchReport, run: RunContext, plan: RunPlan, results
     const entry: SwitchReport['hosts'][number] = {
       host: h.host.name,
       before: s ? backendOf(s.sessionEngine, s.cache.backend) : 'unknown',
-      after: report.outcome === 'rolled-back' || report.outcome === 'failed' || report.outcome === 'refused' ? (s ? backendOf(s.sessionEngine, s.cache.backend) : 'unknown') : run.desired.backend,
+      after:
+        report.outcome === 'applied' && !report.rolledBack?.includes(h.host.name) && !report.rollbackFailed?.includes(h.host.name)
+          ? run.desired.backend
+          : report.outcome === 'planned'
+            ? run.desired.backend
+            : s
+              ? backendOf(s.sessionEngine, s.cache.backend)
+              : 'unknown',
       steps: results.filter((r) => r.host === h.host.name),
     };
     const diffStep = plan.hosts[h.host.name]?.find((p) => p.plan?.action === 'change' && 'diff' in p.plan && p.plan.diff);

@@ -132,6 +132,7 @@ export class Runner {
     this.stage = 'apply';
     this.emit({ type: 'stage', stage: 'apply' });
     const failedHosts: string[] = [];
+    const partial = { rolledBack: [] as string[], rollbackFailed: [] as string[] };
     let error: string | undefined;
     for (const phase of this.playbook.phases) {
       if (error) break;
@@ -172,14 +173,16 @@ export class Runner {
           error = first;
           break;
         }
-        this.ctx.log(null, `continuing: ${failedHosts.length} host(s) failed, rollout.max_fail is ${this.ctx.rollout.maxFail}`);
+        // Within max_fail the rollout goes on, but no host stays half-switched: undo the failed ones now.
+        this.ctx.log(null, `continuing: ${failedHosts.length} host(s) failed, rollout.max_fail is ${this.ctx.rollout.maxFail}; rolling back ${failed.map((h) => h.host.name).join(', ')}`);
+        await this.rollbackHosts(failed, partial);
       }
       if (!error && this.stopRequested) error = `stopped: ${this.stopRequested}`;
     }
-    const result: ApplyResult = { ok: !error, results: [...this.results], failedHosts, rolledBack: [], rollbackFailed: [] };
+    const result: ApplyResult = { ok: !error, results: [...this.results], failedHosts, ...partial };
     if (error) {
       result.error = error;
-      await this.rollback(result);
+      await this.rollbackHosts(this.touched.filter((h) => !partial.rolledBack.includes(h.host.name) && !partial.rollbackFailed.includes(h.host.name)), result);
       result.results = [...this.results];
       throw new RunFailed(error, result);
     }
@@ -220,12 +223,13 @@ export class Runner {
    * Undo every changed host, one at a time in the order they were changed. Each host runs its
    * steps' rollbacks in playbook order, so files are restored before the container restarts.
    */
-  private async rollback(result: ApplyResult): Promise<void> {
-    if (this.touched.length === 0) return;
+  private async rollbackHosts(hosts: HostContext[], result: { rolledBack: string[]; rollbackFailed: string[] }): Promise<void> {
+    if (hosts.length === 0) return;
+    const stage = this.stage;
     this.stage = 'rollback';
     this.emit({ type: 'stage', stage: 'rollback' });
     const order = this.playbook.phases.flatMap((p) => p.steps.map((s) => ({ phase: p.name, step: s })));
-    for (const h of this.touched) {
+    for (const h of this.touched.filter((t) => hosts.includes(t))) {
       const done = this.applied.get(h.host.name) ?? new Set();
       let ok = true;
       for (const { phase, step: name } of order) {
@@ -242,6 +246,8 @@ export class Runner {
       }
       (ok ? result.rolledBack : result.rollbackFailed).push(h.host.name);
     }
+    this.stage = stage;
+    if (stage === 'apply') this.emit({ type: 'stage', stage: 'apply' });
   }
 
   private record(phase: string, step: string, host: string | null, outcome: Outcome, detail: string, t0: number): void {

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cli, djangoSettings, labInventory, labs, scratch, writeFile } from './harness.js';
 import type { HostStatus, StatusReport } from '../../src/commands/status.js';
+import { labReset } from './lab.js';
 
 const expectedDjango = { zed: '3.2', h25: '4.2' } as const;
 
@@ -30,6 +31,11 @@ function freePort(): Promise<number> {
 if (labs().length === 0) test('lab scenarios need SESSIONCTL_LABS (run them with npm test)', (t) => t.pass());
 
 for (const lab of labs()) {
+  // Another scenario may have switched this lab: start from the state labUp made.
+  test.before(async () => {
+    await labReset(lab.name);
+  });
+
   const secretSha = createHash('sha256').update(lab.secretKey).digest('hex').slice(0, 16);
   const memcached = `${lab.services.memcached.ip}:${lab.services.memcached.port}`;
 

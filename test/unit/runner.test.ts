@@ -1,0 +1,140 @@
+/**
+ * The runner's rollout rules with plain in-memory steps (no transport): batches of rollout.serial,
+ * max_fail, whole-batch failure, rollback order, and that nothing applies when the plan failed.
+ */
+import test from 'ava';
+import { Runner, RunFailed, type RunEvent } from '../../src/runner/runner.js';
+import type { HostContext, RunContext, Step } from '../../src/runner/types.js';
+import type { Playbook } from '../../src/playbook/load.js';
+
+const playbook: Playbook = {
+  backend: 'test',
+  description: '',
+  file: 'test.yaml',
+  phases: [
+    { name: 'preflight', hosts: 'parallel', steps: ['check'] },
+    { name: 'prepare', hosts: 'parallel', steps: ['write'] },
+    { name: 'rollout', hosts: 'rolling', steps: ['restart'] },
+  ],
+};
+
+function setup(hosts: string[], opts: { serial?: number; maxFail?: number; failCheck?: string[]; failRestart?: string[]; onRestart?: (host: string) => void } = {}) {
+  const log: string[] = [];
+  const steps: Record<string, Step> = {
+    check: {
+      scope: 'host',
+      title: 'check',
+      async plan(ctx) {
+        if (opts.failCheck?.includes(ctx.host.name)) throw new Error('check failed');
+        return { action: 'none', reason: 'ok' };
+      },
+    },
+    write: {
+      scope: 'host',
+      title: 'write',
+      async plan() {
+        return { action: 'change', summary: 'write' };
+      },
+      async apply(ctx) {
+        log.push(`write ${ctx.host.name}`);
+      },
+      async rollback(ctx) {
+        log.push(`restore ${ctx.host.name}`);
+      },
+    },
+    restart: {
+      scope: 'host',
+      title: 'restart',
+      async plan() {
+        return { action: 'change', summary: 'restart' };
+      },
+      async apply(ctx) {
+        log.push(`restart ${ctx.host.name}`);
+        opts.onRestart?.(ctx.host.name);
+        if (opts.failRestart?.includes(ctx.host.name)) throw new Error('unhealthy');
+      },
+      async rollback(ctx) {
+        log.push(`re-restart ${ctx.host.name}`);
+      },
+    },
+  };
+  const run = {
+    id: 'r1',
+    mode: 'apply',
+    rollout: { serial: opts.serial ?? 1, maxFail: opts.maxFail ?? 0 },
+    hosts: [] as HostContext[],
+    log: () => undefined,
+    timeouts: { health: 1 },
+  } as unknown as RunContext;
+  run.hosts = hosts.map((name) => ({ run, host: { name }, state: { changes: [], restarted: false } }) as unknown as HostContext);
+  const events: RunEvent[] = [];
+  return { runner: new Runner(playbook, steps, run, (e) => events.push(e)), log, events };
+}
+
+test('serial 1: hosts restart one at a time, in inventory order, after every host was prepared', async (t) => {
+  const { runner, log } = setup(['a', 'b', 'c']);
+  await runner.plan();
+  await runner.apply();
+  t.deepEqual(log.slice(3), ['restart a', 'restart b', 'restart c']);
+  t.deepEqual(new Set(log.slice(0, 3)), new Set(['write a', 'write b', 'write c']));
+});
+
+test('a failed restart on host 2 stops the rollout; hosts 1 and 2 are rolled back, files before restarts; host 3 only restored', async (t) => {
+  const { runner, log } = setup(['a', 'b', 'c'], { failRestart: ['b'] });
+  await runner.plan();
+  const err = await t.throwsAsync(runner.apply(), { instanceOf: RunFailed });
+  t.deepEqual(log.slice(3), ['restart a', 'restart b', 'restore a', 're-restart a', 'restore b', 're-restart b', 'restore c']);
+  t.deepEqual((err as RunFailed).result.rolledBack, ['a', 'b', 'c']);
+  t.deepEqual((err as RunFailed).result.failedHosts, ['b']);
+});
+
+test('max_fail 1 with serial 2: a batch with one failure goes on (that host rolled back at once), the second failure stops', async (t) => {
+  const { runner, log } = setup(['a', 'b', 'c', 'd'], { serial: 2, maxFail: 1, failRestart: ['b', 'd'] });
+  await runner.plan();
+  const err = await t.throwsAsync(runner.apply(), { instanceOf: RunFailed });
+  t.deepEqual(log.filter((l) => l.startsWith('restart')).sort(), ['restart a', 'restart b', 'restart c', 'restart d']);
+  t.true(log.indexOf('re-restart b') < log.indexOf('restart c'), 'b is rolled back before the next batch');
+  t.deepEqual([...(err as RunFailed).result.rolledBack].sort(), ['a', 'b', 'c', 'd']);
+});
+
+test('max_fail 1: one failed host within the limit is rolled back and the others stay switched', async (t) => {
+  const { runner, log } = setup(['a', 'b', 'c', 'd'], { serial: 2, maxFail: 1, failRestart: ['b'] });
+  await runner.plan();
+  const result = await runner.apply();
+  t.deepEqual(result.failedHosts, ['b']);
+  t.deepEqual(result.rolledBack, ['b']);
+  t.false(log.includes('restore a'));
+  t.true(log.includes('restore b'));
+});
+
+test('with serial 1 a failed host is a whole failed batch: the rollout stops whatever max_fail says', async (t) => {
+  const { runner, log } = setup(['a', 'b', 'c'], { serial: 1, maxFail: 2, failRestart: ['b'] });
+  await runner.plan();
+  await t.throwsAsync(runner.apply(), { instanceOf: RunFailed });
+  t.deepEqual(log.filter((l) => l.startsWith('restart')), ['restart a', 'restart b']);
+});
+
+test('a whole failed batch always stops, whatever max_fail says', async (t) => {
+  const { runner, log } = setup(['a', 'b', 'c', 'd'], { serial: 2, maxFail: 5, failRestart: ['a', 'b'] });
+  await runner.plan();
+  await t.throwsAsync(runner.apply(), { instanceOf: RunFailed });
+  t.deepEqual(log.filter((l) => l.startsWith('restart')).sort(), ['restart a', 'restart b']);
+});
+
+test('a failed preflight check makes the plan fail and apply refuses to start', async (t) => {
+  const { runner, log } = setup(['a', 'b'], { failCheck: ['b'] });
+  const plan = await runner.plan();
+  t.deepEqual(plan.failed.map((f) => [f.host, f.step]), [['b', 'check']]);
+  await t.throwsAsync(runner.apply(), { message: /needs a successful plan/ });
+  t.deepEqual(log, []);
+});
+
+test('a stop request (Ctrl-C) during the rollout is honoured at the next batch and rolls everything back', async (t) => {
+  let stop = (): void => undefined;
+  const { runner, log } = setup(['a', 'b', 'c'], { onRestart: (host) => host === 'a' && stop() });
+  stop = () => runner.requestStop('interrupted by SIGINT');
+  await runner.plan();
+  const err = await t.throwsAsync(runner.apply(), { instanceOf: RunFailed });
+  t.regex(err!.message, /interrupted by SIGINT/);
+  t.deepEqual(log.slice(3), ['restart a', 'restore a', 're-restart a', 'restore b', 'restore c']);
+});
