@@ -45,17 +45,22 @@ async function installWheelhouse(ctx: HostContext, req: string): Promise<void> {
   if (!dir) throw new HostError(ctx.host.name, 'install.method is wheelhouse but no wheelhouse folder is set (--wheelhouse PATH)');
   const wheels = (await readdir(dir)).filter((f) => f.endsWith('.whl'));
   if (wheels.length === 0) throw new HostError(ctx.host.name, `no .whl files in the wheelhouse ${dir}`);
-  await execIn(ctx, ['mkdir', '-p', '-m', '0700', WHEELHOUSE_IN_CONTAINER], 'creating the wheelhouse folder');
+  // One exec carries every wheel (name -> base64 on stdin): no file name or byte reaches argv.
+  const bundle: Record<string, string> = {};
+  for (const wheel of wheels) bundle[basename(wheel)] = (await readFile(join(dir, wheel))).toString('base64');
   try {
-    for (const wheel of wheels) {
-      const data = await readFile(join(dir, wheel));
-      await execIn(
-        ctx,
-        ['python3', '-c', 'import sys; open(sys.argv[1], "wb").write(sys.stdin.buffer.read())', `${WHEELHOUSE_IN_CONTAINER}/${basename(wheel)}`],
-        `copying ${wheel}`,
-        data,
-      );
-    }
+    await execIn(
+      ctx,
+      [
+        'python3',
+        '-c',
+        'import base64, json, os, sys\nd = sys.argv[1]\nos.makedirs(d, 0o700, exist_ok=True)\n' +
+          'for name, data in json.load(sys.stdin).items():\n    open(os.path.join(d, os.path.basename(name)), "wb").write(base64.b64decode(data))',
+        WHEELHOUSE_IN_CONTAINER,
+      ],
+      `copying ${wheels.length} wheel(s) into the container`,
+      Buffer.from(JSON.stringify(bundle)),
+    );
     await execIn(ctx, [...pipArgv(ctx), '--no-index', '--find-links', WHEELHOUSE_IN_CONTAINER, req], 'pip install from the wheelhouse');
   } finally {
     await ctx.engine.exec(ctx.host.container, ['rm', '-rf', WHEELHOUSE_IN_CONTAINER]).catch(() => undefined);

@@ -33,12 +33,14 @@ export const crossHostSession: FleetStep = {
     const token = randomBytes(12).toString('hex');
     const written = await session(writer!, { op: 'write', token });
     try {
-      for (const reader of readers.length ? readers : [writer!]) {
-        const read = await session(reader, { op: 'read', key: written.key });
-        if (read.value !== token) {
-          throw new Error(`a session written on ${writer!.host.name} is not readable on ${reader.host.name} (got ${read.value === null ? 'nothing' : 'another value'})`);
-        }
-      }
+      await Promise.all(
+        (readers.length ? readers : [writer!]).map(async (reader) => {
+          const read = await session(reader, { op: 'read', key: written.key });
+          if (read.value !== token) {
+            throw new Error(`a session written on ${writer!.host.name} is not readable on ${reader.host.name} (got ${read.value === null ? 'nothing' : 'another value'})`);
+          }
+        }),
+      );
       const inRedis = await pythonJson<{ ok: boolean; exists?: boolean; error?: string }>(
         writer!.host.name,
         writer!.engine,
