@@ -41,6 +41,8 @@ export async function resolveDesired(inv: Inventory, flags: BackendFlags): Promi
     install.method = flags.installMethod as InstallConfig['method'];
   }
   if (flags.wheelhouse) install.wheelhouse = flags.wheelhouse;
+  // A mirror URL may carry credentials (https://user:token@mirror/simple/): never print them.
+  for (const u of [install.indexUrl, install.proxy]) if (u) secret(decodeURIComponent(new URL(u).password) || undefined);
   if (install.method === 'wheelhouse' && !install.wheelhouse) throw new ConfigError('install method wheelhouse needs --wheelhouse PATH or install.wheelhouse');
 
   const cfg = inv.session.redis;

@@ -52,6 +52,18 @@ for (const lab of labs()) {
     }
   });
 
+  test.serial(`${lab.name}: the distro method installs Debian's python3-django-redis inside the container`, async (t) => {
+    await labReset(lab.name);
+    const res = await cli(['apply', '-i', inventory(lab, standalone(lab), '  method: distro'), '--yes', '--json']);
+    t.is(res.code, 0, res.stderr + res.stdout);
+    for (const h of lab.hosts) {
+      const where = await onHost(h.container, ['docker', 'exec', 'horizon', 'python3', '-c', 'import django_redis; print(django_redis.__file__)']);
+      t.regex(where, /^\/usr\/lib\/python3\/dist-packages\/django_redis\//, "Debian's package, not pip's");
+      t.is((await djangoSettings(h.container)).backend, 'django_redis.cache.RedisCache');
+    }
+    await sessionInRedis(t, lab);
+  });
+
   test.serial(`${lab.name}: Sentinel: the service's master, found through the sentinels, holds the sessions`, async (t) => {
     await labReset(lab.name);
     const s = lab.services.sentinel;

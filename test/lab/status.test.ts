@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cli, djangoSettings, labInventory, labs, scratch, writeFile } from './harness.js';
+import { cli, djangoSettings, labInventory, labs, onHost, scratch, writeFile } from './harness.js';
 import type { HostStatus, StatusReport } from '../../src/commands/status.js';
 import { labReset } from './lab.js';
 
@@ -151,6 +151,33 @@ for (const lab of labs()) {
       t.true(rows.filter((r) => r.host !== target.name).every((r) => r.reachable && r.backend === 'memcached'));
     }
     t.is(readFileSync(known, 'utf8').split('\n').filter(Boolean).length, original.filter(Boolean).length + 1, 'known_hosts untouched');
+  });
+
+  test(`${lab.name}: keys from ssh-agent, and RSA and ECDSA key files, are accepted`, async (t) => {
+    const dir = scratch();
+    const target = lab.hosts[0]!;
+    // RSA and ECDSA keys of the operator, authorised on dash1 for this test.
+    for (const type of ['rsa', 'ecdsa']) {
+      execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-f', join(dir, `id_${type}`)]);
+      await onHost(target.container, ['sh', '-c', 'cat >> /root/.ssh/authorized_keys'], readFileSync(join(dir, `id_${type}.pub`), 'utf8'));
+      const inv = labInventory(lab, dir, { defaults: { identity: join(dir, `id_${type}`) } });
+      const res = await cli(['status', '-i', inv, '--json', '--limit', target.name]);
+      t.is(res.code, 0, `${type}: ${res.stderr}`);
+      t.is(parse(res.stdout).hosts[0]?.backend, 'memcached');
+    }
+    // No identity in the inventory: the agent (SSH_AUTH_SOCK) holds the lab key.
+    const agent = execFileSync('ssh-agent', ['-s']).toString();
+    const sock = /SSH_AUTH_SOCK=([^;]+);/.exec(agent)![1]!;
+    const pid = /SSH_AGENT_PID=(\d+);/.exec(agent)![1]!;
+    try {
+      execFileSync('ssh-add', ['-q', lab.identity], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
+      const inv = labInventory(lab, scratch(), { defaults: { identity: null } });
+      const res = await cli(['status', '-i', inv, '--json'], { SSH_AUTH_SOCK: sock });
+      t.is(res.code, 0, res.stderr);
+      t.true(parse(res.stdout).hosts.every((h) => h.backend === 'memcached'));
+    } finally {
+      process.kill(Number(pid));
+    }
   });
 
   test(`${lab.name}: one host down gives exit 4 and the others are still reported`, async (t) => {
