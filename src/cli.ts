@@ -12,8 +12,6 @@ import { status } from './commands/status.js';
 import { renderStatus } from './report/status.js';
 import { renderSwitch, plainLine } from './report/run.js';
 import { switchBackend } from './commands/apply.js';
-import { confirm } from '@inquirer/prompts';
-import { ListrProgress } from './report/listr.js';
 import { masker } from './util/secret.js';
 import { ROOT } from './util/assets.js';
 
@@ -157,7 +155,8 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
   const hosts = selectHosts(inventory, opts.limit);
   const progress = opts.json ? (opts.verbose ? process.stderr : null) : process.stderr;
   // listr2 in a terminal; one plain line per event in CI, logs and pipes.
-  const live = process.stderr.isTTY && !opts.json && !process.env.CI ? new ListrProgress(hosts.map((h) => h.name)) : undefined;
+  // Loaded only for a person at a terminal: unattended runs start faster without them.
+  const live = process.stderr.isTTY && !opts.json && !process.env.CI ? new (await import('./report/listr.js')).ListrProgress(hosts.map((h) => h.name)) : undefined;
   const { report, exitCode } = await switchBackend(inventory, hosts, {
     mode,
     backend: opts.backend,
@@ -175,6 +174,7 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
       if (opts.yes) return true;
       await live?.flush();
       process.stdout.write(masker.mask(renderSwitch(planned)) + '\n\n');
+      const { confirm } = await import('@inquirer/prompts');
       return confirm({ message: `${warning} Apply this plan?`, default: false });
     },
   });
