@@ -77,9 +77,10 @@ ${EXIT_CODES_HELP}`)
           ? 'show what apply would do on every host (steps, settings diffs); runs the read-only preflight, changes nothing'
           : 'switch every Dashboard host to another session backend: preflight, install, patch, rolling restart, proof',
       )
-      .option('--backend <name>', 'target backend: redis (overrides session.backend)')
+      .option('--backend <name>', 'target backend: redis or memcached (overrides session.backend)')
       .option('--redis-url <url>', 'redis://host:6379/0 or rediss://... (overrides session.redis.url; no password here)')
-      .option('--install-method <method>', 'how to install django-redis when missing: pip, wheelhouse or distro')
+      .option('--memcached-servers <list>', 'host:port,host:port ([v6]:port) (overrides session.memcached.servers)')
+      .option('--install-method <method>', 'how to install the client library (django-redis, pymemcache) when missing: pip, wheelhouse or distro')
       .option('--wheelhouse <dir>', 'folder of .whl files for --install-method wheelhouse (offline)')
       .option('--health-timeout <seconds>', 'how long a restarted host may take to become healthy', '300')
       .addHelpText('after', `
@@ -88,6 +89,7 @@ Switching the backend logs every Horizon user out.
 
 Examples:
   sessionctl ${mode} -i inventory.yaml --backend redis --redis-url redis://10.0.0.50:6379/0
+  sessionctl ${mode} -i inventory.yaml --backend memcached --memcached-servers 10.0.0.1:11211,10.0.0.2:11211
   sessionctl ${mode} -i inventory.yaml --backend redis --install-method wheelhouse --wheelhouse ./wheels${mode === 'apply' ? ' --yes --json' : ''}
 ${EXIT_CODES_HELP}`)
       .action(async (_opts, cmd: Command) => run(await switchCommand(mode, cmd.optsWithGlobals<GlobalOptions & SwitchFlags>())));
@@ -139,6 +141,7 @@ async function statusCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
 interface SwitchFlags {
   backend?: string;
   redisUrl?: string;
+  memcachedServers?: string;
   installMethod?: string;
   wheelhouse?: string;
   healthTimeout: string;
@@ -161,6 +164,7 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
     mode,
     backend: opts.backend,
     redisUrl: opts.redisUrl,
+    memcachedServers: opts.memcachedServers,
     installMethod: opts.installMethod,
     wheelhouse: opts.wheelhouse ? resolve(opts.wheelhouse) : undefined,
     healthTimeout,

@@ -1,4 +1,8 @@
+import { HostError } from '../errors.js';
+import { pythonJson } from '../facts/horizon.js';
 import type { RedisConfig } from '../inventory/types.js';
+import type { HostContext } from '../runner/types.js';
+import type { BackendTarget, ClientLibrary } from './types.js';
 import type { SettingsBlock } from '../settings/block.js';
 import type { PyValue } from '../util/quote.js';
 
@@ -84,6 +88,51 @@ export function redisInput(r: RedisTarget): Record<string, unknown> {
         const { host, port } = splitHostPort(hp, 26379);
         return [host, port];
       }),
+    },
+  };
+}
+
+const DJANGO_REDIS: ClientLibrary = {
+  module: 'django_redis',
+  requirement: (django, pinned) => djangoRedisRequirement(django, pinned),
+  distroPackage: 'python3-django-redis',
+};
+
+interface RedisAnswer {
+  ok: boolean;
+  version?: string;
+  role?: string;
+  error?: string;
+  exists?: boolean;
+}
+
+/** Redis as the run's target: same settings on every host, django-redis needed. */
+export function redisBackend(t: RedisTarget): BackendTarget {
+  const block = redisBlock(t);
+  const caches = block.find(([name]) => name === 'CACHES')![1] as { default: { BACKEND: string; LOCATION: string } };
+  const where = t.sentinel ? `Redis (sentinel service ${t.sentinel.service})` : `Redis at ${t.url}`;
+  const ask = (ctx: HostContext, extra: Record<string, unknown> = {}) =>
+    pythonJson<RedisAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'redis_check.py', { ...redisInput(t), ...extra });
+  return {
+    name: 'redis',
+    where,
+    settingsFor: () => ({
+      block,
+      expect: { sessionEngine: 'django.contrib.sessions.backends.cache', cacheBackend: caches.default.BACKEND, location: caches.default.LOCATION },
+      library: DJANGO_REDIS,
+    }),
+    async reachable(ctx) {
+      const answer = await ask(ctx);
+      if (!answer.ok) throw new HostError(ctx.host.name, `${where} is not usable from the horizon container: ${answer.error}`);
+      if (answer.role && answer.role !== 'master') {
+        throw new HostError(ctx.host.name, `${where} is a ${answer.role}, not a master: sessions would fail to save`);
+      }
+      return `ok: Redis ${answer.version} (${answer.role ?? 'master'}) answered PING from the container`;
+    },
+    async holds(ctx, cacheKey) {
+      const answer = await ask(ctx, { exists: cacheKey });
+      if (!answer.ok) throw new HostError(ctx.host.name, `cannot look the session up in Redis: ${answer.error}`);
+      return Boolean(answer.exists);
     },
   };
 }

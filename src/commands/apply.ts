@@ -43,7 +43,7 @@ export const LOGOUT_WARNING = 'Switching the session backend logs every Horizon 
 /** plan and apply: facts -> plan -> (confirm) -> apply -> report. Never throws for host-level failures. */
 export async function switchBackend(inventory: Inventory, hosts: HostConfig[], opts: SwitchOptions): Promise<{ report: SwitchReport; exitCode: ExitCodeValue }> {
   const desired = await resolveDesired(inventory, opts);
-  const playbook = await loadPlaybook(desired.backend, STEPS);
+  const playbook = await loadPlaybook(desired.target.name, STEPS);
   const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
   const fleet = new Fleet(inventory, opts.ssh);
   const results: StepResult[] = [];
@@ -60,7 +60,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     log: (host, line) => emit({ type: 'log', host, line }),
     timeouts: { health: opts.healthTimeout ?? 300 },
   };
-  const report: SwitchReport = { runId, mode: opts.mode, backend: desired.backend, playbook: playbook.file, outcome: 'planned', hosts: [], fleet: [], warnings: [] };
+  const report: SwitchReport = { runId, mode: opts.mode, backend: desired.target.name, playbook: playbook.file, outcome: 'planned', hosts: [], fleet: [], warnings: [] };
   const locked: HostContext[] = [];
   let exitCode: ExitCodeValue = ExitCode.ok;
   try {
@@ -171,9 +171,9 @@ function fillHosts(report: SwitchReport, run: RunContext, plan: RunPlan, results
       before: s ? backendOf(s.sessionEngine, s.cache.backend) : 'unknown',
       after:
         report.outcome === 'applied' && !report.rolledBack?.includes(h.host.name) && !report.rollbackFailed?.includes(h.host.name)
-          ? run.desired.backend
+          ? run.desired.target.name
           : report.outcome === 'planned'
-            ? run.desired.backend
+            ? run.desired.target.name
             : s
               ? backendOf(s.sessionEngine, s.cache.backend)
               : 'unknown',

@@ -3,8 +3,7 @@ import type { HostFacts } from '../facts/gather.js';
 import type { SshConnection } from '../transport/ssh.js';
 import type { Engine } from '../transport/types.js';
 import type { HostFiles, FileSnapshot } from '../transport/hostfs.js';
-import type { SettingsBlock } from '../settings/block.js';
-import type { RedisTarget } from '../backends/redis.js';
+import type { BackendTarget } from '../backends/types.js';
 
 /** One outcome type for every step (STYLE.md principle 7). */
 export type Outcome = 'changed' | 'unchanged' | 'skipped' | 'failed' | 'rolled-back' | 'rollback-failed';
@@ -17,15 +16,9 @@ export type StepPlan =
 
 /** The backend the run switches to, with everything resolved (secrets included, never logged). */
 export interface Desired {
-  backend: 'redis';
-  block: SettingsBlock;
-  /** The block rendered, exactly as written into the file. */
-  blockText: string;
-  /** Names the block owns; earlier assignments of these are neutralised. */
+  target: BackendTarget;
+  /** Names the managed block owns; earlier assignments of these are neutralised. */
   owned: string[];
-  /** What Django must resolve after the switch. */
-  expect: { sessionEngine: string; cacheBackend: string; location: unknown };
-  redis: RedisTarget;
   install: InstallConfig;
 }
 

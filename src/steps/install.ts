@@ -1,15 +1,16 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { HostError } from '../errors.js';
-import { djangoRedisRequirement } from '../backends/redis.js';
+import { hostSettings } from './settings.js';
+import type { ClientLibrary } from '../backends/types.js';
 import { tail } from '../transport/ssh.js';
 import type { HostContext, HostStep } from '../runner/types.js';
 
 const WHEELHOUSE_IN_CONTAINER = '/tmp/sessionctl-wheelhouse';
 const INSTALL_TIMEOUT_MS = 600_000;
 
-function requirement(ctx: HostContext): string {
-  return djangoRedisRequirement(ctx.state.facts.horizon!.settings!.django, ctx.run.desired.install.version);
+function requirement(ctx: HostContext, library: ClientLibrary): string {
+  return library.requirement(ctx.state.facts.horizon!.settings!.django, ctx.run.desired.install.version);
 }
 
 /** pip of the interpreter Horizon runs on (Kolla's venv, else the system Python). */
@@ -68,14 +69,14 @@ async function installWheelhouse(ctx: HostContext, req: string): Promise<void> {
 }
 
 /** Distro images: the distribution's package (its version follows the distro's Django). */
-async function installDistro(ctx: HostContext): Promise<void> {
+async function installDistro(ctx: HostContext, pkg: string): Promise<void> {
   const probe = await ctx.engine.exec(ctx.host.container, ['sh', '-c', 'command -v apt-get || command -v dnf || command -v yum']);
   const manager = probe.stdout.toString().trim();
   if (manager.endsWith('apt-get')) {
     await execIn(ctx, ['apt-get', 'update', '-qq'], 'apt-get update');
-    await execIn(ctx, ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'python3-django-redis'], 'apt-get install');
+    await execIn(ctx, ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-qq', '--no-install-recommends', pkg], 'apt-get install');
   } else if (manager) {
-    await execIn(ctx, [manager, 'install', '-y', 'python3-django-redis'], `${basename(manager)} install`);
+    await execIn(ctx, [manager, 'install', '-y', pkg], `${basename(manager)} install`);
   } else {
     throw new HostError(ctx.host.name, 'install.method is distro but the container has neither apt-get nor dnf/yum');
   }
@@ -83,10 +84,12 @@ async function installDistro(ctx: HostContext): Promise<void> {
 
 export const installClientLibrary: HostStep = {
   scope: 'host',
-  title: 'django-redis importable in the container',
+  title: 'client library importable in the container',
   async plan(ctx) {
-    const present = ctx.state.facts.horizon?.modules.django_redis;
-    if (present) return { action: 'none', reason: `no change: django_redis ${present} already imports` };
+    const library = hostSettings(ctx).library;
+    if (!library) return { action: 'none', reason: 'no change: this backend needs no extra library here' };
+    const present = ctx.state.facts.horizon?.modules[library.module];
+    if (present) return { action: 'none', reason: `no change: ${library.module} ${present} already imports` };
     const method = ctx.run.desired.install.method;
     if (method !== 'distro') {
       // Checked now, read-only, so a container without pip fails the plan instead of the rollout.
@@ -94,32 +97,33 @@ export const installClientLibrary: HostStep = {
       if (pip.code !== 0) {
         throw new HostError(
           ctx.host.name,
-          `django_redis is missing and pip is not available in the container (${tail(pip.stderr, 1)}); ` +
-            'use --install-method distro, or build django-redis into the Horizon image',
+          `${library.module} is missing and pip is not available in the container (${tail(pip.stderr, 1)}); ` +
+            `use --install-method distro, or build ${library.module} into the Horizon image`,
         );
       }
     }
     return {
       action: 'change',
-      summary: `install ${method === 'distro' ? 'python3-django-redis' : requirement(ctx)} (${method}) into the container's writable layer ` +
+      summary: `install ${method === 'distro' ? library.distroPackage : requirement(ctx, library)} (${method}) into the container's writable layer ` +
         '(kept across restarts; recreating the container loses it: bake it into the image for upgrades)',
     };
   },
   async apply(ctx) {
-    const req = requirement(ctx);
+    const library = hostSettings(ctx).library!;
     const method = ctx.run.desired.install.method;
-    if (method === 'pip') await installPip(ctx, req);
-    else if (method === 'wheelhouse') await installWheelhouse(ctx, req);
-    else await installDistro(ctx);
+    if (method === 'pip') await installPip(ctx, requirement(ctx, library));
+    else if (method === 'wheelhouse') await installWheelhouse(ctx, requirement(ctx, library));
+    else await installDistro(ctx, library.distroPackage);
     const check = await ctx.engine.exec(ctx.host.container, [
       ctx.state.facts.horizon!.executable || 'python3',
       '-c',
-      'import django_redis; print(".".join(map(str, django_redis.VERSION)))',
+      'import importlib, sys; m = importlib.import_module(sys.argv[1]); print(getattr(m, "__version__", "") or "present")',
+      library.module,
     ]);
     if (check.code !== 0) {
-      throw new HostError(ctx.host.name, `django_redis still does not import after the ${method} install:\n${tail(check.stderr)}`);
+      throw new HostError(ctx.host.name, `${library.module} still does not import after the ${method} install:\n${tail(check.stderr)}`);
     }
-    ctx.state.installed = `django-redis ${check.stdout.toString().trim()} (${method})`;
+    ctx.state.installed = `${library.module} ${check.stdout.toString().trim()} (${method})`;
     return `installed ${ctx.state.installed}; left in place on rollback (harmless)`;
   },
 };

@@ -1,6 +1,6 @@
 import { HostError } from '../errors.js';
-import { pythonJson } from '../facts/horizon.js';
-import { djangoRedisRequirement, redisInput } from '../backends/redis.js';
+import { hostSettings } from './settings.js';
+import { runPython } from '../facts/horizon.js';
 import { HOST_STATE_DIR } from '../transport/hostfs.js';
 import type { FleetStep, HostContext, HostStep } from '../runner/types.js';
 
@@ -16,8 +16,13 @@ export const containerHealthy: HostStep = {
   title: 'horizon container running and healthy',
   async plan(ctx) {
     const c = facts(ctx).container!;
-    if (c.health === 'unhealthy' || c.health === 'starting') {
-      throw new HostError(ctx.host.name, `container '${c.name}' is ${c.state} but ${c.health}; fix it before switching`);
+    if (c.health === 'unhealthy') throw new HostError(ctx.host.name, `container '${c.name}' is ${c.state} but unhealthy; fix it before switching`);
+    if (c.health === 'starting') {
+      // Just (re)started and Docker has not run its check yet: ask the login page ourselves.
+      const res = await runPython(ctx.engine, ctx.host.container, 'login_page.py', { url: ctx.host.healthUrl });
+      const answer = res.stdout.toString().trim();
+      if (answer !== '200') throw new HostError(ctx.host.name, `container '${c.name}' is still starting and its login page answers ${answer || 'nothing'}; try again when it is healthy`);
+      return { action: 'none', reason: `ok: ${c.name} running, Docker health still starting, login page 200` };
     }
     return { action: 'none', reason: `ok: ${c.name} ${c.state}${c.health === 'none' ? ' (no healthcheck)' : `, ${c.health}`}` };
   },
@@ -46,34 +51,24 @@ export const djangoVersion: HostStep = {
     const f = facts(ctx);
     const django = f.horizon?.settings?.django;
     if (!django) throw new HostError(ctx.host.name, `Horizon's settings do not load: ${f.horizon?.settingsError ?? 'unknown error'}`);
-    let requirement: string;
-    try {
-      requirement = djangoRedisRequirement(django, ctx.run.desired.install.version);
-    } catch (err) {
-      throw new HostError(ctx.host.name, (err as Error).message);
+    const { library, expect } = hostSettings(ctx);
+    let needs = 'no client library needed';
+    if (library) {
+      try {
+        needs = `client library ${library.requirement(django, ctx.run.desired.install.version)}`;
+      } catch (err) {
+        throw new HostError(ctx.host.name, (err as Error).message);
+      }
     }
-    return { action: 'none', reason: `ok: Django ${django}, Python ${f.horizon!.python}; client library ${requirement}` };
+    return { action: 'none', reason: `ok: Django ${django}, Python ${f.horizon!.python}; ${expect.cacheBackend.split('.').pop()}, ${needs}` };
   },
 };
 
 export const backendReachable: HostStep = {
   scope: 'host',
-  title: 'Redis reachable from inside the container',
+  title: 'new backend reachable from inside the container',
   async plan(ctx) {
-    const r = ctx.run.desired.redis;
-    const input = redisInput(r);
-    const answer = await pythonJson<{ ok: boolean; version?: string; role?: string; error?: string }>(
-      ctx.host.name,
-      ctx.engine,
-      ctx.host.container,
-      'redis_check.py',
-      input,
-    );
-    if (!answer.ok) throw new HostError(ctx.host.name, `Redis at ${r.sentinel ? `sentinel service ${r.sentinel.service}` : r.url} is not usable from the horizon container: ${answer.error}`);
-    if (answer.role && answer.role !== 'master') {
-      throw new HostError(ctx.host.name, `Redis at ${r.url} is a ${answer.role}, not a master: sessions would fail to save`);
-    }
-    return { action: 'none', reason: `ok: Redis ${answer.version} (${answer.role ?? 'master'}) answered PING from the container` };
+    return { action: 'none', reason: await ctx.run.desired.target.reachable(ctx) };
   },
 };
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { pythonJson } from '../facts/horizon.js';
-import { redisInput } from '../backends/redis.js';
 import type { FleetStep, HostContext } from '../runner/types.js';
 
 interface SessionAnswer {
@@ -25,7 +24,7 @@ export const crossHostSession: FleetStep = {
   async plan(run) {
     const changed = run.hosts.some((h) => h.state.changes.length || h.state.needsRestart);
     return changed
-      ? { action: 'check', summary: `write a session on ${run.hosts[0]!.host.name}, read it on ${run.hosts.length > 1 ? run.hosts.slice(1).map((h) => h.host.name).join(', ') : 'the same host'}, find it in Redis` }
+      ? { action: 'check', summary: `write a session on ${run.hosts[0]!.host.name}, read it on ${run.hosts.length > 1 ? run.hosts.slice(1).map((h) => h.host.name).join(', ') : 'the same host'}, find it in ${run.desired.target.where}` }
       : { action: 'none', reason: 'no change: nothing was switched' };
   },
   async apply(run) {
@@ -41,15 +40,11 @@ export const crossHostSession: FleetStep = {
           }
         }),
       );
-      const inRedis = await pythonJson<{ ok: boolean; exists?: boolean; error?: string }>(
-        writer!.host.name,
-        writer!.engine,
-        writer!.host.container,
-        'redis_check.py',
-        { ...redisInput(run.desired.redis), exists: written.cache_key },
-      );
-      if (!inRedis.ok || !inRedis.exists) throw new Error(`the session key ${written.cache_key} is not in Redis${inRedis.error ? `: ${inRedis.error}` : ''}`);
-      return `session written on ${writer!.host.name}, read on ${(readers.length ? readers : [writer!]).map((h) => h.host.name).join(', ')}, key ${written.cache_key} found in Redis`;
+      const { target } = run.desired;
+      if (!written.cache_key || !(await target.holds(writer!, written.cache_key))) {
+        throw new Error(`the session key ${written.cache_key ?? '(none: not a cache session)'} is not in ${target.where}`);
+      }
+      return `session written on ${writer!.host.name}, read on ${(readers.length ? readers : [writer!]).map((h) => h.host.name).join(', ')}, key ${written.cache_key} found in ${target.where}`;
     } finally {
       await session(writer!, { op: 'delete', key: written.key }).catch(() => undefined);
     }

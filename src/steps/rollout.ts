@@ -1,6 +1,6 @@
 import { HostError } from '../errors.js';
 import { probeHorizon, runPython } from '../facts/horizon.js';
-import { mismatches } from './settings.js';
+import { hostSettings, mismatches } from './settings.js';
 import type { HostContext, HostStep, StepPlan } from '../runner/types.js';
 
 /** Docker's stop timeout for a restart: Apache as PID 1 stops at once on SIGTERM. */
@@ -43,9 +43,12 @@ export async function healthGate(ctx: HostContext): Promise<string> {
 /** The backend Django resolves in the running process must be the one asked for. */
 async function verifyEffective(ctx: HostContext): Promise<string> {
   const facts = await probeHorizon(ctx.host.name, ctx.engine, ctx.host.container);
-  const wrong = mismatches(ctx.run.desired, facts);
+  const wanted = hostSettings(ctx);
+  const wrong = mismatches(wanted.expect, facts);
   if (wrong.length) throw new HostError(ctx.host.name, `after the restart ${wrong.join('; ')}`);
-  if (!facts.modules.django_redis) throw new HostError(ctx.host.name, 'django_redis does not import in the restarted container');
+  if (wanted.library && !facts.modules[wanted.library.module]) {
+    throw new HostError(ctx.host.name, `${wanted.library.module} does not import in the restarted container`);
+  }
   return `effective: ${facts.settings!.sessionEngine} + ${facts.settings!.cache.backend} at ${JSON.stringify(facts.settings!.cache.location)}`;
 }
 
@@ -54,7 +57,7 @@ export const restart: HostStep = {
   title: 'container restarted',
   async plan(ctx): Promise<StepPlan> {
     if (ctx.state.changes.length) return { action: 'change', summary: `restart ${ctx.host.container} (stop timeout ${STOP_TIMEOUT_S}s) to load the new settings` };
-    const wrong = ctx.state.facts.horizon ? mismatches(ctx.run.desired, ctx.state.facts.horizon) : ['unknown'];
+    const wrong = ctx.state.facts.horizon ? mismatches(hostSettings(ctx).expect, ctx.state.facts.horizon) : ['unknown'];
     if (wrong.length) {
       ctx.state.needsRestart = true;
       return { action: 'change', summary: `restart ${ctx.host.container}: the file is already patched but the running Horizon still has ${wrong.join('; ')}` };

@@ -1,10 +1,11 @@
 import { basename } from 'node:path';
 import { HostError } from '../errors.js';
 import { probeWithOverlay, pythonJson, type HorizonFacts } from '../facts/horizon.js';
-import { patchSettings, unifiedDiff, type Assignment } from '../settings/block.js';
+import { BLOCK_BEGIN, patchSettings, renderBlock, unifiedDiff, type Assignment } from '../settings/block.js';
+import type { Expect, HostSettings } from '../backends/types.js';
 import { HOST_STATE_DIR } from '../transport/hostfs.js';
 import { masker } from '../util/secret.js';
-import type { Desired, HostContext, HostStep } from '../runner/types.js';
+import type { HostContext, HostStep } from '../runner/types.js';
 
 interface LocateAnswer {
   syntax_error: { line: number; col: number; msg: string } | null;
@@ -17,16 +18,26 @@ async function locate(ctx: HostContext, source: string, names: string[]): Promis
 }
 
 /** Pure: does Django's resolved state match what the run asked for? Returns the differences. */
-export function mismatches(desired: Desired, facts: HorizonFacts): string[] {
+export function mismatches(expect: Expect, facts: HorizonFacts): string[] {
   const s = facts.settings;
   if (!s) return [`Horizon's settings do not load: ${facts.settingsError ?? 'unknown error'}`];
   const out: string[] = [];
-  if (s.sessionEngine !== desired.expect.sessionEngine) out.push(`SESSION_ENGINE would be ${s.sessionEngine}, not ${desired.expect.sessionEngine}`);
-  if (s.cache.backend !== desired.expect.cacheBackend) out.push(`CACHES['default'] BACKEND would be ${s.cache.backend}, not ${desired.expect.cacheBackend}`);
-  if (JSON.stringify(s.cache.location) !== JSON.stringify(desired.expect.location)) {
-    out.push(`CACHES['default'] LOCATION would be ${JSON.stringify(s.cache.location)}, not ${JSON.stringify(desired.expect.location)}`);
+  if (s.sessionEngine !== expect.sessionEngine) out.push(`SESSION_ENGINE would be ${s.sessionEngine}, not ${expect.sessionEngine}`);
+  if (s.cache.backend !== expect.cacheBackend) out.push(`CACHES['default'] BACKEND would be ${s.cache.backend}, not ${expect.cacheBackend}`);
+  if (JSON.stringify(s.cache.location) !== JSON.stringify(expect.location)) {
+    out.push(`CACHES['default'] LOCATION would be ${JSON.stringify(s.cache.location)}, not ${JSON.stringify(expect.location)}`);
   }
   return out;
+}
+
+/** The settings this host gets: the target's block for the host's Django and importable modules. */
+export function hostSettings(ctx: HostContext): HostSettings {
+  const hz = ctx.state.facts.horizon!;
+  try {
+    return ctx.run.desired.target.settingsFor(hz.settings!.django, hz.modules);
+  } catch (err) {
+    throw new HostError(ctx.host.name, (err as Error).message);
+  }
 }
 
 function backupPath(ctx: HostContext, path: string): string {
@@ -45,6 +56,11 @@ export const patchSettingsStep: HostStep = {
       throw new HostError(ctx.host.name, `${path} is not UTF-8 text; sessionctl will not rewrite it`);
     }
     const { owned } = ctx.run.desired;
+    const wanted = hostSettings(ctx);
+    const current = mismatches(wanted.expect, ctx.state.facts.horizon!);
+    if (current.length === 0 && !original.includes(BLOCK_BEGIN)) {
+      return { action: 'none', reason: `no change: Horizon already uses ${ctx.run.desired.target.where} (set outside sessionctl)` };
+    }
     const found = await locate(ctx, original, owned);
     if (found.syntax_error) {
       const e = found.syntax_error;
@@ -53,7 +69,7 @@ export const patchSettingsStep: HostStep = {
     const assignments: Assignment[] = found.assignments.map((a) => ({ name: a.name, line: a.line, endLine: a.end_line, topLevel: a.top_level, kind: a.kind }));
     let patched;
     try {
-      patched = patchSettings(original, ctx.run.desired.blockText, owned, assignments);
+      patched = patchSettings(original, renderBlock(wanted.block, `session backend: ${ctx.run.desired.target.name}`), owned, assignments);
     } catch (err) {
       throw new HostError(ctx.host.name, `${path}: ${(err as Error).message}`);
     }
@@ -62,10 +78,10 @@ export const patchSettingsStep: HostStep = {
 
     // Validate before any restart: resolve settings as the next start will see them. An unchanged
     // file that Horizon already runs with needs no simulation: the running settings are the proof.
-    const unchanged = patched.text === original && mismatches(ctx.run.desired, ctx.state.facts.horizon!).length === 0;
+    const unchanged = patched.text === original && current.length === 0;
     if (!unchanged) {
       const next = await probeWithOverlay(ctx.host.name, ctx.engine, ctx.host.container, { [basename(path)]: patched.text });
-      const wrong = mismatches(ctx.run.desired, next);
+      const wrong = mismatches(wanted.expect, next);
       if (wrong.length) {
         // local_settings.d snippets run after local_settings (and the custom file it imports).
         const later = layout.layout === 'kolla-local-settings' ? next.settingsD ?? [] : (next.settingsD ?? []).filter((f) => f > basename(path));

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { readLab, type LabInfo } from './lab.js';
 
@@ -164,4 +165,22 @@ export async function fleetSnapshot(lab: LabInfo, paths: string[]): Promise<{ ho
 /** A command on the outer Docker engine (the one that runs the lab). */
 export async function docker(args: string[]): Promise<string> {
   return (await run('docker', args, { maxBuffer: 16 * 1024 * 1024 })).stdout;
+}
+
+/** memcached's own answer to `get KEY` on the lab's memcached container (plain protocol, no client). */
+export function memcachedHas(lab: LabInfo, key: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(lab.services.memcached.port, lab.services.memcached.ip);
+    let data = '';
+    sock.setTimeout(5000, () => sock.destroy(new Error('memcached timeout')));
+    sock.on('connect', () => sock.write(`get ${key}\r\n`));
+    sock.on('data', (c) => {
+      data += c.toString('latin1');
+      if (data.endsWith('END\r\n')) {
+        sock.end();
+        resolve(data.startsWith('VALUE '));
+      }
+    });
+    sock.on('error', reject);
+  });
 }

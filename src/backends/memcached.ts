@@ -1,0 +1,79 @@
+import { HostError } from '../errors.js';
+import { pythonJson } from '../facts/horizon.js';
+import type { HostContext } from '../runner/types.js';
+import type { BackendTarget, ClientLibrary, HostSettings } from './types.js';
+import { splitHostPort } from './redis.js';
+
+const PYMEMCACHE: ClientLibrary = {
+  module: 'pymemcache',
+  // Django 3.2's PyMemcacheCache needs pymemcache >= 3.4.
+  requirement: (_django, pinned) => (pinned ? `pymemcache==${pinned}` : 'pymemcache>=3.4,<5'),
+  distroPackage: 'python3-pymemcache',
+};
+
+function djangoAtLeast(django: string, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = django.split('.').map(Number);
+  return a > major || (a === major && b >= minor);
+}
+
+/**
+ * Pure: memcached settings for a host. PyMemcacheCache where Django has it (>= 3.2); the old
+ * MemcachedCache only on Django < 4.1 (removed there) with python-memcached and no pymemcache.
+ * ignore_exc keeps Horizon up when one memcached node is down.
+ */
+export function memcachedSettings(servers: string[], django: string, modules: Record<string, string | null>): HostSettings {
+  const legacy = !djangoAtLeast(django, 3, 2) || (!modules.pymemcache && modules.memcache && !djangoAtLeast(django, 4, 1));
+  if (legacy) {
+    if (djangoAtLeast(django, 4, 1)) throw new Error(`Django ${django} has no MemcachedCache`);
+    const backend = 'django.core.cache.backends.memcached.MemcachedCache';
+    return {
+      block: [
+        ['SESSION_ENGINE', 'django.contrib.sessions.backends.cache'],
+        ['CACHES', { default: { BACKEND: backend, LOCATION: servers } }],
+      ],
+      expect: { sessionEngine: 'django.contrib.sessions.backends.cache', cacheBackend: backend, location: servers },
+    };
+  }
+  const backend = 'django.core.cache.backends.memcached.PyMemcacheCache';
+  return {
+    block: [
+      ['SESSION_ENGINE', 'django.contrib.sessions.backends.cache'],
+      ['CACHES', { default: { BACKEND: backend, LOCATION: servers, OPTIONS: { ignore_exc: true } } }],
+    ],
+    expect: { sessionEngine: 'django.contrib.sessions.backends.cache', cacheBackend: backend, location: servers },
+    library: PYMEMCACHE,
+  };
+}
+
+interface CheckAnswer {
+  servers: { server: string; ok: boolean; version?: string; error?: string; has?: boolean }[];
+}
+
+function check(ctx: HostContext, servers: string[], key?: string): Promise<CheckAnswer> {
+  return pythonJson<CheckAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'memcached_check.py', {
+    servers: servers.map((s) => {
+      const { host, port } = splitHostPort(s, 11211);
+      return [host, port];
+    }),
+    key,
+  });
+}
+
+export function memcachedTarget(servers: string[]): BackendTarget {
+  return {
+    name: 'memcached',
+    where: `memcached at ${servers.join(', ')}`,
+    settingsFor: (django, modules) => memcachedSettings(servers, django, modules),
+    async reachable(ctx) {
+      const answer = await check(ctx, servers);
+      const down = answer.servers.filter((s) => !s.ok);
+      if (down.length) {
+        throw new HostError(ctx.host.name, `memcached not reachable from the horizon container: ${down.map((s) => `${s.server} (${s.error})`).join(', ')}`);
+      }
+      return `ok: ${answer.servers.map((s) => `${s.server} memcached ${s.version}`).join(', ')} answered from the container`;
+    },
+    async holds(ctx, cacheKey) {
+      return (await check(ctx, servers, cacheKey)).servers.some((s) => s.has);
+    },
+  };
+}

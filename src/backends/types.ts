@@ -1,0 +1,38 @@
+import type { HostContext } from '../runner/types.js';
+import type { SettingsBlock } from '../settings/block.js';
+
+/** What Django must resolve once a host runs the new settings. */
+export interface Expect {
+  sessionEngine: string;
+  cacheBackend: string;
+  location: unknown;
+}
+
+/** A Python library the backend needs inside the container. */
+export interface ClientLibrary {
+  /** Import name, e.g. django_redis. */
+  module: string;
+  /** pip requirement that fits the container's Django (a pinned version wins). */
+  requirement(django: string, pinned?: string): string;
+  /** The distribution's package for install.method distro. */
+  distroPackage: string;
+}
+
+/** The settings one host gets: its Django (and what it can import) decides some classes. */
+export interface HostSettings {
+  block: SettingsBlock;
+  expect: Expect;
+  library?: ClientLibrary;
+}
+
+/** A session backend the run switches to, with its target resolved (secrets included, never logged). */
+export interface BackendTarget {
+  name: 'redis' | 'memcached';
+  /** Where sessions will live, for messages (no secrets). */
+  where: string;
+  settingsFor(django: string, modules: Record<string, string | null>): HostSettings;
+  /** Read-only check from inside the container; returns a note, throws HostError. */
+  reachable(ctx: HostContext): Promise<string>;
+  /** Is this cache key stored in the backend (checked from inside the container)? */
+  holds(ctx: HostContext, cacheKey: string): Promise<boolean>;
+}
