@@ -77,9 +77,10 @@ ${EXIT_CODES_HELP}`)
           ? 'show what apply would do on every host (steps, settings diffs); runs the read-only preflight, changes nothing'
           : 'switch every Dashboard host to another session backend: preflight, install, patch, rolling restart, proof',
       )
-      .option('--backend <name>', 'target backend: redis or memcached (overrides session.backend)')
+      .option('--backend <name>', 'target backend: redis, memcached, database or cookie (overrides session.backend)')
       .option('--redis-url <url>', 'redis://host:6379/0 or rediss://... (overrides session.redis.url; no password here)')
       .option('--memcached-servers <list>', 'host:port,host:port ([v6]:port) (overrides session.memcached.servers)')
+      .option('--allow-insecure-cookie-sessions', 'accept --backend cookie (signed cookies: development only)')
       .option('--install-method <method>', 'how to install the client library (django-redis, pymemcache) when missing: pip, wheelhouse or distro')
       .option('--wheelhouse <dir>', 'folder of .whl files for --install-method wheelhouse (offline)')
       .option('--health-timeout <seconds>', 'how long a restarted host may take to become healthy', '300')
@@ -142,6 +143,7 @@ interface SwitchFlags {
   backend?: string;
   redisUrl?: string;
   memcachedServers?: string;
+  allowInsecureCookieSessions?: boolean;
   installMethod?: string;
   wheelhouse?: string;
   healthTimeout: string;
@@ -165,6 +167,7 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
     backend: opts.backend,
     redisUrl: opts.redisUrl,
     memcachedServers: opts.memcachedServers,
+    allowInsecureCookieSessions: opts.allowInsecureCookieSessions,
     installMethod: opts.installMethod,
     wheelhouse: opts.wheelhouse ? resolve(opts.wheelhouse) : undefined,
     healthTimeout,

@@ -1,17 +1,21 @@
 import { ConfigError } from '../errors.js';
 import { resolveSecret } from '../inventory/load.js';
-import type { Backend, InstallConfig, Inventory } from '../inventory/types.js';
+import type { Backend, InstallConfig, Inventory, SecurityConfig } from '../inventory/types.js';
+import type { SettingsBlock } from '../settings/block.js';
 import { masker } from '../util/secret.js';
 import { pyLiteral } from '../util/quote.js';
 import type { Desired } from '../runner/types.js';
 import { redisBackend, redisTarget } from './redis.js';
 import { memcachedTarget } from './memcached.js';
+import { COOKIE_WARNING, cookieTarget } from './cookie.js';
+import { databaseTarget } from './database.js';
 
 /** Flags that override the inventory's session and install sections. */
 export interface BackendFlags {
   backend?: string;
   redisUrl?: string;
   memcachedServers?: string;
+  allowInsecureCookieSessions?: boolean;
   installMethod?: string;
   wheelhouse?: string;
 }
@@ -32,8 +36,13 @@ export async function resolveDesired(inv: Inventory, flags: BackendFlags): Promi
   const backend = flags.backend ?? inv.session.backend;
   if (!backend) throw new ConfigError(`no backend chosen: pass --backend (${BACKENDS.join('|')}) or set session.backend in ${inv.file}`);
   if (!BACKENDS.includes(backend as Backend)) throw new ConfigError(`--backend must be one of ${BACKENDS.join(', ')}, got '${backend}'`);
-  if (backend !== 'redis' && backend !== 'memcached') {
-    throw new ConfigError(`switching to '${backend}' is not available in this version yet; redis and memcached are`);
+  const warnings: string[] = [];
+  if (backend === 'database') warnings.push(CLEARSESSIONS_REMINDER);
+  if (backend === 'cookie') {
+    if (!flags.allowInsecureCookieSessions) {
+      throw new ConfigError(`refusing signed-cookie sessions without --allow-insecure-cookie-sessions: ${COOKIE_WARNING}`);
+    }
+    warnings.push(COOKIE_WARNING);
   }
 
   const install: InstallConfig = { ...inv.install };
@@ -48,12 +57,30 @@ export async function resolveDesired(inv: Inventory, flags: BackendFlags): Promi
   for (const u of [install.indexUrl, install.proxy]) if (u) secret(decodeURIComponent(new URL(u).password) || undefined);
   if (install.method === 'wheelhouse' && !install.wheelhouse) throw new ConfigError('install method wheelhouse needs --wheelhouse PATH or install.wheelhouse');
 
-  const target = backend === 'redis' ? await redisFrom(inv, flags) : memcachedFrom(inv, flags);
-  return { target, owned: [...SESSION_NAMES], install };
+  const target =
+    backend === 'redis'
+      ? await redisFrom(inv, flags)
+      : backend === 'memcached'
+        ? memcachedFrom(inv, flags)
+        : backend === 'database'
+          ? await databaseFrom(inv)
+          : cookieTarget();
+  const security = securityBlock(inv.session.security);
+  return { target, owned: [...target.owns, ...security.map(([name]) => name)], security, install, warnings };
 }
 
-/** What a session block may set; earlier assignments of these in the patched file are commented out. */
-const SESSION_NAMES = ['SESSION_ENGINE', 'CACHES', 'DJANGO_REDIS_CONNECTION_FACTORY'];
+/** Pure: session.security -> Django/Horizon settings, in a fixed order (the block stays byte-stable). */
+export function securityBlock(s: SecurityConfig | undefined): SettingsBlock {
+  if (!s) return [];
+  const out: SettingsBlock = [];
+  if (s.timeout !== undefined) out.push(['SESSION_TIMEOUT', s.timeout]);
+  if (s.refresh !== undefined) out.push(['SESSION_REFRESH', s.refresh]);
+  if (s.cookieSecure !== undefined) out.push(['SESSION_COOKIE_SECURE', s.cookieSecure]);
+  if (s.cookieHttponly !== undefined) out.push(['SESSION_COOKIE_HTTPONLY', s.cookieHttponly]);
+  if (s.cookieSamesite !== undefined) out.push(['SESSION_COOKIE_SAMESITE', s.cookieSamesite]);
+  if (s.csrfCookieSecure !== undefined) out.push(['CSRF_COOKIE_SECURE', s.csrfCookieSecure]);
+  return out;
+}
 
 async function redisFrom(inv: Inventory, flags: BackendFlags) {
   const cfg = inv.session.redis;
@@ -63,6 +90,17 @@ async function redisFrom(inv: Inventory, flags: BackendFlags) {
   const password = secret(cfg?.password ? await resolveSecret(cfg.password, 'session.redis.password') : undefined);
   const sentinelPassword = secret(cfg?.sentinel?.password ? await resolveSecret(cfg.sentinel.password, 'session.redis.sentinel.password') : undefined);
   return redisBackend(redisTarget({ ...cfg, url }, password, sentinelPassword));
+}
+
+/** Expired rows stay in django_session until something deletes them. */
+export const CLEARSESSIONS_REMINDER =
+  "database sessions: schedule 'manage.py clearsessions' (e.g. daily, on one host) or expired rows pile up in django_session";
+
+async function databaseFrom(inv: Inventory) {
+  const cfg = inv.session.database;
+  if (!cfg) throw new ConfigError(`no database: set session.database (engine, host, name, user, password_env|password_file) in ${inv.file}`);
+  const passwordValue = secret(cfg.password ? await resolveSecret(cfg.password, 'session.database.password') : undefined);
+  return databaseTarget({ ...cfg, ...(passwordValue ? { passwordValue } : {}) });
 }
 
 function memcachedFrom(inv: Inventory, flags: BackendFlags) {

@@ -63,6 +63,7 @@ export function memcachedTarget(servers: string[]): BackendTarget {
   return {
     name: 'memcached',
     where: `memcached at ${servers.join(', ')}`,
+    owns: ['SESSION_ENGINE', 'CACHES'],
     settingsFor: (django, modules) => memcachedSettings(servers, django, modules),
     async reachable(ctx) {
       const answer = await check(ctx, servers);
@@ -72,7 +73,8 @@ export function memcachedTarget(servers: string[]): BackendTarget {
       }
       return `ok: ${answer.servers.map((s) => `${s.server} memcached ${s.version}`).join(', ')} answered from the container`;
     },
-    async holds(ctx, cacheKey) {
+    async holds(ctx, { cacheKey }) {
+      if (!cacheKey) return false;
       return (await check(ctx, servers, cacheKey)).servers.some((s) => s.has);
     },
   };

@@ -116,6 +116,7 @@ export function redisBackend(t: RedisTarget): BackendTarget {
   return {
     name: 'redis',
     where,
+    owns: ['SESSION_ENGINE', 'CACHES', 'DJANGO_REDIS_CONNECTION_FACTORY'],
     settingsFor: () => ({
       block,
       expect: { sessionEngine: 'django.contrib.sessions.backends.cache', cacheBackend: caches.default.BACKEND, location: caches.default.LOCATION },
@@ -129,7 +130,8 @@ export function redisBackend(t: RedisTarget): BackendTarget {
       }
       return `ok: Redis ${answer.version} (${answer.role ?? 'master'}) answered PING from the container`;
     },
-    async holds(ctx, cacheKey) {
+    async holds(ctx, { cacheKey }) {
+      if (!cacheKey) return false;
       const answer = await ask(ctx, { exists: cacheKey });
       if (!answer.ok) throw new HostError(ctx.host.name, `cannot look the session up in Redis: ${answer.error}`);
       return Boolean(answer.exists);

@@ -4,8 +4,13 @@ import type { SettingsBlock } from '../settings/block.js';
 /** What Django must resolve once a host runs the new settings. */
 export interface Expect {
   sessionEngine: string;
-  cacheBackend: string;
-  location: unknown;
+  /** Absent when the backend does not use the cache (signed cookies). */
+  cacheBackend?: string;
+  location?: unknown;
+  /** DATABASES['default'] as the probe reports it (engine, name, host). */
+  database?: { engine: string; name: string; host: string };
+  /** Other settings that must resolve to exactly these values (session security). */
+  settings?: Record<string, unknown>;
 }
 
 /** A Python library the backend needs inside the container. */
@@ -21,18 +26,22 @@ export interface ClientLibrary {
 /** The settings one host gets: its Django (and what it can import) decides some classes. */
 export interface HostSettings {
   block: SettingsBlock;
+  /** Constant code placed before the settings (e.g. PyMySQL standing in for MySQLdb). */
+  prelude?: string;
   expect: Expect;
   library?: ClientLibrary;
 }
 
 /** A session backend the run switches to, with its target resolved (secrets included, never logged). */
 export interface BackendTarget {
-  name: 'redis' | 'memcached';
+  name: 'redis' | 'memcached' | 'cookie' | 'database';
   /** Where sessions will live, for messages (no secrets). */
   where: string;
+  /** Settings this backend owns: earlier assignments of them in the patched file are commented out. */
+  owns: string[];
   settingsFor(django: string, modules: Record<string, string | null>): HostSettings;
   /** Read-only check from inside the container; returns a note, throws HostError. */
   reachable(ctx: HostContext): Promise<string>;
-  /** Is this cache key stored in the backend (checked from inside the container)? */
-  holds(ctx: HostContext, cacheKey: string): Promise<boolean>;
+  /** Is this session stored in the backend (checked from inside the container)? */
+  holds(ctx: HostContext, session: { key: string; cacheKey?: string }): Promise<boolean>;
 }

@@ -60,7 +60,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     log: (host, line) => emit({ type: 'log', host, line }),
     timeouts: { health: opts.healthTimeout ?? 300 },
   };
-  const report: SwitchReport = { runId, mode: opts.mode, backend: desired.target.name, playbook: playbook.file, outcome: 'planned', hosts: [], fleet: [], warnings: [] };
+  const report: SwitchReport = { runId, mode: opts.mode, backend: desired.target.name, playbook: playbook.file, outcome: 'planned', hosts: [], fleet: [], warnings: [...desired.warnings] };
   const locked: HostContext[] = [];
   let exitCode: ExitCodeValue = ExitCode.ok;
   try {
@@ -98,7 +98,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
       report.outcome = 'no-change';
       return { report, exitCode };
     }
-    report.warnings.push(LOGOUT_WARNING);
+    report.warnings.unshift(LOGOUT_WARNING);
     if (opts.mode === 'plan') return { report, exitCode };
     if (!(await opts.confirm(report, LOGOUT_WARNING))) {
       report.outcome = 'declined';

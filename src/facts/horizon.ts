@@ -21,6 +21,10 @@ export interface HorizonFacts {
   settings?: EffectiveSettings;
   settingsError?: string;
   overlayError?: string;
+  /** With `tables`/`migrate` requests: what the database holds, or why it could not be asked. */
+  tables?: string[];
+  migrated?: boolean;
+  databaseError?: string;
 }
 
 export interface EffectiveSettings {
@@ -77,6 +81,9 @@ export function parseProbeOutput(stdout: string): HorizonFacts {
     externallyManaged: Boolean(raw.externally_managed),
   };
   if (raw.settings_error) facts.settingsError = String(raw.settings_error);
+  if (raw.tables) facts.tables = raw.tables;
+  if (raw.migrated) facts.migrated = true;
+  if (raw.database_error) facts.databaseError = String(raw.database_error);
   const s = raw.settings;
   if (s) {
     facts.settings = {
@@ -154,8 +161,14 @@ export async function pythonJson<T>(host: string, engine: Engine, container: str
 }
 
 /** Effective settings as the next restart will see them, with `overlay` files (name in the Kolla config dir -> text). */
-export async function probeWithOverlay(host: string, engine: Engine, container: string, overlay: Record<string, string>): Promise<HorizonFacts> {
-  const res = await runPython(engine, container, 'probe.py', { overlay });
+export async function probeWithOverlay(
+  host: string,
+  engine: Engine,
+  container: string,
+  overlay: Record<string, string>,
+  database: { migrate?: boolean; tables?: boolean } = {},
+): Promise<HorizonFacts> {
+  const res = await runPython(engine, container, 'probe.py', { overlay, ...database });
   if (res.code !== 0) throw new HostError(host, `the settings probe failed (exit ${res.code}):\n${tail(res.stderr)}`);
   const facts = parseProbeOutput(res.stdout.toString('utf8'));
   if (facts.overlayError) throw new HostError(host, facts.overlayError);

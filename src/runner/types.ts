@@ -4,6 +4,7 @@ import type { SshConnection } from '../transport/ssh.js';
 import type { Engine } from '../transport/types.js';
 import type { HostFiles, FileSnapshot } from '../transport/hostfs.js';
 import type { BackendTarget } from '../backends/types.js';
+import type { SettingsBlock } from '../settings/block.js';
 
 /** One outcome type for every step (STYLE.md principle 7). */
 export type Outcome = 'changed' | 'unchanged' | 'skipped' | 'failed' | 'rolled-back' | 'rollback-failed';
@@ -19,7 +20,11 @@ export interface Desired {
   target: BackendTarget;
   /** Names the managed block owns; earlier assignments of these are neutralised. */
   owned: string[];
+  /** Session expiry and cookie settings written in the same block (empty: left as they are). */
+  security: SettingsBlock;
   install: InstallConfig;
+  /** Told to the operator with the plan (e.g. signed cookies are for development only). */
+  warnings: string[];
 }
 
 /** What the run learned and did on one host; the rollback reads it. */

@@ -7,20 +7,6 @@ export const BLOCK_END = '# END sessionctl managed block';
 /** Prefix of a line sessionctl commented out (the original line follows it verbatim). */
 export const NEUTRALISED = '# sessionctl: ';
 
-/** Settings names the managed block may own; earlier assignments of these are neutralised. */
-export const MANAGED_NAMES = [
-  'SESSION_ENGINE',
-  'CACHES',
-  'DATABASES',
-  'DJANGO_REDIS_CONNECTION_FACTORY',
-  'SESSION_TIMEOUT',
-  'SESSION_REFRESH',
-  'SESSION_COOKIE_SECURE',
-  'SESSION_COOKIE_HTTPONLY',
-  'SESSION_COOKIE_SAMESITE',
-  'CSRF_COOKIE_SECURE',
-] as const;
-
 /** A top-level or nested statement that touches a managed name (from locate.py, Python's ast). */
 export interface Assignment {
   name: string;
@@ -33,10 +19,14 @@ export interface Assignment {
 /** Ordered settings: name -> Python value. Order is kept so the block is byte-stable. */
 export type SettingsBlock = [name: string, value: PyValue][];
 
-/** Pure: the managed block's text (no trailing newline). Every value goes through pyLiteral. */
-export function renderBlock(settings: SettingsBlock, why: string): string {
+/**
+ * Pure: the managed block's text (no trailing newline). Every value goes through pyLiteral;
+ * `prelude` is constant code from sessionctl's own source (never built from a value).
+ */
+export function renderBlock(settings: SettingsBlock, why: string, prelude?: string): string {
   return [
     `${BLOCK_BEGIN} (${why}; edit through sessionctl, 'sessionctl rollback' restores the previous file)`,
+    ...(prelude ? [prelude] : []),
     ...settings.map(([name, value]) => `${name} = ${pyLiteral(value)}`),
     BLOCK_END,
   ].join('\n');

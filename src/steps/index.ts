@@ -1,9 +1,10 @@
 import type { Step } from '../runner/types.js';
-import { backendReachable, containerHealthy, diskSpace, djangoVersion, secretKeyConsistent, settingsLayout } from './preflight.js';
+import { backendLogin, backendReachable, containerHealthy, diskSpace, djangoVersion, secretKeyConsistent, settingsLayout } from './preflight.js';
 import { installClientLibrary } from './install.js';
 import { patchSettingsStep } from './settings.js';
 import { healthGateStep, restart, verifySettings } from './rollout.js';
 import { crossHostSession } from './prove.js';
+import { migrateSessions } from './migrate.js';
 
 /** Every step a playbook may name, by the name it uses. */
 export const STEPS: Record<string, Step> = {
@@ -11,6 +12,7 @@ export const STEPS: Record<string, Step> = {
   'settings-layout': settingsLayout,
   'django-version': djangoVersion,
   'backend-reachable': backendReachable,
+  'backend-login': backendLogin,
   'disk-space': diskSpace,
   'secret-key-consistent': secretKeyConsistent,
   'install-client-library': installClientLibrary,
@@ -18,5 +20,6 @@ export const STEPS: Record<string, Step> = {
   restart,
   'health-gate': healthGateStep,
   'verify-settings': verifySettings,
+  'migrate-sessions': migrateSessions,
   'cross-host-session': crossHostSession,
 };

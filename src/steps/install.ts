@@ -117,7 +117,8 @@ export const installClientLibrary: HostStep = {
     const check = await ctx.engine.exec(ctx.host.container, [
       ctx.state.facts.horizon!.executable || 'python3',
       '-c',
-      'import importlib, sys; m = importlib.import_module(sys.argv[1]); print(getattr(m, "__version__", "") or "present")',
+      // PyMySQL's __version__ imitates mysqlclient's; VERSION_STRING is its own.
+      'import importlib, sys; m = importlib.import_module(sys.argv[1]); print(getattr(m, "VERSION_STRING", "") or getattr(m, "__version__", "") or "present")',
       library.module,
     ]);
     if (check.code !== 0) {

@@ -60,7 +60,7 @@ export const djangoVersion: HostStep = {
         throw new HostError(ctx.host.name, (err as Error).message);
       }
     }
-    return { action: 'none', reason: `ok: Django ${django}, Python ${f.horizon!.python}; ${expect.cacheBackend.split('.').pop()}, ${needs}` };
+    return { action: 'none', reason: `ok: Django ${django}, Python ${f.horizon!.python}; ${(expect.cacheBackend ?? expect.sessionEngine).split('.').pop()}, ${needs}` };
   },
 };
 
@@ -69,6 +69,20 @@ export const backendReachable: HostStep = {
   title: 'new backend reachable from inside the container',
   async plan(ctx) {
     return { action: 'none', reason: await ctx.run.desired.target.reachable(ctx) };
+  },
+};
+
+/** After the driver install: log in with it and check privileges (preflight could only try the port). */
+export const backendLogin: HostStep = {
+  scope: 'host',
+  title: 'logged in with the installed driver',
+  async plan() {
+    return { action: 'check', summary: 'log in with the container\'s driver and check the privileges the migration needs' };
+  },
+  async apply(ctx) {
+    const note = await ctx.run.desired.target.reachable(ctx);
+    if (note.includes('no driver')) throw new HostError(ctx.host.name, 'the database driver still does not import after the install');
+    return note;
   },
 };
 

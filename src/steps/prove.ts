@@ -41,10 +41,10 @@ export const crossHostSession: FleetStep = {
         }),
       );
       const { target } = run.desired;
-      if (!written.cache_key || !(await target.holds(writer!, written.cache_key))) {
-        throw new Error(`the session key ${written.cache_key ?? '(none: not a cache session)'} is not in ${target.where}`);
+      if (!(await target.holds(writer!, { key: written.key, ...(written.cache_key ? { cacheKey: written.cache_key } : {}) }))) {
+        throw new Error(`the session key ${written.cache_key ?? written.key} is not in ${target.where}`);
       }
-      return `session written on ${writer!.host.name}, read on ${(readers.length ? readers : [writer!]).map((h) => h.host.name).join(', ')}, key ${written.cache_key} found in ${target.where}`;
+      return `session written on ${writer!.host.name}, read on ${(readers.length ? readers : [writer!]).map((h) => h.host.name).join(', ')}, ${target.name === 'cookie' ? 'the data travels in the signed cookie' : `session ${target.name === 'database' ? written.key : written.cache_key ?? written.key} found in ${target.where}`}`;
     } finally {
       await session(writer!, { op: 'delete', key: written.key }).catch(() => undefined);
     }

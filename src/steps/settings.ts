@@ -23,9 +23,20 @@ export function mismatches(expect: Expect, facts: HorizonFacts): string[] {
   if (!s) return [`Horizon's settings do not load: ${facts.settingsError ?? 'unknown error'}`];
   const out: string[] = [];
   if (s.sessionEngine !== expect.sessionEngine) out.push(`SESSION_ENGINE would be ${s.sessionEngine}, not ${expect.sessionEngine}`);
-  if (s.cache.backend !== expect.cacheBackend) out.push(`CACHES['default'] BACKEND would be ${s.cache.backend}, not ${expect.cacheBackend}`);
-  if (JSON.stringify(s.cache.location) !== JSON.stringify(expect.location)) {
+  if (expect.cacheBackend !== undefined && s.cache.backend !== expect.cacheBackend) {
+    out.push(`CACHES['default'] BACKEND would be ${s.cache.backend}, not ${expect.cacheBackend}`);
+  }
+  if (expect.location !== undefined && JSON.stringify(s.cache.location) !== JSON.stringify(expect.location)) {
     out.push(`CACHES['default'] LOCATION would be ${JSON.stringify(s.cache.location)}, not ${JSON.stringify(expect.location)}`);
+  }
+  if (expect.database) {
+    const db = s.database;
+    if (!db || db.engine !== expect.database.engine || db.name !== expect.database.name || db.host !== expect.database.host) {
+      out.push(`DATABASES['default'] would be ${JSON.stringify(db)}, not ${JSON.stringify(expect.database)}`);
+    }
+  }
+  for (const [name, value] of Object.entries(expect.settings ?? {})) {
+    if (JSON.stringify(s.security[name]) !== JSON.stringify(value)) out.push(`${name} would be ${JSON.stringify(s.security[name])}, not ${JSON.stringify(value)}`);
   }
   return out;
 }
@@ -33,11 +44,19 @@ export function mismatches(expect: Expect, facts: HorizonFacts): string[] {
 /** The settings this host gets: the target's block for the host's Django and importable modules. */
 export function hostSettings(ctx: HostContext): HostSettings {
   const hz = ctx.state.facts.horizon!;
+  let base: HostSettings;
   try {
-    return ctx.run.desired.target.settingsFor(hz.settings!.django, hz.modules);
+    base = ctx.run.desired.target.settingsFor(hz.settings!.django, hz.modules);
   } catch (err) {
     throw new HostError(ctx.host.name, (err as Error).message);
   }
+  const security = ctx.run.desired.security;
+  if (security.length === 0) return base;
+  return {
+    ...base,
+    block: [...base.block, ...security],
+    expect: { ...base.expect, settings: Object.fromEntries(security) },
+  };
 }
 
 function backupPath(ctx: HostContext, path: string): string {
@@ -69,7 +88,7 @@ export const patchSettingsStep: HostStep = {
     const assignments: Assignment[] = found.assignments.map((a) => ({ name: a.name, line: a.line, endLine: a.end_line, topLevel: a.top_level, kind: a.kind }));
     let patched;
     try {
-      patched = patchSettings(original, renderBlock(wanted.block, `session backend: ${ctx.run.desired.target.name}`), owned, assignments);
+      patched = patchSettings(original, renderBlock(wanted.block, `session backend: ${ctx.run.desired.target.name}`, wanted.prelude), owned, assignments);
     } catch (err) {
       throw new HostError(ctx.host.name, `${path}: ${(err as Error).message}`);
     }

@@ -52,7 +52,8 @@ def module_versions():
         try:
             with contextlib.redirect_stdout(sys.stderr):
                 mod = importlib.import_module(name)
-            found[name] = str(getattr(mod, "__version__", "") or getattr(mod, "VERSION", "") or "present")
+            # PyMySQL's __version__ imitates mysqlclient's; VERSION_STRING is its own.
+            found[name] = str(getattr(mod, "VERSION_STRING", "") or getattr(mod, "__version__", "") or "present")
         except Exception:  # noqa: BLE001 - any failure means "not usable"
             found[name] = None
     return found
@@ -176,6 +177,25 @@ def effective_settings():
     }
 
 
+def database_work(migrate):
+    """The sessions migration (with the overlaid settings, before any restart) and the tables it sees."""
+    import django
+    from django.core.management import call_command
+    from django.db import connection
+
+    out = {}
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            django.setup()
+            if migrate:
+                call_command("migrate", "sessions", interactive=False, verbosity=1)
+                out["migrated"] = True
+        out["tables"] = sorted(connection.introspection.table_names())
+    except Exception as exc:  # noqa: BLE001 - reported, the caller decides
+        out["database_error"] = "%s: %s" % (type(exc).__name__, exc)
+    return out
+
+
 def main():
     request = {}
     raw = sys.stdin.read() if not sys.stdin.isatty() else ""
@@ -206,6 +226,8 @@ def main():
         facts["settings"] = effective_settings()
     except Exception as exc:  # noqa: BLE001 - reported as a fact, not a crash
         facts["settings_error"] = "%s: %s" % (type(exc).__name__, exc)
+    if request.get("migrate") or request.get("tables"):
+        facts.update(database_work(bool(request.get("migrate"))))
     sys.stdout.write("\n" + MARKER + json.dumps(facts, sort_keys=True) + "\n")
 
 

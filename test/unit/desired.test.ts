@@ -1,0 +1,62 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { resolveDesired, securityBlock } from '../../src/backends/desired.js';
+import { parseInventory } from '../../src/inventory/load.js';
+import { renderBlock } from '../../src/settings/block.js';
+import { COOKIE_WARNING } from '../../src/backends/cookie.js';
+
+const inv = (...lines: string[]) => parseInventory(['hosts:', '  dash1: { address: 10.0.0.1 }', ...lines].join('\n') + '\n', 'inv.yaml', { HOME: '/home/op' });
+
+test('session.security maps to Django/Horizon settings in a fixed order', (t) => {
+  t.deepEqual(
+    securityBlock({ csrfCookieSecure: true, timeout: 1800, cookieSamesite: 'Strict', refresh: false, cookieSecure: true, cookieHttponly: true }),
+    [
+      ['SESSION_TIMEOUT', 1800],
+      ['SESSION_REFRESH', false],
+      ['SESSION_COOKIE_SECURE', true],
+      ['SESSION_COOKIE_HTTPONLY', true],
+      ['SESSION_COOKIE_SAMESITE', 'Strict'],
+      ['CSRF_COOKIE_SECURE', true],
+    ],
+  );
+  t.deepEqual(securityBlock(undefined), []);
+});
+
+test('security settings join the managed block and are owned by it', async (t) => {
+  const d = await resolveDesired(inv('session:', '  memcached: { servers: ["10.0.0.5:11211"] }', '  security: { timeout: 900, cookie_samesite: false }'), { backend: 'memcached' });
+  t.deepEqual(d.owned, ['SESSION_ENGINE', 'CACHES', 'SESSION_TIMEOUT', 'SESSION_COOKIE_SAMESITE']);
+  const text = renderBlock(d.security, 'x');
+  t.regex(text, /^SESSION_TIMEOUT = 900$/m);
+  t.regex(text, /^SESSION_COOKIE_SAMESITE = False$/m);
+});
+
+test('cookie sessions are refused without --allow-insecure-cookie-sessions, and warned about with it', async (t) => {
+  await t.throwsAsync(resolveDesired(inv(), { backend: 'cookie' }), { message: /refusing signed-cookie sessions without --allow-insecure-cookie-sessions/ });
+  const d = await resolveDesired(inv(), { backend: 'cookie', allowInsecureCookieSessions: true });
+  t.deepEqual(d.warnings, [COOKIE_WARNING]);
+  t.deepEqual(d.owned, ['SESSION_ENGINE'], 'a cookie switch leaves CACHES alone');
+});
+
+test('missing inputs name the flag or the inventory key to set', async (t) => {
+  await t.throwsAsync(resolveDesired(inv(), {}), { message: /pass --backend .* or set session\.backend/ });
+  await t.throwsAsync(resolveDesired(inv(), { backend: 'redis' }), { message: /pass --redis-url or set session\.redis\.url/ });
+  await t.throwsAsync(resolveDesired(inv(), { backend: 'memcached' }), { message: /--memcached-servers .* or set session\.memcached\.servers/ });
+  await t.throwsAsync(resolveDesired(inv(), { backend: 'mongo' }), { message: /--backend must be one of/ });
+});
+
+const hostileServers = ["10.0.0.1:11211'", '10.0.0.1:11211\n__import__("os").system("id")', 'a b:1', '[::1:11211', 'host:99999'];
+for (const servers of hostileServers) {
+  test(`a hostile memcached server (${JSON.stringify(servers)}) is rejected`, async (t) => {
+    await t.throwsAsync(resolveDesired(inv(), { backend: 'memcached', memcachedServers: servers }), { message: /is not host:port/ });
+  });
+}
+
+test('a hostile Redis URL path stays data: the rendered block evaluates to the same string', async (t) => {
+  const url = "redis://10.0.0.1:6379/0?x=');__import__('os').system('id')#";
+  const d = await resolveDesired(inv(), { backend: 'redis', redisUrl: url });
+  const block = d.target.settingsFor('4.2', {}).block;
+  const out = execFileSync('python3', ['-c', 'import sys, json; ns = {}; exec(sys.stdin.read(), ns); print(json.dumps(ns["CACHES"]["default"]["LOCATION"]))'], {
+    input: renderBlock(block, 'test'),
+  }).toString();
+  t.is(JSON.parse(out), url);
+});
