@@ -66,14 +66,15 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
   try {
     const facts = await Promise.all(hosts.map((h) => gatherHostFacts(fleet, h)));
     run.hosts = await Promise.all(
-      facts.map(async (f) => {
-        // A host without a connection or engine fails at its first step; these stubs are never reached.
+      facts.map(async (f): Promise<HostContext> => {
+        // A host whose facts failed fails at its first step (container-healthy) and is never
+        // touched again, so it needs no connection, engine or files here.
         const ssh = f.reachable ? await fleet.ssh(f.host) : (undefined as never);
         const engine: Engine = f.engineVia ? await fleet.engine(f.host) : (undefined as never);
-        return { run, host: f.host, ssh, engine, files: ssh && new HostFiles(ssh), state: { facts, restarted: false, changes: [] } } as unknown as HostContext;
+        const files = f.reachable ? new HostFiles(ssh) : (undefined as never);
+        return { run, host: f.host, ssh, engine, files, state: { facts: f, restarted: false, changes: [] } };
       }),
     );
-    for (const [i, h] of run.hosts.entries()) h.state.facts = facts[i]!;
 
     // The lock comes first in apply, so what we plan is what we change.
     const holders = await lockAll(run, opts.mode, locked);
