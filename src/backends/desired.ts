@@ -38,8 +38,7 @@ export async function resolveDesired(inv: Inventory, flags: BackendFlags): Promi
   if (!BACKENDS.includes(backend as Backend)) throw new ConfigError(`--backend must be one of ${BACKENDS.join(', ')}, got '${backend}'`);
   const warnings: string[] = [];
   if (backend === 'database') warnings.push(CLEARSESSIONS_REMINDER);
-  // Writing the deploy host's override is not in this version: say so either way.
-  warnings.push(inv.kolla?.deployHost ? `kolla.deploy_host is set, but this version does not write its override yet: ${RECONFIGURE_WARNING}` : RECONFIGURE_WARNING);
+  if (!inv.kolla?.deployHost) warnings.push(RECONFIGURE_WARNING);
   if (backend === 'cookie') {
     if (!flags.allowInsecureCookieSessions) {
       throw new ConfigError(`refusing signed-cookie sessions without --allow-insecure-cookie-sessions: ${COOKIE_WARNING}`);
@@ -96,7 +95,7 @@ async function redisFrom(inv: Inventory, flags: BackendFlags) {
 
 /** The Dashboard hosts' files are re-rendered from the deploy host by kolla-ansible. */
 export const RECONFIGURE_WARNING =
-  "a later 'kolla-ansible reconfigure' or deploy re-renders the Dashboard hosts' " +
+  "no kolla.deploy_host in the inventory: a later 'kolla-ansible reconfigure' or deploy re-renders the Dashboard hosts' " +
   'settings and undoes this switch unless /etc/kolla/config/horizon/_9999-custom-settings.py on the deploy host says the same';
 
 /** Expired rows stay in django_session until something deletes them. */

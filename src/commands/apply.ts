@@ -33,6 +33,8 @@ export interface SwitchReport {
   hosts: { host: string; before: string; after: string; steps: StepResult[]; diff?: string }[];
   fleet: StepResult[];
   warnings: string[];
+  /** The settings diff on the Kolla deploy host, when the inventory names one. */
+  deployDiff?: string;
   error?: string;
   rolledBack?: string[];
   rollbackFailed?: string[];
@@ -65,6 +67,15 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
   let exitCode: ExitCodeValue = ExitCode.ok;
   try {
     const facts = await Promise.all(hosts.map((h) => gatherHostFacts(fleet, h)));
+    const deployName = inventory.kolla?.deployHost;
+    if (deployName) {
+      const deployHost = inventory.hosts.find((h) => h.name === deployName)!;
+      run.deploy = {
+        name: deployName,
+        files: new HostFiles(await fleet.ssh(deployHost)),
+        path: `${inventory.kolla!.configDir}/horizon/_9999-custom-settings.py`,
+      };
+    }
     run.hosts = await Promise.all(
       facts.map(async (f): Promise<HostContext> => {
         // A host whose facts failed fails at its first step (container-healthy) and is never
@@ -88,6 +99,8 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     const plan = await runner.plan();
     fillHosts(report, run, plan, results);
     report.fleet = results.filter((r) => r.host === null);
+    const override = plan.fleet.find((p) => p.step === 'kolla-override')?.plan;
+    if (override?.action === 'change' && override.diff) report.deployDiff = override.diff;
     if (plan.failed.length) {
       report.outcome = 'failed';
       report.error = `preflight failed, nothing changed: ${plan.failed.map((f) => `${f.host ?? 'fleet'}: ${f.message}`).join('; ')}`;

@@ -50,6 +50,7 @@ export function renderSwitch(report: SwitchReport): string {
     out.push('', 'fleet:');
     for (const s of report.fleet) out.push(`  ${MARK[s.outcome]} ${s.step.padEnd(24)} ${s.detail}`);
   }
+  if (report.deployDiff) out.push('', indent(report.deployDiff.trimEnd(), 4));
   out.push('', summary(report));
   for (const w of report.warnings) out.push(`! ${w}`);
   return out.join('\n');

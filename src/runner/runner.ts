@@ -50,6 +50,7 @@ export class Runner {
   /** Hosts in the order they were first changed; rollback walks them in that order. */
   private readonly touched: HostContext[] = [];
   private readonly applied = new Map<string, Set<string>>();
+  private readonly appliedFleet: { phase: string; step: string }[] = [];
   private stopRequested: string | undefined;
   private stage: StepResult['stage'] = 'plan';
 
@@ -147,6 +148,8 @@ export class Runner {
             continue;
           }
           try {
+            // Recorded before the step runs, like host steps: a half-done fleet step is undone too.
+            this.appliedFleet.push({ phase: phase.name, step: entry.step });
             const note = await step.apply(this.ctx, entry.plan!);
             this.record(phase.name, entry.step, null, entry.plan!.action === 'change' ? 'changed' : 'unchanged', note || describe(entry.plan!), t0);
           } catch (err) {
@@ -183,6 +186,7 @@ export class Runner {
     if (error) {
       result.error = error;
       await this.rollbackHosts(this.touched.filter((h) => !partial.rolledBack.includes(h.host.name) && !partial.rollbackFailed.includes(h.host.name)), result);
+      await this.rollbackFleet(result);
       result.results = [...this.results];
       throw new RunFailed(error, result);
     }
@@ -248,6 +252,23 @@ export class Runner {
     }
     this.stage = stage;
     if (stage === 'apply') this.emit({ type: 'stage', stage: 'apply' });
+  }
+
+  /** Undo applied fleet steps (newest first), after the hosts. */
+  private async rollbackFleet(result: { rolledBack: string[]; rollbackFailed: string[] }): Promise<void> {
+    for (const { phase, step: name } of [...this.appliedFleet].reverse()) {
+      const step = this.steps[name]!;
+      if (step.scope !== 'fleet' || !step.rollback) continue;
+      this.stage = 'rollback';
+      const t0 = Date.now();
+      try {
+        const note = await step.rollback(this.ctx);
+        this.record(phase, name, null, 'rolled-back', note || 'restored', t0);
+      } catch (err) {
+        result.rollbackFailed.push(`fleet:${name}`);
+        this.record(phase, name, null, 'rollback-failed', message(err), t0);
+      }
+    }
   }
 
   private record(phase: string, step: string, host: string | null, outcome: Outcome, detail: string, t0: number): void {

@@ -65,6 +65,8 @@ export interface RunContext {
   log(host: string | null, line: string): void;
   /** Per-step waits (seconds), overridable for slow hosts. */
   timeouts: { health: number };
+  /** Set when the inventory names kolla.deploy_host. */
+  deploy?: DeployHost;
 }
 
 export interface HostStep {
@@ -83,6 +85,21 @@ export interface FleetStep {
   title: string;
   plan(ctx: RunContext): Promise<StepPlan>;
   apply?(ctx: RunContext, plan: StepPlan): Promise<string | void>;
+  /** Undo apply (after every host was rolled back). */
+  rollback?(ctx: RunContext): Promise<string | void>;
+}
+
+/** The Kolla deploy host, whose override survives `kolla-ansible reconfigure`. */
+export interface DeployHost {
+  name: string;
+  files: HostFiles;
+  /** <kolla.config_dir>/horizon/_9999-custom-settings.py there. */
+  path: string;
+  /** Filled by the step: what it read, will write, and did write. */
+  before?: FileSnapshot | null;
+  after?: string;
+  backup?: string;
+  written?: string;
 }
 
 export type Step = HostStep | FleetStep;

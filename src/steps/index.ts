@@ -5,6 +5,7 @@ import { patchSettingsStep } from './settings.js';
 import { healthGateStep, restart, verifySettings } from './rollout.js';
 import { crossHostSession } from './prove.js';
 import { migrateSessions } from './migrate.js';
+import { kollaOverride } from './kolla-override.js';
 
 /** Every step a playbook may name, by the name it uses. */
 export const STEPS: Record<string, Step> = {
@@ -20,6 +21,7 @@ export const STEPS: Record<string, Step> = {
   restart,
   'health-gate': healthGateStep,
   'verify-settings': verifySettings,
+  'kolla-override': kollaOverride,
   'migrate-sessions': migrateSessions,
   'cross-host-session': crossHostSession,
 };

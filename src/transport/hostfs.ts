@@ -49,9 +49,19 @@ export class HostFiles {
     return { path, sha256: f.sha256, mode: f.mode, uid: f.uid, gid: f.gid, content };
   }
 
-  /** Atomic write, refused when the file's sha256 is no longer `expect` (null: must not exist). */
-  async write(path: string, content: Buffer, expect: string | null, mode = 0o640): Promise<string> {
-    const { sha256: written } = await this.call<{ sha256: string }>({ op: 'write', path, content: content.toString('base64'), expect, mode });
+  /**
+   * Atomic write, refused when the file's sha256 is no longer `expect` (null: must not exist).
+   * `parents` creates missing folders (0755) for a new file.
+   */
+  async write(path: string, content: Buffer, expect: string | null, opts: { mode?: number; parents?: boolean } = {}): Promise<string> {
+    const { sha256: written } = await this.call<{ sha256: string }>({
+      op: 'write',
+      path,
+      content: content.toString('base64'),
+      expect,
+      mode: opts.mode ?? 0o640,
+      parents: Boolean(opts.parents),
+    });
     return written;
   }
 

@@ -51,11 +51,16 @@ test('--redis-url: a password in it is refused (it would be in the process list)
   t.notThrows(() => checkRedisUrl('rediss://10.0.0.1:6380/1'));
 });
 
-test('the shipped redis playbook is valid and orders preflight before any write', async (t) => {
-  const pb = await loadPlaybook('redis', STEPS);
-  t.deepEqual(pb.phases.map((p) => p.name), ['preflight', 'fleet-checks', 'prepare', 'rollout', 'prove']);
-  t.is(pb.phases.find((p) => p.name === 'rollout')?.hosts, 'rolling');
-});
+for (const backend of ['redis', 'memcached', 'database', 'cookie']) {
+  test(`the shipped ${backend} playbook is valid: preflight first, the deploy-host override before any restart`, async (t) => {
+    const pb = await loadPlaybook(backend, STEPS);
+    const names = pb.phases.map((p) => p.name);
+    t.is(names[0], 'preflight');
+    t.true(names.indexOf('persist') > names.indexOf('prepare') && names.indexOf('persist') < names.indexOf('rollout'));
+    t.is(pb.phases.find((p) => p.name === 'rollout')?.hosts, 'rolling');
+    if (backend === 'database') t.true(names.indexOf('migrate') < names.indexOf('rollout'), 'migration before any restart');
+  });
+}
 
 const badPlaybooks: [string, string, RegExp][] = [
   ['unknown step', 'backend: redis\nphases:\n  - name: a\n    hosts: parallel\n    steps: [reboot-everything]\n', /3:5: .*unknown step 'reboot-everything'/],

@@ -14,6 +14,7 @@ const playbook: Playbook = {
   phases: [
     { name: 'preflight', hosts: 'parallel', steps: ['check'] },
     { name: 'prepare', hosts: 'parallel', steps: ['write'] },
+    { name: 'persist', hosts: 'fleet', steps: ['override'] },
     { name: 'rollout', hosts: 'rolling', steps: ['restart'] },
   ],
 };
@@ -40,6 +41,19 @@ function setup(hosts: string[], opts: { serial?: number; maxFail?: number; failC
       },
       async rollback(ctx) {
         log.push(`restore ${ctx.host.name}`);
+      },
+    },
+    override: {
+      scope: 'fleet',
+      title: 'override',
+      async plan() {
+        return { action: 'change', summary: 'override' };
+      },
+      async apply() {
+        log.push('override');
+      },
+      async rollback() {
+        log.push('restore override');
       },
     },
     restart: {
@@ -75,7 +89,7 @@ test('serial 1: hosts restart one at a time, in inventory order, after every hos
   const { runner, log } = setup(['a', 'b', 'c']);
   await runner.plan();
   await runner.apply();
-  t.deepEqual(log.slice(3), ['restart a', 'restart b', 'restart c']);
+  t.deepEqual(log.slice(3), ['override', 'restart a', 'restart b', 'restart c']);
   t.deepEqual(new Set(log.slice(0, 3)), new Set(['write a', 'write b', 'write c']));
 });
 
@@ -83,7 +97,7 @@ test('a failed restart on host 2 stops the rollout; hosts 1 and 2 are rolled bac
   const { runner, log } = setup(['a', 'b', 'c'], { failRestart: ['b'] });
   await runner.plan();
   const err = await t.throwsAsync(runner.apply(), { instanceOf: RunFailed });
-  t.deepEqual(log.slice(3), ['restart a', 'restart b', 'restore a', 're-restart a', 'restore b', 're-restart b', 'restore c']);
+  t.deepEqual(log.slice(3), ['override', 'restart a', 'restart b', 'restore a', 're-restart a', 'restore b', 're-restart b', 'restore c', 'restore override']);
   t.deepEqual((err as RunFailed).result.rolledBack, ['a', 'b', 'c']);
   t.deepEqual((err as RunFailed).result.failedHosts, ['b']);
 });
@@ -136,5 +150,5 @@ test('a stop request (Ctrl-C) during the rollout is honoured at the next batch a
   await runner.plan();
   const err = await t.throwsAsync(runner.apply(), { instanceOf: RunFailed });
   t.regex(err!.message, /interrupted by SIGINT/);
-  t.deepEqual(log.slice(3), ['restart a', 'restore a', 're-restart a', 'restore b', 'restore c']);
+  t.deepEqual(log.slice(3), ['override', 'restart a', 'restore a', 're-restart a', 'restore b', 'restore c', 'restore override']);
 });

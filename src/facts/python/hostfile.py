@@ -84,6 +84,8 @@ def op_write(req):
     if current:
         mode, uid, gid = current["mode"], current["uid"], current["gid"]
     else:
+        if req.get("parents"):
+            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
         parent = os.stat(os.path.dirname(path))
         mode, uid, gid = req.get("mode", 0o640), parent.st_uid, parent.st_gid
     write_atomic(path, data, mode, uid, gid)
