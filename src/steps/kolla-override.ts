@@ -1,15 +1,9 @@
 import { HostError } from '../errors.js';
-import { pythonJson } from '../facts/horizon.js';
-import { patchSettings, renderBlock, unifiedDiff, type Assignment } from '../settings/block.js';
+import { patchSettings, renderBlock, unifiedDiff } from '../settings/block.js';
 import { HOST_STATE_DIR } from '../transport/hostfs.js';
 import { masker } from '../util/secret.js';
-import { hostSettings } from './settings.js';
+import { hostSettings, locate } from './settings.js';
 import type { FleetStep, RunContext } from '../runner/types.js';
-
-interface LocateAnswer {
-  syntax_error: { line: number; col: number; msg: string } | null;
-  assignments: { name: string; line: number; end_line: number; top_level: boolean; kind: Assignment['kind'] }[];
-}
 
 /** The one block every Dashboard host gets; the deploy host's override can hold only one. */
 function fleetBlock(run: RunContext): string {
@@ -39,14 +33,9 @@ export const kollaOverride: FleetStep = {
     const original = d.before ? d.before.content.toString('utf8') : '';
     // Parsing is pure: any Horizon container's Python will do.
     const parser = run.hosts[0]!;
-    const found = await pythonJson<LocateAnswer>(parser.host.name, parser.engine, parser.host.container, 'locate.py', { source: original, names: run.desired.owned });
-    if (found.syntax_error) throw new HostError(d.name, `${d.path}:${found.syntax_error.line}: ${found.syntax_error.msg}; fix it first`);
-    const patched = patchSettings(
-      original,
-      block,
-      run.desired.owned,
-      found.assignments.map((a) => ({ name: a.name, line: a.line, endLine: a.end_line, topLevel: a.top_level, kind: a.kind })),
-    );
+    const found = await locate(parser, original, run.desired.owned);
+    if (found.syntaxError) throw new HostError(d.name, `${d.path}:${found.syntaxError.line}: ${found.syntaxError.msg}; fix it first`);
+    const patched = patchSettings(original, block, run.desired.owned, found.assignments);
     d.after = patched.text;
     if (patched.text === original) return { action: 'none', reason: `no change: ${d.name}:${d.path} already has this block` };
     return { action: 'change', summary: `write the same block into ${d.name}:${d.path}`, diff: masker.mask(unifiedDiff(`${d.name}:${d.path}`, original, patched.text)) };

@@ -12,9 +12,17 @@ interface LocateAnswer {
   assignments: { name: string; line: number; end_line: number; top_level: boolean; kind: Assignment['kind'] }[];
 }
 
-/** Parse settings text with the container's own Python (ast): syntax errors and assignments. */
-async function locate(ctx: HostContext, source: string, names: string[]): Promise<LocateAnswer> {
-  return pythonJson<LocateAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'locate.py', { source, names });
+/** Parse settings text with the container's own Python (ast): its syntax error, or what it assigns. */
+export async function locate(
+  ctx: HostContext,
+  source: string,
+  names: string[],
+): Promise<{ syntaxError: LocateAnswer['syntax_error']; assignments: Assignment[] }> {
+  const found = await pythonJson<LocateAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'locate.py', { source, names });
+  return {
+    syntaxError: found.syntax_error,
+    assignments: found.assignments.map((a) => ({ name: a.name, line: a.line, endLine: a.end_line, topLevel: a.top_level, kind: a.kind })),
+  };
 }
 
 /** Pure: does Django's resolved state match what the run asked for? Returns the differences. */
@@ -81,11 +89,11 @@ export const patchSettingsStep: HostStep = {
       return { action: 'none', reason: `no change: Horizon already uses ${ctx.run.desired.target.where} (set outside sessionctl)` };
     }
     const found = await locate(ctx, original, owned);
-    if (found.syntax_error) {
-      const e = found.syntax_error;
+    if (found.syntaxError) {
+      const e = found.syntaxError;
       throw new HostError(ctx.host.name, `${path}:${e.line}:${e.col}: ${e.msg} (Horizon skips this file today); fix it first`);
     }
-    const assignments: Assignment[] = found.assignments.map((a) => ({ name: a.name, line: a.line, endLine: a.end_line, topLevel: a.top_level, kind: a.kind }));
+    const { assignments } = found;
     let patched;
     try {
       patched = patchSettings(original, renderBlock(wanted.block, `session backend: ${ctx.run.desired.target.name}`, wanted.prelude), owned, assignments);
@@ -93,7 +101,7 @@ export const patchSettingsStep: HostStep = {
       throw new HostError(ctx.host.name, `${path}: ${(err as Error).message}`);
     }
     const check = await locate(ctx, patched.text, owned);
-    if (check.syntax_error) throw new HostError(ctx.host.name, `the patched ${path} would not parse (line ${check.syntax_error.line}: ${check.syntax_error.msg}); nothing written`);
+    if (check.syntaxError) throw new HostError(ctx.host.name, `the patched ${path} would not parse (line ${check.syntaxError.line}: ${check.syntaxError.msg}); nothing written`);
 
     // Validate before any restart: resolve settings as the next start will see them. An unchanged
     // file that Horizon already runs with needs no simulation: the running settings are the proof.
