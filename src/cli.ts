@@ -12,6 +12,7 @@ import { status } from './commands/status.js';
 import { renderStatus } from './report/status.js';
 import { renderSwitch, plainLine } from './report/run.js';
 import { switchBackend } from './commands/apply.js';
+import type { BackendFlags } from './backends/desired.js';
 import { masker } from './util/secret.js';
 import { ROOT } from './util/assets.js';
 
@@ -139,13 +140,7 @@ async function statusCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
   return exitCode;
 }
 
-interface SwitchFlags {
-  backend?: string;
-  redisUrl?: string;
-  memcachedServers?: string;
-  allowInsecureCookieSessions?: boolean;
-  installMethod?: string;
-  wheelhouse?: string;
+interface SwitchFlags extends BackendFlags {
   healthTimeout: string;
 }
 

@@ -60,33 +60,51 @@ export class ConfigErrors extends SessionctlError {
   }
 }
 
+/**
+ * An error about one host: the message starts with the host's name, `detail` is the same text
+ * without it, for places (tables, per-host reports) that already show the host.
+ */
+export abstract class HostScopedError extends SessionctlError {
+  constructor(
+    readonly host: string,
+    readonly detail: string,
+    exitCode: ExitCodeValue,
+    options?: { cause?: unknown },
+  ) {
+    super(`${host}: ${detail}`, exitCode, options);
+  }
+}
+
+/** The text to show next to `host`: without the host's name when the error is about that host. */
+export function detailFor(err: unknown, host?: string): string {
+  if (err instanceof HostScopedError && err.host === host) return err.detail;
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** A host could not be reached (connect, auth, host key, dropped connection): exit 4. */
-export class HostUnreachableError extends SessionctlError {
-  constructor(readonly host: string, message: string, options?: { cause?: unknown }) {
-    super(`${host}: ${message}`, ExitCode.hostUnreachable, options);
+export class HostUnreachableError extends HostScopedError {
+  constructor(host: string, message: string, options?: { cause?: unknown }) {
+    super(host, message, ExitCode.hostUnreachable, options);
   }
 }
 
 /** A command on a host failed. `argv` is already masked; never put secrets here. */
-export class CommandError extends SessionctlError {
+export class CommandError extends HostScopedError {
   constructor(
-    readonly host: string,
+    host: string,
     readonly argv: string,
     readonly code: number | null,
     readonly stderrTail: string,
     what = 'command failed',
   ) {
-    super(
-      `${host}: ${what} (exit ${code ?? 'signal'}): ${argv}${stderrTail ? `\n${indent(stderrTail)}` : ''}`,
-      ExitCode.hostFailed,
-    );
+    super(host, `${what} (exit ${code ?? 'signal'}): ${argv}${stderrTail ? `\n${indent(stderrTail)}` : ''}`, ExitCode.hostFailed);
   }
 }
 
 /** A host-level step failed for a domain reason (container missing, probe failed...): exit 2. */
-export class HostError extends SessionctlError {
-  constructor(readonly host: string, message: string, options?: { cause?: unknown }) {
-    super(`${host}: ${message}`, ExitCode.hostFailed, options);
+export class HostError extends HostScopedError {
+  constructor(host: string, message: string, options?: { cause?: unknown }) {
+    super(host, message, ExitCode.hostFailed, options);
   }
 }
 

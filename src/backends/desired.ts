@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
-import { resolveSecret } from '../inventory/load.js';
+import { REDIS_PROTOCOLS, redisUrlProblem, resolveSecret } from '../inventory/load.js';
+import { isHostPort } from '../inventory/schema.js';
 import type { Backend, InstallConfig, Inventory, SecurityConfig } from '../inventory/types.js';
 import type { SettingsBlock } from '../settings/block.js';
 import { masker } from '../util/secret.js';
@@ -114,11 +115,8 @@ function memcachedFrom(inv: Inventory, flags: BackendFlags) {
     ? flags.memcachedServers.split(',').map((s) => s.trim()).filter(Boolean)
     : inv.session.memcached?.servers;
   if (!servers?.length) throw new ConfigError(`no memcached servers: pass --memcached-servers host:port,... or set session.memcached.servers in ${inv.file}`);
-  for (const s of servers) {
-    if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(s) || Number(s.split(':').pop()) > 65535) {
-      throw new ConfigError(`--memcached-servers: '${s}' is not host:port (IPv6 as [addr]:port)`);
-    }
-  }
+  const bad = servers.find((s) => !isHostPort(s));
+  if (bad !== undefined) throw new ConfigError(`--memcached-servers: '${bad}' is not host:port (IPv6 as [addr]:port)`);
   return memcachedTarget(servers);
 }
 
@@ -130,9 +128,7 @@ export function checkRedisUrl(raw: string): void {
   } catch {
     throw new ConfigError(`--redis-url is not a URL: ${masker.mask(raw)}`);
   }
-  if (!['redis:', 'rediss:', 'unix:'].includes(u.protocol)) throw new ConfigError(`--redis-url must start with redis://, rediss:// or unix://`);
-  if (u.password || u.searchParams.has('password')) {
-    throw new ConfigError('--redis-url must not contain a password (it would show in the process list): use session.redis.password_env or password_file');
-  }
-  if (u.protocol !== 'unix:' && !u.hostname) throw new ConfigError('--redis-url must name a host, like redis://10.0.0.50:6379/0');
+  if (!REDIS_PROTOCOLS.includes(u.protocol)) throw new ConfigError(`--redis-url must start with redis://, rediss:// or unix://`);
+  const problem = redisUrlProblem(u);
+  if (problem) throw new ConfigError(`--redis-url ${problem}`);
 }

@@ -1,7 +1,7 @@
 import type { Inventory, HostConfig } from '../inventory/types.js';
 import { Fleet } from '../transport/fleet.js';
 import { gatherHostFacts, type HostFacts } from '../facts/gather.js';
-import { backendOf } from '../facts/horizon.js';
+import { backendOf, hostsBySecretKey } from '../facts/horizon.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { SshOptions } from '../transport/ssh.js';
 
@@ -49,12 +49,7 @@ export async function status(inventory: Inventory, hosts: HostConfig[], ssh: Ssh
 export function buildStatus(all: HostFacts[]): StatusReport {
   const hosts = all.map(toRow);
   const warnings: string[] = [];
-  const keys = new Map<string, string[]>();
-  for (const h of hosts) {
-    if (h.secretKeySha256 === undefined) continue;
-    const k = h.secretKeySha256 ?? '(unset)';
-    keys.set(k, [...(keys.get(k) ?? []), h.host]);
-  }
+  const keys = hostsBySecretKey(hosts.filter((h) => h.secretKeySha256 !== undefined).map((h) => ({ host: h.host, sha256: h.secretKeySha256 ?? null })));
   if (keys.size > 1) {
     warnings.push(
       `SECRET_KEY differs between hosts (${[...keys.entries()].map(([k, hs]) => `${hs.join(',')}: ${k}`).join('; ')}); ` +

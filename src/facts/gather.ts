@@ -1,7 +1,7 @@
 import type { HostConfig } from '../inventory/types.js';
 import type { Fleet } from '../transport/fleet.js';
 import type { ContainerInfo } from '../transport/types.js';
-import { HostError, SessionctlError, ExitCode } from '../errors.js';
+import { HostError, SessionctlError, ExitCode, detailFor } from '../errors.js';
 import { detectLayout, probeHorizon, type HorizonFacts, type LayoutFact } from './horizon.js';
 
 /** Everything read-only we know about one host; `error` set when we could not learn it all. */
@@ -33,7 +33,7 @@ export async function gatherHostFacts(fleet: Fleet, host: HostConfig): Promise<H
   } catch (err) {
     if (!(err instanceof SessionctlError)) throw err;
     const kind = err.exitCode === ExitCode.hostUnreachable ? 'unreachable' : 'failed';
-    facts.error = { kind, message: err.message.replace(new RegExp(`^${escapeRe(host.name)}: `), '') };
+    facts.error = { kind, message: detailFor(err, host.name) };
     if (kind === 'unreachable') facts.reachable = false;
   }
   return facts;
@@ -51,8 +51,4 @@ function overrideLayout(host: HostConfig, detected: LayoutFact): LayoutFact {
     case 'plain':
       return { layout: 'plain', configDir: detected.configDir, customFile: host.settingsFile ?? null };
   }
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -174,3 +174,13 @@ export async function probeWithOverlay(
   if (facts.overlayError) throw new HostError(host, facts.overlayError);
   return facts;
 }
+
+/** Pure: host names grouped by their SECRET_KEY hash ('(unset)' when none); more than one group = mismatch. */
+export function hostsBySecretKey(hosts: { host: string; sha256: string | null }[]): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const { host, sha256 } of hosts) {
+    const k = sha256 ?? '(unset)';
+    groups.set(k, [...(groups.get(k) ?? []), host]);
+  }
+  return groups;
+}

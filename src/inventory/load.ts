@@ -71,15 +71,21 @@ const HOST = {
   command_timeout: int(1).default(300),
 };
 
-const REDIS_URL = url(['redis:', 'rediss:', 'unix:'], (u) => {
+export const REDIS_PROTOCOLS = ['redis:', 'rediss:', 'unix:'];
+
+/** What is wrong with a Redis URL (wherever it comes from: inventory or --redis-url), if anything. */
+export function redisUrlProblem(u: URL): string | undefined {
   if (u.password || u.searchParams.has('password')) {
-    return new Bad('must not contain a password: put it in password_env or password_file (or password) instead');
+    return 'must not contain a password: put it in password_env or password_file (or password) instead';
   }
-  if (u.protocol !== 'unix:' && !u.hostname) return new Bad('must name a host, like redis://10.0.0.50:6379/0');
-  if (u.protocol === 'unix:' && !u.pathname.startsWith('/')) {
-    return new Bad('must give a socket path, like unix:///run/redis/redis.sock');
-  }
+  if (u.protocol !== 'unix:' && !u.hostname) return 'must name a host, like redis://10.0.0.50:6379/0';
+  if (u.protocol === 'unix:' && !u.pathname.startsWith('/')) return 'must give a socket path, like unix:///run/redis/redis.sock';
   return undefined;
+}
+
+const REDIS_URL = url(REDIS_PROTOCOLS, (u) => {
+  const problem = redisUrlProblem(u);
+  return problem ? new Bad(problem) : undefined;
 });
 
 // A socket path is also a valid Django database HOST.

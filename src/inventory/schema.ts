@@ -338,15 +338,17 @@ export const address = (): Field<string> =>
   });
 
 /** `host:port`, IPv6 as `[addr]:port`. */
+/** `host:port`, IPv6 as `[addr]:port`, port 1-65535. */
+export function isHostPort(v: string): boolean {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(v) ?? /^([^:[\]]+):(\d+)$/.exec(v);
+  if (!m) return false;
+  const [, host = '', port = ''] = m;
+  const okHost = v.startsWith('[') ? net.isIPv6(host) : isHostAddress(host);
+  return okHost && Number(port) >= 1 && Number(port) <= 65535;
+}
+
 export const hostPort = (): Field<string> =>
-  scalar('host:port (IPv6 as [addr]:port)', (v) => {
-    if (typeof v !== 'string') return undefined;
-    const m = /^\[([^\]]+)\]:(\d+)$/.exec(v) ?? /^([^:[\]]+):(\d+)$/.exec(v);
-    if (!m) return undefined;
-    const [, host = '', port = ''] = m;
-    const okHost = v.startsWith('[') ? net.isIPv6(host) : isHostAddress(host);
-    return okHost && Number(port) >= 1 && Number(port) <= 65535 ? v : undefined;
-  });
+  scalar('host:port (IPv6 as [addr]:port)', (v) => (typeof v === 'string' && isHostPort(v) ? v : undefined));
 
 /** Expand `~` and resolve a relative path against the inventory's directory. */
 export function expandPath(p: string, base: PathBase): string | Bad {

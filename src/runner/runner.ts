@@ -1,4 +1,4 @@
-import { SessionctlError, ExitCode } from '../errors.js';
+import { SessionctlError, ExitCode, detailFor } from '../errors.js';
 import type { Playbook } from '../playbook/load.js';
 import type { HostContext, RunContext, Step, StepPlan, StepResult, Outcome } from './types.js';
 
@@ -86,7 +86,7 @@ export class Runner {
             else entry.plan = await step.plan(this.ctx);
             this.record(phase.name, name, null, entry.plan.action === 'change' ? 'changed' : 'unchanged', describe(entry.plan), t0);
           } catch (err) {
-            entry.error = message(err);
+            entry.error = detailFor(err);
             plan.failed.push({ host: null, step: name, message: entry.error });
             this.record(phase.name, name, null, 'failed', entry.error, t0);
           }
@@ -112,7 +112,7 @@ export class Runner {
               if (entry.plan.action === 'change') h.state.changes.push(name);
               this.record(phase.name, name, h.host.name, entry.plan.action === 'change' ? 'changed' : 'unchanged', describe(entry.plan), t0);
             } catch (err) {
-              entry.error = message(err, h.host.name);
+              entry.error = detailFor(err, h.host.name);
               broken.add(h.host.name);
               plan.failed.push({ host: h.host.name, step: name, message: entry.error });
               this.record(phase.name, name, h.host.name, 'failed', entry.error, t0);
@@ -153,7 +153,7 @@ export class Runner {
             const note = await step.apply(this.ctx, entry.plan!);
             this.record(phase.name, entry.step, null, entry.plan!.action === 'change' ? 'changed' : 'unchanged', note || describe(entry.plan!), t0);
           } catch (err) {
-            error = message(err);
+            error = detailFor(err);
             this.record(phase.name, entry.step, null, 'failed', error, t0);
             break;
           }
@@ -215,7 +215,7 @@ export class Runner {
         const note = await step.apply(h, p);
         this.record(phaseName, entry.step, h.host.name, p.action === 'change' ? 'changed' : 'unchanged', note || describe(p), t0);
       } catch (err) {
-        const msg = message(err, h.host.name);
+        const msg = detailFor(err, h.host.name);
         this.record(phaseName, entry.step, h.host.name, 'failed', msg, t0);
         return `${h.host.name}: ${msg}`;
       }
@@ -245,7 +245,7 @@ export class Runner {
           this.record(phase, name, h.host.name, 'rolled-back', note || 'restored', t0);
         } catch (err) {
           ok = false;
-          this.record(phase, name, h.host.name, 'rollback-failed', message(err, h.host.name), t0);
+          this.record(phase, name, h.host.name, 'rollback-failed', detailFor(err, h.host.name), t0);
         }
       }
       (ok ? result.rolledBack : result.rollbackFailed).push(h.host.name);
@@ -266,7 +266,7 @@ export class Runner {
         this.record(phase, name, null, 'rolled-back', note || 'restored', t0);
       } catch (err) {
         result.rollbackFailed.push(`fleet:${name}`);
-        this.record(phase, name, null, 'rollback-failed', message(err), t0);
+        this.record(phase, name, null, 'rollback-failed', detailFor(err), t0);
       }
     }
   }
@@ -282,10 +282,6 @@ function describe(p: StepPlan): string {
   return p.action === 'none' ? p.reason : p.action === 'check' ? `will check: ${p.summary}` : p.summary;
 }
 
-function message(err: unknown, host?: string): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return host && text.startsWith(`${host}: `) ? text.slice(host.length + 2) : text;
-}
 
 function chunk<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];

@@ -1,6 +1,6 @@
 import { HostError } from '../errors.js';
 import { hostSettings } from './settings.js';
-import { runPython } from '../facts/horizon.js';
+import { hostsBySecretKey, runPython } from '../facts/horizon.js';
 import { HOST_STATE_DIR } from '../transport/hostfs.js';
 import type { FleetStep, HostContext, HostStep } from '../runner/types.js';
 
@@ -105,11 +105,7 @@ export const secretKeyConsistent: FleetStep = {
   scope: 'fleet',
   title: 'same SECRET_KEY on every host',
   async plan(run) {
-    const byHash = new Map<string, string[]>();
-    for (const h of run.hosts) {
-      const hash = h.state.facts.horizon?.settings?.secretKeySha256 ?? '(unset)';
-      byHash.set(hash, [...(byHash.get(hash) ?? []), h.host.name]);
-    }
+    const byHash = hostsBySecretKey(run.hosts.map((h) => ({ host: h.host.name, sha256: h.state.facts.horizon?.settings?.secretKeySha256 ?? null })));
     if (byHash.size > 1) {
       throw new Error(
         `SECRET_KEY differs between hosts (${[...byHash.entries()].map(([k, hs]) => `${hs.join(',')}: sha256 ${k}`).join('; ')}): ` +

@@ -1,4 +1,4 @@
-import { HostError } from '../errors.js';
+import { HostError, detailFor } from '../errors.js';
 import { probeHorizon, runPython } from '../facts/horizon.js';
 import { hostSettings, mismatches } from './settings.js';
 import type { HostContext, HostStep, StepPlan } from '../runner/types.js';
@@ -74,16 +74,13 @@ export const restart: HostStep = {
     const byHand = `by hand on ${ctx.host.name}: check 'docker logs ${ctx.host.container}', then 'docker restart ${ctx.host.container}'`;
     await ctx.engine.restart(ctx.host.container, STOP_TIMEOUT_S);
     const health = await healthGate(ctx).catch((err: Error) => {
-      throw new HostError(ctx.host.name, `restarted on the restored settings but ${err.message.replace(`${ctx.host.name}: `, '')}; ${byHand}`);
+      throw new HostError(ctx.host.name, `restarted on the restored settings but ${detailFor(err, ctx.host.name)}; ${byHand}`);
     });
     const facts = await probeHorizon(ctx.host.name, ctx.engine, ctx.host.container);
-    const before = ctx.state.facts.horizon?.settings;
-    const now = facts.settings;
-    if (!now || !before || now.sessionEngine !== before.sessionEngine || now.cache.backend !== before.cache.backend ||
-        JSON.stringify(now.cache.location) !== JSON.stringify(before.cache.location)) {
-      throw new HostError(ctx.host.name, `restarted, but the previous backend is not effective again (now ${now?.sessionEngine} ${now?.cache.backend})`);
-    }
-    return `restarted on the previous backend (${now.cache.backend}); ${health}`;
+    const before = ctx.state.facts.horizon!.settings!;
+    const wrong = mismatches({ sessionEngine: before.sessionEngine, cacheBackend: before.cache.backend ?? undefined, location: before.cache.location }, facts);
+    if (wrong.length) throw new HostError(ctx.host.name, `restarted, but the previous backend is not effective again: ${wrong.join('; ')}`);
+    return `restarted on the previous backend (${facts.settings!.cache.backend}); ${health}`;
   },
 };
 

@@ -100,7 +100,8 @@ export const patchSettingsStep: HostStep = {
     } catch (err) {
       throw new HostError(ctx.host.name, `${path}: ${(err as Error).message}`);
     }
-    const check = await locate(ctx, patched.text, owned);
+    // Unchanged text already parsed above: only a rewritten file needs a second parse.
+    const check = patched.text === original ? found : await locate(ctx, patched.text, owned);
     if (check.syntaxError) throw new HostError(ctx.host.name, `the patched ${path} would not parse (line ${check.syntaxError.line}: ${check.syntaxError.msg}); nothing written`);
 
     // Validate before any restart: resolve settings as the next start will see them. An unchanged
