@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import { ExitCode, type ExitCodeValue } from '../errors.js';
+import { ExitCode, detailFor, type ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
 import { Fleet } from '../transport/fleet.js';
 import { HostFiles } from '../transport/hostfs.js';
@@ -63,10 +63,28 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     timeouts: { health: opts.healthTimeout ?? 300 },
   };
   const report: SwitchReport = { runId, mode: opts.mode, backend: desired.target.name, playbook: playbook.file, outcome: 'planned', hosts: [], fleet: [], warnings: [...desired.warnings] };
-  const locked: HostContext[] = [];
+  const locked: HostConfig[] = [];
   let exitCode: ExitCodeValue = ExitCode.ok;
   try {
-    const facts = await Promise.all(hosts.map((h) => gatherHostFacts(fleet, h)));
+    // The lock is asked for while the facts are read (same connection, both read-only until
+    // granted); nothing is planned before every host's lock is held, so what we plan is what we change.
+    const holder = { run: runId, by: `${userInfo().username}@${hostname()}`, pid: process.pid, since: new Date().toISOString() };
+    const gathered = await Promise.all(hosts.map((h) => Promise.all([gatherHostFacts(fleet, h), lockHost(fleet, h, opts.mode, holder)])));
+    const holders: string[] = [];
+    for (const [f, lock] of gathered) {
+      if (lock.held) locked.push(f.host);
+      if (lock.error) holders.push(`${f.host.name}: could not take the lock: ${lock.error}`);
+      if (lock.holder) {
+        const who = `${f.host.name} is locked by run ${String(lock.holder.run)} (${String(lock.holder.by)}, pid ${String(lock.holder.pid)}, since ${String(lock.holder.since)})`;
+        if (opts.mode === 'plan') run.log(f.host.name, `note: ${who.replace(`${f.host.name} is `, '')}`);
+        else holders.push(who);
+      }
+    }
+    if (holders.length) {
+      report.outcome = 'refused';
+      report.error = `not locked, nothing changed: ${holders.join('; ')}`;
+      return { report, exitCode: ExitCode.hostFailed };
+    }
     const deployName = inventory.kolla?.deployHost;
     if (deployName) {
       const deployHost = inventory.hosts.find((h) => h.name === deployName)!;
@@ -77,7 +95,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
       };
     }
     run.hosts = await Promise.all(
-      facts.map(async (f): Promise<HostContext> => {
+      gathered.map(async ([f]): Promise<HostContext> => {
         // A host whose facts failed fails at its first step (container-healthy) and is never
         // touched again, so it needs no connection, engine or files here.
         const ssh = f.reachable ? await fleet.ssh(f.host) : (undefined as never);
@@ -86,14 +104,6 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
         return { run, host: f.host, ssh, engine, files, state: { facts: f, restarted: false, changes: [] } };
       }),
     );
-
-    // The lock comes first in apply, so what we plan is what we change.
-    const holders = await lockAll(run, opts.mode, locked);
-    if (holders.length) {
-      report.outcome = 'refused';
-      report.error = `another sessionctl run holds the lock: ${holders.join('; ')}`;
-      return { report, exitCode: ExitCode.hostFailed };
-    }
 
     const runner = new Runner(playbook, STEPS, run, emit);
     const plan = await runner.plan();
@@ -148,33 +158,31 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     report.fleet = applied.results.filter((r) => r.host === null);
     return { report, exitCode };
   } finally {
-    await Promise.allSettled(locked.map((h) => h.files.unlock(runId)));
+    await Promise.allSettled(locked.map(async (h) => new HostFiles(await fleet.ssh(h)).unlock(runId)));
     await fleet.close();
   }
 }
 
-/** apply: take every host's lock (all or none); plan: only report holders. Returns holders that refused. */
-async function lockAll(run: RunContext, mode: 'plan' | 'apply', locked: HostContext[]): Promise<string[]> {
-  const reachable = run.hosts.filter((h) => !h.state.facts.error);
-  const holder = { run: run.id, by: `${userInfo().username}@${hostname()}`, pid: process.pid, since: new Date().toISOString() };
-  const refused: string[] = [];
-  await Promise.all(
-    reachable.map(async (h) => {
-      if (mode === 'plan') {
-        const current = await h.files.lockHolder();
-        if (current) run.log(h.host.name, `note: locked by run ${String(current.run)} (${String(current.by)}) since ${String(current.since)}`);
-        return;
-      }
-      const res = await h.files.lock(holder);
-      if (res.held) locked.push(h);
-      else refused.push(`${h.host.name} is locked by run ${String(res.holder?.run)} (${String(res.holder?.by)}, pid ${String(res.holder?.pid)}, since ${String(res.holder?.since)})`);
-    }),
-  );
-  if (refused.length) {
-    await Promise.allSettled(locked.map((h) => h.files.unlock(run.id)));
-    locked.length = 0;
+type LockAnswer = { held: boolean; holder?: Record<string, unknown> | null; error?: string };
+
+/**
+ * apply: take the host's lock (the caller releases every lock it got if any host refused);
+ * plan: only read who holds it. An unreachable host answers nothing: its facts carry the error.
+ */
+async function lockHost(fleet: Fleet, host: HostConfig, mode: 'plan' | 'apply', holder: { run: string; by: string; pid: number; since: string }): Promise<LockAnswer> {
+  let files: HostFiles;
+  try {
+    files = new HostFiles(await fleet.ssh(host));
+  } catch {
+    return { held: false };
   }
-  return refused;
+  try {
+    if (mode === 'plan') return { held: false, holder: await files.lockHolder() };
+    return await files.lock(holder);
+  } catch (err) {
+    // Never thrown: the other hosts' locks must still be known, to be released.
+    return { held: false, error: detailFor(err, host.name) };
+  }
 }
 
 function fillHosts(report: SwitchReport, run: RunContext, plan: RunPlan, results: StepResult[]): void {
