@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labReset, labUp, type LabInfo } from '../test/lab/lab.js';
 import { labInventory, labWheelhouse, onHost, scratch } from '../test/lab/harness.js';
+import type { StepResult } from '../src/runner/types.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
@@ -38,7 +39,9 @@ function sshLogins(container: string): number {
   return `${res.stdout}${res.stderr}`.split('\n').filter((l) => l.includes('Accepted publickey')).length;
 }
 
-function apply(inventory: string, rssFile: string): { seconds: number; code: number; outcome: string; rss: number } {
+type StepTimes = Record<string, number[]>;
+
+function apply(inventory: string, rssFile: string, steps?: StepTimes): { seconds: number; code: number; outcome: string; rss: number } {
   const t0 = performance.now();
   const res = spawnSync(process.execPath, ['--require', './bench/rss.cjs', 'dist/cli.js', 'apply', '-i', inventory, '--yes', '--json'], {
     encoding: 'utf8',
@@ -47,7 +50,12 @@ function apply(inventory: string, rssFile: string): { seconds: number; code: num
   const seconds = (performance.now() - t0) / 1000;
   let outcome = 'unparsable';
   try {
-    outcome = (JSON.parse(res.stdout) as { outcome: string }).outcome;
+    const report = JSON.parse(res.stdout) as { outcome: string; hosts: { steps: StepResult[] }[]; fleet: StepResult[] };
+    outcome = report.outcome;
+    // Where the time goes: each applied step's duration, per host (fleet steps once).
+    for (const r of [...report.hosts.flatMap((h) => h.steps), ...report.fleet]) {
+      if (steps && r.stage === 'apply' && r.outcome !== 'skipped' && r.durationMs >= 5) (steps[r.step] ??= []).push(r.durationMs / 1000);
+    }
   } catch {
     process.stderr.write(res.stderr);
   }
@@ -79,10 +87,11 @@ async function main(): Promise<void> {
   const noChange: number[] = [];
   const rss: number[] = [];
   const connections: number[] = [];
+  const steps: StepTimes = {};
   for (let i = 0; i < RUNS; i++) {
     await labReset(lab.name);
     const before = lab.hosts.map((h) => sshLogins(h.container));
-    const a = apply(inventory, rssFile);
+    const a = apply(inventory, rssFile, steps);
     if (a.code !== 0 || a.outcome !== 'applied') throw new Error(`apply failed: exit ${a.code}, ${a.outcome}`);
     const after = lab.hosts.map((h) => sshLogins(h.container));
     connections.push(...after.map((n, j) => n - before[j]!));
@@ -104,6 +113,7 @@ async function main(): Promise<void> {
     `  no-change re-run                ${f(median(noChange))} s   (target <= 2 s: ${median(noChange) <= 2 ? 'met' : 'NOT met'})`,
     `  SSH connections per host        ${[...new Set(connections)].join(', ')} (per run and host; target 1)`,
     `  peak RSS of the CLI             ${f(Math.max(...rss) / 1024 / 1024)} MB max, ${f(median(rss) / 1024 / 1024)} MB median (target <= 150 MB)`,
+    `  full switch, median seconds per applied step (per host; fleet steps once): ${Object.entries(steps).map(([k, v]) => `${k} ${f(median(v))}`).join(', ')}`,
     `  raw: full ${full.map(f).join(' ')}; no-change ${noChange.map(f).join(' ')}; restarts ${restarts.map(f).join(' ')}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -32,18 +32,18 @@ export const crossHostSession: FleetStep = {
     const token = randomBytes(12).toString('hex');
     const written = await session(writer!, { op: 'write', token });
     try {
-      await Promise.all(
-        (readers.length ? readers : [writer!]).map(async (reader) => {
+      const { target } = run.desired;
+      // The reads and the look-up in the backend only need the written session: ask them at once.
+      const [held] = await Promise.all([
+        target.holds(writer!, { key: written.key, ...(written.cache_key ? { cacheKey: written.cache_key } : {}) }),
+        ...(readers.length ? readers : [writer!]).map(async (reader) => {
           const read = await session(reader, { op: 'read', key: written.key });
           if (read.value !== token) {
             throw new Error(`a session written on ${writer!.host.name} is not readable on ${reader.host.name} (got ${read.value === null ? 'nothing' : 'another value'})`);
           }
         }),
-      );
-      const { target } = run.desired;
-      if (!(await target.holds(writer!, { key: written.key, ...(written.cache_key ? { cacheKey: written.cache_key } : {}) }))) {
-        throw new Error(`the session key ${written.cache_key ?? written.key} is not in ${target.where}`);
-      }
+      ]);
+      if (!held) throw new Error(`the session key ${written.cache_key ?? written.key} is not in ${target.where}`);
       return `session written on ${writer!.host.name}, read on ${(readers.length ? readers : [writer!]).map((h) => h.host.name).join(', ')}, ${target.name === 'cookie' ? 'the data travels in the signed cookie' : `session ${target.name === 'database' ? written.key : written.cache_key ?? written.key} found in ${target.where}`}`;
     } finally {
       await session(writer!, { op: 'delete', key: written.key }).catch(() => undefined);

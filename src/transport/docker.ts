@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { PassThrough } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { CommandError, HostError } from '../errors.js';
 import type { SshConnection } from './ssh.js';
 import { tail } from './ssh.js';
@@ -14,10 +14,17 @@ const DOCKER_SOCKET = '/var/run/docker.sock';
  * Reach the host's container engine through its SSH connection: the Docker API over the forwarded
  * socket when the SSH user may open it, else `sudo -n docker` when the host has `become`.
  */
+let dockerode: Promise<{ default: typeof Docker }> | undefined;
+
+/** dockerode loads on first use (a tenth of a second of CPU): Fleet starts it while SSH connects. */
+export function loadDockerode(): Promise<{ default: typeof Docker }> {
+  return (dockerode ??= import('dockerode'));
+}
+
 export async function connectEngine(conn: SshConnection): Promise<Engine> {
   let apiError: Error;
   try {
-    const api = new ApiEngine(conn);
+    const api = new ApiEngine(conn, (await loadDockerode()).default);
     await api.ping();
     return api;
   } catch (err) {
@@ -52,8 +59,11 @@ class SshSocketAgent extends http.Agent {
 class ApiEngine implements Engine {
   readonly via = 'api';
   private readonly docker: Docker;
-  constructor(private readonly conn: SshConnection) {
-    this.docker = new Docker({ protocol: 'http', host: 'docker', port: 80, agent: new SshSocketAgent(conn) } as Docker.DockerOptions);
+  constructor(
+    private readonly conn: SshConnection,
+    DockerClass: typeof Docker,
+  ) {
+    this.docker = new DockerClass({ protocol: 'http', host: 'docker', port: 80, agent: new SshSocketAgent(conn) } as Docker.DockerOptions);
   }
 
   async ping(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { HostConfig, Inventory } from '../inventory/types.js';
 import { SshConnection, type SshOptions } from './ssh.js';
-import { connectEngine } from './docker.js';
+import { connectEngine, loadDockerode } from './docker.js';
 import type { Engine } from './types.js';
 import { InternalError } from '../errors.js';
 
@@ -21,6 +21,7 @@ export class Fleet {
   ssh(host: HostConfig): Promise<SshConnection> {
     let conn = this.conns.get(host.name);
     if (!conn) {
+      void loadDockerode();
       conn = (async () => {
         const jump = host.proxyJump ? this.byName.get(host.proxyJump) : undefined;
         if (host.proxyJump && !jump) throw new InternalError(`proxy_jump ${host.proxyJump} not in inventory`);
