@@ -93,9 +93,9 @@ export const diskSpace: HostStep = {
   scope: 'host',
   title: 'disk space for the backup',
   async plan(ctx) {
-    const free = await ctx.files.freeBytes(HOST_STATE_DIR.replace(/\/[^/]+$/, ''));
+    const free = await ctx.files.freeBytes(`${HOST_STATE_DIR}/backups`);
     if (free < MIN_FREE_BYTES) {
-      throw new HostError(ctx.host.name, `only ${Math.floor(free / 1024)} KiB free under /var/lib; need ${MIN_FREE_BYTES / 1024 / 1024} MiB for backups`);
+      throw new HostError(ctx.host.name, `only ${Math.floor(free / 1024)} KiB free for ${HOST_STATE_DIR}/backups; need ${MIN_FREE_BYTES / 1024 / 1024} MiB for backups`);
     }
     return { action: 'none', reason: `ok: ${Math.floor(free / 1024 / 1024)} MiB free` };
   },

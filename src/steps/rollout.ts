@@ -65,6 +65,11 @@ export const restart: HostStep = {
     return { action: 'none', reason: 'no change: Horizon already runs with this backend' };
   },
   async apply(ctx) {
+    // A container someone stopped since the preflight is theirs to start: do not race them.
+    const now = await ctx.engine.inspect(ctx.host.container);
+    if (now?.state !== 'running') {
+      throw new HostError(ctx.host.name, `container '${ctx.host.container}' is ${now ? now.state : 'gone'} now (it was running at preflight): someone else is working on this host; not restarting it`);
+    }
     ctx.state.restarted = true;
     await ctx.engine.restart(ctx.host.container, STOP_TIMEOUT_S);
     return `restarted ${ctx.host.container}`;

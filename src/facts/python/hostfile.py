@@ -6,6 +6,7 @@ original owner and mode; backups are mode 0600 in a 0700 folder.
 """
 import base64
 import hashlib
+import contextlib
 import json
 import os
 import shutil
@@ -134,24 +135,39 @@ def op_restore(req):
 
 
 def op_df(req):
-    st = os.statvfs(req["path"])
+    # The backups folder may not exist yet: measure the file system it will be created on.
+    path = req["path"]
+    while not os.path.exists(path) and path != os.path.dirname(path):
+        path = os.path.dirname(path)
+    st = os.statvfs(path)
     return {"free": st.f_bavail * st.f_frsize}
 
 
 def op_lock(req):
-    """Take the host lock (O_EXCL create); report the holder when someone else has it."""
+    """Take the host lock; report the holder when someone else has it.
+
+    The holder is written to a private temporary file first and then hard-linked into place
+    (link fails when the lock exists): a lock file is never seen half-written, and a full disk
+    leaves no lock behind.
+    """
     path = req["path"]
     private_dirs(os.path.dirname(path))
+    tmp = "%s.%d.tmp" % (path, os.getpid())
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            json.dump(req["holder"], f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, path)
     except FileExistsError:
         try:
             with open(path) as f:
                 return {"held": False, "holder": json.load(f)}
         except (OSError, ValueError):
-            return {"held": False, "holder": {"run": "unknown (unreadable lock file)"}}
-    with os.fdopen(fd, "w") as f:
-        json.dump(req["holder"], f)
+            return {"held": False, "holder": {"run": "unknown (unreadable lock file %s)" % path}}
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
     return {"held": True}
 
 
