@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { inspect } from 'node:util';
 import type { Duplex } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
@@ -53,6 +54,12 @@ class SshSocketAgent extends http.Agent {
       (err: Error) => callback(err),
     );
     return undefined;
+  }
+
+  // docker-modem inspects every request's options, agent included, deeply and even with its
+  // debug output off: without this, each API call walks the whole SSH connection graph.
+  [inspect.custom](): string {
+    return `SshSocketAgent(${this.conn.name})`;
   }
 }
 
