@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { hostname, userInfo } from 'node:os';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
 import { Fleet } from '../transport/fleet.js';
-import { HostFiles } from '../transport/hostfs.js';
+import { HostFiles, sha256 } from '../transport/hostfs.js';
 import type { SshOptions } from '../transport/ssh.js';
 import type { Engine } from '../transport/types.js';
 import { gatherHostFacts } from '../facts/gather.js';
@@ -13,6 +11,11 @@ import { STEPS } from '../steps/index.js';
 import { Runner, RunFailed, type ApplyResult, type RunEvent, type RunPlan } from '../runner/runner.js';
 import type { HostContext, RunContext, StepResult } from '../runner/types.js';
 import { resolveDesired, type BackendFlags } from '../backends/desired.js';
+import { Journal } from '../journal/journal.js';
+import { journalFile, newRunId } from '../journal/paths.js';
+import type { BeforeBackend, PlanRecord } from '../journal/records.js';
+import type { EffectiveSettings } from '../facts/horizon.js';
+import { lockAll, operator } from './lock.js';
 
 export interface SwitchOptions extends BackendFlags {
   mode: 'plan' | 'apply';
@@ -21,6 +24,8 @@ export interface SwitchOptions extends BackendFlags {
   confirm: (planned: SwitchReport, warning: string) => Promise<boolean>;
   onEvent: (e: RunEvent) => void;
   healthTimeout?: number;
+  /** apply journals the run under <stateDir>/runs/<runId>.jsonl (absent: no journal, e.g. in tests). */
+  stateDir?: string;
 }
 
 /** The JSON report of a plan or apply run (also what the text renderers read). */
@@ -46,11 +51,36 @@ export const LOGOUT_WARNING = 'Switching the session backend logs every Horizon 
 export async function switchBackend(inventory: Inventory, hosts: HostConfig[], opts: SwitchOptions): Promise<{ report: SwitchReport; exitCode: ExitCodeValue }> {
   const desired = await resolveDesired(inventory, opts);
   const playbook = await loadPlaybook(desired.target.name, STEPS);
-  const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
+  const runId = newRunId();
   const fleet = new Fleet(inventory, opts.ssh);
   const results: StepResult[] = [];
+  const journal = opts.mode === 'apply' && opts.stateDir ? Journal.create(journalFile(opts.stateDir, runId)) : undefined;
+  journal?.append({
+    type: 'header',
+    version: 1,
+    runId,
+    startedAt: new Date().toISOString(),
+    by: operator(),
+    inventory: { path: inventory.file, sha256: inventory.digest ?? null },
+    backend: desired.target.name,
+    where: desired.target.where,
+    playbook: playbook.file,
+    hosts: hosts.map((h) => h.name),
+  });
+  let journalWarned = false;
   const emit = (e: RunEvent) => {
-    if (e.type === 'step') results.push(e.result);
+    if (e.type === 'step') {
+      results.push(e.result);
+      // Plan-stage results are in the plan record; a journal that cannot take a step outcome must not stop a rollback.
+      if (journal && e.result.stage !== 'plan') {
+        try {
+          journal.append({ type: 'step', result: e.result });
+        } catch (err) {
+          if (!journalWarned) opts.onEvent({ type: 'log', host: null, line: `warning: could not write the journal ${journal.file}: ${(err as Error).message}` });
+          journalWarned = true;
+        }
+      }
+    }
     opts.onEvent(e);
   };
   const run: RunContext = {
@@ -61,6 +91,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     hosts: [],
     log: (host, line) => emit({ type: 'log', host, line }),
     timeouts: { health: opts.healthTimeout ?? 300 },
+    ...(journal ? { journal } : {}),
   };
   const report: SwitchReport = { runId, mode: opts.mode, backend: desired.target.name, playbook: playbook.file, outcome: 'planned', hosts: [], fleet: [], warnings: [...desired.warnings] };
   const locked: HostContext[] = [];
@@ -88,7 +119,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     );
 
     // The lock comes first in apply, so what we plan is what we change.
-    const holders = await lockAll(run, opts.mode, locked);
+    const holders = await lockAll(run.hosts.filter((h) => !h.state.facts.error), run.id, opts.mode, locked, run.log);
     if (holders.length) {
       report.outcome = 'refused';
       report.error = `another sessionctl run holds the lock: ${holders.join('; ')}`;
@@ -97,6 +128,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
 
     const runner = new Runner(playbook, STEPS, run, emit);
     const plan = await runner.plan();
+    journal?.append(planRecord(run, plan));
     fillHosts(report, run, plan, results);
     report.fleet = results.filter((r) => r.host === null);
     const override = plan.fleet.find((p) => p.step === 'kolla-override')?.plan;
@@ -147,34 +179,44 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     fillHosts(report, run, plan, applied.results);
     report.fleet = applied.results.filter((r) => r.host === null);
     return { report, exitCode };
+  } catch (err) {
+    report.outcome = 'failed';
+    report.error = (err as Error)?.message ?? String(err);
+    throw err;
   } finally {
+    journal?.append({
+      type: 'outcome',
+      outcome: report.outcome,
+      endedAt: new Date().toISOString(),
+      ...(report.error ? { error: report.error } : {}),
+      ...(report.rolledBack ? { rolledBack: report.rolledBack } : {}),
+      ...(report.rollbackFailed ? { rollbackFailed: report.rollbackFailed } : {}),
+    });
     await Promise.allSettled(locked.map((h) => h.files.unlock(runId)));
     await fleet.close();
   }
 }
 
-/** apply: take every host's lock (all or none); plan: only report holders. Returns holders that refused. */
-async function lockAll(run: RunContext, mode: 'plan' | 'apply', locked: HostContext[]): Promise<string[]> {
-  const reachable = run.hosts.filter((h) => !h.state.facts.error);
-  const holder = { run: run.id, by: `${userInfo().username}@${hostname()}`, pid: process.pid, since: new Date().toISOString() };
-  const refused: string[] = [];
-  await Promise.all(
-    reachable.map(async (h) => {
-      if (mode === 'plan') {
-        const current = await h.files.lockHolder();
-        if (current) run.log(h.host.name, `note: locked by run ${String(current.run)} (${String(current.by)}) since ${String(current.since)}`);
-        return;
-      }
-      const res = await h.files.lock(holder);
-      if (res.held) locked.push(h);
-      else refused.push(`${h.host.name} is locked by run ${String(res.holder?.run)} (${String(res.holder?.by)}, pid ${String(res.holder?.pid)}, since ${String(res.holder?.since)})`);
+/** What Django resolved before the run, enough for `sessionctl rollback` to check it is back (no credentials). */
+export function beforeBackend(s: EffectiveSettings): BeforeBackend {
+  return { name: backendOf(s.sessionEngine, s.cache.backend), sessionEngine: s.sessionEngine, cacheBackend: s.cache.backend, locationSha256: sha256(JSON.stringify(s.cache.location ?? null)) };
+}
+
+/** The plan as the journal keeps it: per host each step's action, no diffs (they can be long). */
+function planRecord(run: RunContext, plan: RunPlan): PlanRecord {
+  const action = (p: RunPlan['fleet'][number]) => ({
+    step: p.step,
+    action: p.plan?.action ?? ('failed' as const),
+    detail: p.error ?? (p.plan?.action === 'none' ? p.plan.reason : (p.plan?.summary ?? '')),
+  });
+  return {
+    type: 'plan',
+    hosts: run.hosts.map((h) => {
+      const s = h.state.facts.horizon?.settings;
+      return { host: h.host.name, before: s ? beforeBackend(s) : null, steps: (plan.hosts[h.host.name] ?? []).map(action) };
     }),
-  );
-  if (refused.length) {
-    await Promise.allSettled(locked.map((h) => h.files.unlock(run.id)));
-    locked.length = 0;
-  }
-  return refused;
+    fleet: plan.fleet.map(action),
+  };
 }
 
 function fillHosts(report: SwitchReport, run: RunContext, plan: RunPlan, results: StepResult[]): void {
