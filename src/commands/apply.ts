@@ -43,6 +43,8 @@ export interface SwitchReport {
   error?: string;
   rolledBack?: string[];
   rollbackFailed?: string[];
+  /** apply: the run's journal on this machine (`sessionctl history --run ID` reads it). */
+  journal?: string;
 }
 
 export const LOGOUT_WARNING = 'Switching the session backend logs every Horizon user out (their sessions stay in the old backend).';
@@ -93,7 +95,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     timeouts: { health: opts.healthTimeout ?? 300 },
     ...(journal ? { journal } : {}),
   };
-  const report: SwitchReport = { runId, mode: opts.mode, backend: desired.target.name, playbook: playbook.file, outcome: 'planned', hosts: [], fleet: [], warnings: [...desired.warnings] };
+  const report: SwitchReport = { runId, mode: opts.mode, backend: desired.target.name, playbook: playbook.file, outcome: 'planned', hosts: [], fleet: [], warnings: [...desired.warnings], ...(journal ? { journal: journal.file } : {}) };
   const locked: HostContext[] = [];
   let exitCode: ExitCodeValue = ExitCode.ok;
   try {

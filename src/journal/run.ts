@@ -85,6 +85,11 @@ export interface RunSummary {
   rolledBack?: { by: string; at: string };
 }
 
+function rank(run: RunJournal, host: string): number {
+  const i = run.header.hosts.indexOf(host);
+  return i < 0 ? run.header.hosts.length : i;
+}
+
 export function summarize(run: RunJournal): RunSummary {
   const h = run.header;
   const back = rolledBack(run);
@@ -96,7 +101,7 @@ export function summarize(run: RunJournal): RunSummary {
     by: h.by,
     backend: h.backend,
     outcome: lastAttempt && !back ? `${outcome}; rollback ${lastAttempt.end?.outcome ?? 'unfinished'}` : outcome,
-    hostsTouched: [...new Set([...run.files.map((f) => f.host), ...run.restarts.map((r) => r.host)])],
+    hostsTouched: [...new Set([...run.files.map((f) => f.host), ...run.restarts.map((r) => r.host)])].sort((a, b) => rank(run, a) - rank(run, b)),
     files: touchedFiles(run).length,
     ...(back ? { rolledBack: back } : {}),
   };
