@@ -58,6 +58,7 @@ export function planRollback(run: RunJournal, now: Map<string, string | null>, r
   });
   const beforeOf = new Map((run.plan?.hosts ?? []).map((h) => [h.host, h.before]));
   const order = inRunOrder(run, files.map((f) => f.host));
+  files.sort((a, b) => order.indexOf(a.host) - order.indexOf(b.host));
   const hosts: HostAction[] = order.map((host) => {
     const before = beforeOf.get(host) ?? null;
     const settings = files.filter((f) => f.host === host && f.role === 'settings');
