@@ -36,8 +36,8 @@ export function decodeJournal(text: string, file: string): Sequenced[] {
     } catch {
       throw new JournalError(file, at, 'corrupt: not valid JSON');
     }
+    if (at === 1 && record.type !== 'header') throw new JournalError(file, 1, 'no header record: this is not the start of a run journal (its first line is missing?)');
     if (record.seq !== at) throw new JournalError(file, at, `record ${String(record.seq)} where record ${at} belongs (a line is missing or out of order)`);
-    if (at === 1 && record.type !== 'header') throw new JournalError(file, 1, 'no header record: this is not the start of a run journal');
     if (at > 1 && record.type === 'header') throw new JournalError(file, at, 'a second header record');
     records.push(record);
   });
