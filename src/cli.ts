@@ -95,7 +95,7 @@ ${EXIT_CODES_HELP}`)
       .option('--wheelhouse <dir>', 'folder of .whl files for --install-method wheelhouse (offline)')
       .option('--health-timeout <seconds>', 'how long a restarted host may take to become healthy', '300')
       .addHelpText('after', `
-${mode === 'plan' ? 'Nothing is written and nothing restarted.' : 'Shows the plan and asks for confirmation unless --yes. A failure rolls back every changed host.'}
+${mode === 'plan' ? 'Nothing is written and nothing restarted.' : 'Shows the plan and asks for confirmation unless --yes. A failure rolls back every changed host.\nThe run is journaled under --state-dir: see it with `sessionctl history`, undo it later with `sessionctl rollback`.'}
 Switching the backend logs every Horizon user out.
 
 Examples:
