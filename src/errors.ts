@@ -108,14 +108,14 @@ export class HostError extends HostScopedError {
   }
 }
 
-/** A run journal that cannot be trusted (corrupt, truncated, not a journal): names file:line. */
+/** A run journal that cannot be trusted (corrupt, truncated, not a journal): names file:line (line 0: the whole file). */
 export class JournalError extends SessionctlError {
   constructor(
     readonly file: string,
     readonly line: number,
     readonly reason: string,
   ) {
-    super(`${file}:${line}: ${reason}`, ExitCode.error);
+    super(line > 0 ? `${file}:${line}: ${reason}` : `${file}: ${reason}`, ExitCode.error);
   }
 }
 
