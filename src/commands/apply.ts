@@ -15,7 +15,7 @@ import { Journal } from '../journal/journal.js';
 import { journalFile, newRunId } from '../journal/paths.js';
 import type { BeforeBackend, PlanRecord } from '../journal/records.js';
 import type { EffectiveSettings } from '../facts/horizon.js';
-import { lockAll, operator } from './lock.js';
+import { lockHost, lockHolder, operator, whoHolds } from './lock.js';
 
 export interface SwitchOptions extends BackendFlags {
   mode: 'plan' | 'apply';
@@ -96,10 +96,28 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     ...(journal ? { journal } : {}),
   };
   const report: SwitchReport = { runId, mode: opts.mode, backend: desired.target.name, playbook: playbook.file, outcome: 'planned', hosts: [], fleet: [], warnings: [...desired.warnings], ...(journal ? { journal: journal.file } : {}) };
-  const locked: HostContext[] = [];
+  const locked: HostConfig[] = [];
   let exitCode: ExitCodeValue = ExitCode.ok;
   try {
-    const facts = await Promise.all(hosts.map((h) => gatherHostFacts(fleet, h)));
+    // The lock is asked for while the facts are read (same connection, both read-only until
+    // granted); nothing is planned before every host's lock is held, so what we plan is what we change.
+    const holder = lockHolder(runId);
+    const gathered = await Promise.all(hosts.map((h) => Promise.all([gatherHostFacts(fleet, h), lockHost(fleet, h, opts.mode, holder)])));
+    const holders: string[] = [];
+    for (const [f, lock] of gathered) {
+      if (lock.held) locked.push(f.host);
+      if (lock.error) holders.push(`${f.host.name}: could not take the lock: ${lock.error}`);
+      if (lock.holder) {
+        const who = whoHolds(f.host.name, lock.holder);
+        if (opts.mode === 'plan') run.log(f.host.name, `note: ${who.replace(`${f.host.name} is `, '')}`);
+        else holders.push(who);
+      }
+    }
+    if (holders.length) {
+      report.outcome = 'refused';
+      report.error = `not locked, nothing changed: ${holders.join('; ')}`;
+      return { report, exitCode: ExitCode.hostFailed };
+    }
     const deployName = inventory.kolla?.deployHost;
     if (deployName) {
       const deployHost = inventory.hosts.find((h) => h.name === deployName)!;
@@ -110,7 +128,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
       };
     }
     run.hosts = await Promise.all(
-      facts.map(async (f): Promise<HostContext> => {
+      gathered.map(async ([f]): Promise<HostContext> => {
         // A host whose facts failed fails at its first step (container-healthy) and is never
         // touched again, so it needs no connection, engine or files here.
         const ssh = f.reachable ? await fleet.ssh(f.host) : (undefined as never);
@@ -119,14 +137,6 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
         return { run, host: f.host, ssh, engine, files, state: { facts: f, restarted: false, changes: [] } };
       }),
     );
-
-    // The lock comes first in apply, so what we plan is what we change.
-    const holders = await lockAll(run.hosts.filter((h) => !h.state.facts.error), run.id, opts.mode, locked, run.log);
-    if (holders.length) {
-      report.outcome = 'refused';
-      report.error = `another sessionctl run holds the lock: ${holders.join('; ')}`;
-      return { report, exitCode: ExitCode.hostFailed };
-    }
 
     const runner = new Runner(playbook, STEPS, run, emit);
     const plan = await runner.plan();
@@ -194,7 +204,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
       ...(report.rolledBack ? { rolledBack: report.rolledBack } : {}),
       ...(report.rollbackFailed ? { rollbackFailed: report.rollbackFailed } : {}),
     });
-    await Promise.allSettled(locked.map((h) => h.files.unlock(runId)));
+    await Promise.allSettled(locked.map(async (h) => new HostFiles(await fleet.ssh(h)).unlock(runId)));
     await fleet.close();
   }
 }

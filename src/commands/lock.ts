@@ -1,39 +1,48 @@
 import { hostname, userInfo } from 'node:os';
-import type { HostFiles } from '../transport/hostfs.js';
+import { detailFor } from '../errors.js';
+import type { HostConfig } from '../inventory/types.js';
+import type { Fleet } from '../transport/fleet.js';
+import { HostFiles } from '../transport/hostfs.js';
 
 /** Who is running sessionctl, for locks and journals. */
 export function operator(): string {
   return `${userInfo().username}@${hostname()}`;
 }
 
-/** A host whose lock can be taken: the runner's HostContext and `sessionctl rollback`'s both fit. */
-export interface Lockable {
-  host: { name: string };
-  files: HostFiles;
+export interface LockHolder {
+  run: string;
+  by: string;
+  pid: number;
+  since: string;
+}
+
+export function lockHolder(id: string): LockHolder {
+  return { run: id, by: operator(), pid: process.pid, since: new Date().toISOString() };
+}
+
+export type LockAnswer = { held: boolean; holder?: Record<string, unknown> | null; error?: string };
+
+/** `<host> is locked by run ... (by, pid, since)` for refusals and notes. */
+export function whoHolds(host: string, holder: Record<string, unknown>): string {
+  return `${host} is locked by run ${String(holder.run)} (${String(holder.by)}, pid ${String(holder.pid)}, since ${String(holder.since)})`;
 }
 
 /**
- * Take every host's lock, all or none (apply and rollback); `plan` only reports holders through
- * `log`. Returns why hosts refused; the ones taken are pushed to `locked` for the caller to release.
+ * apply and rollback: take the host's lock (the caller releases every lock it got if any host
+ * refused); plan: only read who holds it. An unreachable host answers nothing: its facts carry the error.
  */
-export async function lockAll<H extends Lockable>(hosts: H[], id: string, mode: 'plan' | 'apply', locked: H[], log: (host: string, line: string) => void): Promise<string[]> {
-  const holder = { run: id, by: operator(), pid: process.pid, since: new Date().toISOString() };
-  const refused: string[] = [];
-  await Promise.all(
-    hosts.map(async (h) => {
-      if (mode === 'plan') {
-        const current = await h.files.lockHolder();
-        if (current) log(h.host.name, `note: locked by run ${String(current.run)} (${String(current.by)}) since ${String(current.since)}`);
-        return;
-      }
-      const res = await h.files.lock(holder);
-      if (res.held) locked.push(h);
-      else refused.push(`${h.host.name} is locked by run ${String(res.holder?.run)} (${String(res.holder?.by)}, pid ${String(res.holder?.pid)}, since ${String(res.holder?.since)})`);
-    }),
-  );
-  if (refused.length) {
-    await Promise.allSettled(locked.map((h) => h.files.unlock(id)));
-    locked.length = 0;
+export async function lockHost(fleet: Fleet, host: HostConfig, mode: 'plan' | 'apply', holder: LockHolder): Promise<LockAnswer> {
+  let files: HostFiles;
+  try {
+    files = new HostFiles(await fleet.ssh(host));
+  } catch {
+    return { held: false };
   }
-  return refused;
+  try {
+    if (mode === 'plan') return { held: false, holder: await files.lockHolder() };
+    return await files.lock(holder);
+  } catch (err) {
+    // Never thrown: the other hosts' locks must still be known, to be released.
+    return { held: false, error: detailFor(err, host.name) };
+  }
 }

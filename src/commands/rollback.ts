@@ -14,7 +14,7 @@ import { rolledBack, type RunJournal } from '../journal/run.js';
 import { hasWork, pickRun, planRollback, type FileAction, type HostAction } from '../journal/rollback-plan.js';
 import type { BeforeBackend } from '../journal/records.js';
 import { beforeBackend } from './apply.js';
-import { lockAll, operator } from './lock.js';
+import { lockHost, lockHolder, operator, whoHolds } from './lock.js';
 
 export interface RollbackOptions {
   stateDir: string;
@@ -71,14 +71,20 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
   const fleet = new Fleet(inventory, opts.ssh);
   const lockId = newRunId();
   const targets: Target[] = [];
-  const locked: Target[] = [];
+  const locked: HostConfig[] = [];
   try {
     for (const host of hosts) targets.push({ host, files: new HostFiles(await fleet.ssh(host)), run: { timeouts: { health: opts.healthTimeout } } });
     // A run that lost a host mid-way could not release that host's lock; once the run has ended
     // (its outcome is journaled) that lock is stale. unlock() only removes a lock this run holds.
     if (run.outcome) await Promise.all(targets.map((t) => t.files.unlock(run.header.runId)));
-    const holders = await lockAll(targets, lockId, 'apply', locked, opts.log);
-    if (holders.length) throw new SessionctlError(`another sessionctl run holds the lock, nothing changed: ${holders.join('; ')}`, ExitCode.hostFailed);
+    const holder = lockHolder(lockId);
+    const holders: string[] = [];
+    for (const [i, lock] of (await Promise.all(hosts.map((h) => lockHost(fleet, h, 'apply', holder)))).entries()) {
+      const name = hosts[i]!.name;
+      if (lock.held) locked.push(hosts[i]!);
+      else holders.push(lock.holder ? whoHolds(name, lock.holder) : `${name}: could not take the lock${lock.error ? `: ${lock.error}` : ''}`);
+    }
+    if (holders.length) throw new SessionctlError(`not locked, nothing changed: ${holders.join('; ')}`, ExitCode.hostFailed);
 
     // Facts: each file's sha256 now, and what Django resolves on hosts whose settings the run wrote.
     const now = new Map<string, string | null>();
@@ -168,7 +174,7 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
     });
     return { report, exitCode: failed.length ? (unreachable ? ExitCode.hostUnreachable : ExitCode.hostFailed) : ExitCode.ok };
   } finally {
-    await Promise.allSettled(locked.map((t) => t.files.unlock(lockId)));
+    await Promise.allSettled(locked.map(async (h) => new HostFiles(await fleet.ssh(h)).unlock(lockId)));
     await fleet.close();
   }
 }

@@ -11,6 +11,12 @@ export interface Phase {
   name: string;
   hosts: PhaseHosts;
   steps: string[];
+  /**
+   * The steps' read-only plans do not read what other steps' plans decide, so the runner may
+   * start them on a host at once (with every other independent phase's plans); results are still
+   * recorded in playbook order. Only for parallel phases.
+   */
+  independent?: boolean;
 }
 
 /** A playbook: step order per backend, as data (playbooks/<backend>.yaml). */
@@ -46,7 +52,7 @@ export function parsePlaybook(text: string, file: string, knownSteps: Record<str
   if (typeof raw?.backend !== 'string' || !Array.isArray(raw.phases)) {
     throw new ConfigError('a playbook needs `backend` and a list of `phases`', at(0));
   }
-  const phases: Phase[] = raw.phases.map((p: { name?: unknown; hosts?: unknown; steps?: unknown }, i: number) => {
+  const phases: Phase[] = raw.phases.map((p: { name?: unknown; hosts?: unknown; steps?: unknown; independent?: unknown }, i: number) => {
     const node = doc.getIn(['phases', i], true) as { range?: [number] } | undefined;
     const where = at(node?.range?.[0]);
     if (typeof p?.name !== 'string') throw new ConfigError(`phase ${i + 1} needs a name`, where);
@@ -61,7 +67,10 @@ export function parsePlaybook(text: string, file: string, knownSteps: Record<str
         throw new ConfigError(`phase '${p.name}': step '${String(s)}' is a ${step.scope} step and cannot run with hosts: ${p.hosts}`, where);
       }
     }
-    return { name: p.name, hosts: p.hosts, steps: p.steps.map(String) };
+    if (p.independent !== undefined && (typeof p.independent !== 'boolean' || (p.independent && p.hosts !== 'parallel'))) {
+      throw new ConfigError(`phase '${p.name}': independent must be true or false, and only parallel phases can be independent`, where);
+    }
+    return { name: p.name, hosts: p.hosts, steps: p.steps.map(String), independent: p.independent === true };
   });
   return { backend: raw.backend, description: String(raw.description ?? ''), phases, file };
 }

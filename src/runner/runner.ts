@@ -70,6 +70,20 @@ export class Runner {
     const plan: RunPlan = { hosts: {}, fleet: [], failed: [] };
     for (const h of this.ctx.hosts) plan.hosts[h.host.name] = [];
     const broken = new Set<string>();
+    // Read-only plans of independent phases start on every host at once: the slow ones (a check
+    // inside the container, a file read) overlap instead of adding up. A host that fails an
+    // earlier step still reports the later ones as skipped; their early answers are dropped.
+    const early = new Map<HostContext, Map<string, Promise<Settled>>>();
+    for (const h of this.ctx.hosts) {
+      const started = new Map<string, Promise<Settled>>();
+      for (const phase of this.playbook.phases.filter((p) => p.independent)) {
+        for (const name of phase.steps) {
+          const step = this.steps[name]!;
+          if (step.scope === 'host') started.set(`${phase.name}/${name}`, settle(() => step.plan(h)));
+        }
+      }
+      early.set(h, started);
+    }
     this.stage = 'plan';
     this.emit({ type: 'stage', stage: 'plan' });
     for (const phase of this.playbook.phases) {
@@ -107,15 +121,18 @@ export class Runner {
               this.record(phase.name, name, h.host.name, 'skipped', entry.plan.reason, t0);
               continue;
             }
-            try {
-              entry.plan = await step.plan(h);
+            const ahead = early.get(h)?.get(`${phase.name}/${name}`);
+            const outcome = ahead ? await ahead : await settle(() => step.plan(h));
+            const took = Date.now() - outcome.ms; // the step's own time, not its wait for its turn
+            if ('plan' in outcome) {
+              entry.plan = outcome.plan;
               if (entry.plan.action === 'change') h.state.changes.push(name);
-              this.record(phase.name, name, h.host.name, entry.plan.action === 'change' ? 'changed' : 'unchanged', describe(entry.plan), t0);
-            } catch (err) {
-              entry.error = detailFor(err, h.host.name);
+              this.record(phase.name, name, h.host.name, entry.plan.action === 'change' ? 'changed' : 'unchanged', describe(entry.plan), took);
+            } else {
+              entry.error = detailFor(outcome.error, h.host.name);
               broken.add(h.host.name);
               plan.failed.push({ host: h.host.name, step: name, message: entry.error });
-              this.record(phase.name, name, h.host.name, 'failed', entry.error, t0);
+              this.record(phase.name, name, h.host.name, 'failed', entry.error, took);
             }
           }
         }),
@@ -275,6 +292,19 @@ export class Runner {
     const result: StepResult = { stage: this.stage, phase, step, host, outcome, detail, durationMs: Date.now() - t0 };
     this.results.push(result);
     this.emit({ type: 'step', result });
+  }
+}
+
+type Settled = ({ plan: StepPlan } | { error: unknown }) & { ms: number };
+
+/** Run a plan now; its answer or its error, never a rejection (early plans may go unread). */
+async function settle(plan: () => Promise<StepPlan>): Promise<Settled> {
+  const t0 = Date.now();
+  try {
+    const p = await plan();
+    return { plan: p, ms: Date.now() - t0 };
+  } catch (error) {
+    return { error, ms: Date.now() - t0 };
   }
 }
 

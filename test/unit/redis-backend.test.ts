@@ -67,6 +67,7 @@ const badPlaybooks: [string, string, RegExp][] = [
   ['fleet step in a host phase', 'backend: redis\nphases:\n  - name: a\n    hosts: parallel\n    steps: [secret-key-consistent]\n', /fleet step and cannot run with hosts: parallel/],
   ['bad hosts mode', 'backend: redis\nphases:\n  - name: a\n    hosts: everywhere\n    steps: [restart]\n', /hosts must be parallel, rolling or fleet/],
   ['no phases', 'backend: redis\n', /needs `backend` and a list of `phases`/],
+  ['independent rolling phase', 'backend: redis\nphases:\n  - name: a\n    hosts: rolling\n    independent: true\n    steps: [restart]\n', /only parallel phases can be independent/],
 ];
 for (const [title, text, re] of badPlaybooks) {
   test(`playbook: ${title} is refused with its position`, (t) => {

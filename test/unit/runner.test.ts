@@ -152,3 +152,38 @@ test('a stop request (Ctrl-C) during the rollout is honoured at the next batch a
   t.regex(err!.message, /interrupted by SIGINT/);
   t.deepEqual(log.slice(3), ['override', 'restart a', 'restore a', 're-restart a', 'restore b', 'restore c', 'restore override']);
 });
+
+test('independent phases: every host starts their plans at once, results keep playbook order, a failed check still skips the rest', async (t) => {
+  const running: string[] = [];
+  let peak = 0;
+  const slow = (name: string, fail = false): Step => ({
+    scope: 'host',
+    title: name,
+    async plan(ctx) {
+      running.push(`${ctx.host.name}/${name}`);
+      peak = Math.max(peak, running.length);
+      await new Promise((r) => setTimeout(r, 30));
+      running.splice(running.indexOf(`${ctx.host.name}/${name}`), 1);
+      if (fail && ctx.host.name === 'b') throw new Error(`${name} failed`);
+      return { action: name === 'write' ? 'change' : 'none', reason: 'ok', summary: name } as never;
+    },
+  });
+  const pb: Playbook = {
+    ...playbook,
+    phases: [
+      { name: 'preflight', hosts: 'parallel', steps: ['check', 'probe'], independent: true },
+      { name: 'prepare', hosts: 'parallel', steps: ['write'], independent: true },
+    ],
+  };
+  const run = { id: 'r', mode: 'plan', rollout: { serial: 1, maxFail: 0 }, hosts: [] as HostContext[], log: () => undefined, timeouts: { health: 1 } } as unknown as RunContext;
+  run.hosts = ['a', 'b'].map((name) => ({ run, host: { name }, state: { changes: [], restarted: false } }) as unknown as HostContext);
+  const events: RunEvent[] = [];
+  const runner = new Runner(pb, { check: slow('check', true), probe: slow('probe'), write: slow('write') }, run, (e) => events.push(e));
+  const plan = await runner.plan();
+  t.is(peak, 6, 'all three plans on both hosts ran at the same time');
+  const order = (host: string) => events.flatMap((e) => (e.type === 'step' && e.result.host === host ? [`${e.result.step}:${e.result.outcome}`] : []));
+  t.deepEqual(order('a'), ['check:unchanged', 'probe:unchanged', 'write:changed']);
+  t.deepEqual(order('b'), ['check:failed', 'probe:skipped', 'write:skipped']);
+  t.deepEqual(plan.failed.map((f) => [f.host, f.step]), [['b', 'check']]);
+  t.deepEqual(run.hosts[1]!.state.changes, [], 'a broken host records no planned change');
+});
