@@ -155,7 +155,10 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
         if (err instanceof HostUnreachableError) unreachable = true;
         h.ok = false;
         h.result = detailFor(err, h.host);
-        for (const f of files) if (f.ok === undefined) (f.ok = false), (f.result = 'not restored: the host failed first');
+        for (const f of files.filter((x) => x.ok === undefined)) {
+          f.ok = false;
+          f.result = 'not restored: the host failed first';
+        }
         opts.log(h.host, `rollback failed: ${h.result}`);
       }
     }
