@@ -133,7 +133,9 @@ do; the bytes the run wrote -> restored from the backup on the host (removed if 
 anything else -> refused, naming host, path and hashes, unless --force. Then the hosts whose settings
 were restored restart one at a time behind the health gate, and Django must resolve the backend
 they had before the run. Shows the plan and asks for confirmation unless --yes; takes the same
-per-host lock as apply; a run is rolled back once (the journal records it).
+per-host lock as apply; a run is rolled back once (the journal records it). A refusal (changed
+file, lock held) exits 2 with nothing changed; a corrupt or truncated journal exits 1 naming its
+file:line, with nothing changed.
 
 Examples:
   sessionctl rollback -i inventory.yaml

@@ -6,9 +6,8 @@
  * Outcomes are checked through the outer Docker engine and Django, never only sessionctl's report.
  */
 import test, { type ExecutionContext } from 'ava';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { cli, djangoSettings, fleetSnapshot, hostFileBytes, labInventory, labs, labWheelhouse, onHost, scratch } from './harness.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cli, djangoSettings, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, labWheelhouse, onHost, redisInventory, scratch } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/commands/apply.js';
 import type { RollbackReport } from '../../src/commands/rollback.js';
@@ -19,24 +18,9 @@ const MEMCACHED = 'django.core.cache.backends.memcached.PyMemcacheCache';
 const REDIS = 'django_redis.cache.RedisCache';
 const lab = labs()[0];
 
-function inventory(lab: LabInfo, wheelhouse: string): string {
-  return labInventory(lab, scratch(), {
-    extra: [
-      'session:',
-      '  backend: redis',
-      `  redis: { url: "redis://${lab.services.redis.ip}:${lab.services.redis.port}/0", password_file: "${lab.services.redis.passwordFile}" }`,
-      `install: { method: wheelhouse, wheelhouse: "${wheelhouse}" }`,
-    ].join('\n'),
-  });
-}
-
-async function settingsFiles(lab: LabInfo): Promise<(string | null)[]> {
-  return Promise.all(lab.hosts.map(async (h) => (await hostFileBytes(h.container, CUSTOM))?.toString('base64') ?? null));
-}
-
-async function backends(lab: LabInfo): Promise<string[]> {
-  return Promise.all(lab.hosts.map(async (h) => (await djangoSettings(h.container)).backend));
-}
+const inventory = redisInventory;
+const settingsFiles = (lab: LabInfo) => hostFiles(lab, CUSTOM);
+const backends = effectiveBackends;
 
 async function apply(t: ExecutionContext, inv: string, state: string): Promise<SwitchReport> {
   const res = await cli(['apply', '-i', inv, '--state-dir', state, '--yes', '--json']);
@@ -147,25 +131,10 @@ else {
     const running = cli(['apply', '-i', inv, '--state-dir', state, '--yes', '--json']);
     // The journal announces dash2's restart before making it: the moment to cut its SSH sessions.
     const cut = (async () => {
-      const deadline = Date.now() + 300_000;
-      while (Date.now() < deadline) {
-        const runs = join(state, 'runs');
-        const names = (() => {
-          try {
-            return readdirSync(runs);
-          } catch {
-            return [];
-          }
-        })();
-        const text = names[0] ? readFileSync(join(runs, names[0]), 'utf8') : '';
-        if (/"type":"restart","host":"dash2","container":"horizon","stage":"apply"/.test(text)) {
-          // Every sshd process of the host but the listener: sessionctl's connection drops.
-          await onHost(dash2.container, ['sh', '-c', "for p in $(ps -eo pid=,args= | awk '/^ *[0-9]+ sshd: / && !/listener/ {print $1}'); do kill -9 $p; done"]);
-          return true;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      return false;
+      if (!(await journalShows(state, /"type":"restart","host":"dash2","container":"horizon","stage":"apply"/))) return false;
+      // Every sshd process of the host but the listener: sessionctl's connection drops.
+      await onHost(dash2.container, ['sh', '-c', "for p in $(ps -eo pid=,args= | awk '/^ *[0-9]+ sshd: / && !/listener/ {print $1}'); do kill -9 $p; done"]);
+      return true;
     })();
     const [res, didCut] = await Promise.all([running, cut]);
     t.true(didCut, 'saw dash2 restart announced in the journal');
