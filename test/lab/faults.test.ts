@@ -1,0 +1,125 @@
+/**
+ * Issue 5's fault suite on the real lab, each case asserting nothing is lost: every settings file
+ * byte-compared with its original through the outer Docker engine, the effective backend asked
+ * from Django inside each container, and the run journal read as an operator would.
+ */
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cli, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, labWheelhouse, onHost, redisInventory, scratch } from './harness.js';
+import { labReset } from './lab.js';
+import type { SwitchReport } from '../../src/commands/apply.js';
+import type { RollbackReport } from '../../src/commands/rollback.js';
+
+const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
+const MEMCACHED = 'django.core.cache.backends.memcached.PyMemcacheCache';
+const REDIS = 'django_redis.cache.RedisCache';
+const lab = labs()[0];
+
+/** The records of the only journal under `state`, parsed without sessionctl's reader. */
+function records(journal: string): { type: string; [k: string]: unknown }[] {
+  return readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+}
+
+if (!lab) test('the fault suite needs a lab (SESSIONCTL_LABS)', (t) => t.pass());
+else {
+  test.serial('1. Redis down at preflight: zero hosts changed, the journal says so', async (t) => {
+    await labReset(lab.name);
+    const before = await fleetSnapshot(lab, [CUSTOM]);
+    const state = scratch('sessionctl-state-');
+    // Nothing listens on this port: Redis is down as far as Horizon can tell.
+    const inv = redisInventory(lab, await labWheelhouse(), `redis://${lab.services.redis.ip}:6390/0`);
+    const res = await cli(['apply', '-i', inv, '--state-dir', state, '--yes', '--json']);
+    t.is(res.code, 2, res.stderr);
+    const report = JSON.parse(res.stdout) as SwitchReport;
+    t.is(report.outcome, 'failed');
+    t.regex(report.error ?? '', /preflight failed, nothing changed/);
+    t.deepEqual(await fleetSnapshot(lab, [CUSTOM]), before, 'no file written, no container restarted');
+    t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => MEMCACHED));
+    const journal = records(report.journal!);
+    t.false(journal.some((r) => r.type === 'file' || r.type === 'restart' || r.type === 'package'));
+    t.is(journal.at(-1)?.type, 'outcome');
+    t.is(journal.at(-1)?.outcome, 'failed');
+  });
+
+  test.serial('4. the horizon container stopped by someone mid-rollout: clear error, every host rolled back', async (t) => {
+    await labReset(lab.name);
+    const original = await hostFiles(lab, CUSTOM);
+    const state = scratch('sessionctl-state-');
+    const inv = redisInventory(lab, await labWheelhouse());
+    const running = cli(['apply', '-i', inv, '--state-dir', state, '--yes', '--json']);
+    // dash2's restart is done (its step outcome is journaled): stop its container while the gate waits.
+    const stopped = (async () => {
+      if (!(await journalShows(state, /"step":"restart","host":"dash2","outcome":"changed"/))) return false;
+      await onHost(lab.hosts[1]!.container, ['docker', 'stop', '-t', '1', 'horizon']);
+      return true;
+    })();
+    const [res, didStop] = await Promise.all([running, stopped]);
+    t.true(didStop);
+    t.is(res.code, 2, res.stderr);
+    const report = JSON.parse(res.stdout) as SwitchReport;
+    t.is(report.outcome, 'rolled-back', report.error);
+    t.regex(report.error ?? '', /^dash2: /);
+    t.deepEqual(await hostFiles(lab, CUSTOM), original, 'every settings file has its exact original bytes');
+    t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => MEMCACHED), 'dash2 runs again, on memcached');
+    t.is((await cli(['rollback', '-i', inv, '--state-dir', state, '--yes', '--json'])).stdout.includes('nothing-to-roll-back'), true, 'the automatic rollback is in the journal');
+  });
+
+  test.serial('5. two concurrent applies: the second is refused by the lock and changes nothing', async (t) => {
+    await labReset(lab.name);
+    const original = await hostFiles(lab, CUSTOM);
+    const [stateA, stateB] = [scratch('sessionctl-state-'), scratch('sessionctl-state-')];
+    const inv = redisInventory(lab, await labWheelhouse());
+    const first = cli(['apply', '-i', inv, '--state-dir', stateA, '--yes', '--json']);
+    // The plan record comes after every host's lock is held.
+    t.true(await journalShows(stateA, /"type":"plan"/));
+    const second = await cli(['apply', '-i', inv, '--state-dir', stateB, '--yes', '--json']);
+    t.is(second.code, 2, second.stderr);
+    const refused = JSON.parse(second.stdout) as SwitchReport;
+    t.is(refused.outcome, 'refused');
+    t.regex(refused.error ?? '', /dash1 is locked by run \d{8}T\d{6}-[0-9a-f]{6}/);
+    t.false(records(refused.journal!).some((r) => r.type === 'file' || r.type === 'restart' || r.type === 'package'), 'the refused run journaled no change');
+
+    const done = await first;
+    t.is(done.code, 0, done.stderr);
+    const applied = JSON.parse(done.stdout) as SwitchReport;
+    t.regex(refused.error ?? '', new RegExp(applied.runId));
+    // What is on the hosts is exactly what the first run says it wrote: the second wrote nothing.
+    const wrote = records(applied.journal!).filter((r) => r.type === 'file').map((r) => r.after);
+    const now = (await hostFiles(lab, CUSTOM)).map((b) => (b ? createHash('sha256').update(Buffer.from(b, 'base64')).digest('hex') : null));
+    t.deepEqual([...now].sort(), [...wrote].sort());
+    t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => REDIS));
+
+    const back = JSON.parse((await cli(['rollback', '-i', inv, '--state-dir', stateA, '--yes', '--json'])).stdout) as RollbackReport;
+    t.is(back.outcome, 'rolled-back');
+    t.deepEqual(await hostFiles(lab, CUSTOM), original);
+  });
+
+  test.serial('6. Ctrl-C during the rolling restart: clean stop, rollback, non-zero exit', async (t) => {
+    await labReset(lab.name);
+    const original = await hostFiles(lab, CUSTOM);
+    const state = scratch('sessionctl-state-');
+    const inv = redisInventory(lab, await labWheelhouse());
+    const child = spawn(process.execPath, ['dist/cli.js', 'apply', '-i', inv, '--state-dir', state, '--yes', '--json'], { env: { ...process.env, SSH_AUTH_SOCK: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    t.true(await journalShows(state, /"type":"restart","host":"dash1","container":"horizon","stage":"apply"/));
+    child.kill('SIGINT');
+    const code = await exited;
+    t.is(code, 2);
+    const report = JSON.parse(stdout) as SwitchReport;
+    t.is(report.outcome, 'rolled-back', report.error);
+    t.regex(report.error ?? '', /interrupted by SIGINT/);
+    t.deepEqual(await hostFiles(lab, CUSTOM), original, 'every settings file has its exact original bytes');
+    t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => MEMCACHED));
+    const journal = records(report.journal!);
+    t.true(journal.some((r) => r.type === 'step' && (r.result as { stage: string; outcome: string }).stage === 'rollback'), 'the automatic rollback is journaled');
+    t.is(journal.at(-1)?.outcome, 'rolled-back');
+  });
+
+  test.after.always(async () => {
+    await labReset(lab.name);
+  });
+}
