@@ -12,6 +12,11 @@ import { status } from './commands/status.js';
 import { renderStatus } from './report/status.js';
 import { renderSwitch, plainLine } from './report/run.js';
 import { switchBackend } from './commands/apply.js';
+import { rollback, type RollbackReport } from './commands/rollback.js';
+import { history, runDetail } from './commands/history.js';
+import { renderHistory, renderRunDetail } from './report/history.js';
+import { renderRollback } from './report/rollback.js';
+import { defaultStateDir } from './journal/paths.js';
 import type { BackendFlags } from './backends/desired.js';
 import { masker } from './util/secret.js';
 import { ROOT } from './util/assets.js';
@@ -24,6 +29,7 @@ export interface GlobalOptions {
   verbose: boolean;
   yes: boolean;
   acceptNewHostKeys: boolean;
+  stateDir?: string;
 }
 
 const EXIT_CODES_HELP = `
@@ -42,6 +48,7 @@ function buildProgram(run: (code: ExitCodeValue) => void): Command {
     .option('-v, --verbose', 'show debug lines and stack traces on stderr', false)
     .option('-y, --yes', 'do not ask for confirmation (unattended runs)', false)
     .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (a changed key is always refused)', false)
+    .option('--state-dir <dir>', 'where run journals are kept (default: $XDG_STATE_HOME/sessionctl or ~/.local/state/sessionctl)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `${EXIT_CODES_HELP}
 
@@ -50,6 +57,8 @@ Examples:
   sessionctl status -i inventory.yaml --limit 'dash*' --json
   sessionctl plan -i inventory.yaml --backend redis
   sessionctl apply -i inventory.yaml --backend redis --yes
+  sessionctl history
+  sessionctl rollback -i inventory.yaml
 
 Without a command in a terminal, sessionctl starts the guided mode.`)
     .exitOverride();
@@ -86,7 +95,7 @@ ${EXIT_CODES_HELP}`)
       .option('--wheelhouse <dir>', 'folder of .whl files for --install-method wheelhouse (offline)')
       .option('--health-timeout <seconds>', 'how long a restarted host may take to become healthy', '300')
       .addHelpText('after', `
-${mode === 'plan' ? 'Nothing is written and nothing restarted.' : 'Shows the plan and asks for confirmation unless --yes. A failure rolls back every changed host.'}
+${mode === 'plan' ? 'Nothing is written and nothing restarted.' : 'Shows the plan and asks for confirmation unless --yes. A failure rolls back every changed host.\nThe run is journaled under --state-dir: see it with `sessionctl history`, undo it later with `sessionctl rollback`.'}
 Switching the backend logs every Horizon user out.
 
 Examples:
@@ -97,11 +106,45 @@ ${EXIT_CODES_HELP}`)
       .action(async (_opts, cmd: Command) => run(await switchCommand(mode, cmd.optsWithGlobals<GlobalOptions & SwitchFlags>())));
   }
 
-  for (const [name, summary, issue] of [
-    ['rollback', 'restore the hosts touched by an earlier run', 5],
-    ['history', 'list earlier runs from the journal', 5],
-    ['guide', 'guided interactive mode', 6],
-  ] as const) {
+  program
+    .command('history')
+    .description('list earlier apply runs from the journal, newest first, or one run in detail')
+    .option('--run <id>', 'show this run: every file written (backup, sha256 before and after), steps, packages, restarts, rollbacks')
+    .addHelpText('after', `
+Reads the journals under --state-dir (one file per apply: runs/<run id>.jsonl). Only this machine's
+runs are there. A journal that is corrupt or cut short is listed with its file:line and error.
+
+Examples:
+  sessionctl history
+  sessionctl history --run 20260101T120000-a1b2c3
+  sessionctl history --json | jq '.runs[0]'
+${EXIT_CODES_HELP}`)
+    .action(async (_opts, cmd: Command) => run(historyCommand(cmd.optsWithGlobals<GlobalOptions & { run?: string }>())));
+
+  program
+    .command('rollback')
+    .description('restore, on the hosts it touched, the state before an earlier apply run (default: the latest not yet rolled back)')
+    .option('--run <id>', 'the run to undo (see sessionctl history); default: the newest run with file writes not rolled back yet')
+    .option('--force', 'restore the backup even over a file changed since the run (that change is lost)', false)
+    .option('--health-timeout <seconds>', 'how long a restarted host may take to become healthy', '300')
+    .addHelpText('after', `
+For every file the run wrote, the host's current sha256 decides: the original bytes -> nothing to
+do; the bytes the run wrote -> restored from the backup on the host (removed if it did not exist);
+anything else -> refused, naming host, path and hashes, unless --force. Then the hosts whose settings
+were restored restart one at a time behind the health gate, and Django must resolve the backend
+they had before the run. Shows the plan and asks for confirmation unless --yes; takes the same
+per-host lock as apply; a run is rolled back once (the journal records it). A refusal (changed
+file, lock held) exits 2 with nothing changed; a corrupt or truncated journal exits 1 naming its
+file:line, with nothing changed.
+
+Examples:
+  sessionctl rollback -i inventory.yaml
+  sessionctl rollback -i inventory.yaml --run 20260101T120000-a1b2c3 --yes
+  sessionctl rollback -i inventory.yaml --run 20260101T120000-a1b2c3 --force --yes --json
+${EXIT_CODES_HELP}`)
+    .action(async (_opts, cmd: Command) => run(await rollbackCommand(cmd.optsWithGlobals<GlobalOptions & RollbackFlags>())));
+
+  for (const [name, summary, issue] of [['guide', 'guided interactive mode', 6]] as const) {
     program
       .command(name)
       .description(`${summary} (not in this version yet)`)
@@ -159,6 +202,7 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
   const live = process.stderr.isTTY && !opts.json && !process.env.CI ? new (await import('./report/listr.js')).ListrProgress(hosts.map((h) => h.name)) : undefined;
   const { report, exitCode } = await switchBackend(inventory, hosts, {
     mode,
+    stateDir: stateDir(opts),
     backend: opts.backend,
     redisUrl: opts.redisUrl,
     memcachedServers: opts.memcachedServers,
@@ -183,6 +227,50 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
   await live?.flush();
   if (opts.json) process.stdout.write(masker.mask(JSON.stringify(report, null, 2)) + '\n');
   else process.stdout.write(masker.mask(renderSwitch(report)) + '\n');
+  return exitCode;
+}
+
+function stateDir(opts: GlobalOptions): string {
+  return resolve(opts.stateDir ?? defaultStateDir());
+}
+
+function historyCommand(opts: GlobalOptions & { run?: string }): ExitCodeValue {
+  const dir = stateDir(opts);
+  const out = opts.run ? runDetail(dir, opts.run) : history(dir);
+  if (opts.json) process.stdout.write(masker.mask(JSON.stringify(out, null, 2)) + '\n');
+  else process.stdout.write(masker.mask('header' in out ? renderRunDetail(out) : renderHistory(out)) + '\n');
+  return ExitCode.ok;
+}
+
+interface RollbackFlags {
+  run?: string;
+  force: boolean;
+  healthTimeout: string;
+}
+
+async function rollbackCommand(opts: GlobalOptions & RollbackFlags): Promise<ExitCodeValue> {
+  const healthTimeout = Number(opts.healthTimeout);
+  if (!Number.isInteger(healthTimeout) || healthTimeout < 1) throw new ConfigError(`--health-timeout must be a whole number of seconds, got '${opts.healthTimeout}'`);
+  const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !opts.json;
+  if (!opts.yes && !interactive) throw new ConfigError('rollback needs a confirmation: pass --yes for unattended runs (no terminal to ask in)');
+  const inventory = await loadInventory(inventoryPath(opts));
+  const progress = opts.json && !opts.verbose ? null : process.stderr;
+  const { report, exitCode } = await rollback(inventory, {
+    stateDir: stateDir(opts),
+    ...(opts.run ? { runId: opts.run } : {}),
+    force: opts.force,
+    ssh: { acceptNewHostKeys: opts.acceptNewHostKeys },
+    healthTimeout,
+    log: (host, line) => progress?.write(masker.mask(`   ${host ?? 'fleet'}: ${line}`) + '\n'),
+    confirm: async (planned: RollbackReport) => {
+      if (opts.yes) return true;
+      process.stdout.write(masker.mask(renderRollback(planned)) + '\n\n');
+      const { confirm } = await import('@inquirer/prompts');
+      return confirm({ message: 'Restarting the restored hosts logs every Horizon user out. Roll back?', default: false });
+    },
+  });
+  if (opts.json) process.stdout.write(masker.mask(JSON.stringify(report, null, 2)) + '\n');
+  else process.stdout.write(masker.mask(renderRollback(report)) + '\n');
   return exitCode;
 }
 

@@ -108,6 +108,17 @@ export class HostError extends HostScopedError {
   }
 }
 
+/** A run journal that cannot be trusted (corrupt, truncated, not a journal): names file:line (line 0: the whole file). */
+export class JournalError extends SessionctlError {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly reason: string,
+  ) {
+    super(line > 0 ? `${file}:${line}: ${reason}` : `${file}: ${reason}`, ExitCode.error);
+  }
+}
+
 /** A bug: never expected; the CLI prints a stack with --verbose. */
 export class InternalError extends Error {
   override name = 'InternalError';

@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { hostname, userInfo } from 'node:os';
-import { ExitCode, detailFor, type ExitCodeValue } from '../errors.js';
+import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
 import { Fleet } from '../transport/fleet.js';
-import { HostFiles } from '../transport/hostfs.js';
+import { HostFiles, sha256 } from '../transport/hostfs.js';
 import type { SshOptions } from '../transport/ssh.js';
 import type { Engine } from '../transport/types.js';
 import { gatherHostFacts } from '../facts/gather.js';
@@ -13,6 +11,11 @@ import { STEPS } from '../steps/index.js';
 import { Runner, RunFailed, type ApplyResult, type RunEvent, type RunPlan } from '../runner/runner.js';
 import type { HostContext, RunContext, StepResult } from '../runner/types.js';
 import { resolveDesired, type BackendFlags } from '../backends/desired.js';
+import { Journal } from '../journal/journal.js';
+import { journalFile, newRunId } from '../journal/paths.js';
+import type { BeforeBackend, PlanRecord } from '../journal/records.js';
+import type { EffectiveSettings } from '../facts/horizon.js';
+import { lockHost, lockHolder, operator, whoHolds } from './lock.js';
 
 export interface SwitchOptions extends BackendFlags {
   mode: 'plan' | 'apply';
@@ -21,6 +24,8 @@ export interface SwitchOptions extends BackendFlags {
   confirm: (planned: SwitchReport, warning: string) => Promise<boolean>;
   onEvent: (e: RunEvent) => void;
   healthTimeout?: number;
+  /** apply journals the run under <stateDir>/runs/<runId>.jsonl (absent: no journal, e.g. in tests). */
+  stateDir?: string;
 }
 
 /** The JSON report of a plan or apply run (also what the text renderers read). */
@@ -38,6 +43,8 @@ export interface SwitchReport {
   error?: string;
   rolledBack?: string[];
   rollbackFailed?: string[];
+  /** apply: the run's journal on this machine (`sessionctl history --run ID` reads it). */
+  journal?: string;
 }
 
 export const LOGOUT_WARNING = 'Switching the session backend logs every Horizon user out (their sessions stay in the old backend).';
@@ -46,11 +53,36 @@ export const LOGOUT_WARNING = 'Switching the session backend logs every Horizon 
 export async function switchBackend(inventory: Inventory, hosts: HostConfig[], opts: SwitchOptions): Promise<{ report: SwitchReport; exitCode: ExitCodeValue }> {
   const desired = await resolveDesired(inventory, opts);
   const playbook = await loadPlaybook(desired.target.name, STEPS);
-  const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
+  const runId = newRunId();
   const fleet = new Fleet(inventory, opts.ssh);
   const results: StepResult[] = [];
+  const journal = opts.mode === 'apply' && opts.stateDir ? Journal.create(journalFile(opts.stateDir, runId)) : undefined;
+  journal?.append({
+    type: 'header',
+    version: 1,
+    runId,
+    startedAt: new Date().toISOString(),
+    by: operator(),
+    inventory: { path: inventory.file, sha256: inventory.digest ?? null },
+    backend: desired.target.name,
+    where: desired.target.where,
+    playbook: playbook.file,
+    hosts: hosts.map((h) => h.name),
+  });
+  let journalWarned = false;
   const emit = (e: RunEvent) => {
-    if (e.type === 'step') results.push(e.result);
+    if (e.type === 'step') {
+      results.push(e.result);
+      // Plan-stage results are in the plan record; a journal that cannot take a step outcome must not stop a rollback.
+      if (journal && e.result.stage !== 'plan') {
+        try {
+          journal.append({ type: 'step', result: e.result });
+        } catch (err) {
+          if (!journalWarned) opts.onEvent({ type: 'log', host: null, line: `warning: could not write the journal ${journal.file}: ${(err as Error).message}` });
+          journalWarned = true;
+        }
+      }
+    }
     opts.onEvent(e);
   };
   const run: RunContext = {
@@ -61,21 +93,22 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     hosts: [],
     log: (host, line) => emit({ type: 'log', host, line }),
     timeouts: { health: opts.healthTimeout ?? 300 },
+    ...(journal ? { journal } : {}),
   };
-  const report: SwitchReport = { runId, mode: opts.mode, backend: desired.target.name, playbook: playbook.file, outcome: 'planned', hosts: [], fleet: [], warnings: [...desired.warnings] };
+  const report: SwitchReport = { runId, mode: opts.mode, backend: desired.target.name, playbook: playbook.file, outcome: 'planned', hosts: [], fleet: [], warnings: [...desired.warnings], ...(journal ? { journal: journal.file } : {}) };
   const locked: HostConfig[] = [];
   let exitCode: ExitCodeValue = ExitCode.ok;
   try {
     // The lock is asked for while the facts are read (same connection, both read-only until
     // granted); nothing is planned before every host's lock is held, so what we plan is what we change.
-    const holder = { run: runId, by: `${userInfo().username}@${hostname()}`, pid: process.pid, since: new Date().toISOString() };
+    const holder = lockHolder(runId);
     const gathered = await Promise.all(hosts.map((h) => Promise.all([gatherHostFacts(fleet, h), lockHost(fleet, h, opts.mode, holder)])));
     const holders: string[] = [];
     for (const [f, lock] of gathered) {
       if (lock.held) locked.push(f.host);
       if (lock.error) holders.push(`${f.host.name}: could not take the lock: ${lock.error}`);
       if (lock.holder) {
-        const who = `${f.host.name} is locked by run ${String(lock.holder.run)} (${String(lock.holder.by)}, pid ${String(lock.holder.pid)}, since ${String(lock.holder.since)})`;
+        const who = whoHolds(f.host.name, lock.holder);
         if (opts.mode === 'plan') run.log(f.host.name, `note: ${who.replace(`${f.host.name} is `, '')}`);
         else holders.push(who);
       }
@@ -107,6 +140,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
 
     const runner = new Runner(playbook, STEPS, run, emit);
     const plan = await runner.plan();
+    journal?.append(planRecord(run, plan));
     fillHosts(report, run, plan, results);
     report.fleet = results.filter((r) => r.host === null);
     const override = plan.fleet.find((p) => p.step === 'kolla-override')?.plan;
@@ -157,32 +191,44 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     fillHosts(report, run, plan, applied.results);
     report.fleet = applied.results.filter((r) => r.host === null);
     return { report, exitCode };
+  } catch (err) {
+    report.outcome = 'failed';
+    report.error = (err as Error)?.message ?? String(err);
+    throw err;
   } finally {
+    journal?.append({
+      type: 'outcome',
+      outcome: report.outcome,
+      endedAt: new Date().toISOString(),
+      ...(report.error ? { error: report.error } : {}),
+      ...(report.rolledBack ? { rolledBack: report.rolledBack } : {}),
+      ...(report.rollbackFailed ? { rollbackFailed: report.rollbackFailed } : {}),
+    });
     await Promise.allSettled(locked.map(async (h) => new HostFiles(await fleet.ssh(h)).unlock(runId)));
     await fleet.close();
   }
 }
 
-type LockAnswer = { held: boolean; holder?: Record<string, unknown> | null; error?: string };
+/** What Django resolved before the run, enough for `sessionctl rollback` to check it is back (no credentials). */
+export function beforeBackend(s: EffectiveSettings): BeforeBackend {
+  return { name: backendOf(s.sessionEngine, s.cache.backend), sessionEngine: s.sessionEngine, cacheBackend: s.cache.backend, locationSha256: sha256(JSON.stringify(s.cache.location ?? null)) };
+}
 
-/**
- * apply: take the host's lock (the caller releases every lock it got if any host refused);
- * plan: only read who holds it. An unreachable host answers nothing: its facts carry the error.
- */
-async function lockHost(fleet: Fleet, host: HostConfig, mode: 'plan' | 'apply', holder: { run: string; by: string; pid: number; since: string }): Promise<LockAnswer> {
-  let files: HostFiles;
-  try {
-    files = new HostFiles(await fleet.ssh(host));
-  } catch {
-    return { held: false };
-  }
-  try {
-    if (mode === 'plan') return { held: false, holder: await files.lockHolder() };
-    return await files.lock(holder);
-  } catch (err) {
-    // Never thrown: the other hosts' locks must still be known, to be released.
-    return { held: false, error: detailFor(err, host.name) };
-  }
+/** The plan as the journal keeps it: per host each step's action, no diffs (they can be long). */
+function planRecord(run: RunContext, plan: RunPlan): PlanRecord {
+  const action = (p: RunPlan['fleet'][number]) => ({
+    step: p.step,
+    action: p.plan?.action ?? ('failed' as const),
+    detail: p.error ?? (p.plan?.action === 'none' ? p.plan.reason : (p.plan?.summary ?? '')),
+  });
+  return {
+    type: 'plan',
+    hosts: run.hosts.map((h) => {
+      const s = h.state.facts.horizon?.settings;
+      return { host: h.host.name, before: s ? beforeBackend(s) : null, steps: (plan.hosts[h.host.name] ?? []).map(action) };
+    }),
+    fleet: plan.fleet.map(action),
+  };
 }
 
 function fillHosts(report: SwitchReport, run: RunContext, plan: RunPlan, results: StepResult[]): void {

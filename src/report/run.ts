@@ -53,6 +53,7 @@ export function renderSwitch(report: SwitchReport): string {
   if (report.deployDiff) out.push('', indent(report.deployDiff.trimEnd(), 4));
   out.push('', summary(report));
   for (const w of report.warnings) out.push(`! ${w}`);
+  if (report.journal && report.outcome !== 'planned') out.push(`Journal: ${report.journal} (sessionctl history --run ${report.runId}; undo with sessionctl rollback --run ${report.runId})`);
   return out.join('\n');
 }
 

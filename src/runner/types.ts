@@ -5,6 +5,7 @@ import type { Engine } from '../transport/types.js';
 import type { HostFiles, FileSnapshot } from '../transport/hostfs.js';
 import type { BackendTarget } from '../backends/types.js';
 import type { SettingsBlock } from '../settings/block.js';
+import type { Journal } from '../journal/journal.js';
 
 /** One outcome type for every step (STYLE.md principle 7). */
 export type Outcome = 'changed' | 'unchanged' | 'skipped' | 'failed' | 'rolled-back' | 'rollback-failed';
@@ -67,6 +68,8 @@ export interface RunContext {
   timeouts: { health: number };
   /** Set when the inventory names kolla.deploy_host. */
   deploy?: DeployHost;
+  /** apply: the run journal; steps record each remote change in it before making it. */
+  journal?: Journal;
 }
 
 export interface HostStep {

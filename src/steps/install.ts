@@ -111,6 +111,8 @@ export const installClientLibrary: HostStep = {
   async apply(ctx) {
     const library = hostSettings(ctx).library!;
     const method = ctx.run.desired.install.method;
+    const what = `${method === 'distro' ? library.distroPackage : requirement(ctx, library)} (${method})`;
+    ctx.run.journal?.append({ type: 'package', host: ctx.host.name, status: 'installing', what });
     if (method === 'pip') await installPip(ctx, requirement(ctx, library));
     else if (method === 'wheelhouse') await installWheelhouse(ctx, requirement(ctx, library));
     else await installDistro(ctx, library.distroPackage);
@@ -125,6 +127,7 @@ export const installClientLibrary: HostStep = {
       throw new HostError(ctx.host.name, `${library.module} still does not import after the ${method} install:\n${tail(check.stderr)}`);
     }
     ctx.state.installed = `${library.module} ${check.stdout.toString().trim()} (${method})`;
+    ctx.run.journal?.append({ type: 'package', host: ctx.host.name, status: 'installed', what: ctx.state.installed });
     return `installed ${ctx.state.installed}; left in place on rollback (harmless)`;
   },
 };

@@ -1,6 +1,6 @@
 import { HostError } from '../errors.js';
 import { patchSettings, renderBlock, unifiedDiff } from '../settings/block.js';
-import { HOST_STATE_DIR } from '../transport/hostfs.js';
+import { HOST_STATE_DIR, sha256 } from '../transport/hostfs.js';
 import { masker } from '../util/secret.js';
 import { hostSettings, locate } from './settings.js';
 import type { FleetStep, RunContext } from '../runner/types.js';
@@ -42,9 +42,12 @@ export const kollaOverride: FleetStep = {
   },
   async apply(run) {
     const d = run.deploy!;
-    d.backup = `${HOST_STATE_DIR}/backups/${run.id}/${d.path.replace(/\//g, '%')}`;
+    const backup = `${HOST_STATE_DIR}/backups/${run.id}/${d.path.replace(/\//g, '%')}`;
+    const content = Buffer.from(d.after!, 'utf8');
+    run.journal?.append({ type: 'file', host: d.name, role: 'deploy-override', path: d.path, backup, before: d.before?.sha256 ?? null, after: sha256(content) });
+    d.backup = backup;
     await d.files.backup(d.path, d.backup);
-    d.written = await d.files.write(d.path, Buffer.from(d.after!, 'utf8'), d.before?.sha256 ?? null, { parents: true });
+    d.written = await d.files.write(d.path, content, d.before?.sha256 ?? null, { parents: true });
     return `wrote ${d.name}:${d.path} (backup ${d.backup})`;
   },
   async rollback(run) {

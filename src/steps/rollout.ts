@@ -1,7 +1,16 @@
 import { HostError, detailFor } from '../errors.js';
-import { probeHorizon, runPython } from '../facts/horizon.js';
+import { probeHorizon, runPython, type HorizonFacts } from '../facts/horizon.js';
 import { hostSettings, mismatches } from './settings.js';
-import type { HostContext, HostStep, StepPlan } from '../runner/types.js';
+import type { HostConfig } from '../inventory/types.js';
+import type { Engine } from '../transport/types.js';
+import type { HostContext, HostStep, RunContext, StepPlan } from '../runner/types.js';
+
+/** What restarting and gating one host needs: the runner's HostContext and `sessionctl rollback`'s both fit. */
+export interface RestartTarget {
+  host: HostConfig;
+  engine: Engine;
+  run: Pick<RunContext, 'timeouts' | 'journal'>;
+}
 
 /** Docker's stop timeout for a restart: Apache as PID 1 stops at once on SIGTERM. */
 const STOP_TIMEOUT_S = 10;
@@ -15,7 +24,7 @@ function restartPlanned(ctx: HostContext): boolean {
  * the request Kolla's own health check makes. Docker's 'starting' is accepted once the page
  * answers, so the gate does not wait out the health check interval (30 s on Kolla).
  */
-export async function healthGate(ctx: HostContext): Promise<string> {
+export async function healthGate(ctx: RestartTarget): Promise<string> {
   const t0 = Date.now();
   const deadline = t0 + ctx.run.timeouts.health * 1000;
   let last = 'not checked yet';
@@ -71,23 +80,34 @@ export const restart: HostStep = {
       throw new HostError(ctx.host.name, `container '${ctx.host.container}' is ${now ? now.state : 'gone'} now (it was running at preflight): someone else is working on this host; not restarting it`);
     }
     ctx.state.restarted = true;
+    ctx.run.journal?.append({ type: 'restart', host: ctx.host.name, container: ctx.host.container, stage: 'apply' });
     await ctx.engine.restart(ctx.host.container, STOP_TIMEOUT_S);
     return `restarted ${ctx.host.container}`;
   },
   async rollback(ctx) {
     if (!ctx.state.restarted) return 'not restarted';
-    const byHand = `by hand on ${ctx.host.name}: check 'docker logs ${ctx.host.container}', then 'docker restart ${ctx.host.container}'`;
-    await ctx.engine.restart(ctx.host.container, STOP_TIMEOUT_S);
-    const health = await healthGate(ctx).catch((err: Error) => {
-      throw new HostError(ctx.host.name, `restarted on the restored settings but ${detailFor(err, ctx.host.name)}; ${byHand}`);
-    });
-    const facts = await probeHorizon(ctx.host.name, ctx.engine, ctx.host.container);
     const before = ctx.state.facts.horizon!.settings!;
-    const wrong = mismatches({ sessionEngine: before.sessionEngine, cacheBackend: before.cache.backend ?? undefined, location: before.cache.location }, facts);
-    if (wrong.length) throw new HostError(ctx.host.name, `restarted, but the previous backend is not effective again: ${wrong.join('; ')}`);
-    return `restarted on the previous backend (${facts.settings!.cache.backend}); ${health}`;
+    return restartOnPrevious(ctx, (facts) => mismatches({ sessionEngine: before.sessionEngine, cacheBackend: before.cache.backend ?? undefined, location: before.cache.location }, facts));
   },
 };
+
+/**
+ * Restart a host on its restored settings, wait for the health gate, and ask Django whether the
+ * previous backend is effective again (`wrong` lists what differs). Used by the automatic rollback
+ * and by `sessionctl rollback`.
+ */
+export async function restartOnPrevious(ctx: RestartTarget, wrong: (facts: HorizonFacts) => string[]): Promise<string> {
+  const byHand = `by hand on ${ctx.host.name}: check 'docker logs ${ctx.host.container}', then 'docker restart ${ctx.host.container}'`;
+  ctx.run.journal?.append({ type: 'restart', host: ctx.host.name, container: ctx.host.container, stage: 'rollback' });
+  await ctx.engine.restart(ctx.host.container, STOP_TIMEOUT_S);
+  const health = await healthGate(ctx).catch((err: Error) => {
+    throw new HostError(ctx.host.name, `restarted on the restored settings but ${detailFor(err, ctx.host.name)}; ${byHand}`);
+  });
+  const facts = await probeHorizon(ctx.host.name, ctx.engine, ctx.host.container);
+  const differs = wrong(facts);
+  if (differs.length) throw new HostError(ctx.host.name, `restarted, but the previous backend is not effective again: ${differs.join('; ')}`);
+  return `restarted on the previous backend (${facts.settings!.sessionEngine.split('.').pop()}${facts.settings!.cache.backend ? ` + ${facts.settings!.cache.backend}` : ''}); ${health}`;
+}
 
 export const healthGateStep: HostStep = {
   scope: 'host',

@@ -3,7 +3,7 @@ import { HostError } from '../errors.js';
 import { probeWithOverlay, pythonJson, type HorizonFacts } from '../facts/horizon.js';
 import { BLOCK_BEGIN, patchSettings, renderBlock, unifiedDiff, type Assignment } from '../settings/block.js';
 import type { Expect, HostSettings } from '../backends/types.js';
-import { HOST_STATE_DIR } from '../transport/hostfs.js';
+import { HOST_STATE_DIR, sha256 } from '../transport/hostfs.js';
 import { masker } from '../util/secret.js';
 import type { HostContext, HostStep } from '../runner/types.js';
 
@@ -134,9 +134,11 @@ export const patchSettingsStep: HostStep = {
   async apply(ctx) {
     const s = ctx.state.settings!;
     const dest = backupPath(ctx, s.path);
+    const content = Buffer.from(s.after, 'utf8');
+    ctx.run.journal?.append({ type: 'file', host: ctx.host.name, role: 'settings', path: s.path, backup: dest, before: s.before?.sha256 ?? null, after: sha256(content) });
     await ctx.files.backup(s.path, dest);
     ctx.state.backup = dest;
-    ctx.state.written = await ctx.files.write(s.path, Buffer.from(s.after, 'utf8'), s.before?.sha256 ?? null);
+    ctx.state.written = await ctx.files.write(s.path, content, s.before?.sha256 ?? null);
     return `wrote ${s.path} (backup ${dest})`;
   },
 

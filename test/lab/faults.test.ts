@@ -1,116 +1,150 @@
 /**
- * Fault suite (issue 5): things that go wrong during a real memcached -> Redis switch. Every case
- * byte-compares each host's settings files with the originals and asks Django inside every
- * container which backend it resolved: nothing may be lost, no host left half-switched.
- * (Redis down, a host failing its health gate on host 2, and a concurrent run are covered in
- * apply-redis-variants and kolla-override.)
+ * Issue 5's fault suite on the real lab, each case asserting nothing is lost: every settings file
+ * byte-compared with its original through the outer Docker engine, the effective backend asked
+ * from Django inside each container, and the run journal read as an operator would.
  */
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { spawn } from 'node:child_process';
-import { cli, djangoSettings, fleetSnapshot, horizonStartedAt, labInventory, labs, labWheelhouse, onHost, scratch } from './harness.js';
-import { labReset, type LabInfo } from './lab.js';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cli, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, labWheelhouse, onHost, redisInventory, scratch } from './harness.js';
+import { labReset } from './lab.js';
 import type { SwitchReport } from '../../src/commands/apply.js';
+import type { RollbackReport } from '../../src/commands/rollback.js';
 
-const FILES = ['/etc/kolla/horizon/_9999-custom-settings.py', '/etc/kolla/horizon/_9998-kolla-settings.py'];
-
-function inventory(lab: LabInfo, wheelhouse: string): string {
-  return labInventory(lab, scratch(), {
-    extra: [
-      'session:',
-      '  backend: redis',
-      `  redis: { url: "redis://${lab.services.redis.ip}:${lab.services.redis.port}/0", password_file: "${lab.services.redis.passwordFile}" }`,
-      `install: { method: wheelhouse, wheelhouse: "${wheelhouse}" }`,
-    ].join('\n'),
-  });
-}
-
-/** The CLI as a child process, so the test can act while it runs. */
-function startApply(inv: string) {
-  const child = spawn(process.execPath, ['dist/cli.js', 'apply', '-i', inv, '--yes', '--json'], { env: { ...process.env, SSH_AUTH_SOCK: '' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const done = new Promise<{ code: number | null; signal: string | null; report: SwitchReport; stderr: string }>((resolve, reject) =>
-    child.on('close', (code, signal) => {
-      try {
-        resolve({ code, signal, report: JSON.parse(stdout) as SwitchReport, stderr });
-      } catch {
-        reject(new Error(`no JSON report (exit ${code}, signal ${signal}):\n${stderr}\n${stdout}`));
-      }
-    }),
-  );
-  return { child, done };
-}
-
-/** Poll until `cond` holds (the CLI is mid-run); fails the test after `seconds`. */
-async function until(what: string, cond: () => Promise<boolean>, seconds = 240): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline) {
-    if (await cond().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting until ${what}`);
-}
-
-type Snapshot = { files: Awaited<ReturnType<typeof fleetSnapshot>>; django: Awaited<ReturnType<typeof djangoSettings>>[] };
-
-async function snapshot(lab: LabInfo): Promise<Snapshot> {
-  return { files: await fleetSnapshot(lab, FILES), django: await Promise.all(lab.hosts.map((h) => djangoSettings(h.container))) };
-}
-
-/** Nothing lost: every file has its original bytes and Django resolves the original backend everywhere. */
-async function assertUntouched(t: ExecutionContext, lab: LabInfo, before: Snapshot): Promise<void> {
-  const after = await snapshot(lab);
-  t.deepEqual(after.files.map((h) => h.files), before.files.map((h) => h.files), 'every settings file has its exact original bytes');
-  t.deepEqual(after.django, before.django, 'Django resolves the original backend on every host');
-  t.regex(before.django[0]!.backend, /memcached/);
-}
-
-// The failure handling is sessionctl's, not the Horizon flavour's: one lab is enough.
+const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
+const MEMCACHED = 'django.core.cache.backends.memcached.PyMemcacheCache';
+const REDIS = 'django_redis.cache.RedisCache';
 const lab = labs()[0];
-if (!lab) test('the fault suite needs a lab (npm test)', (t) => t.pass());
+
+/** The records of the only journal under `state`, parsed without sessionctl's reader. */
+function records(journal: string): { type: string; [k: string]: unknown }[] {
+  return readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+}
+
+if (!lab) test('the fault suite needs a lab (SESSIONCTL_LABS)', (t) => t.pass());
 else {
-  test.serial(`${lab.name}: Ctrl-C during the rolling restart stops cleanly, rolls back, exits non-zero`, async (t) => {
+  test.serial('1. Redis down at preflight: zero hosts changed, the journal says so', async (t) => {
     await labReset(lab.name);
-    const before = await snapshot(lab);
-    const run = startApply(inventory(lab, await labWheelhouse()));
-    const dash1 = lab.hosts[0]!.container;
-    await until('host 1 was restarted', async () => (await horizonStartedAt(dash1)) !== before.files[0]!.started);
-    run.child.kill('SIGINT');
-    const { code, report } = await run.done;
-    t.is(code, 2);
-    t.is(report.outcome, 'rolled-back');
-    t.regex(report.error ?? '', /interrupted by SIGINT/);
-    t.deepEqual([...(report.rolledBack ?? [])].sort(), lab.hosts.map((h) => h.name).sort());
-    await assertUntouched(t, lab, before);
-    const after = await fleetSnapshot(lab, FILES);
-    t.is(after[2]!.started, before.files[2]!.started, 'host 3 was never restarted');
-    const locks = await Promise.all(lab.hosts.map((h) => onHost(h.container, ['test', '-e', '/var/lib/sessionctl/lock']).then(() => true, () => false)));
-    t.deepEqual(locks, lab.hosts.map(() => false), 'locks released');
+    const before = await fleetSnapshot(lab, [CUSTOM]);
+    const state = scratch('sessionctl-state-');
+    // Nothing listens on this port: Redis is down as far as Horizon can tell.
+    const inv = redisInventory(lab, await labWheelhouse(), `redis://${lab.services.redis.ip}:6390/0`);
+    const res = await cli(['apply', '-i', inv, '--state-dir', state, '--yes', '--json']);
+    t.is(res.code, 2, res.stderr);
+    const report = JSON.parse(res.stdout) as SwitchReport;
+    t.is(report.outcome, 'failed');
+    t.regex(report.error ?? '', /preflight failed, nothing changed/);
+    t.deepEqual(await fleetSnapshot(lab, [CUSTOM]), before, 'no file written, no container restarted');
+    t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => MEMCACHED));
+    const journal = records(report.journal!);
+    t.false(journal.some((r) => r.type === 'file' || r.type === 'restart' || r.type === 'package'));
+    t.is(journal.at(-1)?.type, 'outcome');
+    t.is(journal.at(-1)?.outcome, 'failed');
   });
 
-  test.serial(`${lab.name}: a horizon container stopped by someone mid-run is a clear error; everything is put back and it stays stopped`, async (t) => {
+  test.serial('4. the horizon container stopped by someone mid-rollout: clear error, every host rolled back', async (t) => {
     await labReset(lab.name);
-    const before = await snapshot(lab);
-    const run = startApply(inventory(lab, await labWheelhouse()));
-    const [dash1, dash2] = [lab.hosts[0]!.container, lab.hosts[1]!.container];
-    await until('host 1 was restarted', async () => (await horizonStartedAt(dash1)) !== before.files[0]!.started);
-    await onHost(dash2, ['docker', 'stop', '-t', '1', 'horizon']);
-    const { code, report } = await run.done;
+    const original = await hostFiles(lab, CUSTOM);
+    const state = scratch('sessionctl-state-');
+    const inv = redisInventory(lab, await labWheelhouse());
+    const running = cli(['apply', '-i', inv, '--state-dir', state, '--yes', '--json']);
+    // dash2's restart is done (its step outcome is journaled): stop its container while the gate waits.
+    const stopped = (async () => {
+      if (!(await journalShows(state, /"step":"restart","host":"dash2","outcome":"changed"/))) return false;
+      await onHost(lab.hosts[1]!.container, ['docker', 'stop', '-t', '1', 'horizon']);
+      return true;
+    })();
+    const [res, didStop] = await Promise.all([running, stopped]);
+    t.true(didStop);
+    t.is(res.code, 2, res.stderr);
+    const report = JSON.parse(res.stdout) as SwitchReport;
+    t.is(report.outcome, 'rolled-back', report.error);
+    t.regex(report.error ?? '', /^dash2: /);
+    t.deepEqual(await hostFiles(lab, CUSTOM), original, 'every settings file has its exact original bytes');
+    t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => MEMCACHED), 'dash2 runs again, on memcached');
+    t.is((await cli(['rollback', '-i', inv, '--state-dir', state, '--yes', '--json'])).stdout.includes('nothing-to-roll-back'), true, 'the automatic rollback is in the journal');
+  });
+
+  test.serial('5. two concurrent applies: the second is refused by the lock and changes nothing', async (t) => {
+    await labReset(lab.name);
+    const original = await hostFiles(lab, CUSTOM);
+    const [stateA, stateB] = [scratch('sessionctl-state-'), scratch('sessionctl-state-')];
+    const inv = redisInventory(lab, await labWheelhouse());
+    const first = cli(['apply', '-i', inv, '--state-dir', stateA, '--yes', '--json']);
+    // The plan record comes after every host's lock is held.
+    t.true(await journalShows(stateA, /"type":"plan"/));
+    const second = await cli(['apply', '-i', inv, '--state-dir', stateB, '--yes', '--json']);
+    t.is(second.code, 2, second.stderr);
+    const refused = JSON.parse(second.stdout) as SwitchReport;
+    t.is(refused.outcome, 'refused');
+    t.regex(refused.error ?? '', /dash1 is locked by run \d{8}T\d{6}-[0-9a-f]{6}/);
+    t.false(records(refused.journal!).some((r) => r.type === 'file' || r.type === 'restart' || r.type === 'package'), 'the refused run journaled no change');
+
+    const done = await first;
+    t.is(done.code, 0, done.stderr);
+    const applied = JSON.parse(done.stdout) as SwitchReport;
+    t.regex(refused.error ?? '', new RegExp(applied.runId));
+    // What is on the hosts is exactly what the first run says it wrote: the second wrote nothing.
+    const wrote = records(applied.journal!).filter((r) => r.type === 'file').map((r) => r.after);
+    const now = (await hostFiles(lab, CUSTOM)).map((b) => (b ? createHash('sha256').update(Buffer.from(b, 'base64')).digest('hex') : null));
+    t.deepEqual([...now].sort(), [...wrote].sort());
+    t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => REDIS));
+
+    const back = JSON.parse((await cli(['rollback', '-i', inv, '--state-dir', stateA, '--yes', '--json'])).stdout) as RollbackReport;
+    t.is(back.outcome, 'rolled-back');
+    t.deepEqual(await hostFiles(lab, CUSTOM), original);
+  });
+
+  test.serial('6. Ctrl-C during the rolling restart: clean stop, rollback, non-zero exit', async (t) => {
+    await labReset(lab.name);
+    const original = await hostFiles(lab, CUSTOM);
+    const state = scratch('sessionctl-state-');
+    const inv = redisInventory(lab, await labWheelhouse());
+    const child = spawn(process.execPath, ['dist/cli.js', 'apply', '-i', inv, '--state-dir', state, '--yes', '--json'], { env: { ...process.env, SSH_AUTH_SOCK: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    t.true(await journalShows(state, /"type":"restart","host":"dash1","container":"horizon","stage":"apply"/));
+    child.kill('SIGINT');
+    const code = await exited;
     t.is(code, 2);
+    const report = JSON.parse(stdout) as SwitchReport;
+    t.is(report.outcome, 'rolled-back', report.error);
+    t.regex(report.error ?? '', /interrupted by SIGINT/);
+    t.deepEqual(await hostFiles(lab, CUSTOM), original, 'every settings file has its exact original bytes');
+    t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => MEMCACHED));
+    const journal = records(report.journal!);
+    t.true(journal.some((r) => r.type === 'step' && (r.result as { stage: string; outcome: string }).stage === 'rollback'), 'the automatic rollback is journaled');
+    t.is(journal.at(-1)?.outcome, 'rolled-back');
+  });
+
+  test.serial('4b. a horizon container stopped before its turn is not started behind the operator: clear error, rollback, it stays stopped', async (t) => {
+    await labReset(lab.name);
+    const original = await hostFiles(lab, CUSTOM);
+    const state = scratch('sessionctl-state-');
+    const running = cli(['apply', '-i', redisInventory(lab, await labWheelhouse()), '--state-dir', state, '--yes', '--json']);
+    // dash1 is being restarted: dash2 (next in line) is stopped by someone else.
+    t.true(await journalShows(state, /"type":"restart","host":"dash1","container":"horizon","stage":"apply"/));
+    const dash2 = lab.hosts[1]!.container;
+    await onHost(dash2, ['docker', 'stop', '-t', '1', 'horizon']);
+    const res = await running;
+    t.is(res.code, 2, res.stderr);
+    const report = JSON.parse(res.stdout) as SwitchReport;
+    t.is(report.outcome, 'rolled-back', report.error);
     t.regex(report.error ?? '', /dash2: container 'horizon' is exited now \(it was running at preflight\)/);
-    t.is(report.outcome, 'rolled-back');
     t.is((await onHost(dash2, ['docker', 'inspect', '-f', '{{.State.Status}}', 'horizon'])).trim(), 'exited', 'sessionctl did not start what someone stopped');
     await onHost(dash2, ['docker', 'start', 'horizon']);
-    await assertUntouched(t, lab, before);
+    t.deepEqual(await hostFiles(lab, CUSTOM), original, 'every settings file has its exact original bytes');
+    t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => MEMCACHED));
   });
 
-  test.serial(`${lab.name}: a full disk under /var/lib/sessionctl is refused before any change`, async (t) => {
+  test.serial('7. a full disk where the backups go: refused before any change, no lock left behind', async (t) => {
     await labReset(lab.name);
+    const before = await fleetSnapshot(lab, [CUSTOM]);
     const dash2 = lab.hosts[1]!.container;
-    const inv = inventory(lab, await labWheelhouse());
-    const before = await snapshot(lab);
+    const inv = redisInventory(lab, await labWheelhouse());
+    const locks = () => Promise.all(lab.hosts.map((h) => onHost(h.container, ['test', '-e', '/var/lib/sessionctl/lock']).then(() => true, () => false)));
     try {
       // Too small for backups: the preflight's disk check refuses.
       await onHost(dash2, ['sh', '-c', 'mkdir -p /var/lib/sessionctl && mount -t tmpfs -o size=1m tmpfs /var/lib/sessionctl']);
@@ -124,15 +158,15 @@ else {
       const report = JSON.parse(res.stdout) as SwitchReport;
       t.is(report.outcome, 'refused');
       t.regex(report.error ?? '', /dash2: could not take the lock: .*No space left on device/);
-      const locks = await Promise.all(lab.hosts.map((h) => onHost(h.container, ['test', '-e', '/var/lib/sessionctl/lock']).then(() => true, () => false)));
-      t.deepEqual(locks, lab.hosts.map(() => false), 'the locks taken on the other hosts were released');
+      t.deepEqual(await locks(), lab.hosts.map(() => false), 'the locks taken on the other hosts were released');
     } finally {
       await onHost(dash2, ['umount', '/var/lib/sessionctl']).catch(() => undefined);
     }
-    await assertUntouched(t, lab, before);
+    t.deepEqual(await fleetSnapshot(lab, [CUSTOM]), before, 'no file written, no container restarted');
+    t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => MEMCACHED));
   });
 
-  test.after.always(`${lab.name}: reset the lab`, async () => {
+  test.after.always(async () => {
     await onHost(lab.hosts[1]!.container, ['sh', '-c', 'docker start horizon; umount /var/lib/sessionctl; true']).catch(() => undefined);
     await labReset(lab.name);
   });

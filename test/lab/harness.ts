@@ -1,6 +1,6 @@
 /** Shared by the lab scenarios: which labs run, the real CLI as a child process, independent checks. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
@@ -183,4 +183,43 @@ export function memcachedHas(lab: LabInfo, key: string): Promise<boolean> {
     });
     sock.on('error', reject);
   });
+}
+
+/** An inventory for the lab switching to its Redis (or `redisUrl`), with the offline wheelhouse. */
+export function redisInventory(lab: LabInfo, wheelhouse: string, redisUrl = `redis://${lab.services.redis.ip}:${lab.services.redis.port}/0`): string {
+  return labInventory(lab, scratch(), {
+    extra: [
+      'session:',
+      '  backend: redis',
+      `  redis: { url: "${redisUrl}", password_file: "${lab.services.redis.passwordFile}" }`,
+      `install: { method: wheelhouse, wheelhouse: "${wheelhouse}" }`,
+    ].join('\n'),
+  });
+}
+
+/** Every Dashboard host's file at `path`, base64 (null: absent), read through the outer engine. */
+export async function hostFiles(lab: LabInfo, path: string): Promise<(string | null)[]> {
+  return Promise.all(lab.hosts.map(async (h) => (await hostFileBytes(h.container, path))?.toString('base64') ?? null));
+}
+
+/** The cache backend Django resolves in every host's container. */
+export async function effectiveBackends(lab: LabInfo): Promise<string[]> {
+  return Promise.all(lab.hosts.map(async (h) => (await djangoSettings(h.container)).backend));
+}
+
+/** Wait until the (only) run journal under `stateDir` has a line matching `re`; false on timeout. */
+export async function journalShows(stateDir: string, re: RegExp, timeoutMs = 300_000): Promise<boolean> {
+  const runs = join(stateDir, 'runs');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(runs);
+    } catch {
+      // Not created yet.
+    }
+    if (names[0] && re.test(readFileSync(join(runs, names[0]), 'utf8'))) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
 }
