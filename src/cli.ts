@@ -10,8 +10,7 @@ import { ConfigError, ConfigErrors, ExitCode, SessionctlError, type ExitCodeValu
 import { loadInventory, selectHosts } from './inventory/load.js';
 import { status } from './commands/status.js';
 import { renderStatus } from './report/status.js';
-import { renderSwitch, plainLine } from './report/run.js';
-import { switchBackend } from './commands/apply.js';
+import { runSwitch } from './commands/switch.js';
 import type { BackendFlags } from './backends/desired.js';
 import { masker } from './util/secret.js';
 import { ROOT } from './util/assets.js';
@@ -153,36 +152,22 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
   }
   const inventory = await loadInventory(inventoryPath(opts));
   const hosts = selectHosts(inventory, opts.limit);
-  const progress = opts.json ? (opts.verbose ? process.stderr : null) : process.stderr;
-  // listr2 in a terminal; one plain line per event in CI, logs and pipes.
-  // Loaded only for a person at a terminal: unattended runs start faster without them.
-  const live = process.stderr.isTTY && !opts.json && !process.env.CI ? new (await import('./report/listr.js')).ListrProgress(hosts.map((h) => h.name)) : undefined;
-  const { report, exitCode } = await switchBackend(inventory, hosts, {
-    mode,
-    backend: opts.backend,
-    redisUrl: opts.redisUrl,
-    memcachedServers: opts.memcachedServers,
-    allowInsecureCookieSessions: opts.allowInsecureCookieSessions,
-    installMethod: opts.installMethod,
-    wheelhouse: opts.wheelhouse ? resolve(opts.wheelhouse) : undefined,
-    healthTimeout,
-    ssh: { acceptNewHostKeys: opts.acceptNewHostKeys },
-    onEvent: (e) => {
-      if (live) return live.onEvent(e);
-      const line = progress ? plainLine(e) : undefined;
-      if (line) progress!.write(masker.mask(line) + '\n');
+  const { exitCode } = await runSwitch(
+    inventory,
+    hosts,
+    {
+      mode,
+      backend: opts.backend,
+      redisUrl: opts.redisUrl,
+      memcachedServers: opts.memcachedServers,
+      allowInsecureCookieSessions: opts.allowInsecureCookieSessions,
+      installMethod: opts.installMethod,
+      wheelhouse: opts.wheelhouse ? resolve(opts.wheelhouse) : undefined,
+      healthTimeout,
+      ssh: { acceptNewHostKeys: opts.acceptNewHostKeys },
     },
-    confirm: async (planned, warning) => {
-      if (opts.yes) return true;
-      await live?.flush();
-      process.stdout.write(masker.mask(renderSwitch(planned)) + '\n\n');
-      const { confirm } = await import('@inquirer/prompts');
-      return confirm({ message: `${warning} Apply this plan?`, default: false });
-    },
-  });
-  await live?.flush();
-  if (opts.json) process.stdout.write(masker.mask(JSON.stringify(report, null, 2)) + '\n');
-  else process.stdout.write(masker.mask(renderSwitch(report)) + '\n');
+    opts,
+  );
   return exitCode;
 }
 
