@@ -50,7 +50,8 @@ Examples:
   sessionctl plan -i inventory.yaml --backend redis
   sessionctl apply -i inventory.yaml --backend redis --yes
 
-Without a command in a terminal, sessionctl starts the guided mode.`)
+Without a command in a terminal (or with 'sessionctl guide'), sessionctl starts the guided mode:
+questions fill in an inventory, then the same plan and apply run; see 'sessionctl guide --help'.`)
     .exitOverride();
 
   program
@@ -99,7 +100,6 @@ ${EXIT_CODES_HELP}`)
   for (const [name, summary, issue] of [
     ['rollback', 'restore the hosts touched by an earlier run', 5],
     ['history', 'list earlier runs from the journal', 5],
-    ['guide', 'guided interactive mode', 6],
   ] as const) {
     program
       .command(name)
@@ -111,14 +111,43 @@ ${EXIT_CODES_HELP}`)
       });
   }
 
-  program.argument('[command]').action((unknown?: string) => {
+  program
+    .command('guide')
+    .description('guided mode: questions, the fleet\'s status, the plan, then the same apply as unattended runs')
+    .addHelpText('after', `
+Asks for the hosts (an inventory file, or entered and probed one by one, new host keys shown
+and trusted only after a yes), shows status, asks for the backend and only its settings
+(passwords are referenced as environment variables or files, never stored), shows the plan
+with diffs, asks for confirmation, applies, and offers to save the answers as an inventory with
+the unattended command that repeats the run. Ctrl-C at any question changes nothing.
+Needs a terminal; with --yes or --json it refuses (use apply).
+
+Examples:
+  sessionctl
+  sessionctl guide -i inventory.yaml --limit 'dash*'
+${EXIT_CODES_HELP}`)
+    .action(async (_opts, cmd: Command) => run(await guideCommand(cmd.optsWithGlobals<GlobalOptions>())));
+
+  program.argument('[command]').action(async (unknown?: string) => {
     if (unknown) throw new ConfigError(`unknown command '${unknown}'; run 'sessionctl --help' for the list`);
-    if (process.stdin.isTTY && process.stdout.isTTY) {
-      throw new SessionctlError("the guided mode is not available in this version yet; run 'sessionctl --help'");
-    }
-    throw new ConfigError("no command given (and no terminal for the guided mode); run 'sessionctl --help'");
+    run(await guideCommand(program.opts<GlobalOptions>()));
   });
   return program;
+}
+
+/** The guided mode, only with a person at a terminal: unattended runs name what to set instead. */
+async function guideCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
+  const why = opts.yes || opts.json ? `--${opts.yes ? 'yes' : 'json'} was given` : !(process.stdin.isTTY && process.stdout.isTTY) ? 'no terminal' : undefined;
+  if (why) {
+    throw new ConfigError(
+      `no command given and no guided mode (${why}): run 'sessionctl apply -i FILE --yes' (or plan/status) with the ` +
+        'backend set by --backend redis|memcached|database|cookie or session.backend in the inventory, and its settings by ' +
+        '--redis-url / --memcached-servers or session.redis.url, session.memcached.servers, session.database.*; see sessionctl --help',
+    );
+  }
+  const { inquirerPrompts } = await import('./guide/prompts.js');
+  const { guide } = await import('./commands/guide.js');
+  return guide(opts, await inquirerPrompts());
 }
 
 function inventoryPath(opts: GlobalOptions): string {
