@@ -172,6 +172,8 @@ export function answerProblem(path: string, value: unknown): string | undefined 
     return undefined;
   } catch (err) {
     if (!(err instanceof ConfigErrors)) throw err;
-    return err.errors.map((e) => e.message).join('; ');
+    // Keys the stub document lacks next to the answer are not the answer's problem.
+    const own = err.errors.filter((e) => !e.message.startsWith('missing required key'));
+    return own.length ? own.map((e) => e.message).join('; ') : undefined;
   }
 }
