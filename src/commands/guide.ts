@@ -159,7 +159,8 @@ async function askHost(ask: Prompts, answers: Answers, role: HostAnswer['role'])
     const port = Number(await ask.input(`${name}: SSH port`, { default: '22', validate: (v) => check(answerProblem(`hosts.${name}.port`, numberOrText(v))) }));
     const host: HostAnswer = { name, address, port, role, ...(role === 'dashboard' && jump ? { proxyJump: jump.name } : {}) };
     hosts.push(host);
-    const inventory = parseInventory(inventoryText(answers), '<guided>');
+    // Probed as a Dashboard host: a lone jump host is not yet a valid inventory, and role does not matter to SSH.
+    const inventory = parseInventory(inventoryText({ ...answers, hosts: hosts.map((h) => (h === host ? { ...h, role: 'dashboard' as const } : h)) }), '<guided>');
     const result = await probeHost(inventory, inventory.hosts.find((h) => h.name === name)!, trustKey(ask));
     if (result.ok) {
       say(`  ${name}: reachable, host key known`);

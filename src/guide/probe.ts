@@ -26,7 +26,9 @@ export async function probeHost(inventory: Inventory, host: HostConfig, trust: T
     } catch (err) {
       if (!(err instanceof HostUnreachableError) || !refused) return { ok: false, message: detailFor(err, host.name) };
       const { host: h, key } = refused;
-      if (!(await trust(h, keyTypeOf(key), fingerprint(key)))) return { ok: false, message: `${h.name}: host key not trusted` };
+      if (!(await trust(h, keyTypeOf(key), fingerprint(key)))) {
+        return { ok: false, message: h.name === host.name ? 'host key not trusted' : `jump host ${h.name}: host key not trusted` };
+      }
       await mkdir(dirname(h.knownHosts), { recursive: true, mode: 0o700 });
       await appendFile(h.knownHosts, knownHostsLine(h.address, h.port, key) + '\n', { mode: 0o600 });
     } finally {

@@ -4,6 +4,7 @@
  * the settings files' bytes on the hosts), then the saved inventory is used unattended.
  */
 import test from 'ava';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, djangoSettings, fleetSnapshot, labInventory, labs, labWheelhouse, scratch } from './harness.js';
@@ -133,6 +134,77 @@ for (const lab of labs()) {
     t.is(again.code, 0, again.stderr);
     t.is((JSON.parse(again.stdout) as SwitchReport).outcome, 'no-change');
     t.deepEqual(await fleetSnapshot(lab, [CUSTOM]), before, 'the unattended rerun wrote nothing and restarted nothing');
+  });
+
+  test.serial(`${lab.name}: guided, hosts entered through the jump host: new host keys shown and trusted only after a yes; memcached in use is the default and a no-change`, async (t) => {
+    await labReset(lab.name);
+    const dir = scratch();
+    const knownHosts = join(dir, 'known_hosts');
+    const labKeys = new Map(readFileSync(lab.knownHosts, 'utf8').trim().split('\n').map((l) => l.split(' ')).map(([host, type, b64]) => [`${host} ${type}`, b64!]));
+    const fp = (host: string) => {
+      const b64 = labKeys.get(`${host} ssh-ed25519`)!;
+      return `SHA256:${createHash('sha256').update(Buffer.from(b64, 'base64')).digest('base64').replace(/=+$/, '')}`;
+    };
+    const before = await fleetSnapshot(lab, [CUSTOM]);
+    const tty = await guide(dir);
+    try {
+      await tty.answer('Which Horizon hosts?', 'Enter');
+      await tty.answer('SSH user on the hosts', 'Enter');
+      await tty.answer('Private key file', 'C-u', text(lab.identity), 'Enter');
+      await tty.answer('known_hosts file', 'C-u', text(knownHosts), 'Enter');
+      await tty.answer('Run privileged commands through sudo', 'Enter');
+      await tty.answer('Are the hosts reached through a jump host', text('y'), 'Enter');
+      await tty.answer('Jump host name', 'Enter');
+      await tty.answer('bastion: address', text('127.0.0.1'), 'Enter');
+      await tty.answer('bastion: SSH port', 'C-u', text(String(lab.jump.sshPort)), 'Enter');
+      // The fingerprint shown is the jump host's real key (from the lab's own records).
+      await tty.waitFor(new RegExp(`^ {4}ssh-ed25519 ${fp(`[127.0.0.1]:${lab.jump.sshPort}`).replace(/[+/]/g, '\\$&')}$`, 'm'));
+      await tty.answer("Is this the host's real key", text('y'), 'Enter');
+      await tty.waitFor(/^ {2}bastion: reachable, host key known$/m);
+      for (const [i, h] of lab.hosts.entries()) {
+        await tty.answer('Dashboard host name', 'Enter');
+        await tty.answer(`${h.name}: address`, text(h.ip), 'Enter');
+        await tty.answer(`${h.name}: SSH port`, 'Enter');
+        await tty.waitFor(new RegExp(`^ {4}ssh-ed25519 ${fp(h.ip).replace(/[+/]/g, '\\$&')}$`, 'm'));
+        if (i === 0) {
+          // A no is respected: nothing recorded, the host is asked for again.
+          await tty.answer("Is this the host's real key", 'Enter');
+          await tty.waitFor(/^ {2}dash1: host key not trusted$/m);
+          t.notRegex(readFileSync(knownHosts, 'utf8'), /172\.30/, 'refused key not recorded');
+          await tty.answer('What now with dash1?', 'Enter');
+          await tty.answer('Dashboard host name', 'Enter');
+          await tty.answer('dash1: address', text(h.ip), 'Enter');
+          await tty.answer('dash1: SSH port', 'Enter');
+        }
+        await tty.answer("Is this the host's real key", text('y'), 'Enter');
+        await tty.waitFor(new RegExp(`^ {2}${h.name}: reachable, host key known$`, 'm'));
+        await tty.answer('Add another Dashboard host?', i < lab.hosts.length - 1 ? text('y') : text('n'), 'Enter');
+      }
+      const server = `${lab.services.memcached.ip}:${lab.services.memcached.port}`;
+      await tty.answer('Switch every host to which session backend?', 'Down', 'Down', 'Enter');
+      await tty.answer(`memcached servers, host:port, comma separated (${server})`, 'Enter');
+      await tty.answer('Also set session expiry', 'Enter');
+      await tty.answer('How to install the client library', 'Enter');
+      await tty.waitFor(/no change: every host already uses memcached as asked; nothing restarted\./);
+      await tty.answer('Save these answers as an inventory file', 'Enter');
+      await tty.answer('Save as', 'Enter');
+      t.is(await tty.exitCode(120_000), 0, await tty.screen());
+    } finally {
+      await tty.close();
+    }
+    t.deepEqual(await fleetSnapshot(lab, [CUSTOM]), before, 'nothing written, nothing restarted');
+    // Exactly the keys the lab's hosts have, each recorded once.
+    const recorded = readFileSync(knownHosts, 'utf8').trim().split('\n');
+    t.is(recorded.length, 4);
+    for (const line of recorded) {
+      const [host, type, b64] = line.split(' ');
+      t.is(labKeys.get(`${host} ${type}`), b64, line);
+    }
+    const saved = join(dir, 'inventory.yaml');
+    const again = await cli(['apply', '-i', saved, '--yes', '--json']);
+    t.is(again.code, 0, again.stderr);
+    t.is((JSON.parse(again.stdout) as SwitchReport).outcome, 'no-change');
+    t.regex(readFileSync(saved, 'utf8'), /proxy_jump: bastion/);
   });
 
   test.after.always(`${lab.name}: reset the lab`, async () => {

@@ -37,7 +37,10 @@ export class Tty {
     for (;;) {
       const text = await this.screen();
       if (pattern.test(text)) return text;
-      if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${pattern} on the screen:\n${text}`);
+      const ended = /^\[exit \d+\]$/m.test(text);
+      if (ended || Date.now() > until) {
+        throw new Error(`${ended ? 'the CLI ended' : `timed out after ${timeoutMs / 1000}s`} while waiting for ${pattern} on the screen:\n${text}`);
+      }
       await new Promise((r) => setTimeout(r, 150));
     }
   }

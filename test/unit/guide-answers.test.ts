@@ -132,6 +132,8 @@ const answers: [string, unknown, RegExp | undefined][] = [
   ['hosts.dash1.address', '10.0.0.300', /must be a hostname or IP address/],
   ['hosts.dash 1.address', '10.0.0.1', /invalid host name 'dash 1'/],
   ['session.redis.password_env', 'REDIS PW', /environment variable name/],
+  ['session.redis.password_env', 'HORIZON_REDIS_PASSWORD', undefined],
+  ['session.database.password_file', '~/secrets/db.pass', undefined],
   ['session.security.timeout', -5, /timeout must be an integer/],
 ];
 for (const [path, value, problem] of answers) {
