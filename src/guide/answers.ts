@@ -68,7 +68,11 @@ export function inventoryText(a: Answers, savedAs = 'inventory.yaml'): string {
   if (section) session.set(a.backend, section);
   if (a.security) session.set('security', doc.createNode(snake(a.security)));
   (session.get('backend', true) as Scalar).comment = ' memcached | redis | database | cookie';
-  session.commentBefore = ' Written by the guided mode.';
+  const env = requiredEnv(a);
+  session.commentBefore = [
+    ` Written by the guided mode. Repeat unattended: ${unattendedCommand(savedAs, a)}`,
+    ...(a.base && env.length ? [` (with ${env.join(', ')} set in the environment)`] : []),
+  ].join('\n');
   if (!a.base) doc.commentBefore = HEADER(unattendedCommand(savedAs, a), requiredEnv(a));
   return doc.toString({ lineWidth: 0 });
 }
