@@ -223,7 +223,8 @@ test('no terminal, --yes or --json: no prompt, a usage error (exit 5) naming the
   }
 });
 
-test('in a terminal with --yes: still no prompt, the same usage error', async (t) => {
+// Needs tmux, which test/lab/host-setup.sh installs with the lab.
+(labs().length ? test : test.skip)('in a terminal with --yes: still no prompt, the same usage error', async (t) => {
   const tty = await Tty.start([process.execPath, CLI, '--yes'], { cwd: process.cwd() });
   try {
     t.is(await tty.exitCode(30_000), 5);
