@@ -107,6 +107,9 @@ for (const lab of labs()) {
       await tty.answer('Also set session expiry', 'Enter');
       await tty.waitFor(/^ {4}\+CACHES = \{'default': \{'BACKEND': 'django_redis\.cache\.RedisCache'/m);
       await tty.answer('Switching the session backend logs every Horizon user out', text('y'), 'Enter');
+      // The rolling restart takes its time on a busy machine.
+      const n = lab.hosts.length;
+      await tty.waitFor(new RegExp(`^Switched ${n} of ${n} host\\(s\\) to redis\\.$`, 'm'), 600_000);
       await tty.answer('Save these answers as an inventory file', 'Enter');
       await tty.answer('Save as', 'C-u', text(saved), 'Enter');
       t.is(await tty.exitCode(), 0, await tty.screen());

@@ -32,7 +32,7 @@ export class Tty {
   }
 
   /** Poll until `pattern` is on the screen; returns the screen. */
-  async waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+  async waitFor(pattern: RegExp, timeoutMs = 180_000): Promise<string> {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const text = await this.screen();
@@ -64,7 +64,15 @@ export class Tty {
     return Number(/^\[exit (\d+)\]$/m.exec(text)![1]);
   }
 
+  /**
+   * End the session. A CLI still running (a failed test) gets Ctrl-C first and time to roll back
+   * and release its host locks: killing it mid-apply would leave the lab locked for the next test.
+   */
   async close(): Promise<void> {
+    if (!/^\[exit \d+\]$/m.test(await this.screen().catch(() => '[exit 0]'))) {
+      await this.send('C-c').catch(() => undefined);
+      await this.exitCode(300_000).catch(() => undefined);
+    }
     await tmux(['kill-session', '-t', this.session]).catch(() => undefined);
   }
 }
