@@ -66,7 +66,9 @@ export async function guide(opts: GuideOptions, ask: Prompts): Promise<ExitCodeV
   );
 
   // 7. Save the answers and show how to repeat the run without a person.
-  if (report.outcome !== 'refused') await offerSave(ask, answers);
+  // Not after a refusal (locked hosts) or a Ctrl-C during the plan: the operator wants out.
+  const interrupted = report.outcome === 'declined' && report.error !== undefined;
+  if (report.outcome !== 'refused' && !interrupted) await offerSave(ask, answers, chosen);
   return exitCode;
 }
 
@@ -405,14 +407,24 @@ async function askInstall(ask: Prompts): Promise<NonNullable<Answers['install']>
 
 // ---- 7. save --------------------------------------------------------------------------------
 
-async function offerSave(ask: Prompts, answers: Answers): Promise<void> {
+/** What a saved file means once loaded; relative paths of a picked file resolve against its folder. */
+function meaning(inv: Inventory): string {
+  return JSON.stringify({ hosts: inv.hosts.map(({ pos: _pos, ...h }) => h), session: inv.session, install: inv.install, rollout: inv.rollout, kolla: inv.kolla });
+}
+
+async function offerSave(ask: Prompts, answers: Answers, chosen: Inventory): Promise<void> {
   if (!(await ask.confirm('Save these answers as an inventory file (no secrets in it)?', true))) return;
   const dir = answers.base ? dirname(answers.base.file) : process.cwd();
   const suggested = join(dir, existsSync(join(dir, 'inventory.yaml')) ? `inventory-${answers.backend}.yaml` : 'inventory.yaml');
   const file = resolve(
     await ask.input('Save as', {
       default: suggested,
-      validate: (v) => (existsSync(resolve(v)) ? `${resolve(v)} exists: choose another name` : true),
+      validate: (v) => {
+        const file = resolve(v);
+        if (existsSync(file)) return `${file} exists: choose another name`;
+        const moved = meaning(parseInventory(inventoryText(answers, file), file)) !== meaning(chosen);
+        return moved ? `relative paths in ${answers.base?.file} would point elsewhere from ${dirname(file)}: save it next to that file` : true;
+      },
     }),
   );
   await writeFile(file, inventoryText(answers, file), { mode: 0o600, flag: 'wx' });
