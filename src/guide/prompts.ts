@@ -3,6 +3,13 @@
  * interface; Ctrl-C makes inquirer throw ExitPromptError, which the CLI's boundary reports.
  */
 
+import { masker } from '../util/secret.js';
+
+/** A line for the person at the terminal (stdout; secrets masked like every other output). */
+export function say(line = ''): void {
+  process.stdout.write(masker.mask(line) + '\n');
+}
+
 /** A check run on each answer as it is typed: true, or the message shown under the prompt. */
 export type Validate = (value: string) => true | string | Promise<true | string>;
 
