@@ -47,8 +47,9 @@ export async function chooseInventory(ask: Prompts, answers: Answers): Promise<I
   if (await ask.confirm('Are the hosts reached through a jump host (bastion)?', false)) {
     await askHost(ask, answers, 'jump');
   }
+  // At least one Dashboard host: one left out after a failed probe is asked for again.
   do await askHost(ask, answers, 'dashboard');
-  while (await ask.confirm('Add another Dashboard host?', false));
+  while (!answers.hosts.some((h) => h.role === 'dashboard') || (await ask.confirm('Add another Dashboard host?', false)));
   return parseInventory(inventoryText(answers), '<guided>');
 }
 

@@ -7,6 +7,7 @@ import type { Inventory } from '../inventory/types.js';
 import { inventoryText, requiredEnv, unattendedCommand, type Answers } from './answers.js';
 import { say, type Prompts } from './prompts.js';
 
+/** What a saved file means once loaded; relative paths of a picked file resolve against its folder. */
 function meaning(inv: Inventory): string {
   return JSON.stringify({ hosts: inv.hosts.map(({ pos: _pos, ...h }) => h), session: inv.session, install: inv.install, rollout: inv.rollout, kolla: inv.kolla });
 }
