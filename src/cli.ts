@@ -10,8 +10,7 @@ import { ConfigError, ConfigErrors, ExitCode, SessionctlError, type ExitCodeValu
 import { loadInventory, selectHosts } from './inventory/load.js';
 import { status } from './commands/status.js';
 import { renderStatus } from './report/status.js';
-import { renderSwitch, plainLine } from './report/run.js';
-import { switchBackend } from './commands/apply.js';
+import { runSwitch } from './commands/switch.js';
 import { rollback, type RollbackReport } from './commands/rollback.js';
 import { history, runDetail } from './commands/history.js';
 import { renderHistory, renderRunDetail } from './report/history.js';
@@ -60,7 +59,8 @@ Examples:
   sessionctl history
   sessionctl rollback -i inventory.yaml
 
-Without a command in a terminal, sessionctl starts the guided mode.`)
+Without a command in a terminal (or with 'sessionctl guide'), sessionctl starts the guided mode:
+questions fill in an inventory, then the same plan and apply run; see 'sessionctl guide --help'.`)
     .exitOverride();
 
   program
@@ -107,62 +107,42 @@ ${EXIT_CODES_HELP}`)
   }
 
   program
-    .command('history')
-    .description('list earlier apply runs from the journal, newest first, or one run in detail')
-    .option('--run <id>', 'show this run: every file written (backup, sha256 before and after), steps, packages, restarts, rollbacks')
+    .command('guide')
+    .description('guided mode: questions, the fleet\'s status, the plan, then the same apply as unattended runs')
     .addHelpText('after', `
-Reads the journals under --state-dir (one file per apply: runs/<run id>.jsonl). Only this machine's
-runs are there. A journal that is corrupt or cut short is listed with its file:line and error.
+Asks for the hosts (an inventory file, or entered and probed one by one, new host keys shown
+and trusted only after a yes), shows status, asks for the backend and only its settings
+(passwords are referenced as environment variables or files, never stored), shows the plan
+with diffs, asks for confirmation, applies, and offers to save the answers as an inventory with
+the unattended command that repeats the run. Ctrl-C at any question changes nothing.
+Needs a terminal; with --yes or --json it refuses (use apply).
 
 Examples:
-  sessionctl history
-  sessionctl history --run 20260101T120000-a1b2c3
-  sessionctl history --json | jq '.runs[0]'
+  sessionctl
+  sessionctl guide -i inventory.yaml --limit 'dash*'
 ${EXIT_CODES_HELP}`)
-    .action(async (_opts, cmd: Command) => run(historyCommand(cmd.optsWithGlobals<GlobalOptions & { run?: string }>())));
+    .action(async (_opts, cmd: Command) => run(await guideCommand(cmd.optsWithGlobals<GlobalOptions>())));
 
-  program
-    .command('rollback')
-    .description('restore, on the hosts it touched, the state before an earlier apply run (default: the latest not yet rolled back)')
-    .option('--run <id>', 'the run to undo (see sessionctl history); default: the newest run with file writes not rolled back yet')
-    .option('--force', 'restore the backup even over a file changed since the run (that change is lost)', false)
-    .option('--health-timeout <seconds>', 'how long a restarted host may take to become healthy', '300')
-    .addHelpText('after', `
-For every file the run wrote, the host's current sha256 decides: the original bytes -> nothing to
-do; the bytes the run wrote -> restored from the backup on the host (removed if it did not exist);
-anything else -> refused, naming host, path and hashes, unless --force. Then the hosts whose settings
-were restored restart one at a time behind the health gate, and Django must resolve the backend
-they had before the run. Shows the plan and asks for confirmation unless --yes; takes the same
-per-host lock as apply; a run is rolled back once (the journal records it). A refusal (changed
-file, lock held) exits 2 with nothing changed; a corrupt or truncated journal exits 1 naming its
-file:line, with nothing changed.
-
-Examples:
-  sessionctl rollback -i inventory.yaml
-  sessionctl rollback -i inventory.yaml --run 20260101T120000-a1b2c3 --yes
-  sessionctl rollback -i inventory.yaml --run 20260101T120000-a1b2c3 --force --yes --json
-${EXIT_CODES_HELP}`)
-    .action(async (_opts, cmd: Command) => run(await rollbackCommand(cmd.optsWithGlobals<GlobalOptions & RollbackFlags>())));
-
-  for (const [name, summary, issue] of [['guide', 'guided interactive mode', 6]] as const) {
-    program
-      .command(name)
-      .description(`${summary} (not in this version yet)`)
-      .allowUnknownOption(true)
-      .allowExcessArguments(true)
-      .action(() => {
-        throw new SessionctlError(`'${name}' is not available in this version of sessionctl yet (tracked in issue ${issue})`);
-      });
-  }
-
-  program.argument('[command]').action((unknown?: string) => {
+  program.argument('[command]').action(async (unknown?: string) => {
     if (unknown) throw new ConfigError(`unknown command '${unknown}'; run 'sessionctl --help' for the list`);
-    if (process.stdin.isTTY && process.stdout.isTTY) {
-      throw new SessionctlError("the guided mode is not available in this version yet; run 'sessionctl --help'");
-    }
-    throw new ConfigError("no command given (and no terminal for the guided mode); run 'sessionctl --help'");
+    run(await guideCommand(program.opts<GlobalOptions>()));
   });
   return program;
+}
+
+/** The guided mode, only with a person at a terminal: unattended runs name what to set instead. */
+async function guideCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
+  const why = opts.yes || opts.json ? `--${opts.yes ? 'yes' : 'json'} was given` : !(process.stdin.isTTY && process.stdout.isTTY) ? 'no terminal' : undefined;
+  if (why) {
+    throw new ConfigError(
+      `no command given and no guided mode (${why}): run 'sessionctl apply -i FILE --yes' (or plan/status) with the ` +
+        'backend set by --backend redis|memcached|database|cookie or session.backend in the inventory, and its settings by ' +
+        '--redis-url / --memcached-servers or session.redis.url, session.memcached.servers, session.database.*; see sessionctl --help',
+    );
+  }
+  const { inquirerPrompts } = await import('./guide/prompts.js');
+  const { guide } = await import('./commands/guide.js');
+  return guide({ ...opts, stateDir: stateDir(opts) }, await inquirerPrompts());
 }
 
 function inventoryPath(opts: GlobalOptions): string {
@@ -196,37 +176,23 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
   }
   const inventory = await loadInventory(inventoryPath(opts));
   const hosts = selectHosts(inventory, opts.limit);
-  const progress = opts.json ? (opts.verbose ? process.stderr : null) : process.stderr;
-  // listr2 in a terminal; one plain line per event in CI, logs and pipes.
-  // Loaded only for a person at a terminal: unattended runs start faster without them.
-  const live = process.stderr.isTTY && !opts.json && !process.env.CI ? new (await import('./report/listr.js')).ListrProgress(hosts.map((h) => h.name)) : undefined;
-  const { report, exitCode } = await switchBackend(inventory, hosts, {
-    mode,
-    stateDir: stateDir(opts),
-    backend: opts.backend,
-    redisUrl: opts.redisUrl,
-    memcachedServers: opts.memcachedServers,
-    allowInsecureCookieSessions: opts.allowInsecureCookieSessions,
-    installMethod: opts.installMethod,
-    wheelhouse: opts.wheelhouse ? resolve(opts.wheelhouse) : undefined,
-    healthTimeout,
-    ssh: { acceptNewHostKeys: opts.acceptNewHostKeys },
-    onEvent: (e) => {
-      if (live) return live.onEvent(e);
-      const line = progress ? plainLine(e) : undefined;
-      if (line) progress!.write(masker.mask(line) + '\n');
+  const { exitCode } = await runSwitch(
+    inventory,
+    hosts,
+    {
+      mode,
+      stateDir: stateDir(opts),
+      backend: opts.backend,
+      redisUrl: opts.redisUrl,
+      memcachedServers: opts.memcachedServers,
+      allowInsecureCookieSessions: opts.allowInsecureCookieSessions,
+      installMethod: opts.installMethod,
+      wheelhouse: opts.wheelhouse ? resolve(opts.wheelhouse) : undefined,
+      healthTimeout,
+      ssh: { acceptNewHostKeys: opts.acceptNewHostKeys },
     },
-    confirm: async (planned, warning) => {
-      if (opts.yes) return true;
-      await live?.flush();
-      process.stdout.write(masker.mask(renderSwitch(planned)) + '\n\n');
-      const { confirm } = await import('@inquirer/prompts');
-      return confirm({ message: `${warning} Apply this plan?`, default: false });
-    },
-  });
-  await live?.flush();
-  if (opts.json) process.stdout.write(masker.mask(JSON.stringify(report, null, 2)) + '\n');
-  else process.stdout.write(masker.mask(renderSwitch(report)) + '\n');
+    opts,
+  );
   return exitCode;
 }
 

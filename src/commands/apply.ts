@@ -98,6 +98,16 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
   const report: SwitchReport = { runId, mode: opts.mode, backend: desired.target.name, playbook: playbook.file, outcome: 'planned', hosts: [], fleet: [], warnings: [...desired.warnings], ...(journal ? { journal: journal.file } : {}) };
   const locked: HostConfig[] = [];
   let exitCode: ExitCodeValue = ExitCode.ok;
+  // apply holds the hosts' locks from before the plan: a Ctrl-C (or hangup) while planning must not
+  // kill the process with the locks still taken. It stops the run at the next safe point instead.
+  let interrupted: string | undefined;
+  let runner: Runner | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupted ??= `interrupted by ${sig}`;
+    runner?.requestStop(interrupted);
+  };
+  const signals: NodeJS.Signals[] = opts.mode === 'apply' ? ['SIGINT', 'SIGTERM', 'SIGHUP'] : [];
+  for (const sig of signals) process.on(sig, onSignal);
   try {
     // The lock is asked for while the facts are read (same connection, both read-only until
     // granted); nothing is planned before every host's lock is held, so what we plan is what we change.
@@ -138,7 +148,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
       }),
     );
 
-    const runner = new Runner(playbook, STEPS, run, emit);
+    runner = new Runner(playbook, STEPS, run, emit);
     const plan = await runner.plan();
     journal?.append(planRecord(run, plan));
     fillHosts(report, run, plan, results);
@@ -158,14 +168,12 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     }
     report.warnings.unshift(LOGOUT_WARNING);
     if (opts.mode === 'plan') return { report, exitCode };
-    if (!(await opts.confirm(report, LOGOUT_WARNING))) {
+    if (interrupted || !(await opts.confirm(report, LOGOUT_WARNING))) {
       report.outcome = 'declined';
+      if (interrupted) report.error = `${interrupted} before the confirmation: nothing changed`;
       return { report, exitCode: ExitCode.error };
     }
 
-    const onSignal = (sig: NodeJS.Signals) => runner.requestStop(`interrupted by ${sig}`);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     let applied: ApplyResult;
     results.length = 0;
     try {
@@ -182,9 +190,6 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
       report.error = err.message;
       report.outcome = applied.rollbackFailed.length ? 'rollback-failed' : 'rolled-back';
       exitCode = ExitCode.hostFailed;
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
     }
     report.rolledBack = applied.rolledBack;
     report.rollbackFailed = applied.rollbackFailed;
@@ -196,6 +201,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     report.error = (err as Error)?.message ?? String(err);
     throw err;
   } finally {
+    for (const sig of signals) process.off(sig, onSignal);
     journal?.append({
       type: 'outcome',
       outcome: report.outcome,

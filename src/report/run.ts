@@ -70,7 +70,7 @@ function summary(r: SwitchReport): string {
     case 'failed':
       return `Stopped before any change: ${r.error}`;
     case 'declined':
-      return 'Not confirmed: nothing was changed.';
+      return r.error ? `Stopped, ${r.error}.` : 'Not confirmed: nothing was changed.';
     case 'rolled-back':
       return `FAILED and rolled back (${r.rolledBack?.join(', ') || 'nothing had changed'}): ${r.error}`;
     case 'rollback-failed':

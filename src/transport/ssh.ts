@@ -14,6 +14,8 @@ export interface SshOptions {
   acceptNewHostKeys: boolean;
   /** Debug lines (already masked by the caller's logger). */
   debug?: (line: string) => void;
+  /** Told about an unknown key it refused, so a person can be asked about it (the guided mode). */
+  refusedUnknownKey?: (host: HostConfig, key: Buffer) => void;
 }
 
 /**
@@ -105,6 +107,7 @@ export class SshConnection implements Shell {
             accepted = key;
             return true;
           }
+          opts.refusedUnknownKey?.(host, key);
           refusal =
             `unknown host key ${keyTypeOf(key)} ${fp} for ${hostLabel(host)} (not in ${host.knownHosts}). ` +
             `Verify the fingerprint, then add it (ssh-keyscan) or rerun with --accept-new-host-keys.`;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Prepares a Debian 12 machine for the sessionctl lab: the Docker engine and debootstrap installed,
+# Prepares a Debian 12 machine for the sessionctl lab: the Docker engine, debootstrap and tmux installed,
 # dockerd running. Idempotent; safe to run before every CI job.
 set -euo pipefail
 
@@ -13,6 +13,8 @@ command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 # ssh/ssh-keygen: not needed by the lab itself, but tests compare against the OpenSSH client.
 command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+# tmux: the guided mode's scenarios drive the CLI in a real pseudo-terminal.
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 
 if [ "${#missing[@]}" -gt 0 ]; then
     # Package lists are fetched only when apt does not know the packages yet.

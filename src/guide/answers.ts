@@ -1,0 +1,183 @@
+/**
+ * The guided mode's answers, and what they become: inventory YAML (with comments, never a secret)
+ * and the unattended command that repeats the run. Pure: no prompts, files or connections, so the
+ * mapping is table-tested, and the inventory it writes goes through the real loader like any file.
+ */
+import { Document, isMap, parseDocument, YAMLMap, type Scalar } from 'yaml';
+import { ConfigErrors } from '../errors.js';
+import { parseInventory } from '../inventory/load.js';
+import type { Backend, DatabaseConfig, InstallConfig, SecurityConfig } from '../inventory/types.js';
+import { shellQuote } from '../util/quote.js';
+
+/** A secret the operator named: an environment variable or a file, never the value itself. */
+export type SecretAnswer = { env: string } | { file: string };
+
+/** One host entered in the guided mode. */
+export interface HostAnswer {
+  name: string;
+  address: string;
+  port: number;
+  role: 'dashboard' | 'jump';
+  proxyJump?: string;
+}
+
+/** How every host is reached (the inventory's `defaults`). */
+export interface AccessAnswer {
+  user: string;
+  /** Private key file; absent = ssh-agent. */
+  identity?: string;
+  knownHosts: string;
+  become: boolean;
+}
+
+export interface Answers {
+  /** The inventory file the operator picked, as text; absent when the hosts were entered here. */
+  base?: { file: string; text: string };
+  /** Entered hosts and how to reach them (used only without `base`). */
+  access?: AccessAnswer;
+  hosts?: HostAnswer[];
+  /** Absent while the hosts are still being entered (the inventory then has no session yet). */
+  backend?: Backend;
+  redis?: { url: string; password?: SecretAnswer; sentinel?: { service: string; hosts: string[]; password?: SecretAnswer } };
+  memcached?: { servers: string[] };
+  database?: Omit<DatabaseConfig, 'password' | 'options'> & { password?: SecretAnswer };
+  /** Only when the operator chose to set them. */
+  security?: SecurityConfig;
+  /** Only for an inventory built here (a picked file keeps its own install section). */
+  install?: Pick<InstallConfig, 'method' | 'wheelhouse'>;
+  allowInsecureCookieSessions?: boolean;
+}
+
+const HEADER = (cmd: string, env: string[]) =>
+  [
+    ' sessionctl inventory saved by the guided mode (see inventory.example.yaml for every key).',
+    ' Repeat this run unattended:',
+    `   ${cmd}`,
+    ' No secret is stored here: passwords are referenced by *_env (environment variable) or *_file.',
+    ...(env.length ? [` Set ${env.join(', ')} in the environment first.`] : []),
+  ].join('\n');
+
+/** Answers -> inventory YAML text. With `base`, its file is kept and only the session keys are replaced. */
+export function inventoryText(a: Answers, savedAs = 'inventory.yaml'): string {
+  const doc = a.base ? parseDocument(a.base.text) : newDocument(a);
+  if (!a.backend) return doc.toString({ lineWidth: 0 });
+  if (!isMap(doc.get('session'))) doc.set('session', new YAMLMap());
+  const session = doc.get('session') as YAMLMap;
+  session.set('backend', doc.createNode(a.backend));
+  const section = backendSection(doc, a);
+  if (section) session.set(a.backend, section);
+  if (a.security) session.set('security', doc.createNode(snake(a.security)));
+  (session.get('backend', true) as Scalar).comment = ' memcached | redis | database | cookie';
+  const env = requiredEnv(a);
+  session.commentBefore = [
+    ` Written by the guided mode. Repeat unattended: ${unattendedCommand(savedAs, a)}`,
+    ...(a.base && env.length ? [` (with ${env.join(', ')} set in the environment)`] : []),
+  ].join('\n');
+  if (!a.base) doc.commentBefore = HEADER(unattendedCommand(savedAs, a), requiredEnv(a));
+  return doc.toString({ lineWidth: 0 });
+}
+
+function newDocument(a: Answers): Document {
+  const access = a.access ?? { user: 'root', knownHosts: '~/.ssh/known_hosts', become: false };
+  const doc = new Document({});
+  const defaults = doc.createNode({
+    user: access.user,
+    ...(access.identity ? { identity: access.identity } : {}),
+    known_hosts: access.knownHosts,
+    become: access.become,
+  }) as YAMLMap;
+  (defaults.get('user', true) as Scalar).comment = access.identity ? ' SSH user; the key below (identity)' : ' SSH user; no identity: ssh-agent (SSH_AUTH_SOCK)';
+  doc.set('defaults', defaults);
+  const hosts = new YAMLMap();
+  for (const h of a.hosts ?? []) {
+    const entry = doc.createNode({
+      address: h.address,
+      ...(h.port !== 22 ? { port: h.port } : {}),
+      ...(h.role === 'jump' ? { role: 'jump' } : {}),
+      ...(h.proxyJump ? { proxy_jump: h.proxyJump } : {}),
+    }) as YAMLMap;
+    entry.flow = true;
+    hosts.set(h.name, entry);
+  }
+  doc.set('hosts', hosts);
+  if (a.backend) doc.set('session', new YAMLMap());
+  if (a.install) {
+    doc.set('install', doc.createNode({ method: a.install.method, ...(a.install.wheelhouse ? { wheelhouse: a.install.wheelhouse } : {}) }));
+  }
+  return doc;
+}
+
+function backendSection(doc: Document, a: Answers): YAMLMap | undefined {
+  switch (a.backend) {
+    case 'redis': {
+      const r = a.redis;
+      if (!r) return undefined;
+      return doc.createNode({
+        url: r.url,
+        ...secretKeys(r.password),
+        ...(r.sentinel ? { sentinel: { service: r.sentinel.service, hosts: r.sentinel.hosts, ...secretKeys(r.sentinel.password) } } : {}),
+      }) as YAMLMap;
+    }
+    case 'memcached':
+      return a.memcached && (doc.createNode({ servers: a.memcached.servers }) as YAMLMap);
+    case 'database': {
+      const d = a.database;
+      if (!d) return undefined;
+      return doc.createNode({
+        engine: d.engine,
+        host: d.host,
+        ...(d.port !== undefined ? { port: d.port } : {}),
+        name: d.name,
+        user: d.user,
+        ...secretKeys(d.password),
+        session_engine: d.sessionEngine,
+      }) as YAMLMap;
+    }
+    case 'cookie':
+      return undefined;
+  }
+}
+
+function secretKeys(s: SecretAnswer | undefined): Record<string, string> {
+  if (!s) return {};
+  return 'env' in s ? { password_env: s.env } : { password_file: s.file };
+}
+
+function snake(s: SecurityConfig): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
+}
+
+/** Environment variables the saved inventory reads its secrets from. */
+export function requiredEnv(a: Answers): string[] {
+  const refs = [a.redis?.password, a.redis?.sentinel?.password, a.database?.password];
+  return refs.flatMap((s) => (s && 'env' in s ? [s.env] : []));
+}
+
+/** The exact command that repeats this run without a person: everything else is in the inventory. */
+export function unattendedCommand(file: string, a: Answers): string {
+  const argv = ['sessionctl', 'apply', '-i', file, '--yes'];
+  if (a.backend === 'cookie' && a.allowInsecureCookieSessions) argv.push('--allow-insecure-cookie-sessions');
+  return argv.map(shellQuote).join(' ');
+}
+
+/**
+ * What the inventory loader says about one answer placed at `path` (like `session.redis.url` or
+ * `hosts.dash1.port`), or undefined when it accepts it: every prompt is validated by the same
+ * schema as a file, so the guided mode has no validators of its own.
+ */
+export function answerProblem(path: string, value: unknown): string | undefined {
+  const keys = path.split('.');
+  const doc = new Document({ hosts: { probe: { address: '127.0.0.1' } } });
+  // A host key is checked on a host that is otherwise valid.
+  if (keys[0] === 'hosts' && keys.length > 2) doc.setIn([...keys.slice(0, 2), 'address'], '127.0.0.1');
+  doc.setIn(keys, value);
+  try {
+    parseInventory(doc.toString(), '<answer>');
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof ConfigErrors)) throw err;
+    // Keys the stub document lacks next to the answer are not the answer's problem.
+    const own = err.errors.filter((e) => !e.message.startsWith('missing required key'));
+    return own.length ? own.map((e) => e.message).join('; ') : undefined;
+  }
+}
