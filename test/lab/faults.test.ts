@@ -29,7 +29,7 @@ else {
     const before = await fleetSnapshot(lab, [CUSTOM]);
     const state = scratch('sessionctl-state-');
     // Nothing listens on this port: Redis is down as far as Horizon can tell.
-    const inv = redisInventory(lab, await labWheelhouse(), `redis://${lab.services.redis.ip}:6390/0`);
+    const inv = redisInventory(lab, await labWheelhouse(), { redisUrl: `redis://${lab.services.redis.ip}:6390/0` });
     const res = await cli(['apply', '-i', inv, '--state-dir', state, '--yes', '--json']);
     t.is(res.code, 2, res.stderr);
     const report = JSON.parse(res.stdout) as SwitchReport;
@@ -41,6 +41,35 @@ else {
     t.false(journal.some((r) => r.type === 'file' || r.type === 'restart' || r.type === 'package'));
     t.is(journal.at(-1)?.type, 'outcome');
     t.is(journal.at(-1)?.outcome, 'failed');
+  });
+
+  test.serial('2. host 2 never healthy: every file restored, host 3 never restarted; the failed rollback is its own outcome, closed later by rollback', async (t) => {
+    await labReset(lab.name);
+    const before = await fleetSnapshot(lab, [CUSTOM]);
+    const state = scratch('sessionctl-state-');
+    // dash2's health check points at a closed port: after any restart it never looks healthy,
+    // so its automatic rollback cannot prove it healthy either.
+    const hosts = Object.fromEntries(lab.hosts.map((h) => [h.name, { address: h.address, port: h.sshPort, ...(h.name === 'dash2' ? { health_url: 'http://127.0.0.1:1/auth/login/' } : {}) }]));
+    // Long enough for dash1's real restart on a busy machine; dash2 waits it out.
+    const res = await cli(['apply', '-i', redisInventory(lab, await labWheelhouse(), { hosts }), '--state-dir', state, '--health-timeout', '25', '--yes', '--json']);
+    t.is(res.code, 2, res.stderr);
+    const report = JSON.parse(res.stdout) as SwitchReport;
+    t.is(report.outcome, 'rollback-failed', report.error);
+    t.regex(report.error ?? '', /^dash2: not healthy within 25s/);
+    t.deepEqual(report.rollbackFailed, ['dash2']);
+    const after = await fleetSnapshot(lab, [CUSTOM]);
+    t.deepEqual(after.map((h) => h.files), before.map((h) => h.files), 'every settings file has its exact original bytes');
+    t.is(after[2]!.started, before[2]!.started, 'host 3 was never restarted');
+    t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => MEMCACHED), 'dash2 was restarted on its restored file all the same');
+    const failed = records(report.journal!).find((r) => r.type === 'step' && (r.result as { host: string; outcome: string }).host === 'dash2' && (r.result as { outcome: string }).outcome === 'rollback-failed');
+    t.regex(String((failed?.result as { detail?: string } | undefined)?.detail), /by hand on dash2/, 'the journal says what to do by hand');
+
+    // With the health check fixed, rollback finds nothing left to undo and closes the run.
+    const inv = redisInventory(lab, await labWheelhouse());
+    const back = JSON.parse((await cli(['rollback', '-i', inv, '--state-dir', state, '--yes', '--json'])).stdout) as RollbackReport;
+    t.is(back.outcome, 'nothing-to-do', back.message);
+    t.deepEqual(await fleetSnapshot(lab, [CUSTOM]), after, 'nothing written, nothing restarted');
+    t.is(JSON.parse((await cli(['rollback', '-i', inv, '--state-dir', state, '--yes', '--json'])).stdout).outcome, 'nothing-to-roll-back');
   });
 
   test.serial('4. the horizon container stopped by someone mid-rollout: clear error, every host rolled back', async (t) => {

@@ -186,8 +186,10 @@ export function memcachedHas(lab: LabInfo, key: string): Promise<boolean> {
 }
 
 /** An inventory for the lab switching to its Redis (or `redisUrl`), with the offline wheelhouse. */
-export function redisInventory(lab: LabInfo, wheelhouse: string, redisUrl = `redis://${lab.services.redis.ip}:${lab.services.redis.port}/0`): string {
+export function redisInventory(lab: LabInfo, wheelhouse: string, opts: { redisUrl?: string; hosts?: Record<string, Record<string, unknown>> } = {}): string {
+  const redisUrl = opts.redisUrl ?? `redis://${lab.services.redis.ip}:${lab.services.redis.port}/0`;
   return labInventory(lab, scratch(), {
+    ...(opts.hosts ? { hosts: opts.hosts } : {}),
     extra: [
       'session:',
       '  backend: redis',
