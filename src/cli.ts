@@ -107,6 +107,44 @@ ${EXIT_CODES_HELP}`)
   }
 
   program
+    .command('history')
+    .description('list earlier apply runs from the journal, newest first, or one run in detail')
+    .option('--run <id>', 'show this run: every file written (backup, sha256 before and after), steps, packages, restarts, rollbacks')
+    .addHelpText('after', `
+Reads the journals under --state-dir (one file per apply: runs/<run id>.jsonl). Only this machine's
+runs are there. A journal that is corrupt or cut short is listed with its file:line and error.
+
+Examples:
+  sessionctl history
+  sessionctl history --run 20260101T120000-a1b2c3
+  sessionctl history --json | jq '.runs[0]'
+${EXIT_CODES_HELP}`)
+    .action(async (_opts, cmd: Command) => run(historyCommand(cmd.optsWithGlobals<GlobalOptions & { run?: string }>())));
+
+  program
+    .command('rollback')
+    .description('restore, on the hosts it touched, the state before an earlier apply run (default: the latest not yet rolled back)')
+    .option('--run <id>', 'the run to undo (see sessionctl history); default: the newest run with file writes not rolled back yet')
+    .option('--force', 'restore the backup even over a file changed since the run (that change is lost)', false)
+    .option('--health-timeout <seconds>', 'how long a restarted host may take to become healthy', '300')
+    .addHelpText('after', `
+For every file the run wrote, the host's current sha256 decides: the original bytes -> nothing to
+do; the bytes the run wrote -> restored from the backup on the host (removed if it did not exist);
+anything else -> refused, naming host, path and hashes, unless --force. Then the hosts whose settings
+were restored restart one at a time behind the health gate, and Django must resolve the backend
+they had before the run. Shows the plan and asks for confirmation unless --yes; takes the same
+per-host lock as apply; a run is rolled back once (the journal records it). A refusal (changed
+file, lock held) exits 2 with nothing changed; a corrupt or truncated journal exits 1 naming its
+file:line, with nothing changed.
+
+Examples:
+  sessionctl rollback -i inventory.yaml
+  sessionctl rollback -i inventory.yaml --run 20260101T120000-a1b2c3 --yes
+  sessionctl rollback -i inventory.yaml --run 20260101T120000-a1b2c3 --force --yes --json
+${EXIT_CODES_HELP}`)
+    .action(async (_opts, cmd: Command) => run(await rollbackCommand(cmd.optsWithGlobals<GlobalOptions & RollbackFlags>())));
+
+  program
     .command('guide')
     .description('guided mode: questions, the fleet\'s status, the plan, then the same apply as unattended runs')
     .addHelpText('after', `
@@ -282,6 +320,12 @@ async function main(argv: string[]): Promise<ExitCodeValue> {
     return report(err, wantsJson, verbose);
   }
 }
+
+// `sessionctl --help | head`: a reader that stops early is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
