@@ -40,6 +40,7 @@ function buildProgram(run: (code: ExitCodeValue) => void): Command {
   const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   const program = new Command('sessionctl')
     .description('Switch the session backend of every OpenStack Horizon (Dashboard) host, safely.')
+    .usage('[options] [command]')
     .version(version)
     .option('-i, --inventory <file>', 'inventory YAML (default: ./inventory.yaml when present)')
     .option('--limit <pattern>', 'only these hosts: names or globs, comma separated (e.g. "dash1,dash[23]*")')
