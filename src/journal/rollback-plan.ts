@@ -4,7 +4,7 @@
  */
 import { JournalError } from '../errors.js';
 import type { BeforeBackend, FileRecord } from './records.js';
-import { rolledBack, touchedFiles, type RunJournal } from './run.js';
+import { inRunOrder, rolledBack, touchedFiles, type RunJournal } from './run.js';
 
 export interface FileAction {
   host: string;
@@ -77,13 +77,6 @@ export function planRollback(run: RunJournal, now: Map<string, string | null>, r
 }
 
 /** Hosts once each, in the order of the run's header (hosts not there, e.g. a separate deploy host, last). */
-export function inRunOrder(run: RunJournal, hosts: string[]): string[] {
-  const rank = (h: string) => {
-    const i = run.header.hosts.indexOf(h);
-    return i < 0 ? run.header.hosts.length : i;
-  };
-  return [...new Set(hosts)].sort((a, b) => rank(a) - rank(b));
-}
 
 export function sameBackend(a: BeforeBackend, b: BeforeBackend): boolean {
   return a.sessionEngine === b.sessionEngine && a.cacheBackend === b.cacheBackend && a.locationSha256 === b.locationSha256;

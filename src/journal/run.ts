@@ -85,9 +85,13 @@ export interface RunSummary {
   rolledBack?: { by: string; at: string };
 }
 
-function rank(run: RunJournal, host: string): number {
-  const i = run.header.hosts.indexOf(host);
-  return i < 0 ? run.header.hosts.length : i;
+/** Hosts once each, in the order of the run's header (hosts not there, e.g. a separate deploy host, last). */
+export function inRunOrder(run: RunJournal, hosts: string[]): string[] {
+  const rank = (h: string) => {
+    const i = run.header.hosts.indexOf(h);
+    return i < 0 ? run.header.hosts.length : i;
+  };
+  return [...new Set(hosts)].sort((a, b) => rank(a) - rank(b));
 }
 
 export function summarize(run: RunJournal): RunSummary {
@@ -101,7 +105,7 @@ export function summarize(run: RunJournal): RunSummary {
     by: h.by,
     backend: h.backend,
     outcome: lastAttempt && !back ? `${outcome}; rollback ${lastAttempt.end?.outcome ?? 'unfinished'}` : outcome,
-    hostsTouched: [...new Set([...run.files.map((f) => f.host), ...run.restarts.map((r) => r.host)])].sort((a, b) => rank(run, a) - rank(run, b)),
+    hostsTouched: inRunOrder(run, [...run.files.map((f) => f.host), ...run.restarts.map((r) => r.host)]),
     files: touchedFiles(run).length,
     ...(back ? { rolledBack: back } : {}),
   };
