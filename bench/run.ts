@@ -11,8 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labReset, labUp, type LabInfo } from '../test/lab/lab.js';
-import { labInventory, labWheelhouse, onHost, scratch } from '../test/lab/harness.js';
+import { labReset, labUp } from '../test/lab/lab.js';
+import { labWheelhouse, onHost, redisInventory } from '../test/lab/harness.js';
 import type { StepResult } from '../src/runner/types.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -67,15 +67,8 @@ async function main(): Promise<void> {
   spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   const lab = await labUp({ name: 'bench', horizon: 'zed', hosts: 3, log: (l) => process.stderr.write(`  ${l}\n`) });
   const wheelhouse = await labWheelhouse();
-  const inventory = labInventory(lab, scratch(), {
-    extra: [
-      'session:',
-      '  backend: redis',
-      `  redis: { url: "redis://${lab.services.redis.ip}:${lab.services.redis.port}/0", password_file: "${lab.services.redis.passwordFile}" }`,
-      `install: { method: wheelhouse, wheelhouse: "${wheelhouse}" }`,
-      'rollout: { serial: 1 }',
-    ].join('\n'),
-  });
+  const inventory = redisInventory(lab, wheelhouse, { extra: ['rollout: { serial: 1 }'] });
+
   const rssFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'rss');
 
   await labReset(lab.name);

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cli, djangoPython, djangoSettings, horizonStartedAt, hostFileBytes, labInventory, labs, labWheelhouse, redisCli, scratch } from './harness.js';
+import { cli, djangoPython, djangoSettings, horizonStartedAt, hostFileBytes, labs, labWheelhouse, redisCli, redisInventory } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/commands/apply.js';
 
@@ -18,18 +18,6 @@ function redisUrl(lab: LabInfo): string {
   return `redis://${lab.services.redis.ip}:${lab.services.redis.port}/0`;
 }
 
-function inventory(lab: LabInfo, wheelhouse: string): string {
-  return labInventory(lab, scratch(), {
-    extra: [
-      'session:',
-      '  backend: redis',
-      `  redis: { url: "${redisUrl(lab)}", password_file: "${lab.services.redis.passwordFile}" }`,
-      'install:',
-      '  method: wheelhouse',
-      `  wheelhouse: "${wheelhouse}"`,
-    ].join('\n'),
-  });
-}
 
 async function snapshot(lab: LabInfo) {
   return Promise.all(lab.hosts.map(async (h) => ({ file: await hostFileBytes(h.container, CUSTOM), started: await horizonStartedAt(h.container) })));
@@ -39,7 +27,7 @@ for (const lab of labs()) {
   test.serial(`${lab.name}: plan shows the diff per host and changes nothing`, async (t) => {
     await labReset(lab.name);
     const before = await snapshot(lab);
-    const res = await cli(['plan', '-i', inventory(lab, await labWheelhouse()), '--json']);
+    const res = await cli(['plan', '-i', redisInventory(lab, await labWheelhouse()), '--json']);
     t.is(res.code, 0, res.stderr);
     const report = JSON.parse(res.stdout) as SwitchReport;
     t.is(report.outcome, 'planned');
@@ -53,7 +41,7 @@ for (const lab of labs()) {
   });
 
   test.serial(`${lab.name}: apply switches every host to Redis; Django and redis-cli agree; a second apply changes nothing`, async (t) => {
-    const inv = inventory(lab, await labWheelhouse());
+    const inv = redisInventory(lab, await labWheelhouse());
     const res = await cli(['apply', '-i', inv, '--yes', '--json']);
     t.is(res.code, 0, res.stderr);
     const report = JSON.parse(res.stdout) as SwitchReport;

@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { labReset, labUp } from './lab.js';
-import { labInventory, labWheelhouse } from './harness.js';
+import { labWheelhouse, redisInventory } from './harness.js';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 
@@ -26,14 +26,7 @@ const lab = await labUp({ name: 'demo', horizon, hosts: 3, log: (l) => process.s
 await labReset(lab.name);
 const dir = join(lab.stateDir, 'demo');
 mkdirSync(dir, { recursive: true });
-const inventory = labInventory(lab, dir, {
-  extra: [
-    'session:',
-    '  backend: redis',
-    `  redis: { url: "redis://${lab.services.redis.ip}:${lab.services.redis.port}/0", password_file: "${lab.services.redis.passwordFile}" }`,
-    `install: { method: wheelhouse, wheelhouse: "${await labWheelhouse()}" }`,
-  ].join('\n'),
-});
+const inventory = redisInventory(lab, await labWheelhouse(), { dir });
 const cli = join(process.cwd(), 'dist/cli.js');
 sh(process.execPath, [cli, 'status', '-i', inventory]);
 sh(process.execPath, [cli, 'plan', '-i', inventory]);

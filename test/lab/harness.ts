@@ -186,15 +186,20 @@ export function memcachedHas(lab: LabInfo, key: string): Promise<boolean> {
 }
 
 /** An inventory for the lab switching to its Redis (or `redisUrl`), with the offline wheelhouse. */
-export function redisInventory(lab: LabInfo, wheelhouse: string, opts: { redisUrl?: string; hosts?: Record<string, Record<string, unknown>> } = {}): string {
+export function redisInventory(
+  lab: LabInfo,
+  wheelhouse: string,
+  opts: { redisUrl?: string; hosts?: Record<string, Record<string, unknown>>; dir?: string; extra?: string[] } = {},
+): string {
   const redisUrl = opts.redisUrl ?? `redis://${lab.services.redis.ip}:${lab.services.redis.port}/0`;
-  return labInventory(lab, scratch(), {
+  return labInventory(lab, opts.dir ?? scratch(), {
     ...(opts.hosts ? { hosts: opts.hosts } : {}),
     extra: [
       'session:',
       '  backend: redis',
       `  redis: { url: "${redisUrl}", password_file: "${lab.services.redis.passwordFile}" }`,
       `install: { method: wheelhouse, wheelhouse: "${wheelhouse}" }`,
+      ...(opts.extra ?? []),
     ].join('\n'),
   });
 }

@@ -4,7 +4,7 @@
  * alone by a second run, and restored to its exact bytes when the rollout fails.
  */
 import test from 'ava';
-import { cli, fleetSnapshot, hostFileBytes, labInventory, labs, labWheelhouse, onHost, scratch } from './harness.js';
+import { cli, fleetSnapshot, hostFileBytes, labs, labWheelhouse, onHost, redisInventory } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/commands/apply.js';
 
@@ -12,16 +12,7 @@ const OVERRIDE = '/etc/kolla/config/horizon/_9999-custom-settings.py';
 const lab = labs()[0];
 
 function inventory(lab: LabInfo, wheelhouse: string, hosts?: Record<string, Record<string, unknown>>): string {
-  return labInventory(lab, scratch(), {
-    ...(hosts ? { hosts } : {}),
-    extra: [
-      'kolla: { deploy_host: dash1, config_dir: /etc/kolla/config }',
-      'session:',
-      '  backend: redis',
-      `  redis: { url: "redis://${lab.services.redis.ip}:${lab.services.redis.port}/0", password_file: "${lab.services.redis.passwordFile}" }`,
-      `install: { method: wheelhouse, wheelhouse: "${wheelhouse}" }`,
-    ].join('\n'),
-  });
+  return redisInventory(lab, wheelhouse, { ...(hosts ? { hosts } : {}), extra: ['kolla: { deploy_host: dash1, config_dir: /etc/kolla/config }'] });
 }
 
 if (!lab) test('the deploy-host scenario needs a lab (npm test)', (t) => t.pass());
