@@ -6,14 +6,20 @@
  * no-change  = apply again with the same inputs, median of RUNS
  * Also: SSH connections opened per host (counted in each host's sshd log), peak RSS of the CLI.
  * Targets (issue 3): full <= floor + 1.5 s; no-change <= 2 s; 1 connection per host; RSS <= 150 MB.
+ *
+ * carry      = 1,000 sessions saved through Django on the old backend, then a switch with the
+ *              default carry-over, hop by hop: memcached -> Redis -> memcached -> database -> Redis.
+ *              Per hop: the copy inside the container (carry.py's own clock: list, read, write) and
+ *              the whole first-pass step (with Python's start and Horizon's settings import).
+ * Target (issue 7): under 1 s per 1,000 sessions.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labReset, labUp } from '../test/lab/lab.js';
-import { labWheelhouse, onHost, redisInventory } from '../test/lab/harness.js';
-import type { StepResult } from '../src/runner/types.js';
+import { labInventory, labWheelhouse, onHost, redisInventory, scratch } from '../test/lab/harness.js';
+import type { CarryCounts, StepResult } from '../src/runner/types.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
@@ -41,17 +47,24 @@ function sshLogins(container: string): number {
 
 type StepTimes = Record<string, number[]>;
 
-function apply(inventory: string, rssFile: string, steps?: StepTimes): { seconds: number; code: number; outcome: string; rss: number } {
+function apply(
+  inventory: string,
+  rssFile: string,
+  steps?: StepTimes,
+  args: string[] = [],
+): { seconds: number; code: number; outcome: string; rss: number; carried?: CarryCounts[] } {
   const t0 = performance.now();
-  const res = spawnSync(process.execPath, ['--require', './bench/rss.cjs', 'dist/cli.js', 'apply', '-i', inventory, '--yes', '--json'], {
+  const res = spawnSync(process.execPath, ['--require', './bench/rss.cjs', 'dist/cli.js', 'apply', '-i', inventory, '--yes', '--json', ...args], {
     encoding: 'utf8',
     env: { ...process.env, SSH_AUTH_SOCK: '', SESSIONCTL_BENCH_RSS: rssFile },
   });
   const seconds = (performance.now() - t0) / 1000;
   let outcome = 'unparsable';
+  let carried: CarryCounts[] | undefined;
   try {
-    const report = JSON.parse(res.stdout) as { outcome: string; hosts: { steps: StepResult[] }[]; fleet: StepResult[] };
+    const report = JSON.parse(res.stdout) as { outcome: string; hosts: { steps: StepResult[] }[]; fleet: StepResult[]; sessionsCarried?: CarryCounts[] };
     outcome = report.outcome;
+    carried = report.sessionsCarried;
     // Where the time goes: each applied step's duration, per host (fleet steps once).
     for (const r of [...report.hosts.flatMap((h) => h.steps), ...report.fleet]) {
       if (steps && r.stage === 'apply' && r.outcome !== 'skipped' && r.durationMs >= 5) (steps[r.step] ??= []).push(r.durationMs / 1000);
@@ -59,8 +72,27 @@ function apply(inventory: string, rssFile: string, steps?: StepTimes): { seconds
   } catch {
     process.stderr.write(res.stderr);
   }
-  return { seconds, code: res.status ?? -1, outcome, rss: Number(readFileSync(rssFile, 'utf8')) };
+  return { seconds, code: res.status ?? -1, outcome, rss: Number(readFileSync(rssFile, 'utf8')), ...(carried ? { carried } : {}) };
 }
+
+/** 1,000 sessions saved through Django on a host, on whatever backend it runs now. */
+async function seedSessions(container: string, n: number): Promise<void> {
+  const body = [
+    'import os, sys, contextlib',
+    "os.environ['DJANGO_SETTINGS_MODULE'] = 'openstack_dashboard.settings'",
+    'import django',
+    'with contextlib.redirect_stdout(sys.stderr): django.setup()',
+    'from django.conf import settings',
+    'from importlib import import_module',
+    'Store = import_module(settings.SESSION_ENGINE).SessionStore',
+    `for i in range(${n}):`,
+    "    s = Store(); s['bench'] = i; s.set_expiry(600 + i); s.save()",
+  ].join('\n');
+  await onHost(container, ['docker', 'exec', '-i', 'horizon', 'python3', '-W', 'ignore', '-'], body);
+}
+
+const CARRY_HOPS = ['redis', 'memcached', 'database', 'redis'] as const;
+const CARRY_SESSIONS = 1000;
 
 async function main(): Promise<void> {
   spawnSync('bash', ['test/lab/host-setup.sh'], { stdio: 'inherit' });
@@ -95,6 +127,46 @@ async function main(): Promise<void> {
     noChange.push(b.seconds);
     rss.push(b.rss);
   }
+  // Without the carry-over, as issue 3 measured before it existed.
+  const bare: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    await labReset(lab.name);
+    const a = apply(inventory, rssFile, undefined, ['--no-carry-sessions']);
+    if (a.code !== 0 || a.outcome !== 'applied') throw new Error(`apply --no-carry-sessions failed: exit ${a.code}, ${a.outcome}`);
+    bare.push(a.seconds);
+  }
+
+  // Carry-over, hop by hop through every pair the issue names.
+  const db = lab.services.mariadb;
+  const allBackends = labInventory(lab, scratch(), {
+    extra: [
+      'session:',
+      `  redis: { url: "redis://${lab.services.redis.ip}:${lab.services.redis.port}/0", password_file: "${lab.services.redis.passwordFile}" }`,
+      `  memcached: { servers: ["${lab.services.memcached.ip}:${lab.services.memcached.port}"] }`,
+      `  database: { engine: mysql, host: "${db.ip}", name: ${db.database}, user: ${db.user}, password_file: "${db.passwordFile}" }`,
+      `install: { method: wheelhouse, wheelhouse: "${wheelhouse}" }`,
+    ].join('\n'),
+  });
+  const copy: Record<string, number[]> = {};
+  const stepTimes: Record<string, number[]> = {};
+  for (let i = 0; i < RUNS; i++) {
+    await labReset(lab.name);
+    let from = 'memcached';
+    for (const to of CARRY_HOPS) {
+      await seedSessions(lab.hosts[1]!.container, CARRY_SESSIONS);
+      const hopSteps: StepTimes = {};
+      const a = apply(allBackends, rssFile, hopSteps, ['--backend', to]);
+      const first = a.carried?.[0];
+      if (a.code !== 0 || a.outcome !== 'applied' || !first || first.carried < CARRY_SESSIONS) {
+        throw new Error(`${from} -> ${to} with carry-over: exit ${a.code}, ${a.outcome}, ${JSON.stringify(a.carried)}`);
+      }
+      // Per 1,000 sessions carried (earlier hops' sessions are still live and counted).
+      (copy[`${from} -> ${to}`] ??= []).push((first.seconds * 1000) / first.carried);
+      (stepTimes[`${from} -> ${to}`] ??= []).push(((hopSteps['carry-sessions']?.[0] ?? 0) * 1000) / first.carried);
+      rss.push(a.rss);
+      from = to;
+    }
+  }
   await labReset(lab.name);
 
   const f = (x: number) => x.toFixed(2);
@@ -107,7 +179,10 @@ async function main(): Promise<void> {
     `  SSH connections per host        ${[...new Set(connections)].join(', ')} (per run and host; target 1)`,
     `  peak RSS of the CLI             ${f(Math.max(...rss) / 1024 / 1024)} MB max, ${f(median(rss) / 1024 / 1024)} MB median (target <= 150 MB)`,
     `  full switch, median seconds per applied step (per host; fleet steps once): ${Object.entries(steps).map(([k, v]) => `${k} ${f(median(v))}`).join(', ')}`,
-    `  raw: full ${full.map(f).join(' ')}; no-change ${noChange.map(f).join(' ')}; restarts ${restarts.map(f).join(' ')}`,
+    `  full switch without carry-over  ${f(median(bare))} s   (--no-carry-sessions; ratio to floor ${f(median(bare) / floor)})`,
+    `  carry-over, seconds per 1,000 sessions (median of ${RUNS}; copy inside the container / whole first-pass step) (target < 1 s):`,
+    ...Object.keys(copy).map((hop) => `    ${hop.padEnd(24)} ${f(median(copy[hop]!))} / ${f(median(stepTimes[hop]!))}`),
+    `  raw: full ${full.map(f).join(' ')}; no-change ${noChange.map(f).join(' ')}; without carry ${bare.map(f).join(' ')}; restarts ${restarts.map(f).join(' ')}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }

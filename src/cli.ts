@@ -95,9 +95,12 @@ ${EXIT_CODES_HELP}`)
       .option('--install-method <method>', 'how to install the client library (django-redis, pymemcache) when missing: pip, wheelhouse or distro')
       .option('--wheelhouse <dir>', 'folder of .whl files for --install-method wheelhouse (offline)')
       .option('--health-timeout <seconds>', 'how long a restarted host may take to become healthy', '300')
+      .option('--no-carry-sessions', 'do not copy live sessions into the new backend: every user is logged out (also: session.carry: false)')
       .addHelpText('after', `
 ${mode === 'plan' ? 'Nothing is written and nothing restarted.' : 'Shows the plan and asks for confirmation unless --yes. A failure rolls back every changed host.\nThe run is journaled under --state-dir: see it with `sessionctl history`, undo it later with `sessionctl rollback`.'}
-Switching the backend logs every Horizon user out.
+Live sessions are copied into the new backend before the first restart and again after the last,
+so users stay logged in; the plan says when the old backend's sessions cannot be listed (then every
+user is logged out).
 
 Examples:
   sessionctl ${mode} -i inventory.yaml --backend redis --redis-url redis://10.0.0.50:6379/0
@@ -227,6 +230,7 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
       allowInsecureCookieSessions: opts.allowInsecureCookieSessions,
       installMethod: opts.installMethod,
       wheelhouse: opts.wheelhouse ? resolve(opts.wheelhouse) : undefined,
+      carrySessions: opts.carrySessions,
       healthTimeout,
       ssh: { acceptNewHostKeys: opts.acceptNewHostKeys },
     },

@@ -19,6 +19,8 @@ export interface BackendFlags {
   allowInsecureCookieSessions?: boolean;
   installMethod?: string;
   wheelhouse?: string;
+  /** false: --no-carry-sessions (commander sets true by default). */
+  carrySessions?: boolean;
 }
 
 const BACKENDS: Backend[] = ['memcached', 'redis', 'database', 'cookie'];
@@ -68,7 +70,8 @@ export async function resolveDesired(inv: Inventory, flags: BackendFlags): Promi
           ? await databaseFrom(inv)
           : cookieTarget();
   const security = securityBlock(inv.session.security);
-  return { target, owned: [...target.owns, ...security.map(([name]) => name)], security, install, warnings };
+  const carry = flags.carrySessions !== false && inv.session.carry !== false;
+  return { target, owned: [...target.owns, ...security.map(([name]) => name)], security, install, warnings, carry };
 }
 
 /** Pure: session.security -> Django/Horizon settings, in a fixed order (the block stays byte-stable). */

@@ -9,7 +9,7 @@ import { backendOf } from '../facts/horizon.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { STEPS } from '../steps/index.js';
 import { Runner, RunFailed, type ApplyResult, type RunEvent, type RunPlan } from '../runner/runner.js';
-import type { HostContext, RunContext, StepResult } from '../runner/types.js';
+import type { CarryCounts, HostContext, RunContext, StepResult } from '../runner/types.js';
 import { resolveDesired, type BackendFlags } from '../backends/desired.js';
 import { Journal } from '../journal/journal.js';
 import { journalFile, newRunId } from '../journal/paths.js';
@@ -38,6 +38,8 @@ export interface SwitchReport {
   hosts: { host: string; before: string; after: string; steps: StepResult[]; diff?: string }[];
   fleet: StepResult[];
   warnings: string[];
+  /** Live sessions copied into the new backend, per pass (counts only). */
+  sessionsCarried?: CarryCounts[];
   /** The settings diff on the Kolla deploy host, when the inventory names one. */
   deployDiff?: string;
   error?: string;
@@ -48,6 +50,15 @@ export interface SwitchReport {
 }
 
 export const LOGOUT_WARNING = 'Switching the session backend logs every Horizon user out (their sessions stay in the old backend).';
+export const CARRY_NOTE = 'Live sessions are copied into the new backend, so users stay logged in (a session whose copy fails is logged out).';
+
+/** Pure: what the operator is told before confirming: are users logged out, and if so why. */
+export function sessionWarning(plan: RunPlan): string {
+  const carry = plan.fleet.find((p) => p.step === 'carry-sessions')?.plan;
+  if (carry?.action === 'change') return CARRY_NOTE;
+  if (carry?.action !== 'none' || !carry.reason.startsWith('cannot carry')) return LOGOUT_WARNING;
+  return `${LOGOUT_WARNING} Sessions are not carried over: ${carry.reason.replace(/^cannot carry the sessions: |; every user will be logged out$/g, '')}.`;
+}
 
 /** plan and apply: facts -> plan -> (confirm) -> apply -> report. Never throws for host-level failures. */
 export async function switchBackend(inventory: Inventory, hosts: HostConfig[], opts: SwitchOptions): Promise<{ report: SwitchReport; exitCode: ExitCodeValue }> {
@@ -166,9 +177,10 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
       report.outcome = 'no-change';
       return { report, exitCode };
     }
-    report.warnings.unshift(LOGOUT_WARNING);
+    const warning = sessionWarning(plan);
+    report.warnings.unshift(warning);
     if (opts.mode === 'plan') return { report, exitCode };
-    if (interrupted || !(await opts.confirm(report, LOGOUT_WARNING))) {
+    if (interrupted || !(await opts.confirm(report, warning))) {
       report.outcome = 'declined';
       if (interrupted) report.error = `${interrupted} before the confirmation: nothing changed`;
       return { report, exitCode: ExitCode.error };
@@ -191,6 +203,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
       report.outcome = applied.rollbackFailed.length ? 'rollback-failed' : 'rolled-back';
       exitCode = ExitCode.hostFailed;
     }
+    if (run.carry?.passes.length) report.sessionsCarried = run.carry.passes;
     report.rolledBack = applied.rolledBack;
     report.rollbackFailed = applied.rollbackFailed;
     fillHosts(report, run, plan, applied.results);

@@ -46,9 +46,13 @@ const PYTHON_LAUNCHER = [
   'python',
 ];
 
+/** Scripts that use a shared Python module: it is sent ahead of them (one `python -c`, no file copied). */
+const SCRIPT_LIBRARIES: Record<string, string[]> = { 'probe.py': ['overlay.py'], 'carry.py': ['overlay.py'] };
+
 /** Run a Python script shipped in src/facts/python/ inside the container, JSON in on stdin. */
 export function runPython(engine: Engine, container: string, script: string, input: unknown = {}) {
-  return engine.exec(container, [...PYTHON_LAUNCHER, '-c', asset(`src/facts/python/${script}`)], {
+  const code = [...(SCRIPT_LIBRARIES[script] ?? []), script].map((s) => asset(`src/facts/python/${s}`)).join('\n\n');
+  return engine.exec(container, [...PYTHON_LAUNCHER, '-c', code], {
     stdin: JSON.stringify(input),
   });
 }

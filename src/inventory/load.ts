@@ -126,6 +126,7 @@ const SESSION = object({
     cookie_samesite: oneOf(['Lax', 'Strict', 'None', false]),
     csrf_cookie_secure: bool(),
   }),
+  carry: bool(),
 });
 
 const INSTALL_SHAPE = {

@@ -82,6 +82,8 @@ export interface SessionConfig {
   memcached?: MemcachedConfig;
   database?: DatabaseConfig;
   security?: SecurityConfig;
+  /** Copy live sessions into the new backend during a switch (default true). */
+  carry?: boolean;
 }
 
 export interface InstallConfig {

@@ -26,6 +26,30 @@ export interface Desired {
   install: InstallConfig;
   /** Told to the operator with the plan (e.g. signed cookies are for development only). */
   warnings: string[];
+  /** Copy live sessions from the old backend into the new one (--no-carry-sessions: false). */
+  carry: boolean;
+}
+
+/** Sessions copied from the old backend, per pass, and what the copies were (for their undo). */
+export interface CarryState {
+  /** The old backend, for messages (no secrets). */
+  from: string;
+  passes: CarryCounts[];
+  /** sha256 digest of each session key written -> the expiry it was written with (epoch s, null = none). */
+  ledger: Record<string, number | null>;
+}
+
+export interface CarryCounts {
+  pass: 1 | 2;
+  live: number;
+  carried: number;
+  unchanged: number;
+  newer: number;
+  expired: number;
+  failed: number;
+  /** Copies dropped because the user logged out of the old backend meanwhile (pass 2). */
+  forgotten: number;
+  seconds: number;
 }
 
 /** What the run learned and did on one host; the rollback reads it. */
@@ -70,6 +94,8 @@ export interface RunContext {
   deploy?: DeployHost;
   /** apply: the run journal; steps record each remote change in it before making it. */
   journal?: Journal;
+  /** Set by the carry-sessions plan when live sessions will be copied. */
+  carry?: CarryState;
 }
 
 export interface HostStep {

@@ -6,6 +6,7 @@ import { healthGateStep, restart, verifySettings } from './rollout.js';
 import { crossHostSession } from './prove.js';
 import { migrateSessions } from './migrate.js';
 import { kollaOverride } from './kolla-override.js';
+import { carrySessions, carrySessionsAgain } from './carry.js';
 
 /** Every step a playbook may name, by the name it uses. */
 export const STEPS: Record<string, Step> = {
@@ -23,5 +24,7 @@ export const STEPS: Record<string, Step> = {
   'verify-settings': verifySettings,
   'kolla-override': kollaOverride,
   'migrate-sessions': migrateSessions,
+  'carry-sessions': carrySessions,
+  'carry-sessions-again': carrySessionsAgain,
   'cross-host-session': crossHostSession,
 };

@@ -59,6 +59,9 @@ for (const backend of ['redis', 'memcached', 'database', 'cookie']) {
     t.true(names.indexOf('persist') > names.indexOf('prepare') && names.indexOf('persist') < names.indexOf('rollout'));
     t.is(pb.phases.find((p) => p.name === 'rollout')?.hosts, 'rolling');
     if (backend === 'database') t.true(names.indexOf('migrate') < names.indexOf('rollout'), 'migration before any restart');
+    // Sessions are copied after the table exists and before the first restart; again after the last.
+    t.true(names.indexOf('carry') > Math.max(names.indexOf('persist'), names.indexOf('migrate')) && names.indexOf('carry') < names.indexOf('rollout'));
+    if (backend !== 'cookie') t.true(names.indexOf('carry-again') > names.indexOf('rollout') && names.indexOf('carry-again') < names.indexOf('prove'));
   });
 }
 

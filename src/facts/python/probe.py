@@ -4,6 +4,8 @@ Runs with the container's own Python (Kolla venv when present), imports Horizon'
 mod_wsgi does, and prints one JSON document after a marker line. Reads nothing secret into the
 output: SECRET_KEY only as a truncated sha256, passwords in cache URLs masked.
 
+Needs overlay.py (prepended by runPython).
+
 Input (stdin JSON, optional): {"overlay": {"<file name in the Kolla config dir>": "<new text>"}}
 resolves settings as if Kolla had already copied those files in (what the next restart will see),
 without touching a file: reads of the destination path are served from the overlay.
@@ -17,7 +19,6 @@ import platform
 import sys
 
 MARKER = "SESSIONCTL-FACTS "
-KOLLA_CONFIG_DIR = "/var/lib/kolla/config_files"
 SETTINGS_DIRS = ["/etc/openstack-dashboard"]
 MODULES = ["django_redis", "redis", "pymemcache", "memcache", "MySQLdb", "pymysql", "psycopg2", "psycopg"]
 SECURITY = [
@@ -82,74 +83,6 @@ def listing(path):
         return None
 
 
-def kolla_destinations():
-    """Kolla's config.json: file name in the config dir -> path inside the container."""
-    try:
-        with open(os.path.join(KOLLA_CONFIG_DIR, "config.json")) as f:
-            config = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    dests = {}
-    for entry in config.get("config_files", []):
-        src, dest = entry.get("source", ""), entry.get("dest", "")
-        if src.startswith(KOLLA_CONFIG_DIR + "/") and "*" not in src:
-            name = os.path.basename(src)
-            dests[name] = os.path.join(dest, name) if dest.endswith("/") else dest
-    return dests
-
-
-def install_overlay(files):
-    """Serve `files` ({real path: text}) to open(), os.walk(), os.path.exists() and imports."""
-    import builtins
-    import importlib.machinery
-    import io
-
-    overlay = {os.path.realpath(p): text for p, text in files.items()}
-    real_open, real_walk, real_exists, real_isfile = builtins.open, os.walk, os.path.exists, os.path.isfile
-
-    def overlay_open(file, mode="r", *args, **kwargs):
-        if isinstance(file, (str, bytes, os.PathLike)) and "r" in mode and "+" not in mode:
-            path = os.path.realpath(os.fsdecode(file))
-            if path in overlay:
-                text = overlay[path]
-                return io.BytesIO(text.encode()) if "b" in mode else io.StringIO(text)
-        return real_open(file, mode, *args, **kwargs)
-
-    def overlay_walk(top, *args, **kwargs):
-        for dirpath, dirnames, filenames in real_walk(top, *args, **kwargs):
-            real_dir = os.path.realpath(dirpath)
-            extra = [os.path.basename(p) for p in overlay if os.path.dirname(p) == real_dir]
-            yield dirpath, dirnames, sorted(set(filenames) | set(extra))
-
-    builtins.open = overlay_open
-    os.walk = overlay_walk
-    os.path.exists = lambda p: os.path.realpath(os.fsdecode(p)) in overlay or real_exists(p)
-    os.path.isfile = lambda p: os.path.realpath(os.fsdecode(p)) in overlay or real_isfile(p)
-
-    class OverlayLoader(importlib.machinery.SourceFileLoader):
-        def get_data(self, path):
-            real = os.path.realpath(path)
-            if real in overlay:
-                return overlay[real].encode()
-            return super().get_data(path)
-
-        def path_stats(self, path):
-            # Never reuse a cached .pyc for an overlaid module.
-            if os.path.realpath(path) in overlay:
-                raise OSError("overlay")
-            return super().path_stats(path)
-
-    class OverlayFinder(importlib.machinery.PathFinder):
-        @classmethod
-        def find_spec(cls, fullname, path=None, target=None):
-            spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
-            if spec and spec.origin and os.path.realpath(spec.origin) in overlay:
-                spec.loader = OverlayLoader(fullname, spec.origin)
-            return spec
-
-    sys.meta_path.insert(0, OverlayFinder)
-
-
 def effective_settings():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openstack_dashboard.settings")
     import django
@@ -201,15 +134,10 @@ def main():
     raw = sys.stdin.read() if not sys.stdin.isatty() else ""
     if raw.strip():
         request = json.loads(raw)
-    overlay = request.get("overlay") or {}
-    if overlay:
-        dests = kolla_destinations()
-        missing = [name for name in overlay if name not in dests]
-        if missing:
-            sys.stdout.write("\n" + MARKER + json.dumps({"overlay_error": "not copied in by Kolla's config.json: "
-                                                          + ", ".join(missing)}) + "\n")
-            return
-        install_overlay({dests[name]: text for name, text in overlay.items()})
+    overlay_error = overlay_kolla_files(request.get("overlay") or {})
+    if overlay_error:
+        sys.stdout.write("\n" + MARKER + json.dumps({"overlay_error": overlay_error}) + "\n")
+        return
     facts = {
         "python": platform.python_version(),
         "executable": sys.executable,
