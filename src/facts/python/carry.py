@@ -257,15 +257,26 @@ def store_for(engine, cache=None, db_alias="default"):
 # Settings: the old backend as Horizon resolves it, the new one from our managed block
 # ---------------------------------------------------------------------------------------------
 
-def build_cache(conf, connection_factory=None):
+def build_cache(settings, conf, connection_factory=None):
     """A Django cache object from a CACHES entry, as django.core.cache does."""
     from django.utils.module_loading import import_string
     params = dict(conf)
     backend = import_string(params.pop("BACKEND"))
-    location = params.pop("LOCATION", "")
-    if connection_factory:  # DJANGO_REDIS_CONNECTION_FACTORY, for this cache only
-        params["OPTIONS"] = dict(params.get("OPTIONS") or {}, CONNECTION_FACTORY=connection_factory)
-    return backend(location, params)
+    cache = backend(params.pop("LOCATION", ""), params)
+    if connection_factory:
+        # django-redis < 7 reads DJANGO_REDIS_CONNECTION_FACTORY (Sentinel) only from the settings,
+        # once, when a cache makes its client: set it for this cache only (the old one has its own).
+        missing = object()
+        had = getattr(settings, "DJANGO_REDIS_CONNECTION_FACTORY", missing)
+        settings.DJANGO_REDIS_CONNECTION_FACTORY = connection_factory
+        try:
+            cache.client  # noqa: B018 - made now, with the new factory
+        finally:
+            if had is missing:
+                del settings.DJANGO_REDIS_CONNECTION_FACTORY
+            else:
+                settings.DJANGO_REDIS_CONNECTION_FACTORY = had
+    return cache
 
 
 def load(req):
@@ -320,7 +331,7 @@ def new_store(settings, new, new_engine):
     if new_engine.endswith(".cache"):
         caches = new.get("CACHES", settings.CACHES)
         conf = caches[new.get("SESSION_CACHE_ALIAS", getattr(settings, "SESSION_CACHE_ALIAS", "default"))]
-        return store_for(new_engine, build_cache(conf, new.get("DJANGO_REDIS_CONNECTION_FACTORY")))
+        return store_for(new_engine, build_cache(settings, conf, new.get("DJANGO_REDIS_CONNECTION_FACTORY")))
     if "SESSION_SERIALIZER" in new:
         settings.SESSION_SERIALIZER = new["SESSION_SERIALIZER"]  # how the new rows are encoded
     return store_for(new_engine, db_alias=NEW_DB_ALIAS if "DATABASES" in new else "default")
