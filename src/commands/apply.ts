@@ -8,6 +8,7 @@ import { gatherHostFacts } from '../facts/gather.js';
 import { backendOf } from '../facts/horizon.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { STEPS } from '../steps/index.js';
+import { cannotCarry } from '../steps/carry.js';
 import { Runner, RunFailed, type ApplyResult, type RunEvent, type RunPlan } from '../runner/runner.js';
 import type { CarryCounts, HostContext, RunContext, StepResult } from '../runner/types.js';
 import { resolveDesired, type BackendFlags } from '../backends/desired.js';
@@ -56,8 +57,8 @@ export const CARRY_NOTE = 'Live sessions are copied into the new backend, so use
 export function sessionWarning(plan: RunPlan): string {
   const carry = plan.fleet.find((p) => p.step === 'carry-sessions')?.plan;
   if (carry?.action === 'change') return CARRY_NOTE;
-  if (carry?.action !== 'none' || !carry.reason.startsWith('cannot carry')) return LOGOUT_WARNING;
-  return `${LOGOUT_WARNING} Sessions are not carried over: ${carry.reason.replace(/^cannot carry the sessions: |; every user will be logged out$/g, '')}.`;
+  const why = cannotCarry(carry);
+  return why ? `${LOGOUT_WARNING} Sessions are not carried over: ${why}.` : LOGOUT_WARNING;
 }
 
 /** plan and apply: facts -> plan -> (confirm) -> apply -> report. Never throws for host-level failures. */

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { backendOf, pythonJson } from '../facts/horizon.js';
 import { renderBlock } from '../settings/block.js';
 import { hostSettings } from './settings.js';
-import type { CarryCounts, FleetStep, HostContext, RunContext } from '../runner/types.js';
+import type { CarryCounts, FleetStep, HostContext, RunContext, StepPlan } from '../runner/types.js';
 
 /** carry.py's answer (see src/facts/python/carry.py): counts only, never a session key or content. */
 interface CarryAnswer {
@@ -52,6 +52,14 @@ function oldBackend(h: HostContext): string {
   return where ? `${name} at ${where}` : name;
 }
 
+const CANNOT = 'cannot carry the sessions: ';
+const LOGGED_OUT = '; every user will be logged out';
+
+/** Pure: why a carry-sessions plan will not copy the sessions although it was asked to (undefined: it will, or was not asked). */
+export function cannotCarry(p: StepPlan | undefined): string | undefined {
+  return p?.action === 'none' && p.reason.startsWith(CANNOT) ? p.reason.slice(CANNOT.length).replace(LOGGED_OUT, '') : undefined;
+}
+
 /** Pure: one pass's answer as counts, for the report and the note. */
 export function countsOf(pass: 1 | 2, a: CarryAnswer): CarryCounts {
   return {
@@ -70,7 +78,7 @@ export function countsOf(pass: 1 | 2, a: CarryAnswer): CarryCounts {
 /** Pure: the report line of one pass. */
 export function describeCarry(c: CarryCounts, errors: Record<string, number> = {}): string {
   const parts = [
-    c.unchanged && `${c.unchanged} already there (${c.pass === 2 ? "unchanged since the first pass" : "same expiry"})`,
+    c.unchanged && `${c.unchanged} already there (${c.pass === 2 ? 'unchanged since the first pass' : 'same expiry'})`,
     c.newer && `${c.newer} newer in the new backend (kept)`,
     `${c.expired} expired (skipped)`,
     `${c.failed} failed${Object.keys(errors).length ? ` (${Object.entries(errors).map(([e, n]) => `${e} x${n}`).join(', ')})` : ''}`,
@@ -100,7 +108,7 @@ export const carrySessions: FleetStep = {
     if (!h) return { action: 'none', reason: 'no change: nothing is switched' };
     if (!run.desired.carry) return { action: 'none', reason: 'not asked (--no-carry-sessions or session.carry: false): every user will be logged out' };
     const a = await ask(h, 'count');
-    if (!a.supported) return { action: 'none', reason: `cannot carry the sessions: ${a.why}; every user will be logged out` };
+    if (!a.supported) return { action: 'none', reason: `${CANNOT}${a.why}${LOGGED_OUT}` };
     if (a.cookies) return { action: 'none', reason: 'nothing to copy: signed-cookie sessions live in the browsers (and SECRET_KEY is the same on every host)' };
     if (a.same) return { action: 'none', reason: 'nothing to copy: the old and the new settings name the same backend' };
     const from = oldBackend(h);
