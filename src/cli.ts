@@ -95,7 +95,8 @@ ${EXIT_CODES_HELP}`)
       .option('--install-method <method>', 'how to install the client library (django-redis, pymemcache) when missing: pip, wheelhouse or distro')
       .option('--wheelhouse <dir>', 'folder of .whl files for --install-method wheelhouse (offline)')
       .option('--health-timeout <seconds>', 'how long a restarted host may take to become healthy', '300')
-      .option('--no-carry-sessions', 'do not copy live sessions into the new backend: every user is logged out (also: session.carry: false)')
+      .option('--carry-sessions', 'copy the live sessions into the new backend, so users stay logged in (the default; overrides session.carry)')
+      .option('--no-carry-sessions', 'do not copy them: every user is logged out (also: session.carry: false)')
       .addHelpText('after', `
 ${mode === 'plan' ? 'Nothing is written and nothing restarted.' : 'Shows the plan and asks for confirmation unless --yes. A failure rolls back every changed host.\nThe run is journaled under --state-dir: see it with `sessionctl history`, undo it later with `sessionctl rollback`.'}
 Live sessions are copied into the new backend before the first restart and again after the last,

@@ -19,7 +19,7 @@ export interface BackendFlags {
   allowInsecureCookieSessions?: boolean;
   installMethod?: string;
   wheelhouse?: string;
-  /** false: --no-carry-sessions (commander sets true by default). */
+  /** --carry-sessions / --no-carry-sessions; absent: session.carry, else true. */
   carrySessions?: boolean;
 }
 
@@ -70,7 +70,7 @@ export async function resolveDesired(inv: Inventory, flags: BackendFlags): Promi
           ? await databaseFrom(inv)
           : cookieTarget();
   const security = securityBlock(inv.session.security);
-  const carry = flags.carrySessions !== false && inv.session.carry !== false;
+  const carry = flags.carrySessions ?? inv.session.carry ?? true;
   return { target, owned: [...target.owns, ...security.map(([name]) => name)], security, install, warnings, carry };
 }
 

@@ -70,3 +70,11 @@ test('without kolla.deploy_host the plan warns that a reconfigure undoes the swi
   );
   t.false(withDeploy.warnings.some((w) => w.includes('kolla-ansible reconfigure')));
 });
+
+test('carrying the sessions: on by default, session.carry turns it off, a flag overrides the inventory', async (t) => {
+  const mc = ['session:', '  memcached: { servers: ["10.0.0.5:11211"] }'];
+  t.true((await resolveDesired(inv(...mc), { backend: 'memcached' })).carry);
+  t.false((await resolveDesired(inv(...mc), { backend: 'memcached', carrySessions: false })).carry);
+  t.false((await resolveDesired(inv(...mc, '  carry: false'), { backend: 'memcached' })).carry);
+  t.true((await resolveDesired(inv(...mc, '  carry: false'), { backend: 'memcached', carrySessions: true })).carry);
+});
