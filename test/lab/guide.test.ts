@@ -67,7 +67,7 @@ for (const lab of labs()) {
       await toBackend(tty);
       await redisAnswers(tty, lab);
       await tty.waitFor(/^ {4}\+CACHES = /m);
-      await tty.answer('Switching the session backend logs every Horizon user out', 'C-c');
+      await tty.answer('Live sessions are copied into the new backend, so users stay logged in', 'C-c');
     }],
     ['no question: while the plan runs (hosts locked)', async (tty) => {
       await toBackend(tty);
@@ -116,7 +116,7 @@ for (const lab of labs()) {
       await tty.answer(`${PW_VAR} is not set here`, text(password(lab)), 'Enter');
       await tty.answer('Also set session expiry', 'Enter');
       await tty.waitFor(/^ {4}\+CACHES = \{'default': \{'BACKEND': 'django_redis\.cache\.RedisCache'/m);
-      await tty.answer('Switching the session backend logs every Horizon user out', text('y'), 'Enter');
+      await tty.answer('Live sessions are copied into the new backend, so users stay logged in', text('y'), 'Enter');
       // The rolling restart takes its time on a busy machine.
       const n = lab.hosts.length;
       await tty.waitFor(new RegExp(`^Switched ${n} of ${n} host\\(s\\) to redis\\.$`, 'm'), 600_000);
