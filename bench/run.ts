@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labReset, labUp } from '../test/lab/lab.js';
-import { labInventory, labWheelhouse, onHost, redisInventory, scratch } from '../test/lab/harness.js';
+import { allBackendsInventory, horizonSessions, labWheelhouse, onHost, redisInventory } from '../test/lab/harness.js';
 import type { CarryCounts, StepResult } from '../src/runner/types.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -75,22 +75,6 @@ function apply(
   return { seconds, code: res.status ?? -1, outcome, rss: Number(readFileSync(rssFile, 'utf8')), ...(carried ? { carried } : {}) };
 }
 
-/** 1,000 sessions saved through Django on a host, on whatever backend it runs now. */
-async function seedSessions(container: string, n: number): Promise<void> {
-  const body = [
-    'import os, sys, contextlib',
-    "os.environ['DJANGO_SETTINGS_MODULE'] = 'openstack_dashboard.settings'",
-    'import django',
-    'with contextlib.redirect_stdout(sys.stderr): django.setup()',
-    'from django.conf import settings',
-    'from importlib import import_module',
-    'Store = import_module(settings.SESSION_ENGINE).SessionStore',
-    `for i in range(${n}):`,
-    "    s = Store(); s['bench'] = i; s.set_expiry(600 + i); s.save()",
-  ].join('\n');
-  await onHost(container, ['docker', 'exec', '-i', 'horizon', 'python3', '-W', 'ignore', '-'], body);
-}
-
 const CARRY_HOPS = ['redis', 'memcached', 'database', 'redis'] as const;
 const CARRY_SESSIONS = 1000;
 
@@ -137,23 +121,14 @@ async function main(): Promise<void> {
   }
 
   // Carry-over, hop by hop through every pair the issue names.
-  const db = lab.services.mariadb;
-  const allBackends = labInventory(lab, scratch(), {
-    extra: [
-      'session:',
-      `  redis: { url: "redis://${lab.services.redis.ip}:${lab.services.redis.port}/0", password_file: "${lab.services.redis.passwordFile}" }`,
-      `  memcached: { servers: ["${lab.services.memcached.ip}:${lab.services.memcached.port}"] }`,
-      `  database: { engine: mysql, host: "${db.ip}", name: ${db.database}, user: ${db.user}, password_file: "${db.passwordFile}" }`,
-      `install: { method: wheelhouse, wheelhouse: "${wheelhouse}" }`,
-    ].join('\n'),
-  });
+  const allBackends = allBackendsInventory(lab, wheelhouse);
   const copy: Record<string, number[]> = {};
   const stepTimes: Record<string, number[]> = {};
   for (let i = 0; i < RUNS; i++) {
     await labReset(lab.name);
     let from = 'memcached';
     for (const to of CARRY_HOPS) {
-      await seedSessions(lab.hosts[1]!.container, CARRY_SESSIONS);
+      await horizonSessions(lab.hosts[1]!.container, { op: 'create', n: CARRY_SESSIONS, token: 'bench', ttl: 600, step: 1 });
       const hopSteps: StepTimes = {};
       const a = apply(allBackends, rssFile, hopSteps, ['--backend', to]);
       const first = a.carried?.[0];

@@ -6,7 +6,7 @@
  * reads the signed cookie).
  */
 import test from 'ava';
-import { cli, djangoPython, docker, labInventory, labs, labWheelhouse, memcachedHas, redisCli, scratch } from './harness.js';
+import { allBackendsInventory, cli, djangoPython, docker, labs, labWheelhouse, memcachedHas, redisCli } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/commands/apply.js';
 
@@ -22,19 +22,6 @@ const EXPECT: Record<Backend, { engine: string; cache?: string }> = {
 };
 
 if (labs().length === 0) test('lab scenarios need SESSIONCTL_LABS (run them with npm test)', (t) => t.pass());
-
-function inventory(lab: LabInfo, wheelhouse: string): string {
-  const db = lab.services.mariadb;
-  return labInventory(lab, scratch(), {
-    extra: [
-      'session:',
-      `  redis: { url: "redis://${lab.services.redis.ip}:${lab.services.redis.port}/0", password_file: "${lab.services.redis.passwordFile}" }`,
-      `  memcached: { servers: ["${lab.services.memcached.ip}:${lab.services.memcached.port}"] }`,
-      `  database: { engine: mysql, host: "${db.ip}", name: ${db.database}, user: ${db.user}, password_file: "${db.passwordFile}" }`,
-      `install: { method: wheelhouse, wheelhouse: "${wheelhouse}" }`,
-    ].join('\n'),
-  });
-}
 
 /** A session saved through Django on the last host; where it must now be found, checked at the source. */
 async function sessionLandsIn(lab: LabInfo, backend: Backend): Promise<boolean> {
@@ -60,7 +47,7 @@ async function sessionLandsIn(lab: LabInfo, backend: Backend): Promise<boolean> 
 for (const lab of labs()) {
   test.serial(`${lab.name}: all 12 ordered backend pairs, each verified by Django and by the backend itself`, async (t) => {
     await labReset(lab.name);
-    const inv = inventory(lab, await labWheelhouse());
+    const inv = allBackendsInventory(lab, await labWheelhouse());
     let from: Backend = 'memcached';
     for (const to of TOUR) {
       const res = await cli(['apply', '-i', inv, '--backend', to, '--allow-insecure-cookie-sessions', '--yes', '--json']);

@@ -9,9 +9,8 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { cli, docker, labInventory, labs, labWheelhouse, redisCli, redisInventory, scratch } from './harness.js';
+import { allBackendsInventory, cli, horizonSessions, labs, labWheelhouse, memcachedAsk, redisCli, redisInventory, type SessionsAnswer } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/commands/apply.js';
 
@@ -23,7 +22,6 @@ const ENGINE: Record<Backend, [engine: string, cache: string]> = {
   redis: ['django.contrib.sessions.backends.cache', 'django_redis.cache.RedisCache'],
   database: ['django.contrib.sessions.backends.db', ''],
 };
-const SESSIONS = readFileSync('test/lab/sessions.py', 'utf8');
 /** Remaining lifetimes must match within this (whole-second timeouts, a busy machine). */
 const TTL_SLACK = 5;
 
@@ -38,29 +36,8 @@ function wallStep(): number {
 
 if (labs().length === 0) test('lab scenarios need SESSIONCTL_LABS (run them with npm test)', (t) => t.pass());
 
-interface Helper {
-  engine: string;
-  cache: string;
-  sessions?: [key: string, value: string, ttl: number, created: number][];
-  found?: Record<string, [value: string | null, remaining: number | null]>;
-  updated?: number;
-}
-
-async function sessions(lab: LabInfo, host: number, input: Record<string, unknown>): Promise<Helper> {
-  const out = await dockerIn(`sessionctl-${lab.name}-${lab.hosts[host]!.name}`, ['docker', 'exec', '-i', 'horizon', 'python3', '-W', 'ignore', '-c', SESSIONS], JSON.stringify(input));
-  return JSON.parse(out) as Helper;
-}
-
-function dockerIn(container: string, argv: string[], input: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker', ['exec', '-i', container, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`sessions.py exit ${code}: ${err.slice(-2000)}`))));
-    child.stdin.end(input);
-  });
+function sessions(lab: LabInfo, host: number, input: Record<string, unknown>): Promise<SessionsAnswer> {
+  return horizonSessions(lab.hosts[host]!.container, input);
 }
 
 /** `apply` as a child process; `during` runs once the first host's restart onto the new backend is verified. */
@@ -77,19 +54,6 @@ function applyDuring(args: string[], firstHost: string, during: () => Promise<vo
       if (!started && verified.test(stderr)) started = during();
     });
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr, during: started }));
-  });
-}
-
-function inventory(lab: LabInfo, wheelhouse: string): string {
-  const db = lab.services.mariadb;
-  return labInventory(lab, scratch(), {
-    extra: [
-      'session:',
-      `  redis: { url: "redis://${lab.services.redis.ip}:${lab.services.redis.port}/0", password_file: "${lab.services.redis.passwordFile}" }`,
-      `  memcached: { servers: ["${lab.services.memcached.ip}:${lab.services.memcached.port}"] }`,
-      `  database: { engine: mysql, host: "${db.ip}", name: ${db.database}, user: ${db.user}, password_file: "${db.passwordFile}" }`,
-      `install: { method: wheelhouse, wheelhouse: "${wheelhouse}" }`,
-    ].join('\n'),
   });
 }
 
@@ -118,7 +82,7 @@ async function expectReadable(t: ExecutionContext, lab: LabInfo, hop: string, to
 for (const lab of labs()) {
   test.serial(`${lab.name}: sessions survive ${['memcached', ...(HOPS[lab.horizon]!)].join(' -> ')}, with writes and logouts during the rollout`, async (t) => {
     await labReset(lab.name);
-    const inv = inventory(lab, await labWheelhouse());
+    const inv = allBackendsInventory(lab, await labWheelhouse());
     const last = lab.hosts.length - 1;
     let from: Backend = 'memcached';
     for (const to of HOPS[lab.horizon]!) {
@@ -133,7 +97,7 @@ for (const lab of labs()) {
       const loggedOut = keys.slice(5, 10);
       for (const k of loggedOut) expected.delete(k);
 
-      let midway: { old?: Helper; renewed?: Helper; loggedOut?: Helper } = {};
+      let midway: { old?: SessionsAnswer; renewed?: SessionsAnswer; loggedOut?: SessionsAnswer } = {};
       const res = await applyDuring(['apply', '-i', inv, '--backend', to, '--yes', '--json', '-v'], lab.hosts[0]!.name, async () => {
         const [old, again, out] = await Promise.all([
           sessions(lab, last, { op: 'create', n: 50, token: `${token}-late`, ttl: 900, step: 5 }),
@@ -164,10 +128,8 @@ for (const lab of labs()) {
 
   test.serial(`${lab.name}: the plan says when sessions cannot be carried, and --no-carry-sessions is honoured`, async (t) => {
     await labReset(lab.name);
-    const inv = inventory(lab, await labWheelhouse());
-    const crawler = (on: boolean) =>
-      docker(['exec', `sessionctl-${lab.name}-${lab.hosts[0]!.name}`, 'docker', 'exec', 'horizon', 'python3', '-c',
-        `import socket; c = socket.create_connection(("${lab.services.memcached.ip}", ${lab.services.memcached.port})); c.sendall(b"lru_crawler ${on ? 'enable' : 'disable'}\\r\\n"); print(c.recv(100))`]);
+    const inv = allBackendsInventory(lab, await labWheelhouse());
+    const crawler = (on: boolean) => memcachedAsk(lab, `lru_crawler ${on ? 'enable' : 'disable'}`);
     await crawler(false);
     try {
       const res = await cli(['plan', '-i', inv, '--backend', 'redis', '--json']);

@@ -10,20 +10,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { labReset, labUp } from './lab.js';
-import { labWheelhouse, redisInventory } from './harness.js';
+import { horizonSessions, labWheelhouse, redisInventory } from './harness.js';
 import { join } from 'node:path';
-import { mkdirSync, readFileSync } from 'node:fs';
-
-/** test/lab/sessions.py in a host's horizon container (through the outer Docker engine). */
-function sessions(container: string, input: object): { engine: string; cache: string; sessions?: [string, string][]; found?: Record<string, [string | null]> } {
-  const res = spawnSync('docker', ['exec', '-i', container, 'docker', 'exec', '-i', 'horizon', 'python3', '-W', 'ignore', '-c', readFileSync('test/lab/sessions.py', 'utf8')], {
-    input: JSON.stringify(input),
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (res.status !== 0) throw new Error(`sessions.py failed: ${res.stderr}`);
-  return JSON.parse(res.stdout);
-}
+import { mkdirSync } from 'node:fs';
 
 function sh(cmd: string, args: string[]): void {
   process.stderr.write(`\n$ ${[cmd === process.execPath ? 'sessionctl' : cmd, ...(cmd === process.execPath ? args.slice(1) : args)].join(' ')}\n`);
@@ -40,7 +29,7 @@ const dir = join(lab.stateDir, 'demo');
 mkdirSync(dir, { recursive: true });
 const inventory = redisInventory(lab, await labWheelhouse(), { dir });
 const cli = join(process.cwd(), 'dist/cli.js');
-const made = sessions(lab.hosts[1]!.container, { op: 'create', n: 200, token: 'demo-user', ttl: 3600, step: 1 });
+const made = await horizonSessions(lab.hosts[1]!.container, { op: 'create', n: 200, token: 'demo-user', ttl: 3600, step: 1 });
 const users = made.sessions!;
 process.stderr.write(`\n${users.length} users logged in through ${lab.hosts[1]!.name} (sessions saved by Django in ${made.cache})\n`);
 sh(process.execPath, [cli, 'status', '-i', inventory]);
@@ -48,7 +37,7 @@ sh(process.execPath, [cli, 'plan', '-i', inventory]);
 sh(process.execPath, [cli, 'apply', '-i', inventory, '--yes']);
 sh(process.execPath, [cli, 'status', '-i', inventory]);
 const reader = lab.hosts.at(-1)!;
-const read = sessions(reader.container, { op: 'read', keys: users.map(([key]) => key) });
+const read = await horizonSessions(reader.container, { op: 'read', keys: users.map(([key]) => key) });
 const still = users.filter(([key, value]) => read.found![key]![0] === value).length;
 process.stderr.write(`\n${still} of ${users.length} users are still logged in: their sessions read through Django on ${reader.name}, from ${read.cache}\n`);
 if (still !== users.length) process.exitCode = 1;

@@ -168,17 +168,23 @@ export async function docker(args: string[]): Promise<string> {
 }
 
 /** memcached's own answer to `get KEY` on the lab's memcached container (plain protocol, no client). */
-export function memcachedHas(lab: LabInfo, key: string): Promise<boolean> {
+export async function memcachedHas(lab: LabInfo, key: string): Promise<boolean> {
+  return (await memcachedAsk(lab, `get ${key}`)).startsWith('VALUE ');
+}
+
+/** One text-protocol command to the lab's memcached, straight from the test machine; its whole answer. */
+export function memcachedAsk(lab: LabInfo, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = connect(lab.services.memcached.port, lab.services.memcached.ip);
     let data = '';
     sock.setTimeout(5000, () => sock.destroy(new Error('memcached timeout')));
-    sock.on('connect', () => sock.write(`get ${key}\r\n`));
+    sock.on('connect', () => sock.write(`${command}\r\n`));
     sock.on('data', (c) => {
       data += c.toString('latin1');
-      if (data.endsWith('END\r\n')) {
+      // A value comes with END after it; any other answer is one line.
+      if (data.endsWith('\r\n') && (!data.startsWith('VALUE ') || data.endsWith('END\r\n'))) {
         sock.end();
-        resolve(data.startsWith('VALUE '));
+        resolve(data);
       }
     });
     sock.on('error', reject);
@@ -202,6 +208,38 @@ export function redisInventory(
       ...(opts.extra ?? []),
     ].join('\n'),
   });
+}
+
+/** An inventory naming all three lab backends (the command line picks one), with the offline wheelhouse. */
+export function allBackendsInventory(lab: LabInfo, wheelhouse: string): string {
+  const { redis, memcached, mariadb: db } = lab.services;
+  return labInventory(lab, scratch(), {
+    extra: [
+      'session:',
+      `  redis: { url: "redis://${redis.ip}:${redis.port}/0", password_file: "${redis.passwordFile}" }`,
+      `  memcached: { servers: ["${memcached.ip}:${memcached.port}"] }`,
+      `  database: { engine: mysql, host: "${db.ip}", name: ${db.database}, user: ${db.user}, password_file: "${db.passwordFile}" }`,
+      `install: { method: wheelhouse, wheelhouse: "${wheelhouse}" }`,
+    ].join('\n'),
+  });
+}
+
+/** What test/lab/sessions.py answers (see its docstring). */
+export interface SessionsAnswer {
+  engine: string;
+  cache: string;
+  sessions?: [key: string, value: string, ttl: number, created: number][];
+  found?: Record<string, [value: string | null, remaining: number | null]>;
+  updated?: number;
+}
+
+/**
+ * Log-in equivalents through Django in a host's horizon container (outer engine): test/lab/sessions.py,
+ * written apart from sessionctl's carry.py.
+ */
+export async function horizonSessions(container: string, input: Record<string, unknown>): Promise<SessionsAnswer> {
+  const script = readFileSync('test/lab/sessions.py', 'utf8');
+  return JSON.parse(await onHost(container, ['docker', 'exec', '-i', 'horizon', 'python3', '-W', 'ignore', '-c', script], JSON.stringify(input))) as SessionsAnswer;
 }
 
 /** Every Dashboard host's file at `path`, base64 (null: absent), read through the outer engine. */

@@ -325,9 +325,13 @@ def old_store(settings):
     return store_for(engine, caches[alias] if engine.endswith(".cache") else None)
 
 
-def new_store(settings, new, new_engine):
+def refuse_cookie_target(new_engine):
     if new_engine.endswith(".signed_cookies"):
         raise Unsupported("signed-cookie sessions live in the browsers: nothing can be written for them")
+
+
+def new_store(settings, new, new_engine):
+    refuse_cookie_target(new_engine)
     if new_engine.endswith(".cache"):
         caches = new.get("CACHES", settings.CACHES)
         conf = caches[new.get("SESSION_CACHE_ALIAS", getattr(settings, "SESSION_CACHE_ALIAS", "default"))]
@@ -346,8 +350,7 @@ def count(settings, new, new_engine):
         return {"supported": True, "cookies": True, "live": 0}
     if same_backend(settings, new, new_engine):
         return {"supported": True, "same": True, "live": 0}
-    if new_engine.endswith(".signed_cookies"):
-        raise Unsupported("signed-cookie sessions live in the browsers: nothing can be written for them")
+    refuse_cookie_target(new_engine)
     now = time.time()
     found = old_store(settings).expiries()
     return {"supported": True, "live": sum(1 for e in found.values() if e is None or e > now)}
@@ -400,12 +403,8 @@ def carry(settings, new, new_engine, ledger):
                 out["failed"] += 1
                 out["errors"][result] = out["errors"].get(result, 0) + 1
     if ledger and there is not None:
-        # Copied earlier, logged out of the old backend since, untouched in the new one: drop the copy.
-        for key, expiry in there.items():
-            d = digest(key)
-            if d in ledger and key not in old_found and same_expiry(expiry, ledger[d]):
-                target.delete(key)
-                out["forgotten"] += 1
+        # Copied earlier, logged out of the old backend since: drop the copy (if untouched).
+        out["forgotten"], _ = drop_copies(target, there, ledger, keep=old_found)
     out["seconds"] = round(time.time() - started, 3)
     return out
 
@@ -414,19 +413,25 @@ def same_expiry(a, b):
     return a is None and b is None or a is not None and b is not None and abs(a - b) <= SAME
 
 
-def forget(settings, new, new_engine, ledger):
-    """Delete the copies in `ledger` that are still exactly as written (a rollback's undo)."""
-    target = new_store(settings, new, new_engine)
-    forgotten = kept = 0
-    for key, expiry in target.expiries().items():
+def drop_copies(target, there, ledger, keep=()):
+    """Delete the copies in `ledger` still exactly as written, except keys in `keep`: (dropped, kept)."""
+    dropped = kept = 0
+    for key, expiry in there.items():
         d = digest(key)
-        if d not in ledger:
+        if d not in ledger or key in keep:
             continue
         if same_expiry(expiry, ledger[d]):
             target.delete(key)
-            forgotten += 1
+            dropped += 1
         else:
             kept += 1  # saved again since: someone is using it
+    return dropped, kept
+
+
+def forget(settings, new, new_engine, ledger):
+    """A rollback's undo: delete the copies this run wrote that nobody changed since."""
+    target = new_store(settings, new, new_engine)
+    forgotten, kept = drop_copies(target, target.expiries(), ledger)
     return {"supported": True, "forgotten": forgotten, "kept": kept}
 
 
