@@ -25,6 +25,8 @@ export interface HorizonFacts {
   tables?: string[];
   migrated?: boolean;
   databaseError?: string;
+  /** With a `wait` request: what the login page answered, and after how long. */
+  loginPage?: { status: string; seconds: number };
 }
 
 export interface EffectiveSettings {
@@ -47,7 +49,11 @@ const PYTHON_LAUNCHER = [
 ];
 
 /** Scripts that use a shared Python module: it is sent ahead of them (one `python -c`, no file copied). */
-const SCRIPT_LIBRARIES: Record<string, string[]> = { 'probe.py': ['overlay.py'], 'carry.py': ['overlay.py'] };
+const SCRIPT_LIBRARIES: Record<string, string[]> = {
+  'probe.py': ['overlay.py', 'http_status.py'],
+  'carry.py': ['overlay.py'],
+  'login_page.py': ['http_status.py'],
+};
 
 /** Run a Python script shipped in src/facts/python/ inside the container, JSON in on stdin. */
 export function runPython(engine: Engine, container: string, script: string, input: unknown = {}) {
@@ -58,8 +64,8 @@ export function runPython(engine: Engine, container: string, script: string, inp
 }
 
 /** Gather HorizonFacts from a running container. */
-export async function probeHorizon(host: string, engine: Engine, container: string): Promise<HorizonFacts> {
-  const res = await runPython(engine, container, 'probe.py');
+export async function probeHorizon(host: string, engine: Engine, container: string, request: { wait?: { url: string; seconds: number } } = {}): Promise<HorizonFacts> {
+  const res = await runPython(engine, container, 'probe.py', request);
   if (res.code !== 0) {
     throw new HostError(host, `the settings probe failed in container '${container}' (exit ${res.code}):\n${tail(res.stderr)}`);
   }
@@ -71,8 +77,13 @@ export function parseProbeOutput(stdout: string): HorizonFacts {
   const line = stdout.split('\n').find((l) => l.startsWith(MARKER));
   if (!line) throw new Error('probe printed no facts line');
   const raw = JSON.parse(line.slice(MARKER.length)) as Record<string, any>;
+  const loginPage = raw.login_page ? { status: String(raw.login_page.status), seconds: Number(raw.login_page.seconds) } : undefined;
   if (raw.overlay_error) {
     return { python: '', executable: '', horizon: null, modules: {}, kollaConfigFiles: null, settingsD: null, managepy: null, overlayError: String(raw.overlay_error) };
+  }
+  if (!raw.python) {
+    // Only the login page's answer: it never said 200, so the probe read no settings.
+    return { python: '', executable: '', horizon: null, modules: {}, kollaConfigFiles: null, settingsD: null, managepy: null, ...(loginPage ? { loginPage } : {}) };
   }
   const facts: HorizonFacts = {
     python: String(raw.python),
@@ -88,6 +99,7 @@ export function parseProbeOutput(stdout: string): HorizonFacts {
   if (raw.tables) facts.tables = raw.tables;
   if (raw.migrated) facts.migrated = true;
   if (raw.database_error) facts.databaseError = String(raw.database_error);
+  if (loginPage) facts.loginPage = loginPage;
   const s = raw.settings;
   if (s) {
     facts.settings = {

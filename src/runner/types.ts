@@ -1,5 +1,6 @@
 import type { HostConfig, InstallConfig, RolloutConfig } from '../inventory/types.js';
 import type { HostFacts } from '../facts/gather.js';
+import type { HorizonFacts } from '../facts/horizon.js';
 import type { SshConnection } from '../transport/ssh.js';
 import type { Engine } from '../transport/types.js';
 import type { HostFiles, FileSnapshot } from '../transport/hostfs.js';
@@ -62,6 +63,8 @@ export interface HostState {
   written?: string;
   installed?: string;
   restarted: boolean;
+  /** What Django resolved in the restarted container, read by the health gate right after the 200. */
+  afterRestart?: HorizonFacts;
   /** Already patched (earlier run) but the running Horizon does not use it yet. */
   needsRestart?: boolean;
   /** The step names that planned a change on this host. */

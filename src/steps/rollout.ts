@@ -1,5 +1,5 @@
 import { HostError, detailFor } from '../errors.js';
-import { probeHorizon, runPython, type HorizonFacts } from '../facts/horizon.js';
+import { probeHorizon, type HorizonFacts } from '../facts/horizon.js';
 import { hostSettings, mismatches } from './settings.js';
 import type { HostConfig } from '../inventory/types.js';
 import type { Engine } from '../transport/types.js';
@@ -19,12 +19,17 @@ function restartPlanned(ctx: HostContext): boolean {
   return ctx.state.changes.length > 0 || ctx.state.needsRestart === true;
 }
 
+/** Longest wait inside the container before Docker's view of it is asked again. */
+const WAIT_SLICE_S = 15;
+
 /**
  * Wait until the container runs, Docker does not call it unhealthy, and the login page answers 200:
  * the request Kolla's own health check makes. Docker's 'starting' is accepted once the page
  * answers, so the gate does not wait out the health check interval (30 s on Kolla).
+ * One process in the container waits for the page and then reads what Django resolves: the settings
+ * are read only after the 200 (Kolla has copied them in by then), without a second process start.
  */
-export async function healthGate(ctx: RestartTarget): Promise<string> {
+export async function healthGate(ctx: RestartTarget): Promise<{ note: string; facts: HorizonFacts }> {
   const t0 = Date.now();
   const deadline = t0 + ctx.run.timeouts.health * 1000;
   let last = 'not checked yet';
@@ -37,21 +42,27 @@ export async function healthGate(ctx: RestartTarget): Promise<string> {
     } else if (info.health === 'unhealthy') {
       last = 'Docker reports it unhealthy';
     } else {
-      const res = await runPython(ctx.engine, ctx.host.container, 'login_page.py', { url: ctx.host.healthUrl });
-      const answer = res.stdout.toString().trim();
-      if (res.code === 0 && answer === '200') {
-        return `login page 200 after ${((Date.now() - t0) / 1000).toFixed(1)}s (Docker health: ${info.health})`;
+      const seconds = Math.max(1, Math.min(WAIT_SLICE_S, (deadline - Date.now()) / 1000));
+      try {
+        const facts = await probeHorizon(ctx.host.name, ctx.engine, ctx.host.container, { wait: { url: ctx.host.healthUrl, seconds } });
+        if (facts.loginPage?.status === '200') {
+          return { note: `login page 200 after ${((Date.now() - t0) / 1000).toFixed(1)}s (Docker health: ${info.health})`, facts };
+        }
+        last = `login page answered ${facts.loginPage?.status ?? 'nothing'}`;
+      } catch (err) {
+        // The probe failed in a container still starting up: "not yet". A lost host is thrown on.
+        if (!(err instanceof HostError)) throw err;
+        last = detailFor(err, ctx.host.name);
       }
-      last = `login page answered ${answer || `nothing (exit ${res.code})`}`;
     }
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new HostError(ctx.host.name, `not healthy within ${ctx.run.timeouts.health}s: ${last}`);
 }
 
-/** The backend Django resolves in the running process must be the one asked for. */
+/** The backend Django resolves in the restarted container (read by the gate) must be the one asked for. */
 async function verifyEffective(ctx: HostContext): Promise<string> {
-  const facts = await probeHorizon(ctx.host.name, ctx.engine, ctx.host.container);
+  const facts = ctx.state.afterRestart ?? (await probeHorizon(ctx.host.name, ctx.engine, ctx.host.container));
   const wanted = hostSettings(ctx);
   const wrong = mismatches(wanted.expect, facts);
   if (wrong.length) throw new HostError(ctx.host.name, `after the restart ${wrong.join('; ')}`);
@@ -100,10 +111,9 @@ export async function restartOnPrevious(ctx: RestartTarget, wrong: (facts: Horiz
   const byHand = `by hand on ${ctx.host.name}: check 'docker logs ${ctx.host.container}', then 'docker restart ${ctx.host.container}'`;
   ctx.run.journal?.append({ type: 'restart', host: ctx.host.name, container: ctx.host.container, stage: 'rollback' });
   await ctx.engine.restart(ctx.host.container, STOP_TIMEOUT_S);
-  const health = await healthGate(ctx).catch((err: Error) => {
+  const { note: health, facts } = await healthGate(ctx).catch((err: Error) => {
     throw new HostError(ctx.host.name, `restarted on the restored settings but ${detailFor(err, ctx.host.name)}; ${byHand}`);
   });
-  const facts = await probeHorizon(ctx.host.name, ctx.engine, ctx.host.container);
   const differs = wrong(facts);
   if (differs.length) throw new HostError(ctx.host.name, `restarted, but the previous backend is not effective again: ${differs.join('; ')}`);
   return `restarted on the previous backend (${facts.settings!.sessionEngine.split('.').pop()}${facts.settings!.cache.backend ? ` + ${facts.settings!.cache.backend}` : ''}); ${health}`;
@@ -115,7 +125,11 @@ export const healthGateStep: HostStep = {
   async plan(ctx) {
     return restartPlanned(ctx) ? { action: 'check', summary: `wait up to ${ctx.run.timeouts.health}s for health and ${ctx.host.healthUrl}` } : { action: 'none', reason: 'not restarted' };
   },
-  apply: healthGate,
+  async apply(ctx) {
+    const { note, facts } = await healthGate(ctx);
+    ctx.state.afterRestart = facts;
+    return note;
+  },
 };
 
 export const verifySettings: HostStep = {

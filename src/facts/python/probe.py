@@ -4,11 +4,16 @@ Runs with the container's own Python (Kolla venv when present), imports Horizon'
 mod_wsgi does, and prints one JSON document after a marker line. Reads nothing secret into the
 output: SECRET_KEY only as a truncated sha256, passwords in cache URLs masked.
 
-Needs overlay.py (prepended by runPython).
+Needs overlay.py and http_status.py (prepended by runPython).
 
-Input (stdin JSON, optional): {"overlay": {"<file name in the Kolla config dir>": "<new text>"}}
-resolves settings as if Kolla had already copied those files in (what the next restart will see),
-without touching a file: reads of the destination path are served from the overlay.
+Input (stdin JSON, optional):
+  {"overlay": {"<file name in the Kolla config dir>": "<new text>"}} resolves settings as if Kolla
+  had already copied those files in (what the next restart will see), without touching a file:
+  reads of the destination path are served from the overlay.
+  {"wait": {"url": "<login page>", "seconds": N}} is for a container just restarted: wait until the
+  login page answers 200 (Kolla has copied the settings in and Apache serves them), then read the
+  facts in this same process. Output has "login_page": {"status", "seconds"}, and the facts only
+  after a 200.
 """
 import contextlib
 import hashlib
@@ -17,6 +22,8 @@ import json
 import os
 import platform
 import sys
+import threading
+import time
 
 MARKER = "SESSIONCTL-FACTS "
 SETTINGS_DIRS = ["/etc/openstack-dashboard"]
@@ -83,6 +90,49 @@ def listing(path):
         return None
 
 
+# Client libraries Horizon's settings import anyway, the bulk of their import time. Imported while
+# Apache starts, so the facts follow the 200 sooner. Library code only: with DJANGO_SETTINGS_MODULE
+# unset, a module that tried to read Django's settings would fail here instead of reading files
+# Kolla may still be copying (and is imported again, for real, by the settings).
+PRELOAD = ["openstack_dashboard.exceptions", "django.urls"]
+
+
+def preload():
+    saved = os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+    try:
+        for name in PRELOAD:
+            try:
+                with contextlib.redirect_stdout(sys.stderr):
+                    importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - only a head start; the settings import reports errors
+                pass
+    finally:
+        if saved is not None:
+            os.environ["DJANGO_SETTINGS_MODULE"] = saved
+
+
+def wait_for_login_page(url, seconds):
+    """Ask every 0.1 s until 200 or `seconds` passed; the preload runs meanwhile (in this thread:
+    eventlet, which Horizon's clients import, does not finish importing in another one)."""
+    answer = {}
+
+    def poll():
+        t0 = time.monotonic()
+        while True:
+            left = seconds - (time.monotonic() - t0)
+            status = http_status(url, timeout=max(1, min(10, left)))
+            if status == "200" or left <= 0:
+                break
+            time.sleep(0.1)
+        answer.update(status=status, seconds=round(time.monotonic() - t0, 2))
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    preload()
+    poller.join()
+    return answer
+
+
 def effective_settings():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openstack_dashboard.settings")
     import django
@@ -134,6 +184,12 @@ def main():
     raw = sys.stdin.read() if not sys.stdin.isatty() else ""
     if raw.strip():
         request = json.loads(raw)
+    waited = None
+    if request.get("wait"):
+        waited = wait_for_login_page(request["wait"]["url"], float(request["wait"]["seconds"]))
+        if waited["status"] != "200":
+            sys.stdout.write("\n" + MARKER + json.dumps({"login_page": waited}) + "\n")
+            return
     overlay_error = overlay_kolla_files(request.get("overlay") or {})
     if overlay_error:
         sys.stdout.write("\n" + MARKER + json.dumps({"overlay_error": overlay_error}) + "\n")
@@ -154,6 +210,8 @@ def main():
         facts["settings"] = effective_settings()
     except Exception as exc:  # noqa: BLE001 - reported as a fact, not a crash
         facts["settings_error"] = "%s: %s" % (type(exc).__name__, exc)
+    if waited:
+        facts["login_page"] = waited
     if request.get("migrate") or request.get("tables"):
         facts.update(database_work(bool(request.get("migrate"))))
     sys.stdout.write("\n" + MARKER + json.dumps(facts, sort_keys=True) + "\n")

@@ -1,0 +1,17 @@
+"""GET a URL (Horizon's login page, as Kolla's health check does) and say what it answered.
+
+A library: prepended by runPython to login_page.py and probe.py.
+"""
+import urllib.error
+import urllib.request
+
+
+def http_status(url, timeout=10):
+    """"200", another status code, or "<exception>: <message>": the caller only needs "not 200, and why"."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return str(resp.status)
+    except urllib.error.HTTPError as exc:
+        return str(exc.code)
+    except Exception as exc:  # noqa: BLE001
+        return "%s: %s" % (type(exc).__name__, exc)
