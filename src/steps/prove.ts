@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { pythonJson } from '../facts/horizon.js';
 import type { FleetStep, HostContext } from '../runner/types.js';
 
@@ -14,9 +14,21 @@ function session(h: HostContext, input: Record<string, unknown>): Promise<Sessio
   return pythonJson<SessionAnswer>(h.host.name, h.engine, h.host.container, 'session.py', input);
 }
 
+/** The proof session expires by itself: nothing has to be cleaned up after the proof. */
+const PROOF_TTL_S = 60;
+/** How long a reader waits for the session written on the other host to appear. */
+const READ_WAIT_S = 30;
+
+/** A session key as Django makes them (32 of [a-z0-9]), chosen here so the readers can start at once. */
+function sessionKey(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return Array.from({ length: 32 }, () => alphabet[randomInt(alphabet.length)]).join('');
+}
+
 /**
  * Write a session through Django's SessionStore on one host, read it back through every other
- * host, and find its key in the backend itself; then delete it.
+ * host, and find its key in the backend itself. The readers start with the writer and wait for the
+ * key (signed cookies carry the data in the key itself, so there they start after the write).
  */
 export const crossHostSession: FleetStep = {
   scope: 'fleet',
@@ -24,29 +36,31 @@ export const crossHostSession: FleetStep = {
   async plan(run) {
     const changed = run.hosts.some((h) => h.state.changes.length || h.state.needsRestart);
     return changed
-      ? { action: 'check', summary: `write a session on ${run.hosts[0]!.host.name}, read it on ${run.hosts.length > 1 ? run.hosts.slice(1).map((h) => h.host.name).join(', ') : 'the same host'}, find it in ${run.desired.target.where}` }
+      ? { action: 'check', summary: `write a session on ${run.hosts[0]!.host.name} (it expires after ${PROOF_TTL_S}s), read it on ${run.hosts.length > 1 ? run.hosts.slice(1).map((h) => h.host.name).join(', ') : 'the same host'}, find it in ${run.desired.target.where}` }
       : { action: 'none', reason: 'no change: nothing was switched' };
   },
   async apply(run) {
-    const [writer, ...readers] = run.hosts;
+    const [writer, ...others] = run.hosts;
+    const readers = others.length ? others : [writer!];
+    const { target } = run.desired;
     const token = randomBytes(12).toString('hex');
-    const written = await session(writer!, { op: 'write', token });
-    try {
-      const { target } = run.desired;
-      // The reads and the look-up in the backend only need the written session: ask them at once.
-      const [held] = await Promise.all([
-        target.holds(writer!, { key: written.key, ...(written.cache_key ? { cacheKey: written.cache_key } : {}) }),
-        ...(readers.length ? readers : [writer!]).map(async (reader) => {
-          const read = await session(reader, { op: 'read', key: written.key });
-          if (read.value !== token) {
-            throw new Error(`a session written on ${writer!.host.name} is not readable on ${reader.host.name} (got ${read.value === null ? 'nothing' : 'another value'})`);
-          }
-        }),
-      ]);
-      if (!held) throw new Error(`the session key ${written.cache_key ?? written.key} is not in ${target.where}`);
-      return `session written on ${writer!.host.name}, read on ${(readers.length ? readers : [writer!]).map((h) => h.host.name).join(', ')}, ${target.name === 'cookie' ? 'the data travels in the signed cookie' : `session ${target.name === 'database' ? written.key : written.cache_key ?? written.key} found in ${target.where}`}`;
-    } finally {
-      await session(writer!, { op: 'delete', key: written.key }).catch(() => undefined);
-    }
+    const read = async (reader: HostContext, key: string, wait: number) => {
+      const answer = await session(reader, { op: 'read', key, wait });
+      if (answer.value !== token) {
+        throw new Error(`a session written on ${writer!.host.name} is not readable on ${reader.host.name} (got ${answer.value === null ? 'nothing' : 'another value'})`);
+      }
+    };
+    const chosen = target.name === 'cookie' ? undefined : sessionKey();
+    const writing = session(writer!, { op: 'write', token, ttl: PROOF_TTL_S, ...(chosen ? { key: chosen } : {}) });
+    const early = chosen ? readers.map((r) => read(r, chosen, READ_WAIT_S)) : [];
+    // The readers' failures are reported after the write's own: settle them so none goes unhandled.
+    early.forEach((p) => p.catch(() => undefined));
+    const written = await writing;
+    const [held] = await Promise.all([
+      target.holds(writer!, { key: written.key, ...(written.cache_key ? { cacheKey: written.cache_key } : {}) }),
+      ...(chosen ? early : readers.map((r) => read(r, written.key, 0))),
+    ]);
+    if (!held) throw new Error(`the session key ${written.cache_key ?? written.key} is not in ${target.where}`);
+    return `session written on ${writer!.host.name}, read on ${readers.map((h) => h.host.name).join(', ')}, ${target.name === 'cookie' ? 'the data travels in the signed cookie' : `session ${target.name === 'database' ? written.key : written.cache_key ?? written.key} found in ${target.where}`}`;
   },
 };

@@ -1,13 +1,18 @@
-"""Prove sessions work: write, read and delete a session through Django's own SessionStore.
+"""Prove sessions work: write and read a session through Django's own SessionStore.
 
-Input (stdin JSON): {"op": "write"|"read"|"delete", "key"?: session key, "token"?: value}
-Output: {"key": ..., "cache_key": ..., "value": ..., "exists": bool}
-Horizon's effective settings decide the backend, exactly as for a logged-in user.
+Input (stdin JSON):
+  {"op": "write", "token": value, "ttl": seconds, "key"?: session key to use}
+  {"op": "read", "key": session key, "wait"?: seconds to wait for it to appear}
+Output: {"engine": ..., "key": ..., "cache_key": ..., "value": ..., "exists": bool}
+Horizon's effective settings decide the backend, exactly as for a logged-in user. A reader can
+start with a key chosen beforehand, while the writer is still starting: it polls until the session
+exists. The session expires by itself after `ttl`.
 """
 import contextlib
 import json
 import os
 import sys
+import time
 from importlib import import_module
 
 
@@ -22,19 +27,24 @@ def main():
     engine = import_module(settings.SESSION_ENGINE)
     out = {"engine": settings.SESSION_ENGINE}
     if req["op"] == "write":
-        store = engine.SessionStore()
+        store = engine.SessionStore(session_key=req.get("key"))
+        # Created empty first: touching the data of a key that does not exist yet would load it,
+        # and Django then drops the key (a fixation guard) and makes up another one.
+        store.save(must_create=True)
         store["sessionctl_probe"] = req["token"]
+        store.set_expiry(int(req["ttl"]))
         store.save()
         out["key"] = store.session_key
     else:
-        store = engine.SessionStore(session_key=req["key"])
-        out["key"] = req["key"]
-        if req["op"] == "read":
-            out["value"] = store.get("sessionctl_probe")
-            out["exists"] = store.exists(req["key"])
-        elif req["op"] == "delete":
-            store.delete(req["key"])
-            out["exists"] = store.exists(req["key"])
+        key = req["key"]
+        deadline = time.monotonic() + float(req.get("wait", 0))
+        while True:
+            store = engine.SessionStore(session_key=key)
+            value = store.get("sessionctl_probe")
+            if value is not None or time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        out.update(key=key, value=value, exists=store.exists(key))
     if hasattr(store, "cache_key"):
         from django.core.cache import caches
         out["cache_key"] = caches[getattr(settings, "SESSION_CACHE_ALIAS", "default")].make_key(store.cache_key)
