@@ -17,6 +17,8 @@ export interface Phase {
    * recorded in playbook order. Only for parallel phases.
    */
   independent?: boolean;
+  /** The fleet steps do not depend on each other: their applies run at the same time. Only for fleet phases. */
+  concurrent?: boolean;
 }
 
 /** A playbook: step order per backend, as data (playbooks/<backend>.yaml). */
@@ -52,7 +54,7 @@ export function parsePlaybook(text: string, file: string, knownSteps: Record<str
   if (typeof raw?.backend !== 'string' || !Array.isArray(raw.phases)) {
     throw new ConfigError('a playbook needs `backend` and a list of `phases`', at(0));
   }
-  const phases: Phase[] = raw.phases.map((p: { name?: unknown; hosts?: unknown; steps?: unknown; independent?: unknown }, i: number) => {
+  const phases: Phase[] = raw.phases.map((p: { name?: unknown; hosts?: unknown; steps?: unknown; independent?: unknown; concurrent?: unknown }, i: number) => {
     const node = doc.getIn(['phases', i], true) as { range?: [number] } | undefined;
     const where = at(node?.range?.[0]);
     if (typeof p?.name !== 'string') throw new ConfigError(`phase ${i + 1} needs a name`, where);
@@ -70,7 +72,10 @@ export function parsePlaybook(text: string, file: string, knownSteps: Record<str
     if (p.independent !== undefined && (typeof p.independent !== 'boolean' || (p.independent && p.hosts !== 'parallel'))) {
       throw new ConfigError(`phase '${p.name}': independent must be true or false, and only parallel phases can be independent`, where);
     }
-    return { name: p.name, hosts: p.hosts, steps: p.steps.map(String), independent: p.independent === true };
+    if (p.concurrent !== undefined && (typeof p.concurrent !== 'boolean' || (p.concurrent && p.hosts !== 'fleet'))) {
+      throw new ConfigError(`phase '${p.name}': concurrent must be true or false, and only fleet phases can be concurrent`, where);
+    }
+    return { name: p.name, hosts: p.hosts, steps: p.steps.map(String), independent: p.independent === true, concurrent: p.concurrent === true };
   });
   return { backend: raw.backend, description: String(raw.description ?? ''), phases, file };
 }

@@ -1,6 +1,6 @@
 import { SessionctlError, ExitCode, detailFor } from '../errors.js';
 import type { Playbook } from '../playbook/load.js';
-import type { HostContext, RunContext, Step, StepPlan, StepResult, Outcome } from './types.js';
+import type { FleetStep, HostContext, RunContext, Step, StepPlan, StepResult, Outcome } from './types.js';
 
 /** Events the runner emits; renderers (TTY, plain, JSON) subscribe, the runner prints nothing. */
 export type RunEvent =
@@ -156,24 +156,11 @@ export class Runner {
       if (error) break;
       this.emit({ type: 'phase', phase: phase.name, stage: 'apply' });
       if (phase.hosts === 'fleet') {
-        for (const entry of plan.fleet.filter((e) => e.phase === phase.name)) {
-          const step = this.steps[entry.step]!;
-          if (step.scope !== 'fleet') continue;
-          const t0 = Date.now();
-          if (entry.plan!.action === 'none' || !step.apply) {
-            this.record(phase.name, entry.step, null, 'unchanged', describe(entry.plan!), t0);
-            continue;
-          }
-          try {
-            // Recorded before the step runs, like host steps: a half-done fleet step is undone too.
-            this.appliedFleet.push({ phase: phase.name, step: entry.step });
-            const note = await step.apply(this.ctx, entry.plan!);
-            this.record(phase.name, entry.step, null, entry.plan!.action === 'change' ? 'changed' : 'unchanged', note || describe(entry.plan!), t0);
-          } catch (err) {
-            error = detailFor(err);
-            this.record(phase.name, entry.step, null, 'failed', error, t0);
-            break;
-          }
+        const entries = plan.fleet.filter((e) => e.phase === phase.name && this.steps[e.step]!.scope === 'fleet');
+        if (phase.concurrent) {
+          error = (await Promise.all(entries.map((e) => this.applyFleet(phase.name, e)))).find((e) => e !== undefined);
+        } else {
+          for (const entry of entries) if ((error = await this.applyFleet(phase.name, entry))) break;
         }
         continue;
       }
@@ -208,6 +195,27 @@ export class Runner {
       throw new RunFailed(error, result);
     }
     return result;
+  }
+
+  /** Run one fleet step; returns an error message or undefined. */
+  private async applyFleet(phaseName: string, entry: PlannedStep): Promise<string | undefined> {
+    const step = this.steps[entry.step] as FleetStep; // the caller passes fleet steps only
+    const t0 = Date.now();
+    if (entry.plan!.action === 'none' || !step.apply) {
+      this.record(phaseName, entry.step, null, 'unchanged', describe(entry.plan!), t0);
+      return undefined;
+    }
+    try {
+      // Recorded before the step runs, like host steps: a half-done fleet step is undone too.
+      this.appliedFleet.push({ phase: phaseName, step: entry.step });
+      const note = await step.apply(this.ctx, entry.plan!);
+      this.record(phaseName, entry.step, null, entry.plan!.action === 'change' ? 'changed' : 'unchanged', note || describe(entry.plan!), t0);
+      return undefined;
+    } catch (err) {
+      const error = detailFor(err);
+      this.record(phaseName, entry.step, null, 'failed', error, t0);
+      return error;
+    }
   }
 
   /** Run one host's steps of a phase; returns an error message or undefined. */

@@ -59,9 +59,12 @@ for (const backend of ['redis', 'memcached', 'database', 'cookie']) {
     t.true(names.indexOf('persist') > names.indexOf('prepare') && names.indexOf('persist') < names.indexOf('rollout'));
     t.is(pb.phases.find((p) => p.name === 'rollout')?.hosts, 'rolling');
     if (backend === 'database') t.true(names.indexOf('migrate') < names.indexOf('rollout'), 'migration before any restart');
-    // Sessions are copied after the table exists and before the first restart; again after the last.
+    // Sessions are copied after the table exists and before the first restart; again after the
+    // last, alongside the proof (neither reads what the other writes).
     t.true(names.indexOf('carry') > Math.max(names.indexOf('persist'), names.indexOf('migrate')) && names.indexOf('carry') < names.indexOf('rollout'));
-    if (backend !== 'cookie') t.true(names.indexOf('carry-again') > names.indexOf('rollout') && names.indexOf('carry-again') < names.indexOf('prove'));
+    const prove = pb.phases.find((p) => p.name === 'prove')!;
+    t.true(names.indexOf('prove') > names.indexOf('rollout'));
+    if (backend !== 'cookie') t.deepEqual([prove.steps, prove.concurrent], [['carry-sessions-again', 'cross-host-session'], true]);
   });
 }
 
@@ -70,6 +73,7 @@ const badPlaybooks: [string, string, RegExp][] = [
   ['fleet step in a host phase', 'backend: redis\nphases:\n  - name: a\n    hosts: parallel\n    steps: [secret-key-consistent]\n', /fleet step and cannot run with hosts: parallel/],
   ['bad hosts mode', 'backend: redis\nphases:\n  - name: a\n    hosts: everywhere\n    steps: [restart]\n', /hosts must be parallel, rolling or fleet/],
   ['no phases', 'backend: redis\n', /needs `backend` and a list of `phases`/],
+  ['concurrent host phase', 'backend: redis\nphases:\n  - name: a\n    hosts: parallel\n    concurrent: true\n    steps: [restart]\n', /only fleet phases can be concurrent/],
   ['independent rolling phase', 'backend: redis\nphases:\n  - name: a\n    hosts: rolling\n    independent: true\n    steps: [restart]\n', /only parallel phases can be independent/],
 ];
 for (const [title, text, re] of badPlaybooks) {

@@ -187,3 +187,35 @@ test('independent phases: every host starts their plans at once, results keep pl
   t.deepEqual(plan.failed.map((f) => [f.host, f.step]), [['b', 'check']]);
   t.deepEqual(run.hosts[1]!.state.changes, [], 'a broken host records no planned change');
 });
+
+test('concurrent fleet phase: its steps apply at once; one failing stops the run and both are undone', async (t) => {
+  const log: string[] = [];
+  let running = 0;
+  let peak = 0;
+  const fleetStep = (name: string, fail = false): Step => ({
+    scope: 'fleet',
+    title: name,
+    async plan() {
+      return { action: 'check', summary: name };
+    },
+    async apply() {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 30));
+      running--;
+      log.push(name);
+      if (fail) throw new Error(`${name} failed`);
+    },
+    async rollback() {
+      log.push(`undo ${name}`);
+    },
+  });
+  const pb: Playbook = { ...playbook, phases: [{ name: 'prove', hosts: 'fleet', steps: ['second-pass', 'proof'], concurrent: true }] };
+  const run = { id: 'r', mode: 'apply', rollout: { serial: 1, maxFail: 0 }, hosts: [] as HostContext[], log: () => undefined, timeouts: { health: 1 } } as unknown as RunContext;
+  const runner = new Runner(pb, { 'second-pass': fleetStep('second-pass'), proof: fleetStep('proof', true) }, run, () => undefined);
+  await runner.plan();
+  const err = await t.throwsAsync(runner.apply(), { instanceOf: RunFailed });
+  t.is(peak, 2, 'both steps ran at the same time');
+  t.regex(err!.message, /proof failed/);
+  t.deepEqual(log, ['second-pass', 'proof', 'undo proof', 'undo second-pass']);
+});
