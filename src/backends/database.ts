@@ -1,9 +1,8 @@
 import { HostError } from '../errors.js';
 import { pythonJson } from '../facts/horizon.js';
 import type { DatabaseConfig } from '../inventory/types.js';
-import type { HostContext } from '../runner/types.js';
 import type { PyValue } from '../util/quote.js';
-import type { BackendTarget, ClientLibrary, HostSettings } from './types.js';
+import type { BackendTarget, InContainer, ClientLibrary, HostSettings } from './types.js';
 
 /** A database target with its password resolved. */
 export interface DatabaseTarget extends DatabaseConfig {
@@ -68,7 +67,7 @@ interface DbAnswer {
 
 export function databaseTarget(t: DatabaseTarget): BackendTarget {
   const where = `${t.engine === 'mysql' ? 'MariaDB/MySQL' : 'PostgreSQL'} database ${t.name} at ${t.host}${t.port ? `:${t.port}` : ''}`;
-  const ask = (ctx: HostContext, extra: Record<string, unknown> = {}) =>
+  const ask = (ctx: InContainer, extra: Record<string, unknown> = {}) =>
     pythonJson<DbAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'db_check.py', {
       engine: t.engine,
       host: t.host,

@@ -1,7 +1,6 @@
 import { HostError } from '../errors.js';
 import { pythonJson } from '../facts/horizon.js';
-import type { HostContext } from '../runner/types.js';
-import type { BackendTarget, ClientLibrary, HostSettings } from './types.js';
+import type { BackendTarget, InContainer, ClientLibrary, HostSettings } from './types.js';
 import { splitHostPort } from './redis.js';
 
 const PYMEMCACHE: ClientLibrary = {
@@ -49,7 +48,7 @@ interface CheckAnswer {
   servers: { server: string; ok: boolean; version?: string; error?: string; has?: boolean }[];
 }
 
-function check(ctx: HostContext, servers: string[], key?: string): Promise<CheckAnswer> {
+function check(ctx: InContainer, servers: string[], key?: string): Promise<CheckAnswer> {
   return pythonJson<CheckAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'memcached_check.py', {
     servers: servers.map((s) => {
       const { host, port } = splitHostPort(s, 11211);

@@ -1,8 +1,7 @@
 import { HostError } from '../errors.js';
 import { pythonJson } from '../facts/horizon.js';
 import type { RedisConfig } from '../inventory/types.js';
-import type { HostContext } from '../runner/types.js';
-import type { BackendTarget, ClientLibrary } from './types.js';
+import type { BackendTarget, InContainer, ClientLibrary } from './types.js';
 import type { SettingsBlock } from '../settings/block.js';
 import type { PyValue } from '../util/quote.js';
 
@@ -111,7 +110,7 @@ export function redisBackend(t: RedisTarget): BackendTarget {
   const block = redisBlock(t);
   const caches = block.find(([name]) => name === 'CACHES')![1] as { default: { BACKEND: string; LOCATION: string } };
   const where = t.sentinel ? `Redis (sentinel service ${t.sentinel.service})` : `Redis at ${t.url}`;
-  const ask = (ctx: HostContext, extra: Record<string, unknown> = {}) =>
+  const ask = (ctx: InContainer, extra: Record<string, unknown> = {}) =>
     pythonJson<RedisAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'redis_check.py', { ...redisInput(t), ...extra });
   return {
     name: 'redis',

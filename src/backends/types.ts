@@ -41,7 +41,10 @@ export interface BackendTarget {
   owns: string[];
   settingsFor(django: string, modules: Record<string, string | null>): HostSettings;
   /** Read-only check from inside the container; returns a note, throws HostError. */
-  reachable(ctx: HostContext): Promise<string>;
+  reachable(ctx: InContainer): Promise<string>;
   /** Is this session stored in the backend (checked from inside the container)? */
-  holds(ctx: HostContext, session: { key: string; cacheKey?: string }): Promise<boolean>;
+  holds(ctx: InContainer, session: { key: string; cacheKey?: string }): Promise<boolean>;
 }
+
+/** What a check inside a host's horizon container needs (the backend checks run before the facts are in). */
+export type InContainer = Pick<HostContext, 'host' | 'engine'>;

@@ -124,6 +124,15 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     // The lock is asked for while the facts are read (same connection, both read-only until
     // granted); nothing is planned before every host's lock is held, so what we plan is what we change.
     const holder = lockHolder(runId);
+    // The backend check needs only the container, so it runs alongside the facts probe; the
+    // preflight step reports its answer (a host whose facts fail never reads it).
+    const reachable = new Map(
+      hosts.map((h) => {
+        const answer = fleet.engine(h).then((engine) => desired.target.reachable({ host: h, engine }));
+        answer.catch(() => undefined);
+        return [h.name, answer];
+      }),
+    );
     const gathered = await Promise.all(hosts.map((h) => Promise.all([gatherHostFacts(fleet, h), lockHost(fleet, h, opts.mode, holder)])));
     const holders: string[] = [];
     for (const [f, lock] of gathered) {
@@ -156,7 +165,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
         const ssh = f.reachable ? await fleet.ssh(f.host) : (undefined as never);
         const engine: Engine = f.engineVia ? await fleet.engine(f.host) : (undefined as never);
         const files = f.reachable ? new HostFiles(ssh) : (undefined as never);
-        return { run, host: f.host, ssh, engine, files, state: { facts: f, restarted: false, changes: [] } };
+        return { run, host: f.host, ssh, engine, files, state: { facts: f, restarted: false, changes: [], reachable: reachable.get(f.host.name)! } };
       }),
     );
 

@@ -23,12 +23,15 @@ export async function gatherHostFacts(fleet: Fleet, host: HostConfig): Promise<H
     facts.reachable = true;
     const engine = await fleet.engine(host);
     facts.engineVia = engine.via;
+    // The probe starts with the inspect; its answer counts only for a running container.
+    const probe = probeHorizon(host.name, engine, host.container);
+    probe.catch(() => undefined);
     facts.container = await engine.inspect(host.container);
     if (!facts.container) throw new HostError(host.name, `no container named '${host.container}'`);
     if (facts.container.state !== 'running') {
       throw new HostError(host.name, `container '${host.container}' is ${facts.container.state}`);
     }
-    facts.horizon = await probeHorizon(host.name, engine, host.container);
+    facts.horizon = await probe;
     facts.layout = overrideLayout(host, detectLayout(facts.container, facts.horizon.kollaConfigFiles));
   } catch (err) {
     if (!(err instanceof SessionctlError)) throw err;

@@ -18,6 +18,8 @@ export interface HorizonFacts {
   managepy: string | null;
   /** PEP 668 marker: pip needs --break-system-packages here. */
   externallyManaged?: boolean;
+  /** pip's version when the interpreter has pip (null: it cannot pip install). */
+  pip?: string | null;
   settings?: EffectiveSettings;
   settingsError?: string;
   overlayError?: string;
@@ -94,6 +96,7 @@ export function parseProbeOutput(stdout: string): HorizonFacts {
     settingsD: raw.settings_d ?? null,
     managepy: raw.manage_py ?? null,
     externallyManaged: Boolean(raw.externally_managed),
+    pip: raw.pip ?? null,
   };
   if (raw.settings_error) facts.settingsError = String(raw.settings_error);
   if (raw.tables) facts.tables = raw.tables;

@@ -92,12 +92,11 @@ export const installClientLibrary: HostStep = {
     if (present) return { action: 'none', reason: `no change: ${library.module} ${present} already imports` };
     const method = ctx.run.desired.install.method;
     if (method !== 'distro') {
-      // Checked now, read-only, so a container without pip fails the plan instead of the rollout.
-      const pip = await ctx.engine.exec(ctx.host.container, [ctx.state.facts.horizon!.executable || 'python3', '-m', 'pip', '--version']);
-      if (pip.code !== 0) {
+      // Known from the facts, so a container without pip fails the plan instead of the rollout.
+      if (!ctx.state.facts.horizon!.pip) {
         throw new HostError(
           ctx.host.name,
-          `${library.module} is missing and pip is not available in the container (${tail(pip.stderr, 1)}); ` +
+          `${library.module} is missing and pip is not installed for ${ctx.state.facts.horizon!.executable || 'python3'} in the container; ` +
             `use --install-method distro, or build ${library.module} into the Horizon image`,
         );
       }

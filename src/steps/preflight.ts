@@ -68,7 +68,7 @@ export const backendReachable: HostStep = {
   scope: 'host',
   title: 'new backend reachable from inside the container',
   async plan(ctx) {
-    return { action: 'none', reason: await ctx.run.desired.target.reachable(ctx) };
+    return { action: 'none', reason: await (ctx.state.reachable ?? ctx.run.desired.target.reachable(ctx)) };
   },
 };
 
