@@ -14,7 +14,7 @@ export function cookieTarget(): BackendTarget {
     where: 'signed cookies (in the browser)',
     owns: ['SESSION_ENGINE'],
     settingsFor: () => ({ block: [['SESSION_ENGINE', ENGINE]], expect: { sessionEngine: ENGINE } }),
-    reachable: async () => 'ok: nothing to reach, the session data lives in the browser cookie',
+    reached: () => 'ok: nothing to reach, the session data lives in the browser cookie',
     // The "key" of a signed-cookie session is the signed data itself: reading it back on another host is the proof.
     holds: async () => true,
   };

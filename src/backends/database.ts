@@ -67,30 +67,29 @@ interface DbAnswer {
 
 export function databaseTarget(t: DatabaseTarget): BackendTarget {
   const where = `${t.engine === 'mysql' ? 'MariaDB/MySQL' : 'PostgreSQL'} database ${t.name} at ${t.host}${t.port ? `:${t.port}` : ''}`;
-  const ask = (ctx: InContainer, extra: Record<string, unknown> = {}) =>
-    pythonJson<DbAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'db_check.py', {
-      engine: t.engine,
-      host: t.host,
-      port: t.port ?? (t.engine === 'mysql' ? 3306 : 5432),
-      name: t.name,
-      user: t.user,
-      password: t.passwordValue,
-      ...extra,
-    });
+  const input = {
+    engine: t.engine,
+    host: t.host,
+    port: t.port ?? (t.engine === 'mysql' ? 3306 : 5432),
+    name: t.name,
+    user: t.user,
+    password: t.passwordValue,
+  };
   return {
     name: 'database',
     where,
     owns: ['SESSION_ENGINE', 'DATABASES'],
     settingsFor: (_django, modules) => databaseSettings(t, modules),
-    async reachable(ctx) {
-      const a = await ask(ctx);
-      if (!a.ok) throw new HostError(ctx.host.name, `${where} is not usable from the horizon container: ${a.error}`);
+    reachCheck: { script: 'db_check.py', input },
+    reached(host, answer) {
+      const a = answer as DbAnswer;
+      if (!a.ok) throw new HostError(host, `${where} is not usable from the horizon container: ${a.error}`);
       if (a.tcp_only) return `ok: ${where} accepts connections (no driver in the container yet: login and privileges are checked again after the install)`;
-      if (a.can_create === false) throw new HostError(ctx.host.name, `user ${t.user} may not create tables in ${t.name}: the sessions migration would fail`);
+      if (a.can_create === false) throw new HostError(host, `user ${t.user} may not create tables in ${t.name}: the sessions migration would fail`);
       return `ok: logged in to ${a.server} with ${a.driver}; ${t.user} may create tables`;
     },
     async holds(ctx, { key }) {
-      const a = await ask(ctx, { session_key: key });
+      const a = await pythonJson<DbAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'db_check.py', { ...input, session_key: key });
       if (!a.ok) throw new HostError(ctx.host.name, `cannot look the session up in ${where}: ${a.error}`);
       return Boolean(a.exists);
     },

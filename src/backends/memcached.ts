@@ -48,14 +48,14 @@ interface CheckAnswer {
   servers: { server: string; ok: boolean; version?: string; error?: string; has?: boolean }[];
 }
 
-function check(ctx: InContainer, servers: string[], key?: string): Promise<CheckAnswer> {
-  return pythonJson<CheckAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'memcached_check.py', {
+function checkInput(servers: string[], key?: string): Record<string, unknown> {
+  return {
     servers: servers.map((s) => {
       const { host, port } = splitHostPort(s, 11211);
       return [host, port];
     }),
-    key,
-  });
+    ...(key ? { key } : {}),
+  };
 }
 
 export function memcachedTarget(servers: string[]): BackendTarget {
@@ -64,17 +64,18 @@ export function memcachedTarget(servers: string[]): BackendTarget {
     where: `memcached at ${servers.join(', ')}`,
     owns: ['SESSION_ENGINE', 'CACHES'],
     settingsFor: (django, modules) => memcachedSettings(servers, django, modules),
-    async reachable(ctx) {
-      const answer = await check(ctx, servers);
-      const down = answer.servers.filter((s) => !s.ok);
+    reachCheck: { script: 'memcached_check.py', input: checkInput(servers) },
+    reached(host, answer) {
+      const down = (answer as CheckAnswer).servers.filter((s) => !s.ok);
       if (down.length) {
-        throw new HostError(ctx.host.name, `memcached not reachable from the horizon container: ${down.map((s) => `${s.server} (${s.error})`).join(', ')}`);
+        throw new HostError(host, `memcached not reachable from the horizon container: ${down.map((s) => `${s.server} (${s.error})`).join(', ')}`);
       }
-      return `ok: ${answer.servers.map((s) => `${s.server} memcached ${s.version}`).join(', ')} answered from the container`;
+      return `ok: ${(answer as CheckAnswer).servers.map((s) => `${s.server} memcached ${s.version}`).join(', ')} answered from the container`;
     },
     async holds(ctx, { cacheKey }) {
       if (!cacheKey) return false;
-      return (await check(ctx, servers, cacheKey)).servers.some((s) => s.has);
+      const answer = await pythonJson<CheckAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'memcached_check.py', checkInput(servers, cacheKey));
+      return answer.servers.some((s) => s.has);
     },
   };
 }

@@ -121,13 +121,12 @@ export function redisBackend(t: RedisTarget): BackendTarget {
       expect: { sessionEngine: 'django.contrib.sessions.backends.cache', cacheBackend: caches.default.BACKEND, location: caches.default.LOCATION },
       library: DJANGO_REDIS,
     }),
-    async reachable(ctx) {
-      const answer = await ask(ctx);
-      if (!answer.ok) throw new HostError(ctx.host.name, `${where} is not usable from the horizon container: ${answer.error}`);
-      if (answer.role && answer.role !== 'master') {
-        throw new HostError(ctx.host.name, `${where} is a ${answer.role}, not a master: sessions would fail to save`);
-      }
-      return `ok: Redis ${answer.version} (${answer.role ?? 'master'}) answered PING from the container`;
+    reachCheck: { script: 'redis_check.py', input: redisInput(t) },
+    reached(host, answer) {
+      const a = answer as RedisAnswer;
+      if (!a.ok) throw new HostError(host, `${where} is not usable from the horizon container: ${a.error}`);
+      if (a.role && a.role !== 'master') throw new HostError(host, `${where} is a ${a.role}, not a master: sessions would fail to save`);
+      return `ok: Redis ${a.version} (${a.role ?? 'master'}) answered PING from the container`;
     },
     async holds(ctx, { cacheKey }) {
       if (!cacheKey) return false;

@@ -40,10 +40,20 @@ export interface BackendTarget {
   /** Settings this backend owns: earlier assignments of them in the patched file are commented out. */
   owns: string[];
   settingsFor(django: string, modules: Record<string, string | null>): HostSettings;
-  /** Read-only check from inside the container; returns a note, throws HostError. */
-  reachable(ctx: InContainer): Promise<string>;
+  /** The read-only check from inside the container that the backend can be used (none: nothing to reach). */
+  reachCheck?: ContainerCheck;
+  /** What the check answered, as a note; throws HostError when the backend cannot be used. */
+  reached(host: string, answer: unknown): string;
   /** Is this session stored in the backend (checked from inside the container)? */
   holds(ctx: InContainer, session: { key: string; cacheKey?: string }): Promise<boolean>;
+}
+
+/** A script from src/facts/python/ run in the horizon container, with its JSON input on stdin. */
+export interface ContainerCheck {
+  script: string;
+  input: Record<string, unknown>;
+  /** Tells several runs of one script apart in the facts probe's answers (default: the script). */
+  name?: string;
 }
 
 /** What a check inside a host's horizon container needs (the backend checks run before the facts are in). */

@@ -9,6 +9,7 @@ import { backendOf } from '../facts/horizon.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { STEPS } from '../steps/index.js';
 import { cannotCarry } from '../steps/carry.js';
+import { locateChecks } from '../steps/settings.js';
 import { Runner, RunFailed, type ApplyResult, type RunEvent, type RunPlan } from '../runner/runner.js';
 import type { CarryCounts, HostContext, RunContext, StepResult } from '../runner/types.js';
 import { resolveDesired, type BackendFlags } from '../backends/desired.js';
@@ -124,16 +125,10 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     // The lock is asked for while the facts are read (same connection, both read-only until
     // granted); nothing is planned before every host's lock is held, so what we plan is what we change.
     const holder = lockHolder(runId);
-    // The backend check needs only the container, so it runs alongside the facts probe; the
-    // preflight step reports its answer (a host whose facts fail never reads it).
-    const reachable = new Map(
-      hosts.map((h) => {
-        const answer = fleet.engine(h).then((engine) => desired.target.reachable({ host: h, engine }));
-        answer.catch(() => undefined);
-        return [h.name, answer];
-      }),
-    );
-    const gathered = await Promise.all(hosts.map((h) => Promise.all([gatherHostFacts(fleet, h), lockHost(fleet, h, opts.mode, holder)])));
+    // The backend's check and the parse of the files we patch run in the facts probe's process;
+    // the preflight and patch steps use their answers.
+    const also = [...(desired.target.reachCheck ? [desired.target.reachCheck] : []), ...locateChecks(desired.owned)];
+    const gathered = await Promise.all(hosts.map((h) => Promise.all([gatherHostFacts(fleet, h, also), lockHost(fleet, h, opts.mode, holder)])));
     const holders: string[] = [];
     for (const [f, lock] of gathered) {
       if (lock.held) locked.push(f.host);
@@ -165,7 +160,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
         const ssh = f.reachable ? await fleet.ssh(f.host) : (undefined as never);
         const engine: Engine = f.engineVia ? await fleet.engine(f.host) : (undefined as never);
         const files = f.reachable ? new HostFiles(ssh) : (undefined as never);
-        return { run, host: f.host, ssh, engine, files, state: { facts: f, restarted: false, changes: [], reachable: reachable.get(f.host.name)! } };
+        return { run, host: f.host, ssh, engine, files, state: { facts: f, restarted: false, changes: [] } };
       }),
     );
 

@@ -1,8 +1,9 @@
 import type { HostConfig } from '../inventory/types.js';
 import type { Fleet } from '../transport/fleet.js';
 import type { ContainerInfo } from '../transport/types.js';
+import type { ContainerCheck } from '../backends/types.js';
 import { HostError, SessionctlError, ExitCode, detailFor } from '../errors.js';
-import { detectLayout, probeHorizon, type HorizonFacts, type LayoutFact } from './horizon.js';
+import { CUSTOM_FILES, detectLayout, probeHorizon, type HorizonFacts, type LayoutFact } from './horizon.js';
 
 /** Everything read-only we know about one host; `error` set when we could not learn it all. */
 export interface HostFacts {
@@ -15,8 +16,8 @@ export interface HostFacts {
   error?: { kind: 'unreachable' | 'failed'; message: string };
 }
 
-/** Connect and read the facts of one host; never throws for host-level problems. */
-export async function gatherHostFacts(fleet: Fleet, host: HostConfig): Promise<HostFacts> {
+/** Connect and read the facts of one host (and run `also` in the probe's process); never throws for host-level problems. */
+export async function gatherHostFacts(fleet: Fleet, host: HostConfig, also: ContainerCheck[] = []): Promise<HostFacts> {
   const facts: HostFacts = { host, reachable: false };
   try {
     await fleet.ssh(host);
@@ -24,7 +25,7 @@ export async function gatherHostFacts(fleet: Fleet, host: HostConfig): Promise<H
     const engine = await fleet.engine(host);
     facts.engineVia = engine.via;
     // The probe starts with the inspect; its answer counts only for a running container.
-    const probe = probeHorizon(host.name, engine, host.container);
+    const probe = probeHorizon(host.name, engine, host.container, { also });
     probe.catch(() => undefined);
     facts.container = await engine.inspect(host.container);
     if (!facts.container) throw new HostError(host.name, `no container named '${host.container}'`);
@@ -48,9 +49,8 @@ function overrideLayout(host: HostConfig, detected: LayoutFact): LayoutFact {
   const configDir = detected.configDir ?? host.configDir;
   switch (host.layout) {
     case 'kolla-local-settings-d':
-      return { layout: host.layout, configDir, customFile: `${configDir}/_9999-custom-settings.py` };
     case 'kolla-local-settings':
-      return { layout: host.layout, configDir, customFile: `${configDir}/custom_local_settings` };
+      return { layout: host.layout, configDir, customFile: `${configDir}/${CUSTOM_FILES[host.layout]}` };
     case 'plain':
       return { layout: 'plain', configDir: detected.configDir, customFile: host.settingsFile ?? null };
   }

@@ -3,9 +3,13 @@ import { HostError } from '../errors.js';
 import type { SettingsLayout } from '../inventory/types.js';
 import { asset } from '../util/assets.js';
 import { tail } from '../transport/ssh.js';
+import type { ContainerCheck } from '../backends/types.js';
 
 /** Kolla's bind mount of the host config dir inside the container. */
 export const KOLLA_CONFIG_MOUNT = '/var/lib/kolla/config_files';
+
+/** The operator-owned file sessionctl patches in the Kolla config dir, per layout. */
+export const CUSTOM_FILES = { 'kolla-local-settings-d': '_9999-custom-settings.py', 'kolla-local-settings': 'custom_local_settings' } as const;
 
 /** What the probe reports from inside the horizon container (see python/probe.py). */
 export interface HorizonFacts {
@@ -27,6 +31,8 @@ export interface HorizonFacts {
   tables?: string[];
   migrated?: boolean;
   databaseError?: string;
+  /** With an `also` request: each script's output (or why it did not finish), by script name. */
+  also?: Record<string, { stdout?: string; error?: string }>;
   /** With a `wait` request: what the login page answered, and after how long. */
   loginPage?: { status: string; seconds: number };
 }
@@ -66,8 +72,17 @@ export function runPython(engine: Engine, container: string, script: string, inp
 }
 
 /** Gather HorizonFacts from a running container. */
-export async function probeHorizon(host: string, engine: Engine, container: string, request: { wait?: { url: string; seconds: number } } = {}): Promise<HorizonFacts> {
-  const res = await runPython(engine, container, 'probe.py', request);
+export async function probeHorizon(
+  host: string,
+  engine: Engine,
+  container: string,
+  request: { wait?: { url: string; seconds: number }; also?: ContainerCheck[] } = {},
+): Promise<HorizonFacts> {
+  const { also, ...rest } = request;
+  const res = await runPython(engine, container, 'probe.py', {
+    ...rest,
+    ...(also?.length ? { also: also.map((c) => ({ name: c.name ?? c.script, source: asset(`src/facts/python/${c.script}`), input: c.input })) } : {}),
+  });
   if (res.code !== 0) {
     throw new HostError(host, `the settings probe failed in container '${container}' (exit ${res.code}):\n${tail(res.stderr)}`);
   }
@@ -103,6 +118,7 @@ export function parseProbeOutput(stdout: string): HorizonFacts {
   if (raw.migrated) facts.migrated = true;
   if (raw.database_error) facts.databaseError = String(raw.database_error);
   if (loginPage) facts.loginPage = loginPage;
+  if (raw.also) facts.also = raw.also;
   const s = raw.settings;
   if (s) {
     facts.settings = {
@@ -134,11 +150,11 @@ export function detectLayout(container: ContainerInfo, kollaFiles: string[] | nu
   const mount = container.mounts.find((m) => m.destination === KOLLA_CONFIG_MOUNT);
   const configDir = mount?.source ?? null;
   const files = new Set(kollaFiles ?? []);
-  if (configDir && (files.has('_9998-kolla-settings.py') || files.has('_9999-custom-settings.py'))) {
-    return { layout: 'kolla-local-settings-d', configDir, customFile: `${configDir}/_9999-custom-settings.py` };
+  if (configDir && (files.has('_9998-kolla-settings.py') || files.has(CUSTOM_FILES['kolla-local-settings-d']))) {
+    return { layout: 'kolla-local-settings-d', configDir, customFile: `${configDir}/${CUSTOM_FILES['kolla-local-settings-d']}` };
   }
-  if (configDir && (files.has('local_settings') || files.has('custom_local_settings'))) {
-    return { layout: 'kolla-local-settings', configDir, customFile: `${configDir}/custom_local_settings` };
+  if (configDir && (files.has('local_settings') || files.has(CUSTOM_FILES['kolla-local-settings']))) {
+    return { layout: 'kolla-local-settings', configDir, customFile: `${configDir}/${CUSTOM_FILES['kolla-local-settings']}` };
   }
   return { layout: 'plain', configDir, customFile: null };
 }

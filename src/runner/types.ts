@@ -63,8 +63,6 @@ export interface HostState {
   written?: string;
   installed?: string;
   restarted: boolean;
-  /** The new backend's check from inside the container, started alongside the facts probe. */
-  reachable?: Promise<string>;
   /** What Django resolved in the restarted container, read by the health gate right after the 200. */
   afterRestart?: HorizonFacts;
   /** Already patched (earlier run) but the running Horizon does not use it yet. */

@@ -1,6 +1,6 @@
 import { HostError } from '../errors.js';
 import { hostSettings } from './settings.js';
-import { hostsBySecretKey, runPython } from '../facts/horizon.js';
+import { hostsBySecretKey, pythonJson, runPython } from '../facts/horizon.js';
 import { HOST_STATE_DIR } from '../transport/hostfs.js';
 import type { FleetStep, HostContext, HostStep } from '../runner/types.js';
 
@@ -64,11 +64,30 @@ export const djangoVersion: HostStep = {
   },
 };
 
+/**
+ * The backend's check from inside the container, judged by the backend. `fromFacts`: the answer the
+ * facts probe got when it ran the check in its own process, if it did.
+ */
+async function backendCheck(ctx: HostContext, fromFacts: boolean): Promise<string> {
+  const { target } = ctx.run.desired;
+  const check = target.reachCheck;
+  if (!check) return target.reached(ctx.host.name, undefined);
+  const early = fromFacts ? ctx.state.facts.horizon?.also?.[check.script]?.stdout : undefined;
+  let answer: unknown;
+  try {
+    answer = early ? JSON.parse(early) : undefined;
+  } catch {
+    // Not an answer: asked again on its own below, which reports what went wrong.
+  }
+  answer ??= await pythonJson(ctx.host.name, ctx.engine, ctx.host.container, check.script, check.input);
+  return target.reached(ctx.host.name, answer);
+}
+
 export const backendReachable: HostStep = {
   scope: 'host',
   title: 'new backend reachable from inside the container',
   async plan(ctx) {
-    return { action: 'none', reason: await (ctx.state.reachable ?? ctx.run.desired.target.reachable(ctx)) };
+    return { action: 'none', reason: await backendCheck(ctx, true) };
   },
 };
 
@@ -80,7 +99,7 @@ export const backendLogin: HostStep = {
     return { action: 'check', summary: 'log in with the container\'s driver and check the privileges the migration needs' };
   },
   async apply(ctx) {
-    const note = await ctx.run.desired.target.reachable(ctx);
+    const note = await backendCheck(ctx, false);
     if (note.includes('no driver')) throw new HostError(ctx.host.name, 'the database driver still does not import after the install');
     return note;
   },

@@ -1,9 +1,9 @@
 import { basename } from 'node:path';
 import { HostError } from '../errors.js';
-import { probeWithOverlay, pythonJson, type HorizonFacts } from '../facts/horizon.js';
+import { CUSTOM_FILES, KOLLA_CONFIG_MOUNT, probeWithOverlay, pythonJson, type HorizonFacts } from '../facts/horizon.js';
 import { BLOCK_BEGIN, patchSettings, renderBlock, unifiedDiff, type Assignment } from '../settings/block.js';
-import type { Expect, HostSettings } from '../backends/types.js';
-import { HOST_STATE_DIR, sha256 } from '../transport/hostfs.js';
+import type { ContainerCheck, Expect, HostSettings } from '../backends/types.js';
+import { HOST_STATE_DIR, sha256, type FileSnapshot } from '../transport/hostfs.js';
 import { masker } from '../util/secret.js';
 import type { HostContext, HostStep } from '../runner/types.js';
 
@@ -18,7 +18,23 @@ export async function locate(
   source: string,
   names: string[],
 ): Promise<{ syntaxError: LocateAnswer['syntax_error']; assignments: Assignment[] }> {
-  const found = await pythonJson<LocateAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'locate.py', { source, names });
+  return located(await pythonJson<LocateAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'locate.py', { source, names }));
+}
+
+/** The facts probe also parses the files Kolla copies in, in its own process (see earlyLocate). */
+export function locateChecks(names: string[]): ContainerCheck[] {
+  return Object.values(CUSTOM_FILES).map((file) => ({ name: `locate ${file}`, script: 'locate.py', input: { path: `${KOLLA_CONFIG_MOUNT}/${file}`, names } }));
+}
+
+/** What the facts probe found in `path`, if it parsed these very bytes (through Kolla's bind mount). */
+function earlyLocate(ctx: HostContext, path: string, before: FileSnapshot | null): Awaited<ReturnType<typeof locate>> | undefined {
+  const stdout = ctx.state.facts.horizon?.also?.[`locate ${basename(path)}`]?.stdout;
+  if (!stdout || !before) return undefined;
+  const found = JSON.parse(stdout) as LocateAnswer & { sha256?: string };
+  return found.sha256 === before.sha256 ? located(found) : undefined;
+}
+
+function located(found: LocateAnswer): { syntaxError: LocateAnswer['syntax_error']; assignments: Assignment[] } {
   return {
     syntaxError: found.syntax_error,
     assignments: found.assignments.map((a) => ({ name: a.name, line: a.line, endLine: a.end_line, topLevel: a.top_level, kind: a.kind })),
@@ -88,7 +104,7 @@ export const patchSettingsStep: HostStep = {
     if (current.length === 0 && !original.includes(BLOCK_BEGIN)) {
       return { action: 'none', reason: `no change: Horizon already uses ${ctx.run.desired.target.where} (set outside sessionctl)` };
     }
-    const found = await locate(ctx, original, owned);
+    const found = earlyLocate(ctx, path, before) ?? (await locate(ctx, original, owned));
     if (found.syntaxError) {
       const e = found.syntaxError;
       throw new HostError(ctx.host.name, `${path}:${e.line}:${e.col}: ${e.msg} (Horizon skips this file today); fix it first`);

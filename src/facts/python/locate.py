@@ -1,13 +1,16 @@
 """Find, with Python's own parser, what a settings file assigns to the names sessionctl manages.
 
-Input (stdin JSON): {"source": <file text>, "names": ["SESSION_ENGINE", "CACHES", ...]}.
+Input (stdin JSON): {"source": <file text>, "names": ["SESSION_ENGINE", "CACHES", ...]}, or
+                    {"path": <file in the container>, "names": [...]} to parse a file there.
 Output: {"syntax_error": null | {line, col, msg},
-         "assignments": [{name, line, end_line, top_level, kind}]}
+         "assignments": [{name, line, end_line, top_level, kind}]}, with "sha256" of the bytes parsed
+for a path ({"unreadable": why} when it is missing or not UTF-8).
 `kind` is "assign" (NAME = ...), "item" (NAME[...] = ...), "call" (NAME.update(...)), "aug", "del",
 "import" (from x import NAME / *). Only top-level statements can be neutralised line by line;
 nested ones are reported so the plan can say why they are left alone.
 """
 import ast
+import hashlib
 import json
 import sys
 
@@ -69,15 +72,28 @@ def walk(body, names, top_level, found):
 
 def main():
     req = json.load(sys.stdin)
+    out = {}
+    if "path" in req:
+        try:
+            with open(req["path"], "rb") as f:
+                data = f.read()
+            source = data.decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            sys.stdout.write(json.dumps({"unreadable": "%s: %s" % (type(exc).__name__, exc)}))
+            return
+        out["sha256"] = hashlib.sha256(data).hexdigest()
+    else:
+        source = req["source"]
     try:
-        tree = ast.parse(req["source"])
+        tree = ast.parse(source)
     except SyntaxError as exc:
-        sys.stdout.write(json.dumps({"syntax_error": {"line": exc.lineno, "col": exc.offset, "msg": exc.msg},
-                                     "assignments": []}))
+        out.update(syntax_error={"line": exc.lineno, "col": exc.offset, "msg": exc.msg}, assignments=[])
+        sys.stdout.write(json.dumps(out))
         return
     found = []
     walk(tree.body, set(req["names"]), True, found)
-    sys.stdout.write(json.dumps({"syntax_error": None, "assignments": found}))
+    out.update(syntax_error=None, assignments=found)
+    sys.stdout.write(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ Input (stdin JSON, optional):
   {"overlay": {"<file name in the Kolla config dir>": "<new text>"}} resolves settings as if Kolla
   had already copied those files in (what the next restart will see), without touching a file:
   reads of the destination path are served from the overlay.
+  {"also": [{"name", "source", "input"}]} runs other shipped scripts (the backend's read-only check)
+  in this interpreter after the facts, each as if started on its own with its input on stdin:
+  "also" in the output maps each name to {"stdout"} or {"error"}. One process start instead of two.
   {"wait": {"url": "<login page>", "seconds": N}} is for a container just restarted: wait until the
   login page answers 200 (Kolla has copied the settings in and Apache serves them), then read the
   facts in this same process. Output has "login_page": {"status", "seconds"}, and the facts only
@@ -17,6 +20,7 @@ Input (stdin JSON, optional):
 """
 import contextlib
 import hashlib
+import io
 import importlib
 import importlib.util
 import json
@@ -161,6 +165,23 @@ def effective_settings():
     }
 
 
+def run_scripts(scripts):
+    answers = {}
+    for item in scripts:
+        out = io.StringIO()
+        saved = sys.stdin
+        sys.stdin = io.StringIO(json.dumps(item["input"]))
+        try:
+            with contextlib.redirect_stdout(out):
+                exec(compile(item["source"], item["name"], "exec"), {"__name__": "__main__"})
+            answers[item["name"]] = {"stdout": out.getvalue()}
+        except BaseException as exc:  # noqa: BLE001 - SystemExit included: reported, the caller decides
+            answers[item["name"]] = {"error": "%s: %s" % (type(exc).__name__, exc)}
+        finally:
+            sys.stdin = saved
+    return answers
+
+
 def database_work(migrate):
     """The sessions migration (with the overlaid settings, before any restart) and the tables it sees."""
     import django
@@ -215,6 +236,8 @@ def main():
         facts["settings_error"] = "%s: %s" % (type(exc).__name__, exc)
     if waited:
         facts["login_page"] = waited
+    if request.get("also"):
+        facts["also"] = run_scripts(request["also"])
     if request.get("migrate") or request.get("tables"):
         facts.update(database_work(bool(request.get("migrate"))))
     sys.stdout.write("\n" + MARKER + json.dumps(facts, sort_keys=True) + "\n")
