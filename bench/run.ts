@@ -3,7 +3,9 @@
  *
  * floor      = median(restart -> login page 200 of one host) x hosts / rollout.serial
  * full       = apply memcached -> Redis (lab reset before each run), median of RUNS
- * no-change  = apply again with the same inputs, median of RUNS
+ * no-change  = apply again with the same inputs, median of RUNS: right after the switch, and again
+ *              once the hosts settled (10 s later: Horizon's other mod_wsgi processes load Django on
+ *              their first requests after a restart, and compete for the lab's CPUs meanwhile)
  * Also: SSH connections opened per host (counted in each host's sshd log), peak RSS of the CLI.
  * Targets (issue 3): full <= floor + 1.5 s; no-change <= 2 s; 1 connection per host; RSS <= 150 MB.
  *
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
 
   const full: number[] = [];
   const noChange: number[] = [];
+  const settled: number[] = [];
   const rss: number[] = [];
   const connections: number[] = [];
   const steps: StepTimes = {};
@@ -110,6 +113,10 @@ async function main(): Promise<void> {
     if (b.code !== 0 || b.outcome !== 'no-change') throw new Error(`re-run was not a no-change: exit ${b.code}, ${b.outcome}`);
     noChange.push(b.seconds);
     rss.push(b.rss);
+    await new Promise((r) => setTimeout(r, 10_000));
+    const c = apply(inventory, rssFile);
+    if (c.code !== 0 || c.outcome !== 'no-change') throw new Error(`the settled re-run was not a no-change: exit ${c.code}, ${c.outcome}`);
+    settled.push(c.seconds);
   }
   // Without the carry-over, as issue 3 measured before it existed.
   const bare: number[] = [];
@@ -150,14 +157,14 @@ async function main(): Promise<void> {
     `sessionctl bench: lab 'bench', ${lab.hosts.length} hosts (Horizon ${lab.horizon}), rollout.serial 1, ${RUNS} runs each, medians`,
     `  floor (restart -> 200, one host, median of ${restarts.length}) ${f(median(restarts))} s  x ${lab.hosts.length} hosts = ${f(floor)} s`,
     `  full switch memcached -> Redis  ${f(mFull)} s   ratio to floor ${f(mFull / floor)}   over floor ${f(mFull - floor)} s   (target <= floor + 1.5 s: ${mFull <= floor + 1.5 ? 'met' : 'NOT met'})`,
-    `  no-change re-run                ${f(median(noChange))} s   (target <= 2 s: ${median(noChange) <= 2 ? 'met' : 'NOT met'})`,
+    `  no-change re-run                ${f(median(noChange))} s right after the switch, ${f(median(settled))} s once the hosts settled (10 s later)   (target <= 2 s: ${median(noChange) <= 2 ? 'met' : median(settled) <= 2 ? 'met once settled' : 'NOT met'})`,
     `  SSH connections per host        ${[...new Set(connections)].join(', ')} (per run and host; target 1)`,
     `  peak RSS of the CLI             ${f(Math.max(...rss) / 1024 / 1024)} MB max, ${f(median(rss) / 1024 / 1024)} MB median (target <= 150 MB)`,
     `  full switch, median seconds per applied step (per host; fleet steps once): ${Object.entries(steps).map(([k, v]) => `${k} ${f(median(v))}`).join(', ')}`,
     `  full switch without carry-over  ${f(median(bare))} s   (--no-carry-sessions; ratio to floor ${f(median(bare) / floor)})`,
     `  carry-over, seconds per 1,000 sessions (median of ${RUNS}; copy inside the container / whole first-pass step) (target < 1 s):`,
     ...Object.keys(copy).map((hop) => `    ${hop.padEnd(24)} ${f(median(copy[hop]!))} / ${f(median(stepTimes[hop]!))}`),
-    `  raw: full ${full.map(f).join(' ')}; no-change ${noChange.map(f).join(' ')}; without carry ${bare.map(f).join(' ')}; restarts ${restarts.map(f).join(' ')}`,
+    `  raw: full ${full.map(f).join(' ')}; no-change ${noChange.map(f).join(' ')}; settled ${settled.map(f).join(' ')}; without carry ${bare.map(f).join(' ')}; restarts ${restarts.map(f).join(' ')}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }
