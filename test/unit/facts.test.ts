@@ -1,5 +1,6 @@
 import test from 'ava';
 import { backendOf, detectLayout, parseProbeOutput } from '../../src/facts/horizon.js';
+import { locateChecks } from '../../src/steps/settings.js';
 import { fromInspect } from '../../src/transport/docker.js';
 import type { ContainerInfo } from '../../src/transport/types.js';
 
@@ -102,4 +103,30 @@ test('fromInspect: a container without a healthcheck has health none', (t) => {
   const info = fromInspect({ Id: 'a', Name: '/h', Image: 'i', Config: { Image: 'x' }, State: { Status: 'exited' } } as never);
   t.is(info.health, 'none');
   t.is(info.state, 'exited');
+});
+
+test('parseProbeOutput: a wait that never saw a 200 carries only the login page answer', (t) => {
+  const facts = parseProbeOutput(probeLine({ login_page: { status: 'ConnectionRefusedError: [Errno 111]', seconds: 15 } }));
+  t.deepEqual(facts.loginPage, { status: 'ConnectionRefusedError: [Errno 111]', seconds: 15 });
+  t.is(facts.settings, undefined, 'no settings are read before the 200');
+});
+
+test("parseProbeOutput: the facts after a 200 carry the wait and the other scripts' answers", (t) => {
+  const facts = parseProbeOutput(
+    probeLine({
+      python: '3.11.2', executable: 'x', horizon: '23.0.0', modules: {}, kolla_config_files: [], settings_d: [], manage_py: null, pip: '23.0.1',
+      login_page: { status: '200', seconds: 1.2 },
+      also: { 'redis_check.py': { stdout: '{"ok": true}' }, 'locate custom_local_settings': { error: 'SystemExit: 1' } },
+    }),
+  );
+  t.is(facts.loginPage?.status, '200');
+  t.is(facts.pip, '23.0.1');
+  t.deepEqual(facts.also, { 'redis_check.py': { stdout: '{"ok": true}' }, 'locate custom_local_settings': { error: 'SystemExit: 1' } });
+});
+
+test('locateChecks: the probe parses both Kolla custom files through the bind mount, for the names the backend owns', (t) => {
+  t.deepEqual(locateChecks(['SESSION_ENGINE', 'CACHES']), [
+    { name: 'locate _9999-custom-settings.py', script: 'locate.py', input: { path: '/var/lib/kolla/config_files/_9999-custom-settings.py', names: ['SESSION_ENGINE', 'CACHES'] } },
+    { name: 'locate custom_local_settings', script: 'locate.py', input: { path: '/var/lib/kolla/config_files/custom_local_settings', names: ['SESSION_ENGINE', 'CACHES'] } },
+  ]);
 });
