@@ -89,6 +89,17 @@ export async function probeHorizon(
   return parseProbeOutput(res.stdout.toString('utf8'));
 }
 
+/** The JSON answer of a script the probe ran in its own process (`also`), if it printed one. */
+export function alsoAnswer<T>(facts: HorizonFacts | undefined, name: string): T | undefined {
+  const stdout = facts?.also?.[name]?.stdout;
+  if (!stdout) return undefined;
+  try {
+    return JSON.parse(stdout) as T;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Pure: find the marker line and map snake_case JSON to HorizonFacts. */
 export function parseProbeOutput(stdout: string): HorizonFacts {
   const line = stdout.split('\n').find((l) => l.startsWith(MARKER));

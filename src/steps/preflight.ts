@@ -1,6 +1,6 @@
 import { HostError } from '../errors.js';
 import { hostSettings } from './settings.js';
-import { hostsBySecretKey, pythonJson, runPython } from '../facts/horizon.js';
+import { alsoAnswer, hostsBySecretKey, pythonJson, runPython } from '../facts/horizon.js';
 import { HOST_STATE_DIR } from '../transport/hostfs.js';
 import type { FleetStep, HostContext, HostStep } from '../runner/types.js';
 
@@ -72,14 +72,10 @@ async function backendCheck(ctx: HostContext, fromFacts: boolean): Promise<strin
   const { target } = ctx.run.desired;
   const check = target.reachCheck;
   if (!check) return target.reached(ctx.host.name, undefined);
-  const early = fromFacts ? ctx.state.facts.horizon?.also?.[check.script]?.stdout : undefined;
-  let answer: unknown;
-  try {
-    answer = early ? JSON.parse(early) : undefined;
-  } catch {
-    // Not an answer: asked again on its own below, which reports what went wrong.
-  }
-  answer ??= await pythonJson(ctx.host.name, ctx.engine, ctx.host.container, check.script, check.input);
+  // Without an answer from the probe it is asked on its own, which also reports what went wrong.
+  const answer =
+    (fromFacts ? alsoAnswer(ctx.state.facts.horizon, check.name ?? check.script) : undefined) ??
+    (await pythonJson(ctx.host.name, ctx.engine, ctx.host.container, check.script, check.input));
   return target.reached(ctx.host.name, answer);
 }
 

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { HostError } from '../errors.js';
-import { CUSTOM_FILES, KOLLA_CONFIG_MOUNT, probeWithOverlay, pythonJson, type HorizonFacts } from '../facts/horizon.js';
+import { CUSTOM_FILES, KOLLA_CONFIG_MOUNT, alsoAnswer, probeWithOverlay, pythonJson, type HorizonFacts } from '../facts/horizon.js';
 import { BLOCK_BEGIN, patchSettings, renderBlock, unifiedDiff, type Assignment } from '../settings/block.js';
 import type { ContainerCheck, Expect, HostSettings } from '../backends/types.js';
 import { HOST_STATE_DIR, sha256, type FileSnapshot } from '../transport/hostfs.js';
@@ -12,12 +12,10 @@ interface LocateAnswer {
   assignments: { name: string; line: number; end_line: number; top_level: boolean; kind: Assignment['kind'] }[];
 }
 
+type Located = { syntaxError: LocateAnswer['syntax_error']; assignments: Assignment[] };
+
 /** Parse settings text with the container's own Python (ast): its syntax error, or what it assigns. */
-export async function locate(
-  ctx: HostContext,
-  source: string,
-  names: string[],
-): Promise<{ syntaxError: LocateAnswer['syntax_error']; assignments: Assignment[] }> {
+export async function locate(ctx: HostContext, source: string, names: string[]): Promise<Located> {
   return located(await pythonJson<LocateAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'locate.py', { source, names }));
 }
 
@@ -27,14 +25,12 @@ export function locateChecks(names: string[]): ContainerCheck[] {
 }
 
 /** What the facts probe found in `path`, if it parsed these very bytes (through Kolla's bind mount). */
-function earlyLocate(ctx: HostContext, path: string, before: FileSnapshot | null): Awaited<ReturnType<typeof locate>> | undefined {
-  const stdout = ctx.state.facts.horizon?.also?.[`locate ${basename(path)}`]?.stdout;
-  if (!stdout || !before) return undefined;
-  const found = JSON.parse(stdout) as LocateAnswer & { sha256?: string };
-  return found.sha256 === before.sha256 ? located(found) : undefined;
+function earlyLocate(ctx: HostContext, path: string, before: FileSnapshot | null): Located | undefined {
+  const found = alsoAnswer<LocateAnswer & { sha256?: string }>(ctx.state.facts.horizon, `locate ${basename(path)}`);
+  return found && before && found.sha256 === before.sha256 ? located(found) : undefined;
 }
 
-function located(found: LocateAnswer): { syntaxError: LocateAnswer['syntax_error']; assignments: Assignment[] } {
+function located(found: LocateAnswer): Located {
   return {
     syntaxError: found.syntax_error,
     assignments: found.assignments.map((a) => ({ name: a.name, line: a.line, endLine: a.end_line, topLevel: a.top_level, kind: a.kind })),
