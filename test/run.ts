@@ -64,8 +64,10 @@ function runAva(env: NodeJS.ProcessEnv): Promise<number> {
     child.on('close', (code) => {
       const plain = text.replace(/\x1b\[[0-9;]*m/g, '');
       const count = (re: RegExp) => Number(re.exec(plain)?.[1] ?? 0);
-      // ava prints 'N tests passed' only when nothing failed; otherwise count its ✔ lines.
-      const passed = /(\d+) tests? passed/.test(plain) ? count(/(\d+) tests? passed/) : (plain.match(/^\s*✔/gm) ?? []).length;
+      // ava prints 'N tests passed' only when nothing failed; otherwise count the ✔ lines of its result
+      // list, which ends at its '─' rule (a failure's details below may quote ✔ lines from a screen).
+      const results = plain.split(/^\s*─\s*$/m)[0]!;
+      const passed = /(\d+) tests? passed/.test(plain) ? count(/(\d+) tests? passed/) : (results.match(/^\s*✔/gm) ?? []).length;
       let failed = count(/(\d+) tests? failed/) + count(/(\d+) uncaught exceptions?/) + count(/(\d+) tests? timed out/);
       // A non-zero exit with nothing counted (crash, no tests found) must still read as a failure.
       if (code !== 0 && failed === 0) failed = 1;
