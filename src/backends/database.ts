@@ -1,8 +1,8 @@
 import { HostError } from '../errors.js';
-import { pythonJson } from '../facts/horizon.js';
+import { runCheck } from '../facts/horizon.js';
 import type { DatabaseConfig } from '../inventory/types.js';
 import type { PyValue } from '../util/quote.js';
-import type { BackendTarget, InContainer, ClientLibrary, HostSettings } from './types.js';
+import type { BackendTarget, ClientLibrary, ContainerCheck, HostSettings } from './types.js';
 
 /** A database target with its password resolved. */
 export interface DatabaseTarget extends DatabaseConfig {
@@ -67,20 +67,23 @@ interface DbAnswer {
 
 export function databaseTarget(t: DatabaseTarget): BackendTarget {
   const where = `${t.engine === 'mysql' ? 'MariaDB/MySQL' : 'PostgreSQL'} database ${t.name} at ${t.host}${t.port ? `:${t.port}` : ''}`;
-  const input = {
-    engine: t.engine,
-    host: t.host,
-    port: t.port ?? (t.engine === 'mysql' ? 3306 : 5432),
-    name: t.name,
-    user: t.user,
-    password: t.passwordValue,
+  const check: ContainerCheck = {
+    script: 'db_check.py',
+    input: {
+      engine: t.engine,
+      host: t.host,
+      port: t.port ?? (t.engine === 'mysql' ? 3306 : 5432),
+      name: t.name,
+      user: t.user,
+      password: t.passwordValue,
+    },
   };
   return {
     name: 'database',
     where,
     owns: ['SESSION_ENGINE', 'DATABASES'],
     settingsFor: (_django, modules) => databaseSettings(t, modules),
-    reachCheck: { script: 'db_check.py', input },
+    reachCheck: check,
     reached(host, answer) {
       const a = answer as DbAnswer;
       if (!a.ok) throw new HostError(host, `${where} is not usable from the horizon container: ${a.error}`);
@@ -89,7 +92,7 @@ export function databaseTarget(t: DatabaseTarget): BackendTarget {
       return `ok: logged in to ${a.server} with ${a.driver}; ${t.user} may create tables`;
     },
     async holds(ctx, { key }) {
-      const a = await pythonJson<DbAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'db_check.py', { ...input, session_key: key });
+      const a = await runCheck<DbAnswer>(ctx, check, { session_key: key });
       if (!a.ok) throw new HostError(ctx.host.name, `cannot look the session up in ${where}: ${a.error}`);
       return Boolean(a.exists);
     },

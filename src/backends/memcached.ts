@@ -1,6 +1,6 @@
 import { HostError } from '../errors.js';
-import { pythonJson } from '../facts/horizon.js';
-import type { BackendTarget, InContainer, ClientLibrary, HostSettings } from './types.js';
+import { runCheck } from '../facts/horizon.js';
+import type { BackendTarget, ClientLibrary, ContainerCheck, HostSettings } from './types.js';
 import { splitHostPort } from './redis.js';
 
 const PYMEMCACHE: ClientLibrary = {
@@ -48,23 +48,22 @@ interface CheckAnswer {
   servers: { server: string; ok: boolean; version?: string; error?: string; has?: boolean }[];
 }
 
-function checkInput(servers: string[], key?: string): Record<string, unknown> {
-  return {
-    servers: servers.map((s) => {
-      const { host, port } = splitHostPort(s, 11211);
-      return [host, port];
-    }),
-    ...(key ? { key } : {}),
-  };
-}
-
 export function memcachedTarget(servers: string[]): BackendTarget {
+  const check: ContainerCheck = {
+    script: 'memcached_check.py',
+    input: {
+      servers: servers.map((s) => {
+        const { host, port } = splitHostPort(s, 11211);
+        return [host, port];
+      }),
+    },
+  };
   return {
     name: 'memcached',
     where: `memcached at ${servers.join(', ')}`,
     owns: ['SESSION_ENGINE', 'CACHES'],
     settingsFor: (django, modules) => memcachedSettings(servers, django, modules),
-    reachCheck: { script: 'memcached_check.py', input: checkInput(servers) },
+    reachCheck: check,
     reached(host, answer) {
       const down = (answer as CheckAnswer).servers.filter((s) => !s.ok);
       if (down.length) {
@@ -74,8 +73,7 @@ export function memcachedTarget(servers: string[]): BackendTarget {
     },
     async holds(ctx, { cacheKey }) {
       if (!cacheKey) return false;
-      const answer = await pythonJson<CheckAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'memcached_check.py', checkInput(servers, cacheKey));
-      return answer.servers.some((s) => s.has);
+      return (await runCheck<CheckAnswer>(ctx, check, { key: cacheKey })).servers.some((s) => s.has);
     },
   };
 }

@@ -1,7 +1,7 @@
 import { HostError } from '../errors.js';
-import { pythonJson } from '../facts/horizon.js';
+import { runCheck } from '../facts/horizon.js';
 import type { RedisConfig } from '../inventory/types.js';
-import type { BackendTarget, InContainer, ClientLibrary } from './types.js';
+import type { BackendTarget, ClientLibrary, ContainerCheck } from './types.js';
 import type { SettingsBlock } from '../settings/block.js';
 import type { PyValue } from '../util/quote.js';
 
@@ -110,8 +110,7 @@ export function redisBackend(t: RedisTarget): BackendTarget {
   const block = redisBlock(t);
   const caches = block.find(([name]) => name === 'CACHES')![1] as { default: { BACKEND: string; LOCATION: string } };
   const where = t.sentinel ? `Redis (sentinel service ${t.sentinel.service})` : `Redis at ${t.url}`;
-  const ask = (ctx: InContainer, extra: Record<string, unknown> = {}) =>
-    pythonJson<RedisAnswer>(ctx.host.name, ctx.engine, ctx.host.container, 'redis_check.py', { ...redisInput(t), ...extra });
+  const check: ContainerCheck = { script: 'redis_check.py', input: redisInput(t) };
   return {
     name: 'redis',
     where,
@@ -121,7 +120,7 @@ export function redisBackend(t: RedisTarget): BackendTarget {
       expect: { sessionEngine: 'django.contrib.sessions.backends.cache', cacheBackend: caches.default.BACKEND, location: caches.default.LOCATION },
       library: DJANGO_REDIS,
     }),
-    reachCheck: { script: 'redis_check.py', input: redisInput(t) },
+    reachCheck: check,
     reached(host, answer) {
       const a = answer as RedisAnswer;
       if (!a.ok) throw new HostError(host, `${where} is not usable from the horizon container: ${a.error}`);
@@ -130,7 +129,7 @@ export function redisBackend(t: RedisTarget): BackendTarget {
     },
     async holds(ctx, { cacheKey }) {
       if (!cacheKey) return false;
-      const answer = await ask(ctx, { exists: cacheKey });
+      const answer = await runCheck<RedisAnswer>(ctx, check, { exists: cacheKey });
       if (!answer.ok) throw new HostError(ctx.host.name, `cannot look the session up in Redis: ${answer.error}`);
       return Boolean(answer.exists);
     },

@@ -3,7 +3,7 @@ import { HostError } from '../errors.js';
 import type { SettingsLayout } from '../inventory/types.js';
 import { asset } from '../util/assets.js';
 import { tail } from '../transport/ssh.js';
-import type { ContainerCheck } from '../backends/types.js';
+import type { ContainerCheck, InContainer } from '../backends/types.js';
 
 /** Kolla's bind mount of the host config dir inside the container. */
 export const KOLLA_CONFIG_MOUNT = '/var/lib/kolla/config_files';
@@ -89,6 +89,11 @@ export async function probeHorizon(
   return parseProbeOutput(res.stdout.toString('utf8'));
 }
 
+/** Run a backend's check in the host's container, with `extra` input on top of its own. */
+export function runCheck<T>(ctx: InContainer, check: ContainerCheck, extra: Record<string, unknown> = {}): Promise<T> {
+  return pythonJson<T>(ctx.host.name, ctx.engine, ctx.host.container, check.script, { ...check.input, ...extra });
+}
+
 /** The JSON answer of a script the probe ran in its own process (`also`), if it printed one. */
 export function alsoAnswer<T>(facts: HorizonFacts | undefined, name: string): T | undefined {
   const stdout = facts?.also?.[name]?.stdout;
@@ -106,13 +111,10 @@ export function parseProbeOutput(stdout: string): HorizonFacts {
   if (!line) throw new Error('probe printed no facts line');
   const raw = JSON.parse(line.slice(MARKER.length)) as Record<string, any>;
   const loginPage = raw.login_page ? { status: String(raw.login_page.status), seconds: Number(raw.login_page.seconds) } : undefined;
-  if (raw.overlay_error) {
-    return { python: '', executable: '', horizon: null, modules: {}, kollaConfigFiles: null, settingsD: null, managepy: null, overlayError: String(raw.overlay_error) };
-  }
-  if (!raw.python) {
-    // Only the login page's answer: it never said 200, so the probe read no settings.
-    return { python: '', executable: '', horizon: null, modules: {}, kollaConfigFiles: null, settingsD: null, managepy: null, ...(loginPage ? { loginPage } : {}) };
-  }
+  const none: HorizonFacts = { python: '', executable: '', horizon: null, modules: {}, kollaConfigFiles: null, settingsD: null, managepy: null };
+  if (raw.overlay_error) return { ...none, overlayError: String(raw.overlay_error) };
+  // Only the login page's answer: it never said 200, so the probe read no settings.
+  if (!raw.python) return { ...none, ...(loginPage ? { loginPage } : {}) };
   const facts: HorizonFacts = {
     python: String(raw.python),
     executable: String(raw.executable),

@@ -69,13 +69,14 @@ export function parsePlaybook(text: string, file: string, knownSteps: Record<str
         throw new ConfigError(`phase '${p.name}': step '${String(s)}' is a ${step.scope} step and cannot run with hosts: ${p.hosts}`, where);
       }
     }
-    if (p.independent !== undefined && (typeof p.independent !== 'boolean' || (p.independent && p.hosts !== 'parallel'))) {
-      throw new ConfigError(`phase '${p.name}': independent must be true or false, and only parallel phases can be independent`, where);
-    }
-    if (p.concurrent !== undefined && (typeof p.concurrent !== 'boolean' || (p.concurrent && p.hosts !== 'fleet'))) {
-      throw new ConfigError(`phase '${p.name}': concurrent must be true or false, and only fleet phases can be concurrent`, where);
-    }
-    return { name: p.name, hosts: p.hosts, steps: p.steps.map(String), independent: p.independent === true, concurrent: p.concurrent === true };
+    const flag = (name: 'independent' | 'concurrent', only: PhaseHosts): boolean => {
+      const value = p[name];
+      if (value !== undefined && (typeof value !== 'boolean' || (value && p.hosts !== only))) {
+        throw new ConfigError(`phase '${p.name}': ${name} must be true or false, and only ${only} phases can be ${name}`, where);
+      }
+      return value === true;
+    };
+    return { name: p.name, hosts: p.hosts, steps: p.steps.map(String), independent: flag('independent', 'parallel'), concurrent: flag('concurrent', 'fleet') };
   });
   return { backend: raw.backend, description: String(raw.description ?? ''), phases, file };
 }

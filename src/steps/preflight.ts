@@ -1,6 +1,6 @@
 import { HostError } from '../errors.js';
 import { hostSettings } from './settings.js';
-import { alsoAnswer, hostsBySecretKey, pythonJson, runPython } from '../facts/horizon.js';
+import { alsoAnswer, hostsBySecretKey, runCheck, runPython } from '../facts/horizon.js';
 import { HOST_STATE_DIR } from '../transport/hostfs.js';
 import type { FleetStep, HostContext, HostStep } from '../runner/types.js';
 
@@ -75,7 +75,7 @@ async function backendCheck(ctx: HostContext, fromFacts: boolean): Promise<strin
   // Without an answer from the probe it is asked on its own, which also reports what went wrong.
   const answer =
     (fromFacts ? alsoAnswer(ctx.state.facts.horizon, check.name ?? check.script) : undefined) ??
-    (await pythonJson(ctx.host.name, ctx.engine, ctx.host.container, check.script, check.input));
+    (await runCheck(ctx, check));
   return target.reached(ctx.host.name, answer);
 }
 

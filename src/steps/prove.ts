@@ -7,7 +7,6 @@ interface SessionAnswer {
   key: string;
   cache_key?: string;
   value?: string | null;
-  exists?: boolean;
 }
 
 function session(h: HostContext, input: Record<string, unknown>): Promise<SessionAnswer> {

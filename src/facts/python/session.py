@@ -3,7 +3,7 @@
 Input (stdin JSON):
   {"op": "write", "token": value, "ttl": seconds, "key"?: session key to use}
   {"op": "read", "key": session key, "wait"?: seconds to wait for it to appear}
-Output: {"engine": ..., "key": ..., "cache_key": ..., "value": ..., "exists": bool}
+Output: {"engine": ..., "key": ..., "cache_key": ..., "value": ...}
 Horizon's effective settings decide the backend, exactly as for a logged-in user. A reader can
 start with a key chosen beforehand, while the writer is still starting: it polls until the session
 exists. The session expires by itself after `ttl`.
@@ -44,7 +44,7 @@ def main():
             if value is not None or time.monotonic() >= deadline:
                 break
             time.sleep(0.05)
-        out.update(key=key, value=value, exists=store.exists(key))
+        out.update(key=key, value=value)
     if hasattr(store, "cache_key"):
         from django.core.cache import caches
         out["cache_key"] = caches[getattr(settings, "SESSION_CACHE_ALIAS", "default")].make_key(store.cache_key)
