@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labReset, labUp } from '../test/lab/lab.js';
 import { allBackendsInventory, horizonSessions, labWheelhouse, onHost, redisInventory } from '../test/lab/harness.js';
-import type { CarryCounts, StepResult } from '../src/runner/types.js';
+import type { CarryCounts, StepResult } from '../src/runner/results.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 

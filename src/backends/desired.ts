@@ -1,11 +1,12 @@
 import { ConfigError } from '../errors.js';
-import { REDIS_PROTOCOLS, redisUrlProblem, resolveSecret } from '../inventory/load.js';
+import { REDIS_PROTOCOLS, redisUrlProblem } from '../inventory/load.js';
+import { resolveSecret } from '../util/secret.js';
 import { isHostPort } from '../inventory/schema.js';
 import type { Backend, InstallConfig, Inventory, SecurityConfig } from '../inventory/types.js';
 import type { SettingsBlock } from '../settings/block.js';
 import { masker } from '../util/secret.js';
 import { pyLiteral } from '../util/quote.js';
-import type { Desired } from '../runner/types.js';
+import type { Desired } from './types.js';
 import { redisBackend, redisTarget } from './redis.js';
 import { memcachedTarget } from './memcached.js';
 import { COOKIE_WARNING, cookieTarget } from './cookie.js';

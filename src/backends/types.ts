@@ -1,4 +1,5 @@
-import type { HostContext } from '../runner/types.js';
+import type { HostConfig, InstallConfig } from '../inventory/types.js';
+import type { Engine } from '../transport/types.js';
 import type { SettingsBlock } from '../settings/block.js';
 
 /** What Django must resolve once a host runs the new settings. */
@@ -57,4 +58,21 @@ export interface ContainerCheck {
 }
 
 /** What a check inside a host's horizon container needs (the backend checks run before the facts are in). */
-export type InContainer = Pick<HostContext, 'host' | 'engine'>;
+export interface InContainer {
+  host: Pick<HostConfig, 'name' | 'container'>;
+  engine: Engine;
+}
+
+/** The backend the run switches to, with everything resolved (secrets included, never logged). */
+export interface Desired {
+  target: BackendTarget;
+  /** Names the managed block owns; earlier assignments of these are neutralised. */
+  owned: string[];
+  /** Session expiry and cookie settings written in the same block (empty: left as they are). */
+  security: SettingsBlock;
+  install: InstallConfig;
+  /** Told to the operator with the plan (e.g. signed cookies are for development only). */
+  warnings: string[];
+  /** Copy live sessions from the old backend into the new one (--no-carry-sessions: false). */
+  carry: boolean;
+}

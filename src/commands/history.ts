@@ -1,25 +1,6 @@
 import { listRuns, readRunById } from '../journal/read.js';
-import { summarize, touchedFiles, type RunJournal, type RunSummary } from '../journal/run.js';
-
-/** `history`: every journaled run, newest first; a journal that cannot be trusted is listed with its error. */
-export interface HistoryList {
-  stateDir: string;
-  runs: (RunSummary | { id: string; file: string; error: string })[];
-}
-
-/** `history --run ID`: one run in detail. */
-export interface RunDetail {
-  summary: RunSummary;
-  file: string;
-  header: RunJournal['header'];
-  plan: RunJournal['plan'] | null;
-  files: ReturnType<typeof touchedFiles>;
-  packages: RunJournal['packages'];
-  restarts: RunJournal['restarts'];
-  steps: RunJournal['steps'];
-  outcome: RunJournal['outcome'] | null;
-  rollbacks: RunJournal['rollbackAttempts'];
-}
+import { summarize, touchedFiles, type RunJournal } from '../journal/run.js';
+import type { HistoryList, RunDetail } from '../report/types.js';
 
 export function history(stateDir: string): HistoryList {
   return {

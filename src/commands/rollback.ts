@@ -1,19 +1,19 @@
-import { ConfigError, ExitCode, HostUnreachableError, SessionctlError, detailFor, type ExitCodeValue } from '../errors.js';
+import { ConfigError, ExitCode, HostUnreachableError, SessionctlError, type ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
 import { Fleet } from '../transport/fleet.js';
-import { HostFiles, sha256 } from '../transport/hostfs.js';
+import { HostFiles } from '../transport/hostfs.js';
 import type { SshOptions } from '../transport/ssh.js';
-import type { Engine } from '../transport/types.js';
-import { probeHorizon } from '../facts/horizon.js';
-import { mismatches } from '../steps/settings.js';
-import { restartOnPrevious } from '../steps/rollout.js';
 import { Journal } from '../journal/journal.js';
 import { newRunId } from '../journal/paths.js';
 import { listRuns, readRunById } from '../journal/read.js';
-import { rolledBack, type RunJournal } from '../journal/run.js';
-import { hasWork, pickRun, planRollback, type FileAction, type HostAction } from '../journal/rollback-plan.js';
-import type { BeforeBackend } from '../journal/records.js';
-import { beforeBackend } from './apply.js';
+import { rolledBack } from '../journal/run.js';
+import { pickRun } from '../journal/rollback-plan.js';
+import { loadPlaybook } from '../playbook/load.js';
+import { STEPS } from '../steps/index.js';
+import { undoEntriesOf } from '../steps/journaled.js';
+import type { UndoTarget } from '../steps/types.js';
+import { applyUndo, planUndo, type UndoPlanned, type UndoRun } from '../runner/undo.js';
+import type { RollbackReport } from '../report/types.js';
 import { lockHost, lockHolder, operator, whoHolds } from './lock.js';
 
 export interface RollbackOptions {
@@ -28,26 +28,10 @@ export interface RollbackOptions {
   log: (host: string | null, line: string) => void;
 }
 
-/** The JSON report of `sessionctl rollback` (also what the text renderer reads). */
-export interface RollbackReport {
-  runId: string | null;
-  journal: string | null;
-  outcome: 'nothing-to-roll-back' | 'already-rolled-back' | 'nothing-to-do' | 'refused' | 'declined' | 'planned' | 'rolled-back' | 'rollback-failed';
-  message: string;
-  files: (FileAction & { result?: string; ok?: boolean })[];
-  hosts: (HostAction & { result?: string; ok?: boolean })[];
-  refusals: string[];
-}
-
-/** A touched host during the rollback: what restoring and restarting it needs. */
-interface Target {
-  host: HostConfig;
-  files: HostFiles;
-  engine?: Engine;
-  run: { timeouts: { health: number }; journal?: Journal };
-}
-
-/** facts (journal + hosts) -> plan -> confirm -> restore one host at a time -> report (and journal). */
+/**
+ * facts (journal + hosts) -> plan -> confirm -> undo one host at a time -> report (and journal).
+ * The undo is the runner's own (runner/undo.ts), fed from the journal instead of the run's memory.
+ */
 export async function rollback(inventory: Inventory, opts: RollbackOptions): Promise<{ report: RollbackReport; exitCode: ExitCodeValue }> {
   const run = opts.runId ? readRunById(opts.stateDir, opts.runId) : pickRun(listRuns(opts.stateDir));
   const report: RollbackReport = { runId: run?.header.runId ?? null, journal: run?.file ?? null, outcome: 'nothing-to-roll-back', message: '', files: [], hosts: [], refusals: [] };
@@ -62,21 +46,25 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
     return { report, exitCode: ExitCode.ok };
   }
 
-  const names = [...new Set(run.files.map((f) => f.host))];
-  const hosts = names.map((name) => {
+  const hosts = [...new Set(run.files.map((f) => f.host))].map((name) => {
     const h = inventory.hosts.find((c) => c.name === name);
     if (!h) throw new ConfigError(`run ${run.header.runId} touched host '${name}', which is not in ${inventory.file}; use the inventory of that run (${run.header.inventory.path})`);
     return h;
   });
-  const fleet = new Fleet(inventory, opts.ssh);
+  const playbook = await loadPlaybook(run.header.backend, STEPS);
+  const fleet = new Fleet(inventory.hosts, opts.ssh);
   const lockId = newRunId();
-  const targets: Target[] = [];
   const locked: HostConfig[] = [];
   try {
-    for (const host of hosts) targets.push({ host, files: new HostFiles(await fleet.ssh(host)), run: { timeouts: { health: opts.healthTimeout } } });
+    const targets = new Map<string, UndoTarget>();
+    const settingsHosts = new Set(run.files.filter((f) => f.role === 'settings').map((f) => f.host));
+    for (const host of hosts) {
+      const files = new HostFiles(await fleet.ssh(host));
+      targets.set(host.name, { name: host.name, host, files, ...(settingsHosts.has(host.name) ? { engine: await fleet.engine(host) } : {}) });
+    }
     // A run that lost a host mid-way could not release that host's lock; once the run has ended
     // (its outcome is journaled) that lock is stale. unlock() only removes a lock this run holds.
-    if (run.outcome) await Promise.all(targets.map((t) => t.files.unlock(run.header.runId)));
+    if (run.outcome) await Promise.all([...targets.values()].map((t) => t.files!.unlock(run.header.runId)));
     const holder = lockHolder(lockId);
     const holders: string[] = [];
     for (const [i, lock] of (await Promise.all(hosts.map((h) => lockHost(fleet, h, 'apply', holder)))).entries()) {
@@ -86,30 +74,34 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
     }
     if (holders.length) throw new SessionctlError(`not locked, nothing changed: ${holders.join('; ')}`, ExitCode.hostFailed);
 
-    // Facts: each file's sha256 now, and what Django resolves on hosts whose settings the run wrote.
-    const now = new Map<string, string | null>();
-    const running = new Map<string, BeforeBackend | null>();
-    await Promise.all(
-      targets.map(async (t) => {
-        for (const f of run.files.filter((f) => f.host === t.host.name)) now.set(`${f.host}\0${f.path}`, (await t.files.read(f.path))?.sha256 ?? null);
-        if (!run.files.some((f) => f.host === t.host.name && f.role === 'settings')) return;
-        t.engine = await fleet.engine(t.host);
-        running.set(t.host.name, await effective(t));
-      }),
-    );
-    const plan = planRollback(run, now, running, opts.force);
-    Object.assign(report, { files: plan.files, hosts: plan.hosts, refusals: plan.refusals });
-    if (plan.refusals.length) {
+    const results = new Map<string, { outcome: string; detail: string }>();
+    const undo: UndoRun = {
+      steps: STEPS,
+      order: playbook.phases.flatMap((p) => p.steps.map((s) => ({ phase: p.name, step: s }))),
+      ctx: { id: lockId, force: opts.force, timeouts: { health: opts.healthTimeout } },
+      record: (_phase, step, host, outcome, detail) => {
+        results.set(`${host}\0${step}`, { outcome, detail });
+        opts.log(host, `${step}: ${detail}`);
+      },
+    };
+    const planned = await planUndo(undo, undoEntriesOf(run, (host) => targets.get(host)!));
+    const failedToPlan = planned.flat().filter((p) => p.error !== undefined);
+    if (failedToPlan.length) {
+      const unreachable = failedToPlan.some((p) => p.cause instanceof HostUnreachableError);
+      throw new SessionctlError(`could not read what to undo, nothing changed: ${failedToPlan.map((p) => `${p.entry.target.name}: ${p.error}`).join('; ')}`, unreachable ? ExitCode.hostUnreachable : ExitCode.hostFailed);
+    }
+    Object.assign(report, viewOf(planned));
+    if (report.refusals.length) {
       report.outcome = 'refused';
-      report.message = `refused, nothing changed: ${plan.refusals.length} file(s) changed since run ${run.header.runId}`;
+      report.message = `refused, nothing changed: ${report.refusals.length} file(s) changed since run ${run.header.runId}`;
       return { report, exitCode: ExitCode.hostFailed };
     }
     const journal = Journal.reopen(run.file, run.records);
-    if (!hasWork(plan)) {
+    if (!planned.flat().some((p) => p.plan!.action === 'undo')) {
       report.outcome = 'nothing-to-do';
       report.message = `every file run ${run.header.runId} wrote has its original bytes and Horizon runs the previous backend: nothing to do (recorded as rolled back)`;
       journal.append({ type: 'rollback-begin', at: new Date().toISOString(), by: operator(), force: opts.force, actions: [] });
-      journal.append({ type: 'rollback', at: new Date().toISOString(), outcome: 'rolled-back', files: plan.files.map((f) => ({ host: f.host, path: f.path, result: f.reason })), hosts: [] });
+      journal.append({ type: 'rollback', at: new Date().toISOString(), outcome: 'rolled-back', files: report.files.map((f) => ({ host: f.host, path: f.path, result: f.reason })), hosts: [] });
       return { report, exitCode: ExitCode.ok };
     }
     report.outcome = 'planned';
@@ -124,43 +116,19 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
       at: new Date().toISOString(),
       by: operator(),
       force: opts.force,
-      actions: [...plan.files.filter((f) => f.action === 'restore').map((f) => ({ host: f.host, path: f.path, action: f.forced ? 'restore (forced)' : 'restore' })), ...plan.hosts.filter((h) => h.restart).map((h) => ({ host: h.host, path: '', action: 'restart' }))],
+      actions: [...report.files.filter((f) => f.action === 'restore').map((f) => ({ host: f.host, path: f.path, action: f.forced ? 'restore (forced)' : 'restore' })), ...report.hosts.filter((h) => h.restart).map((h) => ({ host: h.host, path: '', action: 'restart' }))],
     });
-    let unreachable = false;
-    // One host at a time, in the order the run touched them: files first, then its restart.
+    undo.ctx.journal = journal;
+    const undone = await applyUndo(undo, planned);
+    for (const f of report.files) {
+      const r = results.get(`${f.host}\0${f.role === 'settings' ? 'patch-settings' : 'kolla-override'}`);
+      f.ok = r?.outcome === 'rolled-back';
+      f.result = r?.detail ?? 'not restored: the host failed first';
+    }
     for (const h of report.hosts) {
-      const t = targets.find((x) => x.host.name === h.host)!;
-      t.run.journal = journal;
-      const files = report.files.filter((f) => f.host === h.host);
-      try {
-        for (const f of files) {
-          if (f.action !== 'restore') {
-            f.ok = true;
-            f.result = f.reason;
-            continue;
-          }
-          const restored = await t.files.restore(f.path, f.backup);
-          if (restored !== f.before) throw new SessionctlError(`${h.host}: restoring ${f.path} from ${f.backup} gave sha256 ${restored ?? 'absent'}, expected ${f.before ?? 'absent'}`, ExitCode.hostFailed);
-          f.ok = true;
-          f.result = f.before === null ? 'removed (did not exist before the run)' : `restored to its exact bytes (sha256 ${f.before.slice(0, 12)})`;
-          opts.log(h.host, `${f.path}: ${f.result}`);
-        }
-        if (h.restart) {
-          h.result = await restartOnPrevious(t as Required<Target>, (facts) => (h.before ? previousMismatches(h.before, facts) : []));
-          opts.log(h.host, h.result);
-        } else h.result = h.reason;
-        h.ok = true;
-      } catch (err) {
-        if (!(err instanceof SessionctlError)) throw err;
-        if (err instanceof HostUnreachableError) unreachable = true;
-        h.ok = false;
-        h.result = detailFor(err, h.host);
-        for (const f of files.filter((x) => x.ok === undefined)) {
-          f.ok = false;
-          f.result = 'not restored: the host failed first';
-        }
-        opts.log(h.host, `rollback failed: ${h.result}`);
-      }
+      const r = results.get(`${h.host}\0restart`);
+      h.ok = !undone.rollbackFailed.includes(h.host);
+      h.result = r?.detail ?? (h.ok ? h.reason : 'not restarted: undoing its files failed first');
     }
     const failed = report.hosts.filter((h) => !h.ok);
     report.outcome = failed.length ? 'rollback-failed' : 'rolled-back';
@@ -175,28 +143,20 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
       hosts: report.hosts.map((h) => ({ host: h.host, result: h.result ?? '' })),
       ...(failed.length ? { error: report.message } : {}),
     });
-    return { report, exitCode: failed.length ? (unreachable ? ExitCode.hostUnreachable : ExitCode.hostFailed) : ExitCode.ok };
+    return { report, exitCode: failed.length ? (undone.unreachable ? ExitCode.hostUnreachable : ExitCode.hostFailed) : ExitCode.ok };
   } finally {
     await Promise.allSettled(locked.map(async (h) => new HostFiles(await fleet.ssh(h)).unlock(lockId)));
     await fleet.close();
   }
 }
 
-/** What Django resolves now on a host, or null when it cannot be asked (container down, settings broken). */
-async function effective(t: Target): Promise<BeforeBackend | null> {
-  try {
-    const facts = await probeHorizon(t.host.name, t.engine!, t.host.container);
-    return facts.settings ? beforeBackend(facts.settings) : null;
-  } catch (err) {
-    if (err instanceof HostUnreachableError || !(err instanceof SessionctlError)) throw err;
-    return null;
-  }
-}
-
-/** Differences between what Django resolves after the restart and the journal's "before". */
-function previousMismatches(before: BeforeBackend, facts: Parameters<typeof mismatches>[1]): string[] {
-  const wrong = mismatches({ sessionEngine: before.sessionEngine, ...(before.cacheBackend ? { cacheBackend: before.cacheBackend } : {}) }, facts);
-  const location = facts.settings ? sha256(JSON.stringify(facts.settings.cache.location ?? null)) : null;
-  if (facts.settings && location !== before.locationSha256) wrong.push(`CACHES['default'] LOCATION differs from the one before the run`);
-  return wrong;
+/** Pure: the report's view of the undo plans: each file's action, each host's restart, the refusals. */
+export function viewOf(planned: UndoPlanned[][]): Pick<RollbackReport, 'files' | 'hosts' | 'refusals'> {
+  const files = planned.flat().flatMap((p) => (p.plan?.file ? [p.plan.file] : []));
+  const hosts = planned.map((group) => {
+    const restart = group.find((p) => p.plan?.restart)?.plan?.restart;
+    const name = group[0]!.entry.target.name;
+    return restart ?? { host: name, before: null, restart: false, reason: 'no settings file of a Dashboard host here (deploy-host override only): nothing to restart' };
+  });
+  return { files, hosts, refusals: files.filter((f) => f.action === 'refuse').map((f) => f.reason) };
 }

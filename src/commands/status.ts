@@ -4,38 +4,10 @@ import { gatherHostFacts, type HostFacts } from '../facts/gather.js';
 import { backendOf, hostsBySecretKey } from '../facts/horizon.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { SshOptions } from '../transport/ssh.js';
-
-/** One row of `sessionctl status`: plain data, rendered as a table or JSON. */
-export interface HostStatus {
-  host: string;
-  address: string;
-  reachable: boolean;
-  error?: string;
-  engine?: 'api' | 'sudo-cli';
-  container?: { name: string; state: string; health: string; image: string } | null;
-  python?: string;
-  django?: string;
-  horizon?: string | null;
-  layout?: string;
-  configDir?: string | null;
-  settingsFile?: string | null;
-  sessionEngine?: string;
-  backend?: string;
-  cache?: { backend: string | null; location: unknown };
-  database?: { engine: string | null; name: string | null; host: string | null } | null;
-  security?: Record<string, unknown>;
-  imports?: { django_redis: string | null; mysql: string | null; postgresql: string | null; pymemcache: string | null };
-  secretKeySha256?: string | null;
-  settingsError?: string;
-}
-
-export interface StatusReport {
-  hosts: HostStatus[];
-  warnings: string[];
-}
+import type { HostStatus, StatusReport } from '../report/types.js';
 
 export async function status(inventory: Inventory, hosts: HostConfig[], ssh: SshOptions): Promise<{ report: StatusReport; exitCode: ExitCodeValue }> {
-  const fleet = new Fleet(inventory, ssh);
+  const fleet = new Fleet(inventory.hosts, ssh);
   try {
     const facts = await Promise.all(hosts.map((h) => gatherHostFacts(fleet, h)));
     const report = buildStatus(facts);

@@ -1,4 +1,5 @@
-import { switchBackend, type SwitchOptions, type SwitchReport } from './apply.js';
+import { switchBackend, type SwitchOptions } from './apply.js';
+import type { SwitchReport } from '../report/types.js';
 import { renderSwitch, plainLine } from '../report/run.js';
 import type { ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';

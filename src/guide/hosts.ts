@@ -8,6 +8,7 @@ import { loadInventory, parseInventory } from '../inventory/load.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
 import { answerProblem, inventoryText, type AccessAnswer, type Answers, type HostAnswer } from './answers.js';
 import { probeHost } from './probe.js';
+import type { SshTarget } from '../transport/types.js';
 import { check, say, type Prompts } from './prompts.js';
 import { existingFile, localPath, numberOrText } from './values.js';
 
@@ -112,7 +113,7 @@ async function askHost(ask: Prompts, answers: Answers, role: HostAnswer['role'])
 }
 
 function trustKey(ask: Prompts) {
-  return async (h: HostConfig, keyType: string, fp: string): Promise<boolean> => {
+  return async (h: SshTarget, keyType: string, fp: string): Promise<boolean> => {
     say(`  ${h.name} (${h.address}, port ${h.port}) presents a host key that is not in ${h.knownHosts}:`);
     say(`    ${keyType} ${fp}`);
     return ask.confirm('Is this the host\'s real key (compare with ssh-keygen -lf on the host)? Trust it and add it to known_hosts?', false);

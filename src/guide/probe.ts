@@ -3,10 +3,11 @@ import { dirname } from 'node:path';
 import { HostUnreachableError, detailFor } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
 import { Fleet } from '../transport/fleet.js';
+import type { SshTarget } from '../transport/types.js';
 import { fingerprint, keyTypeOf, knownHostsLine } from '../transport/known-hosts.js';
 
 /** Asked when a host presents a key not in known_hosts: true = record it and connect. */
-export type TrustKey = (host: HostConfig, keyType: string, fingerprint: string) => Promise<boolean>;
+export type TrustKey = (host: SshTarget, keyType: string, fingerprint: string) => Promise<boolean>;
 
 export type ProbeResult = { ok: true } | { ok: false; message: string };
 
@@ -17,8 +18,8 @@ export type ProbeResult = { ok: true } | { ok: false; message: string };
 export async function probeHost(inventory: Inventory, host: HostConfig, trust: TrustKey): Promise<ProbeResult> {
   // Each round learns at most one new key (the jump host's, then the host's own).
   for (let round = 0; round < 8; round++) {
-    let refused: { host: HostConfig; key: Buffer } | undefined;
-    const fleet = new Fleet(inventory, { acceptNewHostKeys: false, refusedUnknownKey: (h, key) => (refused = { host: h, key }) });
+    let refused: { host: SshTarget; key: Buffer } | undefined;
+    const fleet = new Fleet(inventory.hosts, { acceptNewHostKeys: false, refusedUnknownKey: (h, key) => (refused = { host: h, key }) });
     try {
       const ssh = await fleet.ssh(host);
       await ssh.run(['true']);

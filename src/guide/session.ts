@@ -1,9 +1,9 @@
 /** Steps 3 and 4 of the guided mode: the backend and only its settings, then expiry and cookie security. */
 import { COOKIE_WARNING } from '../backends/cookie.js';
-import { resolveSecret } from '../inventory/load.js';
+import { resolveSecret } from '../util/secret.js';
 import { Bad } from '../inventory/schema.js';
 import type { Backend, Inventory, SecretRef, SecurityConfig } from '../inventory/types.js';
-import type { StatusReport } from '../commands/status.js';
+import type { StatusReport } from '../report/types.js';
 import { masker } from '../util/secret.js';
 import { answerProblem, type Answers, type SecretAnswer } from './answers.js';
 import { check, say, type Prompts } from './prompts.js';

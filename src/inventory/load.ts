@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isMap, LineCounter, parseDocument, type YAMLMap } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { readProblem } from '../util/secret.js';
 import {
   absPath,
   address,
@@ -323,13 +324,6 @@ export async function loadInventory(file: string): Promise<Inventory> {
   return { ...inventory, digest: createHash('sha256').update(bytes).digest('hex') };
 }
 
-function readProblem(what: string, err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return `${what} does not exist`;
-  if (code === 'EACCES' || code === 'EPERM') return `cannot read ${what}: permission denied`;
-  if (code === 'EISDIR') return `cannot read ${what}: it is a directory`;
-  return `cannot read ${what}: ${(err as Error).message}`;
-}
 
 /**
  * The Dashboard hosts (role other than `jump`) to work on, in inventory order.
@@ -373,26 +367,3 @@ function globToRegExp(glob: string): RegExp {
  * @param what what the secret is for, for messages (like `session.redis.password`)
  * @throws {ConfigError} naming the variable or file, never the value
  */
-export async function resolveSecret(ref: SecretRef, what: string): Promise<string> {
-  switch (ref.kind) {
-    case 'literal':
-      return ref.value;
-    case 'env': {
-      const value = process.env[ref.name];
-      if (value === undefined) throw new ConfigError(`${what}: environment variable ${ref.name} is not set`);
-      if (value === '') throw new ConfigError(`${what}: environment variable ${ref.name} is empty`);
-      return value;
-    }
-    case 'file': {
-      let text: string;
-      try {
-        text = await readFile(ref.path, 'utf8');
-      } catch (err) {
-        throw new ConfigError(`${what}: ${readProblem(`secret file ${ref.path}`, err)}`);
-      }
-      const value = text.replace(/(\r?\n)+$/, '');
-      if (value === '') throw new ConfigError(`${what}: secret file ${ref.path} is empty`);
-      return value;
-    }
-  }
-}

@@ -1,13 +1,7 @@
 import type { SourcePos } from '../errors.js';
 
-/**
- * A secret is given literally, or (preferred) as a reference that is resolved only when needed:
- * `password_env: VAR` or `password_file: PATH`. Resolved values never reach argv or logs.
- */
-export type SecretRef =
-  | { kind: 'literal'; value: string }
-  | { kind: 'env'; name: string }
-  | { kind: 'file'; path: string };
+export type { SecretRef } from '../util/secret.js';
+import type { SecretRef } from '../util/secret.js';
 
 /** Where Horizon's settings live on a host; `auto` means detect it from the container. */
 export type SettingsLayout = 'auto' | 'kolla-local-settings-d' | 'kolla-local-settings' | 'plain';

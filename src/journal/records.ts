@@ -1,4 +1,4 @@
-import type { StepResult } from '../runner/types.js';
+import type { StepResult } from '../runner/results.js';
 
 /**
  * What a run journal holds, one record per line (see format.ts for the line encoding). Records

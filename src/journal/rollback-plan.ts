@@ -1,10 +1,10 @@
 /**
- * Pure: what `sessionctl rollback` will do, from a run's journal and what the hosts hold now.
- * Imports no transport: the command reads the hosts, this decides, the command acts.
+ * Pure: the decisions behind every undo (the automatic rollback's and `sessionctl rollback`'s), from
+ * what a run recorded and what a host holds now. Imports no transport: the undo reads, this decides.
  */
 import { JournalError } from '../errors.js';
 import type { BeforeBackend, FileRecord } from './records.js';
-import { inRunOrder, rolledBack, touchedFiles, type RunJournal } from './run.js';
+import { rolledBack, touchedFiles, type RunJournal } from './run.js';
 
 export interface FileAction {
   host: string;
@@ -24,67 +24,44 @@ export interface FileAction {
 
 export interface HostAction {
   host: string;
-  /** The backend Django resolved before the run (from the journal's plan). */
+  /** The backend Django resolved before the run. */
   before: BeforeBackend | null;
   restart: boolean;
   reason: string;
 }
 
-export interface RollbackPlan {
-  files: FileAction[];
-  /** Every touched host in the run's host order (its rolling order; others last): the order of the rollback, one at a time. */
-  hosts: HostAction[];
-  refusals: string[];
-}
-
 const short = (sha: string | null) => (sha ? sha.slice(0, 12) : 'absent');
 
+/** One written file: the original bytes -> nothing; the run's bytes -> restore; anything else -> refuse (or restore with --force). */
+export function fileAction(f: FileRecord, now: string | null, force: boolean): FileAction {
+  const base = { host: f.host, role: f.role, path: f.path, backup: f.backup, before: f.before, after: f.after, now };
+  if (now === f.before) return { ...base, action: 'none', reason: `already has its original bytes (sha256 ${short(f.before)})` };
+  const undo = f.before === null ? `remove it (it did not exist before the run; backup ${f.backup})` : `restore it from ${f.backup}`;
+  if (now === f.after) return { ...base, action: 'restore', reason: `has the run's bytes: ${undo}` };
+  const changed = `${f.host}:${f.path} changed since the run: sha256 now ${now ?? 'absent (file removed)'}, the run wrote ${f.after}, before the run ${f.before ?? 'absent'}`;
+  if (force) return { ...base, action: 'restore', forced: true, reason: `${changed}; --force: ${undo}, discarding that change` };
+  return { ...base, action: 'refuse', reason: `${changed}; not overwriting it (compare it with the backup ${f.backup}, then rerun with --force to restore the backup anyway)` };
+}
+
 /**
- * `now`: sha256 per file on the host (key `host\0path`); `running`: what Django resolves now on the
- * Dashboard hosts whose settings the run wrote (null: could not be asked, e.g. container down).
+ * One Dashboard host's container: restarted on the restored settings when the run restarted it, or
+ * when Django there does not resolve the previous backend (`running`; null: could not be asked).
+ * `running` is not asked (undefined) when the run restarted it.
  */
-export function planRollback(run: RunJournal, now: Map<string, string | null>, running: Map<string, BeforeBackend | null>, force: boolean): RollbackPlan {
-  const files: FileAction[] = touchedFiles(run).map((f) => {
-    const key = `${f.host}\0${f.path}`;
-    if (!now.has(key)) throw new Error(`no current sha256 for ${f.host}:${f.path}`);
-    const current = now.get(key)!;
-    const base = { host: f.host, role: f.role, path: f.path, backup: f.backup, before: f.before, after: f.after, now: current };
-    if (current === f.before) return { ...base, action: 'none', reason: `already has its original bytes (sha256 ${short(f.before)})` };
-    const undo = f.before === null ? `remove it (it did not exist before the run; backup ${f.backup})` : `restore it from ${f.backup}`;
-    if (current === f.after) return { ...base, action: 'restore', reason: `has the run's bytes: ${undo}` };
-    const changed = `changed since the run: sha256 now ${current ?? 'absent (file removed)'}, the run wrote ${f.after}, before the run ${f.before ?? 'absent'}`;
-    if (force) return { ...base, action: 'restore', forced: true, reason: `${changed}; --force: ${undo}, discarding that change` };
-    return { ...base, action: 'refuse', reason: changed };
-  });
-  const beforeOf = new Map((run.plan?.hosts ?? []).map((h) => [h.host, h.before]));
-  const order = inRunOrder(run, files.map((f) => f.host));
-  files.sort((a, b) => order.indexOf(a.host) - order.indexOf(b.host));
-  const hosts: HostAction[] = order.map((host) => {
-    const before = beforeOf.get(host) ?? null;
-    const settings = files.filter((f) => f.host === host && f.role === 'settings');
-    if (settings.length === 0) return { host, before, restart: false, reason: 'no settings file of a Dashboard host here (deploy-host override only): nothing to restart' };
-    if (settings.some((f) => f.action === 'restore')) return { host, before, restart: true, reason: 'restart horizon on the restored settings, health gate, check the previous backend is effective' };
-    if (settings.some((f) => f.action === 'refuse')) return { host, before, restart: false, reason: 'refused: nothing will be restarted' };
-    const live = running.get(host);
-    if (live === undefined || live === null) return { host, before, restart: true, reason: "the file is original but Horizon's effective backend could not be read: restart and check it" };
-    if (before && !sameBackend(live, before)) return { host, before, restart: true, reason: `the file is original but the running Horizon still uses ${live.name}: restart it on the original settings` };
-    return { host, before, restart: false, reason: `nothing to do: original file, Horizon runs ${live.name}` };
-  });
-  const refusals = files
-    .filter((f) => f.action === 'refuse')
-    .map((f) => `${f.host}:${f.path} ${f.reason}; not overwriting it (compare it with the backup ${f.backup}, then rerun with --force to restore the backup anyway)`);
-  return { files, hosts, refusals };
+export function restartAction(host: string, before: BeforeBackend | null, running: BeforeBackend | null | undefined, restarted: boolean): HostAction {
+  if (restarted) return { host, before, restart: true, reason: 'restart horizon on the restored settings, health gate, check the previous backend is effective' };
+  if (!running) return { host, before, restart: true, reason: "Horizon's effective backend could not be read: restart it on the original settings and check it" };
+  if (before && backendDifferences(before, running).length) return { host, before, restart: true, reason: `the running Horizon still uses ${running.name}: restart it on the original settings` };
+  return { host, before, restart: false, reason: `nothing to do: Horizon runs ${running.name}` };
 }
 
-/** Hosts once each, in the order of the run's header (hosts not there, e.g. a separate deploy host, last). */
-
-export function sameBackend(a: BeforeBackend, b: BeforeBackend): boolean {
-  return a.sessionEngine === b.sessionEngine && a.cacheBackend === b.cacheBackend && a.locationSha256 === b.locationSha256;
-}
-
-/** Does the plan change anything on a host? */
-export function hasWork(plan: RollbackPlan): boolean {
-  return plan.files.some((f) => f.action === 'restore') || plan.hosts.some((h) => h.restart);
+/** The one definition of "the previous backend is back": no difference from what Django resolved before the run. */
+export function backendDifferences(before: BeforeBackend, now: BeforeBackend): string[] {
+  const wrong: string[] = [];
+  if (now.sessionEngine !== before.sessionEngine) wrong.push(`SESSION_ENGINE is ${now.sessionEngine}, not ${before.sessionEngine}`);
+  if (now.cacheBackend !== before.cacheBackend) wrong.push(`CACHES['default'] BACKEND is ${now.cacheBackend}, not ${before.cacheBackend}`);
+  if (now.locationSha256 !== before.locationSha256) wrong.push("CACHES['default'] LOCATION differs from the one before the run");
+  return wrong;
 }
 
 /**

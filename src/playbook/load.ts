@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { ConfigError, type SourcePos } from '../errors.js';
+import { VALUES } from '../steps/types.js';
 import { ROOT } from '../util/assets.js';
 
 /** How the runner walks the hosts in a phase. */
@@ -29,8 +30,18 @@ export interface Playbook {
   file: string;
 }
 
-/** Load playbooks/<backend>.yaml and check it names only known steps, in the right scope. */
-export async function loadPlaybook(backend: string, knownSteps: Record<string, { scope: 'host' | 'fleet' }>): Promise<Playbook> {
+/** What the loader knows of a step: where it runs and the values it needs and gives (see steps/types.ts). */
+export interface StepDeclaration {
+  scope: 'host' | 'fleet';
+  needs: readonly string[];
+  gives: readonly string[];
+}
+
+/** What the loader knows of a value: whose it is (a host's or the fleet's) and which stage gives it. */
+export type ValueDeclarations = Record<string, { scope: 'host' | 'fleet'; stage: 'plan' | 'apply' }>;
+
+/** Load playbooks/<backend>.yaml and check it names only known steps, in the right scope and an order their values allow. */
+export async function loadPlaybook(backend: string, knownSteps: Record<string, StepDeclaration>, values: ValueDeclarations = VALUES): Promise<Playbook> {
   const file = join(ROOT, 'playbooks', `${backend}.yaml`);
   let text: string;
   try {
@@ -38,11 +49,11 @@ export async function loadPlaybook(backend: string, knownSteps: Record<string, {
   } catch {
     throw new ConfigError(`no playbook for backend '${backend}' (${file})`);
   }
-  return parsePlaybook(text, file, knownSteps);
+  return parsePlaybook(text, file, knownSteps, values);
 }
 
 /** Pure: validate a playbook's YAML; errors carry file:line:col. */
-export function parsePlaybook(text: string, file: string, knownSteps: Record<string, { scope: 'host' | 'fleet' }>): Playbook {
+export function parsePlaybook(text: string, file: string, knownSteps: Record<string, StepDeclaration>, values: ValueDeclarations = VALUES): Playbook {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc });
   const at = (offset: number | undefined) => {
@@ -78,5 +89,37 @@ export function parsePlaybook(text: string, file: string, knownSteps: Record<str
     };
     return { name: p.name, hosts: p.hosts, steps: p.steps.map(String), independent: flag('independent', 'parallel'), concurrent: flag('concurrent', 'fleet') };
   });
+  checkDataFlow(phases, knownSteps, values, (i, j) => at((doc.getIn(['phases', i, 'steps', j], true) as { range?: [number] } | undefined)?.range?.[0]));
   return { backend: raw.backend, description: String(raw.description ?? ''), phases, file };
+}
+
+/**
+ * Every value a step needs must be given by a step before it: by an earlier phase, or earlier in
+ * the same phase unless the phase runs its steps at once (a concurrent phase's applies; an
+ * independent phase's plans, which start before any other plan). Refused at the needing step's
+ * position in the file.
+ */
+function checkDataFlow(phases: Phase[], steps: Record<string, StepDeclaration>, values: ValueDeclarations, where: (phase: number, step: number) => SourcePos): void {
+  const given = new Map<string, string>();
+  phases.forEach((phase, i) => {
+    const inPhase = new Map<string, string>();
+    phase.steps.forEach((name, j) => {
+      const step = steps[name]!;
+      for (const need of step.needs) {
+        const value = values[need];
+        const refuse = (why: string) => {
+          throw new ConfigError(`phase '${phase.name}': step '${name}' needs '${need}', ${why}`, where(i, j));
+        };
+        if (!value) refuse('which is not a known value');
+        if (value!.scope === 'fleet' && step.scope === 'host') refuse("a fleet value, which a host step cannot read");
+        const producer = given.get(need) ?? inPhase.get(need);
+        const givers = Object.entries(steps).filter(([, s]) => s.gives.includes(need)).map(([n]) => n);
+        if (!producer) refuse(`which no earlier step gives (${givers.length ? `given by ${givers.join(', ')}` : 'no step gives it'})`);
+        if (!given.has(need) && phase.concurrent) refuse(`given by '${producer}' in the same concurrent phase, whose steps apply at once`);
+        if (phase.independent && value!.stage === 'plan') refuse(`given by '${producer}', but the plans of an independent phase start before any other plan`);
+      }
+      for (const value of step.gives) inPhase.set(value, name);
+    });
+    for (const [value, name] of inPhase) given.set(value, name);
+  });
 }

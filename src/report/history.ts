@@ -1,4 +1,4 @@
-import type { HistoryList, RunDetail } from '../commands/history.js';
+import type { HistoryList, RunDetail } from './types.js';
 import { renderTable } from './table.js';
 
 /** Pure: the run list for a terminal. */

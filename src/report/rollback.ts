@@ -1,4 +1,4 @@
-import type { RollbackReport } from '../commands/rollback.js';
+import type { RollbackReport } from './types.js';
 
 const MARK = { none: '✓', restore: '↺', refuse: '✗' } as const;
 

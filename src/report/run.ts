@@ -1,6 +1,6 @@
 import type { RunEvent } from '../runner/runner.js';
-import type { SwitchReport } from '../commands/apply.js';
-import type { Outcome } from '../runner/types.js';
+import type { SwitchReport } from './types.js';
+import type { Outcome } from '../runner/results.js';
 
 const MARK: Record<Outcome, string> = {
   changed: '~',

@@ -1,4 +1,4 @@
-import type { StatusReport, HostStatus } from '../commands/status.js';
+import type { StatusReport, HostStatus } from './types.js';
 import { renderTable } from './table.js';
 
 /** Pure: the terminal view of `sessionctl status`. */

@@ -1,4 +1,4 @@
-import type { Step } from '../runner/types.js';
+import type { Step } from './types.js';
 import { backendLogin, backendReachable, containerHealthy, diskSpace, djangoVersion, secretKeyConsistent, settingsLayout } from './preflight.js';
 import { installClientLibrary } from './install.js';
 import { patchSettingsStep } from './settings.js';

@@ -4,18 +4,18 @@ import { HostError } from '../errors.js';
 import { hostSettings } from './settings.js';
 import type { ClientLibrary } from '../backends/types.js';
 import { tail } from '../transport/ssh.js';
-import type { HostContext, HostStep } from '../runner/types.js';
+import { hostStep, type HostContext } from './types.js';
 
 const WHEELHOUSE_IN_CONTAINER = '/tmp/sessionctl-wheelhouse';
 const INSTALL_TIMEOUT_MS = 600_000;
 
 function requirement(ctx: HostContext, library: ClientLibrary): string {
-  return library.requirement(ctx.state.facts.horizon!.settings!.django, ctx.run.desired.install.version);
+  return library.requirement(ctx.facts.horizon!.settings!.django, ctx.run.desired.install.version);
 }
 
 /** pip of the interpreter Horizon runs on (Kolla's venv, else the system Python). */
 function pipArgv(ctx: HostContext): string[] {
-  const hz = ctx.state.facts.horizon!;
+  const hz = ctx.facts.horizon!;
   const argv = [hz.executable || 'python3', '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check'];
   if (hz.externallyManaged) argv.push('--break-system-packages');
   return argv;
@@ -82,21 +82,22 @@ async function installDistro(ctx: HostContext, pkg: string): Promise<void> {
   }
 }
 
-export const installClientLibrary: HostStep = {
-  scope: 'host',
+export const installClientLibrary = hostStep({
   title: 'client library importable in the container',
+  needs: [],
+  gives: [],
   async plan(ctx) {
     const library = hostSettings(ctx).library;
     if (!library) return { action: 'none', reason: 'no change: this backend needs no extra library here' };
-    const present = ctx.state.facts.horizon?.modules[library.module];
+    const present = ctx.facts.horizon?.modules[library.module];
     if (present) return { action: 'none', reason: `no change: ${library.module} ${present} already imports` };
     const method = ctx.run.desired.install.method;
     if (method !== 'distro') {
       // Known from the facts, so a container without pip fails the plan instead of the rollout.
-      if (!ctx.state.facts.horizon!.pip) {
+      if (!ctx.facts.horizon!.pip) {
         throw new HostError(
           ctx.host.name,
-          `${library.module} is missing and pip is not installed for ${ctx.state.facts.horizon!.executable || 'python3'} in the container; ` +
+          `${library.module} is missing and pip is not installed for ${ctx.facts.horizon!.executable || 'python3'} in the container; ` +
             `use --install-method distro, or build ${library.module} into the Horizon image`,
         );
       }
@@ -116,7 +117,7 @@ export const installClientLibrary: HostStep = {
     else if (method === 'wheelhouse') await installWheelhouse(ctx, requirement(ctx, library));
     else await installDistro(ctx, library.distroPackage);
     const check = await ctx.engine.exec(ctx.host.container, [
-      ctx.state.facts.horizon!.executable || 'python3',
+      ctx.facts.horizon!.executable || 'python3',
       '-c',
       // PyMySQL's __version__ imitates mysqlclient's; VERSION_STRING is its own.
       'import importlib, sys; m = importlib.import_module(sys.argv[1]); print(getattr(m, "VERSION_STRING", "") or getattr(m, "__version__", "") or "present")',
@@ -125,8 +126,8 @@ export const installClientLibrary: HostStep = {
     if (check.code !== 0) {
       throw new HostError(ctx.host.name, `${library.module} still does not import after the ${method} install:\n${tail(check.stderr)}`);
     }
-    ctx.state.installed = `${library.module} ${check.stdout.toString().trim()} (${method})`;
-    ctx.run.journal?.append({ type: 'package', host: ctx.host.name, status: 'installed', what: ctx.state.installed });
-    return `installed ${ctx.state.installed}; left in place on rollback (harmless)`;
+    const installed = `${library.module} ${check.stdout.toString().trim()} (${method})`;
+    ctx.run.journal?.append({ type: 'package', host: ctx.host.name, status: 'installed', what: installed });
+    return `installed ${installed}; left in place on rollback (harmless)`;
   },
-};
+});

@@ -1,15 +1,11 @@
 import { basename } from 'node:path';
 import { probeWithOverlay } from '../facts/horizon.js';
-import type { FleetStep, HostContext } from '../runner/types.js';
+import { fleetStep, type HostContext, type SettingsChange } from './types.js';
 
 /** The first host (all passed preflight): the migration runs there, with its patched settings. */
-function migrationHost(hosts: HostContext[]): HostContext {
-  return hosts[0]!;
-}
-
-function overlayOf(h: HostContext): Record<string, string> {
-  const s = h.state.settings!;
-  return { [basename(s.path)]: s.after };
+function migrationHost(hosts: { ctx: HostContext; settings: SettingsChange }[]) {
+  const h = hosts[0]!;
+  return { h: h.ctx, overlay: { [basename(h.settings.path)]: h.settings.after } };
 }
 
 /**
@@ -17,20 +13,21 @@ function overlayOf(h: HostContext): Record<string, string> {
  * batches; after the settings are patched (Django resolves them through the overlay, as the next
  * start will) and before any restart. `django_session` must exist afterwards.
  */
-export const migrateSessions: FleetStep = {
-  scope: 'fleet',
+export const migrateSessions = fleetStep({
   title: 'django_session table created once (manage.py migrate sessions)',
-  async plan(run) {
-    const h = migrationHost(run.hosts);
-    const probe = await probeWithOverlay(h.host.name, h.engine, h.host.container, overlayOf(h), { tables: true });
+  needs: ['settings'],
+  gives: [],
+  async plan(_run, { hosts }) {
+    const { h, overlay } = migrationHost(hosts);
+    const probe = await probeWithOverlay(h.host.name, h.engine, h.host.container, overlay, { tables: true });
     if (probe.tables?.includes('django_session')) return { action: 'none', reason: `no change: django_session already exists (seen from ${h.host.name})` };
     return { action: 'change', summary: `run the sessions migration once, on ${h.host.name}, before any restart` };
   },
-  async apply(run) {
-    const h = migrationHost(run.hosts);
-    const probe = await probeWithOverlay(h.host.name, h.engine, h.host.container, overlayOf(h), { migrate: true, tables: true });
+  async apply(_run, { hosts }) {
+    const { h, overlay } = migrationHost(hosts);
+    const probe = await probeWithOverlay(h.host.name, h.engine, h.host.container, overlay, { migrate: true, tables: true });
     if (probe.databaseError) throw new Error(`the sessions migration failed on ${h.host.name}: ${probe.databaseError}`);
     if (!probe.tables?.includes('django_session')) throw new Error(`after the migration on ${h.host.name}, django_session does not exist`);
     return `migrated on ${h.host.name}; django_session exists`;
   },
-};
+});

@@ -2,18 +2,19 @@ import { HostError } from '../errors.js';
 import { hostSettings } from './settings.js';
 import { alsoAnswer, hostsBySecretKey, runCheck, runPython } from '../facts/horizon.js';
 import { HOST_STATE_DIR } from '../transport/hostfs.js';
-import type { FleetStep, HostContext, HostStep } from '../runner/types.js';
+import { fleetStep, hostStep, type HostContext } from './types.js';
 
 /** Facts gathered before planning; a host whose facts failed fails here, at the first step. */
 function facts(ctx: HostContext) {
-  const f = ctx.state.facts;
+  const f = ctx.facts;
   if (f.error) throw new HostError(ctx.host.name, f.error.message);
   return f;
 }
 
-export const containerHealthy: HostStep = {
-  scope: 'host',
+export const containerHealthy = hostStep({
   title: 'horizon container running and healthy',
+  needs: [],
+  gives: [],
   async plan(ctx) {
     const c = facts(ctx).container!;
     if (c.health === 'unhealthy') throw new HostError(ctx.host.name, `container '${c.name}' is ${c.state} but unhealthy; fix it before switching`);
@@ -26,11 +27,12 @@ export const containerHealthy: HostStep = {
     }
     return { action: 'none', reason: `ok: ${c.name} ${c.state}${c.health === 'none' ? ' (no healthcheck)' : `, ${c.health}`}` };
   },
-};
+});
 
-export const settingsLayout: HostStep = {
-  scope: 'host',
+export const settingsLayout = hostStep({
   title: 'settings layout detected',
+  needs: [],
+  gives: [],
   async plan(ctx) {
     const layout = facts(ctx).layout!;
     if (layout.layout === 'plain') {
@@ -42,11 +44,12 @@ export const settingsLayout: HostStep = {
     }
     return { action: 'none', reason: `ok: ${layout.layout}, patching ${layout.customFile}` };
   },
-};
+});
 
-export const djangoVersion: HostStep = {
-  scope: 'host',
+export const djangoVersion = hostStep({
   title: 'Django version read',
+  needs: [],
+  gives: [],
   async plan(ctx) {
     const f = facts(ctx);
     const django = f.horizon?.settings?.django;
@@ -62,7 +65,7 @@ export const djangoVersion: HostStep = {
     }
     return { action: 'none', reason: `ok: Django ${django}, Python ${f.horizon!.python}; ${(expect.cacheBackend ?? expect.sessionEngine).split('.').pop()}, ${needs}` };
   },
-};
+});
 
 /**
  * The backend's check from inside the container, judged by the backend. `fromFacts`: the answer the
@@ -74,23 +77,25 @@ async function backendCheck(ctx: HostContext, fromFacts: boolean): Promise<strin
   if (!check) return target.reached(ctx.host.name, undefined);
   // Without an answer from the probe it is asked on its own, which also reports what went wrong.
   const answer =
-    (fromFacts ? alsoAnswer(ctx.state.facts.horizon, check.name ?? check.script) : undefined) ??
+    (fromFacts ? alsoAnswer(ctx.facts.horizon, check.name ?? check.script) : undefined) ??
     (await runCheck(ctx, check));
   return target.reached(ctx.host.name, answer);
 }
 
-export const backendReachable: HostStep = {
-  scope: 'host',
+export const backendReachable = hostStep({
   title: 'new backend reachable from inside the container',
+  needs: [],
+  gives: [],
   async plan(ctx) {
     return { action: 'none', reason: await backendCheck(ctx, true) };
   },
-};
+});
 
 /** After the driver install: log in with it and check privileges (preflight could only try the port). */
-export const backendLogin: HostStep = {
-  scope: 'host',
+export const backendLogin = hostStep({
   title: 'logged in with the installed driver',
+  needs: [],
+  gives: [],
   async plan() {
     return { action: 'check', summary: 'log in with the container\'s driver and check the privileges the migration needs' };
   },
@@ -99,14 +104,15 @@ export const backendLogin: HostStep = {
     if (note.includes('no driver')) throw new HostError(ctx.host.name, 'the database driver still does not import after the install');
     return note;
   },
-};
+});
 
 /** Room for the backups and the rewritten file, with a margin. */
 const MIN_FREE_BYTES = 16 * 1024 * 1024;
 
-export const diskSpace: HostStep = {
-  scope: 'host',
+export const diskSpace = hostStep({
   title: 'disk space for the backup',
+  needs: [],
+  gives: [],
   async plan(ctx) {
     const free = await ctx.files.freeBytes(`${HOST_STATE_DIR}/backups`);
     if (free < MIN_FREE_BYTES) {
@@ -114,13 +120,14 @@ export const diskSpace: HostStep = {
     }
     return { action: 'none', reason: `ok: ${Math.floor(free / 1024 / 1024)} MiB free` };
   },
-};
+});
 
-export const secretKeyConsistent: FleetStep = {
-  scope: 'fleet',
+export const secretKeyConsistent = fleetStep({
   title: 'same SECRET_KEY on every host',
+  needs: [],
+  gives: [],
   async plan(run) {
-    const byHash = hostsBySecretKey(run.hosts.map((h) => ({ host: h.host.name, sha256: h.state.facts.horizon?.settings?.secretKeySha256 ?? null })));
+    const byHash = hostsBySecretKey(run.hosts.map((h) => ({ host: h.host.name, sha256: h.facts.horizon?.settings?.secretKeySha256 ?? null })));
     if (byHash.size > 1) {
       throw new Error(
         `SECRET_KEY differs between hosts (${[...byHash.entries()].map(([k, hs]) => `${hs.join(',')}: sha256 ${k}`).join('; ')}): ` +
@@ -129,4 +136,4 @@ export const secretKeyConsistent: FleetStep = {
     }
     return { action: 'none', reason: `ok: ${run.hosts.length} host(s) share one SECRET_KEY` };
   },
-};
+});

@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { pythonJson } from '../facts/horizon.js';
-import type { FleetStep, HostContext } from '../runner/types.js';
+import { fleetStep, type HostContext } from './types.js';
 
 interface SessionAnswer {
   engine: string;
@@ -29,19 +29,19 @@ function sessionKey(): string {
  * host, and find its key in the backend itself. The readers start with the writer and wait for the
  * key (signed cookies carry the data in the key itself, so there they start after the write).
  */
-export const crossHostSession: FleetStep = {
-  scope: 'fleet',
+export const crossHostSession = fleetStep({
   title: 'a session written on one host is read on the others',
-  async plan(run) {
-    const changed = run.hosts.some((h) => h.state.changes.length || h.state.needsRestart);
-    return changed
-      ? { action: 'check', summary: `write a session on ${run.hosts[0]!.host.name} (it expires after ${PROOF_TTL_S}s), read it on ${run.hosts.length > 1 ? run.hosts.slice(1).map((h) => h.host.name).join(', ') : 'the same host'}, find it in ${run.desired.target.where}` }
+  needs: ['restart'],
+  gives: [],
+  async plan(run, { hosts }) {
+    return hosts.some((h) => h.restart)
+      ? { action: 'check', summary: `write a session on ${run.hosts[0]!.host.name} (it expires after ${PROOF_TTL_S}s), read it on ${run.hosts.length > 1 ? run.hosts.slice(1).map((h) => h.host.name).join(', ') : 'the same host'}, find it in ${run.run.desired.target.where}` }
       : { action: 'none', reason: 'no change: nothing was switched' };
   },
   async apply(run) {
     const [writer, ...others] = run.hosts;
     const readers = others.length ? others : [writer!];
-    const { target } = run.desired;
+    const { target } = run.run.desired;
     const token = randomBytes(12).toString('hex');
     const read = async (reader: HostContext, key: string, wait: number) => {
       const answer = await session(reader, { op: 'read', key, wait });
@@ -62,4 +62,4 @@ export const crossHostSession: FleetStep = {
     if (!held) throw new Error(`the session key ${written.cache_key ?? written.key} is not in ${target.where}`);
     return `session written on ${writer!.host.name}, read on ${readers.map((h) => h.host.name).join(', ')}, ${target.name === 'cookie' ? 'the data travels in the signed cookie' : `session ${target.name === 'database' ? written.key : written.cache_key ?? written.key} found in ${target.where}`}`;
   },
-};
+});

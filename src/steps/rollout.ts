@@ -1,23 +1,22 @@
-import { HostError, detailFor } from '../errors.js';
+import { HostError, InternalError, SessionctlError, HostUnreachableError, detailFor } from '../errors.js';
 import { probeHorizon, type HorizonFacts } from '../facts/horizon.js';
-import { hostSettings, mismatches } from './settings.js';
+import { beforeBackend, mismatches, previousMismatches } from '../backends/effective.js';
+import { restartAction } from '../journal/rollback-plan.js';
+import { hostSettings } from './settings.js';
 import type { HostConfig } from '../inventory/types.js';
 import type { Engine } from '../transport/types.js';
-import type { HostContext, HostStep, RunContext, StepPlan } from '../runner/types.js';
+import type { BeforeBackend } from '../journal/records.js';
+import { hostStep, type RestartUndo, type RunInfo, type Undo } from './types.js';
 
-/** What restarting and gating one host needs: the runner's HostContext and `sessionctl rollback`'s both fit. */
+/** What restarting and gating one host needs: a step's HostContext and an undo's target both fit. */
 export interface RestartTarget {
   host: HostConfig;
   engine: Engine;
-  run: Pick<RunContext, 'timeouts' | 'journal'>;
+  run: Pick<RunInfo, 'timeouts' | 'journal'>;
 }
 
 /** Docker's stop timeout for a restart: Apache as PID 1 stops at once on SIGTERM. */
 const STOP_TIMEOUT_S = 10;
-
-function restartPlanned(ctx: HostContext): boolean {
-  return ctx.state.changes.length > 0 || ctx.state.needsRestart === true;
-}
 
 /** Longest wait inside the container before Docker's view of it is asked again. */
 const WAIT_SLICE_S = 15;
@@ -60,83 +59,113 @@ export async function healthGate(ctx: RestartTarget): Promise<{ note: string; fa
   throw new HostError(ctx.host.name, `not healthy within ${ctx.run.timeouts.health}s: ${last}`);
 }
 
-/** The backend Django resolves in the restarted container (read by the gate) must be the one asked for. */
-async function verifyEffective(ctx: HostContext): Promise<string> {
-  const facts = ctx.state.afterRestart ?? (await probeHorizon(ctx.host.name, ctx.engine, ctx.host.container));
-  const wanted = hostSettings(ctx);
-  const wrong = mismatches(wanted.expect, facts);
-  if (wrong.length) throw new HostError(ctx.host.name, `after the restart ${wrong.join('; ')}`);
-  if (wanted.library && !facts.modules[wanted.library.module]) {
-    throw new HostError(ctx.host.name, `${wanted.library.module} does not import in the restarted container`);
-  }
-  return `effective: ${facts.settings!.sessionEngine} + ${facts.settings!.cache.backend} at ${JSON.stringify(facts.settings!.cache.location)}`;
-}
-
-export const restart: HostStep = {
-  scope: 'host',
+/**
+ * Restart to load the new settings: when the file changes, or when it already says the new backend
+ * but the running Horizon does not use it yet. Gives `restart`: whether this host restarts.
+ */
+export const restart = hostStep({
   title: 'container restarted',
-  async plan(ctx): Promise<StepPlan> {
-    if (ctx.state.changes.length) return { action: 'change', summary: `restart ${ctx.host.container} (stop timeout ${STOP_TIMEOUT_S}s) to load the new settings` };
-    const wrong = ctx.state.facts.horizon ? mismatches(hostSettings(ctx).expect, ctx.state.facts.horizon) : ['unknown'];
-    if (wrong.length) {
-      ctx.state.needsRestart = true;
-      return { action: 'change', summary: `restart ${ctx.host.container}: the file is already patched but the running Horizon still has ${wrong.join('; ')}` };
+  needs: ['settings'],
+  gives: ['restart'],
+  async plan(ctx, { settings }) {
+    if (settings.changed) return { action: 'change', summary: `restart ${ctx.host.container} (stop timeout ${STOP_TIMEOUT_S}s) to load the new settings`, gives: { restart: true } };
+    if (settings.switches) {
+      const wrong = mismatches(hostSettings(ctx).expect, ctx.facts.horizon!);
+      return { action: 'change', summary: `restart ${ctx.host.container}: the file is already patched but the running Horizon still has ${wrong.join('; ')}`, gives: { restart: true } };
     }
-    return { action: 'none', reason: 'no change: Horizon already runs with this backend' };
+    return { action: 'none', reason: 'no change: Horizon already runs with this backend', gives: { restart: false } };
   },
-  async apply(ctx) {
+  async apply(ctx, _input, remember: (r: RestartUndo) => void) {
     // A container someone stopped since the preflight is theirs to start: do not race them.
     const now = await ctx.engine.inspect(ctx.host.container);
     if (now?.state !== 'running') {
       throw new HostError(ctx.host.name, `container '${ctx.host.container}' is ${now ? now.state : 'gone'} now (it was running at preflight): someone else is working on this host; not restarting it`);
     }
-    ctx.state.restarted = true;
-    ctx.run.journal?.append({ type: 'restart', host: ctx.host.name, container: ctx.host.container, stage: 'apply' });
+    const settings = ctx.facts.horizon?.settings;
+    remember({ container: ctx.host.container, before: settings ? beforeBackend(settings) : null, restarted: true });
     await ctx.engine.restart(ctx.host.container, STOP_TIMEOUT_S);
     return `restarted ${ctx.host.container}`;
   },
-  async rollback(ctx) {
-    if (!ctx.state.restarted) return 'not restarted';
-    const before = ctx.state.facts.horizon!.settings!;
-    return restartOnPrevious(ctx, (facts) => mismatches({ sessionEngine: before.sessionEngine, cacheBackend: before.cache.backend ?? undefined, location: before.cache.location }, facts));
-  },
-};
+  undo: restartUndo(),
+});
+
+/**
+ * The undo of a restart, for the automatic rollback and `sessionctl rollback` alike. One definition
+ * of "the previous backend is back": Django in the running container resolves what it did before
+ * the run. A container the run restarted is restarted on its restored settings; one it did not is
+ * restarted only when Django there does not resolve the previous backend (or cannot be asked).
+ */
+function restartUndo(): Undo<RestartUndo> {
+  return {
+    journal: (r, host) => ({ type: 'restart', host, container: r.container, stage: 'apply' }),
+    async plan(ctx, r) {
+      const running = r.restarted ? undefined : await runningBackend(ctx.target.name, ctx.target.engine!, r.container);
+      const restart = restartAction(ctx.target.name, r.before, running, r.restarted);
+      return restart.restart ? { action: 'undo', summary: restart.reason, restart } : { action: 'none', reason: restart.reason, restart };
+    },
+    async apply(ctx, r) {
+      const { host, engine } = ctx.target;
+      if (!host || !engine) throw new InternalError(`no container engine for ${ctx.target.name}`);
+      return restartOnPrevious({ host, engine, run: ctx.run }, r.before);
+    },
+  };
+}
+
+/** What Django resolves now in a container, or null when it cannot be asked (container down, settings broken). */
+async function runningBackend(host: string, engine: Engine, container: string): Promise<BeforeBackend | null> {
+  try {
+    const facts = await probeHorizon(host, engine, container);
+    return facts.settings ? beforeBackend(facts.settings) : null;
+  } catch (err) {
+    if (err instanceof HostUnreachableError || !(err instanceof SessionctlError)) throw err;
+    return null;
+  }
+}
 
 /**
  * Restart a host on its restored settings, wait for the health gate, and ask Django whether the
- * previous backend is effective again (`wrong` lists what differs). Used by the automatic rollback
- * and by `sessionctl rollback`.
+ * previous backend is effective again.
  */
-export async function restartOnPrevious(ctx: RestartTarget, wrong: (facts: HorizonFacts) => string[]): Promise<string> {
+export async function restartOnPrevious(ctx: RestartTarget, before: BeforeBackend | null): Promise<string> {
   const byHand = `by hand on ${ctx.host.name}: check 'docker logs ${ctx.host.container}', then 'docker restart ${ctx.host.container}'`;
   ctx.run.journal?.append({ type: 'restart', host: ctx.host.name, container: ctx.host.container, stage: 'rollback' });
   await ctx.engine.restart(ctx.host.container, STOP_TIMEOUT_S);
   const { note: health, facts } = await healthGate(ctx).catch((err: Error) => {
     throw new HostError(ctx.host.name, `restarted on the restored settings but ${detailFor(err, ctx.host.name)}; ${byHand}`);
   });
-  const differs = wrong(facts);
+  const differs = before ? previousMismatches(before, facts) : [];
   if (differs.length) throw new HostError(ctx.host.name, `restarted, but the previous backend is not effective again: ${differs.join('; ')}`);
   return `restarted on the previous backend (${facts.settings!.sessionEngine.split('.').pop()}${facts.settings!.cache.backend ? ` + ${facts.settings!.cache.backend}` : ''}); ${health}`;
 }
 
-export const healthGateStep: HostStep = {
-  scope: 'host',
+export const healthGateStep = hostStep({
   title: 'healthy again (Docker health, login page 200)',
-  async plan(ctx) {
-    return restartPlanned(ctx) ? { action: 'check', summary: `wait up to ${ctx.run.timeouts.health}s for health and ${ctx.host.healthUrl}` } : { action: 'none', reason: 'not restarted' };
+  needs: ['restart'],
+  gives: ['restarted'],
+  async plan(ctx, { restart }) {
+    return restart ? { action: 'check', summary: `wait up to ${ctx.run.timeouts.health}s for health and ${ctx.host.healthUrl}` } : { action: 'none', reason: 'not restarted' };
   },
   async apply(ctx) {
     const { note, facts } = await healthGate(ctx);
-    ctx.state.afterRestart = facts;
-    return note;
+    return { note, gives: { restarted: facts } };
   },
-};
+});
 
-export const verifySettings: HostStep = {
-  scope: 'host',
+/** The backend Django resolves in the restarted container (read by the gate) must be the one asked for. */
+export const verifySettings = hostStep({
   title: 'new backend effective in the running Horizon',
-  async plan(ctx) {
-    return restartPlanned(ctx) ? { action: 'check', summary: 'ask Django in the restarted container what it resolved' } : { action: 'none', reason: 'not restarted' };
+  needs: ['restart', 'restarted'],
+  gives: [],
+  async plan(_ctx, { restart }) {
+    return restart ? { action: 'check', summary: 'ask Django in the restarted container what it resolved' } : { action: 'none', reason: 'not restarted' };
   },
-  apply: verifyEffective,
-};
+  async apply(ctx, { restarted }) {
+    const wanted = hostSettings(ctx);
+    const wrong = mismatches(wanted.expect, restarted);
+    if (wrong.length) throw new HostError(ctx.host.name, `after the restart ${wrong.join('; ')}`);
+    if (wanted.library && !restarted.modules[wanted.library.module]) {
+      throw new HostError(ctx.host.name, `${wanted.library.module} does not import in the restarted container`);
+    }
+    return `effective: ${restarted.settings!.sessionEngine} + ${restarted.settings!.cache.backend} at ${JSON.stringify(restarted.settings!.cache.location)}`;
+  },
+});

@@ -1,7 +1,6 @@
-import type { HostConfig, Inventory } from '../inventory/types.js';
 import { SshConnection, type SshOptions } from './ssh.js';
 import { connectEngine, loadDockerode } from './docker.js';
-import type { Engine } from './types.js';
+import type { Engine, SshTarget } from './types.js';
 import { InternalError } from '../errors.js';
 
 /**
@@ -11,20 +10,21 @@ import { InternalError } from '../errors.js';
 export class Fleet {
   private readonly conns = new Map<string, Promise<SshConnection>>();
   private readonly engines = new Map<string, Promise<Engine>>();
-  private readonly byName: Map<string, HostConfig>;
+  private readonly byName: Map<string, SshTarget>;
 
-  constructor(inventory: Inventory, private readonly opts: SshOptions) {
-    this.byName = new Map(inventory.hosts.map((h) => [h.name, h]));
+  /** `hosts`: every host a connection may go to or through (jump hosts included). */
+  constructor(hosts: SshTarget[], private readonly opts: SshOptions) {
+    this.byName = new Map(hosts.map((h) => [h.name, h]));
   }
 
   /** The host's connection, opening it (and its jump chain) on first use. */
-  ssh(host: HostConfig): Promise<SshConnection> {
+  ssh(host: SshTarget): Promise<SshConnection> {
     let conn = this.conns.get(host.name);
     if (!conn) {
       void loadDockerode();
       conn = (async () => {
         const jump = host.proxyJump ? this.byName.get(host.proxyJump) : undefined;
-        if (host.proxyJump && !jump) throw new InternalError(`proxy_jump ${host.proxyJump} not in inventory`);
+        if (host.proxyJump && !jump) throw new InternalError(`proxy_jump ${host.proxyJump} is not a known host`);
         const via = jump ? await this.ssh(jump) : undefined;
         return SshConnection.open(host, this.opts, via);
       })();
@@ -35,7 +35,7 @@ export class Fleet {
     return conn;
   }
 
-  engine(host: HostConfig): Promise<Engine> {
+  engine(host: SshTarget): Promise<Engine> {
     let engine = this.engines.get(host.name);
     if (!engine) {
       engine = this.ssh(host).then(connectEngine);

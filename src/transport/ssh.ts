@@ -2,12 +2,10 @@ import { readFile, appendFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { CommandError, ConfigError, HostUnreachableError } from '../errors.js';
-import type { HostConfig } from '../inventory/types.js';
 import { checkHostKey, fingerprint, hostKeyAlgorithms, keyTypeOf, knownHostsLine, knownKeyTypes, parseKnownHosts } from './known-hosts.js';
 import { shellJoin, type Arg } from '../util/quote.js';
-import { masker } from '../util/secret.js';
-import { resolveSecret } from '../inventory/load.js';
-import type { ExecOptions, ExecResult, Shell } from './types.js';
+import { masker, resolveSecret } from '../util/secret.js';
+import type { ExecOptions, ExecResult, Shell, SshTarget } from './types.js';
 
 export interface SshOptions {
   /** Trust and record an unknown host key (like OpenSSH's accept-new). A changed key is always refused. */
@@ -15,7 +13,7 @@ export interface SshOptions {
   /** Debug lines (already masked by the caller's logger). */
   debug?: (line: string) => void;
   /** Told about an unknown key it refused, so a person can be asked about it (the guided mode). */
-  refusedUnknownKey?: (host: HostConfig, key: Buffer) => void;
+  refusedUnknownKey?: (host: SshTarget, key: Buffer) => void;
 }
 
 /**
@@ -23,18 +21,18 @@ export interface SshOptions {
  * A dropped connection turns every pending and later call into a HostUnreachableError.
  */
 export class SshConnection implements Shell {
-  readonly host: HostConfig;
+  readonly host: SshTarget;
   private client: Client | undefined;
   private sftpSession: Promise<SFTPWrapper> | undefined;
   private lost: Error | undefined;
   private readonly inflight = new Set<(err: Error) => void>();
 
-  private constructor(host: HostConfig) {
+  private constructor(host: SshTarget) {
     this.host = host;
   }
 
   /** Open the connection, through `via` (a connected jump host) when given. */
-  static async open(host: HostConfig, opts: SshOptions, via?: SshConnection): Promise<SshConnection> {
+  static async open(host: SshTarget, opts: SshOptions, via?: SshConnection): Promise<SshConnection> {
     const conn = new SshConnection(host);
     await conn.connect(opts, via);
     return conn;
@@ -270,11 +268,11 @@ const SUPPORTED_HOST_KEY_ALGORITHMS = new Set([
   'ssh-rsa',
 ]);
 
-function hostLabel(h: HostConfig): string {
+function hostLabel(h: SshTarget): string {
   return h.port === 22 ? h.address : `[${h.address}]:${h.port}`;
 }
 
-function describeConnectError(err: Error & { level?: string; code?: string }, host: HostConfig): string {
+function describeConnectError(err: Error & { level?: string; code?: string }, host: SshTarget): string {
   if (err.level === 'client-authentication') {
     return `authentication failed for user '${host.user}' (${host.identity ? `key ${host.identity}` : 'ssh-agent'})`;
   }

@@ -1,4 +1,28 @@
+import type { SourcePos } from '../errors.js';
 import type { Arg } from '../util/quote.js';
+import type { SecretRef } from '../util/secret.js';
+
+/** What the transport needs to know of a host (an inventory host is one). */
+export interface SshTarget {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  /** Private key file; absent = ssh-agent through SSH_AUTH_SOCK. */
+  identity?: string;
+  identityPassphrase?: SecretRef;
+  knownHosts: string;
+  /** Run privileged commands through `sudo -n`. */
+  become: boolean;
+  /** Name of another host of the same fleet to jump through. */
+  proxyJump?: string;
+  /** Seconds. */
+  connectTimeout: number;
+  /** Seconds, per remote command. */
+  commandTimeout: number;
+  /** Where the host is defined, for errors. */
+  pos?: SourcePos;
+}
 
 /** Options for one remote command. */
 export interface ExecOptions {

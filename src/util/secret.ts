@@ -4,7 +4,9 @@
  * about to be logged or shown, as a second line of defence for values that escaped as plain strings.
  */
 
+import { readFile } from 'node:fs/promises';
 import { inspect } from 'node:util';
+import { ConfigError } from '../errors.js';
 
 const MASK = '***';
 
@@ -105,3 +107,46 @@ function formSources(value: string): string[] {
 
 /** The process-wide registry used by every log line and error message. */
 export const masker: Masker = new Masker();
+
+/**
+ * A secret is given literally, or (preferred) as a reference that is resolved only when needed:
+ * `password_env: VAR` or `password_file: PATH`. Resolved values never reach argv or logs.
+ */
+export type SecretRef =
+  | { kind: 'literal'; value: string }
+  | { kind: 'env'; name: string }
+  | { kind: 'file'; path: string };
+
+/** Read a secret where its reference points; `what` names it in errors (never the value). */
+export async function resolveSecret(ref: SecretRef, what: string): Promise<string> {
+  switch (ref.kind) {
+    case 'literal':
+      return ref.value;
+    case 'env': {
+      const value = process.env[ref.name];
+      if (value === undefined) throw new ConfigError(`${what}: environment variable ${ref.name} is not set`);
+      if (value === '') throw new ConfigError(`${what}: environment variable ${ref.name} is empty`);
+      return value;
+    }
+    case 'file': {
+      let text: string;
+      try {
+        text = await readFile(ref.path, 'utf8');
+      } catch (err) {
+        throw new ConfigError(`${what}: ${readProblem(`secret file ${ref.path}`, err)}`);
+      }
+      const value = text.replace(/(\r?\n)+$/, '');
+      if (value === '') throw new ConfigError(`${what}: secret file ${ref.path} is empty`);
+      return value;
+    }
+  }
+}
+
+/** Why a file cannot be read, in words. */
+export function readProblem(what: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return `${what} does not exist`;
+  if (code === 'EACCES' || code === 'EPERM') return `cannot read ${what}: permission denied`;
+  if (code === 'EISDIR') return `cannot read ${what}: it is a directory`;
+  return `cannot read ${what}: ${(err as Error).message}`;
+}

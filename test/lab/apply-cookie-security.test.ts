@@ -5,7 +5,7 @@
 import test from 'ava';
 import { cli, djangoPython, fleetSnapshot, labInventory, labs, scratch } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
-import type { SwitchReport } from '../../src/commands/apply.js';
+import type { SwitchReport } from '../../src/report/types.js';
 
 const CUSTOM = ['/etc/kolla/horizon/_9999-custom-settings.py'];
 

@@ -8,7 +8,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { cli, djangoPython, docker, fleetSnapshot, labInventory, labs, labWheelhouse, scratch } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
-import type { SwitchReport } from '../../src/commands/apply.js';
+import type { SwitchReport } from '../../src/report/types.js';
 
 const FILES = ['/etc/kolla/horizon/_9999-custom-settings.py'];
 

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { cli, djangoPython, djangoSettings, fleetSnapshot, labInventory, labs, labWheelhouse, memcachedHas, scratch } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
-import type { SwitchReport } from '../../src/commands/apply.js';
+import type { SwitchReport } from '../../src/report/types.js';
 
 if (labs().length === 0) test('lab scenarios need SESSIONCTL_LABS (run them with npm test)', (t) => t.pass());
 

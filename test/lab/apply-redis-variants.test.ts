@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cli, djangoPython, djangoSettings, docker, fleetSnapshot, labIndex, labIndexDown, labInventory, labs, labWheelhouse, onHost, redisCli, scratch } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
-import type { SwitchReport } from '../../src/commands/apply.js';
+import type { SwitchReport } from '../../src/report/types.js';
 
 const FILES = ['/etc/kolla/horizon/_9999-custom-settings.py', '/etc/kolla/horizon/_9998-kolla-settings.py'];
 

@@ -8,7 +8,7 @@
 import test from 'ava';
 import { allBackendsInventory, cli, djangoPython, docker, labs, labWheelhouse, memcachedHas, redisCli } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
-import type { SwitchReport } from '../../src/commands/apply.js';
+import type { SwitchReport } from '../../src/report/types.js';
 
 type Backend = 'memcached' | 'redis' | 'database' | 'cookie';
 // Starts from the lab's memcached: M->R->D->C->M->D->R->C->D->M->C->R->M.

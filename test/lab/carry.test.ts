@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { allBackendsInventory, cli, horizonSessions, labs, labWheelhouse, memcachedAsk, redisCli, redisInventory, type SessionsAnswer } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
-import type { SwitchReport } from '../../src/commands/apply.js';
+import type { SwitchReport } from '../../src/report/types.js';
 
 type Backend = 'memcached' | 'redis' | 'database';
 /** zed: every direction the issue names; h25 (Django 4.2): one hop each way through Redis. */

@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cli, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, labWheelhouse, onHost, redisInventory, scratch } from './harness.js';
 import { labReset } from './lab.js';
-import type { SwitchReport } from '../../src/commands/apply.js';
-import type { RollbackReport } from '../../src/commands/rollback.js';
+import type { SwitchReport } from '../../src/report/types.js';
+import type { RollbackReport } from '../../src/report/types.js';
 
 const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
 const MEMCACHED = 'django.core.cache.backends.memcached.PyMemcacheCache';

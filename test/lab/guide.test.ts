@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { cli, djangoSettings, fleetSnapshot, hostFileBytes, labInventory, labs, labWheelhouse, scratch } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import { closeAll, text, Tty } from './tty.js';
-import type { SwitchReport } from '../../src/commands/apply.js';
+import type { SwitchReport } from '../../src/report/types.js';
 
 const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
 const CLI = join(process.cwd(), 'dist/cli.js');

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { cli, fleetSnapshot, hostFileBytes, labs, labWheelhouse, onHost, redisInventory } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
-import type { SwitchReport } from '../../src/commands/apply.js';
+import type { SwitchReport } from '../../src/report/types.js';
 
 const OVERRIDE = '/etc/kolla/config/horizon/_9999-custom-settings.py';
 const lab = labs()[0];

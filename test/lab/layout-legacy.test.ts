@@ -5,8 +5,8 @@
 import test from 'ava';
 import { cli, fleetSnapshot, labInventory, labWheelhouse, labs, scratch } from './harness.js';
 import { labUp } from './lab.js';
-import type { StatusReport } from '../../src/commands/status.js';
-import type { SwitchReport } from '../../src/commands/apply.js';
+import type { StatusReport } from '../../src/report/types.js';
+import type { SwitchReport } from '../../src/report/types.js';
 
 const lab = labs().find((l) => l.horizon === 'zed');
 

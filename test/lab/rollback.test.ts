@@ -9,9 +9,9 @@ import test, { type ExecutionContext } from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cli, djangoSettings, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, labWheelhouse, onHost, redisInventory, scratch } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
-import type { SwitchReport } from '../../src/commands/apply.js';
-import type { RollbackReport } from '../../src/commands/rollback.js';
-import type { HistoryList } from '../../src/commands/history.js';
+import type { SwitchReport } from '../../src/report/types.js';
+import type { RollbackReport } from '../../src/report/types.js';
+import type { HistoryList } from '../../src/report/types.js';
 
 const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
 const MEMCACHED = 'django.core.cache.backends.memcached.PyMemcacheCache';

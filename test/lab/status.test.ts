@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cli, djangoSettings, labInventory, labs, onHost, scratch, writeFile } from './harness.js';
-import type { HostStatus, StatusReport } from '../../src/commands/status.js';
+import type { HostStatus, StatusReport } from '../../src/report/types.js';
 import { labReset } from './lab.js';
 
 const expectedDjango = { zed: '3.2', h25: '4.2' } as const;

@@ -1,21 +1,13 @@
 import test from 'ava';
 import { countsOf, describeCarry } from '../../src/steps/carry.js';
 import { CARRY_NOTE, LOGOUT_WARNING, sessionWarning } from '../../src/commands/apply.js';
-import type { RunPlan } from '../../src/runner/runner.js';
-import type { StepPlan } from '../../src/runner/types.js';
-
-const planWith = (carry?: StepPlan): RunPlan => ({
-  hosts: {},
-  failed: [],
-  fleet: carry ? [{ phase: 'carry', step: 'carry-sessions', title: 'carry', plan: carry }] : [],
-});
 
 test('the warning before the confirmation: users stay logged in only when the plan carries the sessions', (t) => {
-  t.is(sessionWarning(planWith({ action: 'change', summary: 'copy the 12 live sessions' })), CARRY_NOTE);
-  t.is(sessionWarning(planWith()), LOGOUT_WARNING, 'a playbook without the step (or a plan without it)');
-  t.is(sessionWarning(planWith({ action: 'none', reason: 'not asked (--no-carry-sessions or session.carry: false): every user will be logged out' })), LOGOUT_WARNING);
+  t.is(sessionWarning({ route: {} as never }), CARRY_NOTE);
+  t.is(sessionWarning(undefined), LOGOUT_WARNING, 'a playbook without the step');
+  t.is(sessionWarning({ route: null }), LOGOUT_WARNING, 'not asked, or nothing switches');
   t.is(
-    sessionWarning(planWith({ action: 'none', reason: 'cannot carry the sessions: memcached 10.0.0.1:11211 cannot list its keys (lru_crawler metadump: ERROR); every user will be logged out' })),
+    sessionWarning({ route: null, cannot: 'memcached 10.0.0.1:11211 cannot list its keys (lru_crawler metadump: ERROR)' }),
     `${LOGOUT_WARNING} Sessions are not carried over: memcached 10.0.0.1:11211 cannot list its keys (lru_crawler metadump: ERROR).`,
   );
 });

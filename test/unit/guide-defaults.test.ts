@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { HostStatus, StatusReport } from '../../src/commands/status.js';
+import type { HostStatus, StatusReport } from '../../src/report/types.js';
 import { inUse, memcachedLocation, redisLocation, securityFrom } from '../../src/guide/session.js';
 
 const row = (host: string, more: Partial<HostStatus>): HostStatus => ({ host, address: '10.0.0.1', reachable: true, ...more });

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveDesired } from '../../src/backends/desired.js';
-import type { StatusReport } from '../../src/commands/status.js';
+import type { StatusReport } from '../../src/report/types.js';
 import { inventoryText, type Answers } from '../../src/guide/answers.js';
 import type { Prompts } from '../../src/guide/prompts.js';
 import { askBackend, askDatabase, askMemcached, askRedis } from '../../src/guide/session.js';

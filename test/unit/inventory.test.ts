@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ConfigError, ConfigErrors } from '../../src/errors.js';
-import { loadInventory, parseInventory, resolveSecret, selectHosts } from '../../src/inventory/load.js';
+import {loadInventory, parseInventory, selectHosts} from '../../src/inventory/load.js';
+import { resolveSecret } from '../../src/util/secret.js';
 import { isSecretKey, suggest } from '../../src/inventory/schema.js';
 import type { HostConfig, Inventory } from '../../src/inventory/types.js';
 

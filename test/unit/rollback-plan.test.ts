@@ -2,7 +2,9 @@
 import test from 'ava';
 import { JournalError } from '../../src/errors.js';
 import { parseRun, rolledBack, type RunJournal } from '../../src/journal/run.js';
-import { pickRun, planRollback } from '../../src/journal/rollback-plan.js';
+import { backendDifferences, fileAction, pickRun, restartAction } from '../../src/journal/rollback-plan.js';
+import { undoEntriesOf } from '../../src/steps/journaled.js';
+import type { RestartUndo } from '../../src/steps/types.js';
 import type { BeforeBackend, FileRecord, JournalRecord, Sequenced } from '../../src/journal/records.js';
 
 const SETTINGS = '/etc/kolla/horizon/_9999-custom-settings.py';
@@ -24,53 +26,59 @@ function journal(extra: JournalRecord[], id = '20260101T120000-abcdef'): RunJour
   return parseRun(records.map((r, i) => ({ ...r, seq: i + 1 }) as Sequenced), `/state/runs/${id}.jsonl`);
 }
 
-const key = (host: string, path = SETTINGS) => `${host}\0${path}`;
-
 test('per file: original bytes -> nothing; the run\'s bytes -> restore; anything else -> refuse naming host, path and both hashes', (t) => {
-  const run = journal([file('dash2'), file('dash1'), file('dash3')]);
-  const now = new Map([[key('dash1'), ORIG], [key('dash2'), WROTE], [key('dash3'), OTHER]]);
-  const plan = planRollback(run, now, new Map([['dash1', memcached]]), false);
-  t.deepEqual(plan.files.map((f) => [f.host, f.action]), [['dash1', 'none'], ['dash2', 'restore'], ['dash3', 'refuse']], 'in the run\'s host order');
-  t.is(plan.refusals.length, 1);
-  t.true(plan.refusals[0]!.startsWith(`dash3:${SETTINGS} changed since the run`));
-  t.true(plan.refusals[0]!.includes(OTHER) && plan.refusals[0]!.includes(WROTE), plan.refusals[0]);
-  t.regex(plan.refusals[0]!, /--force/);
-  t.deepEqual(plan.hosts.map((h) => [h.host, h.restart]), [['dash1', false], ['dash2', true], ['dash3', false]]);
+  const f = file('dash3');
+  t.is(fileAction(f, ORIG, false).action, 'none');
+  t.is(fileAction(f, WROTE, false).action, 'restore');
+  const refused = fileAction(f, OTHER, false);
+  t.is(refused.action, 'refuse');
+  t.true(refused.reason.startsWith(`dash3:${SETTINGS} changed since the run`));
+  t.true(refused.reason.includes(OTHER) && refused.reason.includes(WROTE), refused.reason);
+  t.regex(refused.reason, /--force/);
 });
 
 test('--force restores a changed file anyway, and says it discards the change', (t) => {
-  const plan = planRollback(journal([file('dash1')]), new Map([[key('dash1'), OTHER]]), new Map(), true);
-  t.is(plan.files[0]!.action, 'restore');
-  t.true(plan.files[0]!.forced);
-  t.regex(plan.files[0]!.reason, /--force: restore it from .*discarding that change/);
-  t.deepEqual(plan.refusals, []);
-  t.true(plan.hosts[0]!.restart);
+  const forced = fileAction(file('dash1'), OTHER, true);
+  t.is(forced.action, 'restore');
+  t.true(forced.forced);
+  t.regex(forced.reason, /--force: restore it from .*discarding that change/);
 });
 
 test('a file that did not exist before the run is removed, and a removed file is a change', (t) => {
-  const run = journal([file('dash1', null)]);
-  t.regex(planRollback(run, new Map([[key('dash1'), WROTE]]), new Map(), false).files[0]!.reason, /remove it \(it did not exist before the run/);
-  t.is(planRollback(run, new Map([[key('dash1'), null]]), new Map(), false).files[0]!.action, 'none', 'absent again = original state');
-  const gone = planRollback(journal([file('dash1')]), new Map([[key('dash1'), null]]), new Map(), false);
-  t.is(gone.files[0]!.action, 'refuse', 'a file that existed and is now gone was changed by someone');
+  t.regex(fileAction(file('dash1', null), WROTE, false).reason, /remove it \(it did not exist before the run/);
+  t.is(fileAction(file('dash1', null), null, false).action, 'none', 'absent again = original state');
+  t.is(fileAction(file('dash1'), null, false).action, 'refuse', 'a file that existed and is now gone was changed by someone');
 });
 
-test('restart: only Dashboard hosts whose settings come back, or whose running backend is still the new one', (t) => {
-  const run = journal([file('dash1'), file('dash1', ORIG, 'deploy-override', OVERRIDE), file('dash2'), file('deploy', ORIG, 'deploy-override', OVERRIDE)]);
-  const now = new Map([[key('dash1'), ORIG], [key('dash1', OVERRIDE), WROTE], [key('dash2'), ORIG], [key('deploy', OVERRIDE), WROTE]]);
-  const plan = planRollback(run, now, new Map([['dash1', memcached], ['dash2', redis]]), false);
+test('restart: when the run restarted the host, or when Django there does not resolve the previous backend', (t) => {
+  t.true(restartAction('dash1', memcached, undefined, true).restart, 'restarted by the run: not even asked');
+  t.false(restartAction('dash1', memcached, memcached, false).restart, 'runs the previous backend');
+  t.true(restartAction('dash2', memcached, redis, false).restart, 'still runs the new one');
+  t.regex(restartAction('dash2', memcached, redis, false).reason, /still uses redis/);
+  t.true(restartAction('dash1', memcached, null, false).restart, 'Horizon could not be asked: restart and check');
+  t.deepEqual(backendDifferences(memcached, memcached), []);
+  t.deepEqual(backendDifferences(memcached, { ...memcached, locationSha256: 'c'.repeat(64) }), ["CACHES['default'] LOCATION differs from the one before the run"]);
+});
+
+test('the journal gives the same undo entries the run would have used: files by the step that wrote them, a restart per Dashboard host', (t) => {
+  const run = journal([
+    file('dash2'),
+    file('dash1'),
+    file('deploy', ORIG, 'deploy-override', OVERRIDE),
+    file('dash1'),
+    { type: 'restart', host: 'dash1', container: 'horizon', stage: 'apply' },
+    { type: 'restart', host: 'dash2', container: 'horizon', stage: 'apply' },
+    { type: 'restart', host: 'dash2', container: 'horizon', stage: 'rollback' },
+  ]);
+  const entries = undoEntriesOf(run, (name) => ({ name, host: { container: 'horizon' } as never }));
   t.deepEqual(
-    plan.hosts.map((h) => [h.host, h.restart]),
-    [['dash1', false], ['dash2', true], ['deploy', false]],
-    'dash1 runs memcached with its original file; dash2 has the original file but still runs Redis; the deploy host has no Horizon to restart',
+    entries.map((e) => [e.target.name, e.step]),
+    [['dash1', 'patch-settings'], ['dash1', 'restart'], ['dash2', 'patch-settings'], ['dash2', 'restart'], ['deploy', 'kolla-override']],
+    "in the run's host order (its rolling order), the deploy host last, each file once",
   );
-  t.deepEqual(plan.files.filter((f) => f.action === 'restore').map((f) => `${f.host}:${f.path}`), [`dash1:${OVERRIDE}`, `deploy:${OVERRIDE}`]);
-  const unknown = planRollback(run, now, new Map([['dash1', null], ['dash2', memcached]]), false);
-  t.true(unknown.hosts[0]!.restart, 'Horizon could not be asked: restart and check');
-});
-
-test('a file the journal names but the hosts were not asked about is a bug, not a guess', (t) => {
-  t.throws(() => planRollback(journal([file('dash1')]), new Map(), new Map(), false), { message: /no current sha256/ });
+  const restarts = entries.filter((e) => e.step === 'restart').map((e) => e.record as RestartUndo);
+  t.deepEqual(restarts.map((r) => r.restarted), [true, false], "dash2's last restart was the automatic rollback's: not restarted by the run any more");
+  t.deepEqual(restarts[0]!.before, memcached, 'the backend before the run, from the plan record');
 });
 
 test('rolled back: by sessionctl rollback, or by the run\'s own complete automatic rollback', (t) => {

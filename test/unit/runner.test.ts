@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { Runner, RunFailed, type RunEvent } from '../../src/runner/runner.js';
-import type { HostContext, RunContext, Step } from '../../src/runner/types.js';
+import { fleetStep, hostStep, type FleetContext, type HostContext, type Step, type Undo } from '../../src/steps/types.js';
 import type { Playbook } from '../../src/playbook/load.js';
 
 const playbook: Playbook = {
@@ -19,70 +19,78 @@ const playbook: Playbook = {
   ],
 };
 
+/** An undo that logs `what <target>` (the fleet's undos log `what` alone). */
+const logUndo = (log: string[], what: string): Undo<string> => ({
+  async plan() {
+    return { action: 'undo', summary: what };
+  },
+  async apply(ctx) {
+    log.push(ctx.target.name === 'fleet' ? what : `${what} ${ctx.target.name}`);
+    return what;
+  },
+});
+
+function fleetOf(hosts: string[], mode: 'plan' | 'apply', rollout = { serial: 1, maxFail: 0 }): FleetContext {
+  const run = { id: 'r1', mode, rollout, log: () => undefined, timeouts: { health: 1 } } as unknown as FleetContext['run'];
+  return { run, hosts: hosts.map((name) => ({ run, host: { name } }) as unknown as HostContext) };
+}
+
 function setup(hosts: string[], opts: { serial?: number; maxFail?: number; failCheck?: string[]; failRestart?: string[]; onRestart?: (host: string) => void } = {}) {
   const log: string[] = [];
   const steps: Record<string, Step> = {
-    check: {
-      scope: 'host',
+    check: hostStep({
       title: 'check',
+      needs: [],
+      gives: [],
       async plan(ctx) {
         if (opts.failCheck?.includes(ctx.host.name)) throw new Error('check failed');
         return { action: 'none', reason: 'ok' };
       },
-    },
-    write: {
-      scope: 'host',
+    }),
+    write: hostStep({
       title: 'write',
+      needs: [],
+      gives: [],
       async plan() {
         return { action: 'change', summary: 'write' };
       },
-      async apply(ctx) {
+      async apply(ctx, _input, remember) {
+        remember('file');
         log.push(`write ${ctx.host.name}`);
       },
-      async rollback(ctx) {
-        log.push(`restore ${ctx.host.name}`);
-      },
-    },
-    override: {
-      scope: 'fleet',
+      undo: logUndo(log, 'restore'),
+    }),
+    override: fleetStep({
       title: 'override',
+      needs: [],
+      gives: [],
       async plan() {
         return { action: 'change', summary: 'override' };
       },
-      async apply() {
+      async apply(_run, _input, remember) {
+        remember('override');
         log.push('override');
       },
-      async rollback() {
-        log.push('restore override');
-      },
-    },
-    restart: {
-      scope: 'host',
+      undo: logUndo(log, 'restore override'),
+    }),
+    restart: hostStep({
       title: 'restart',
+      needs: [],
+      gives: [],
       async plan() {
         return { action: 'change', summary: 'restart' };
       },
-      async apply(ctx) {
+      async apply(ctx, _input, remember) {
+        remember('restart');
         log.push(`restart ${ctx.host.name}`);
         opts.onRestart?.(ctx.host.name);
         if (opts.failRestart?.includes(ctx.host.name)) throw new Error('unhealthy');
       },
-      async rollback(ctx) {
-        log.push(`re-restart ${ctx.host.name}`);
-      },
-    },
+      undo: logUndo(log, 're-restart'),
+    }),
   };
-  const run = {
-    id: 'r1',
-    mode: 'apply',
-    rollout: { serial: opts.serial ?? 1, maxFail: opts.maxFail ?? 0 },
-    hosts: [] as HostContext[],
-    log: () => undefined,
-    timeouts: { health: 1 },
-  } as unknown as RunContext;
-  run.hosts = hosts.map((name) => ({ run, host: { name }, state: { changes: [], restarted: false } }) as unknown as HostContext);
   const events: RunEvent[] = [];
-  return { runner: new Runner(playbook, steps, run, (e) => events.push(e)), log, events };
+  return { runner: new Runner(playbook, steps, fleetOf(hosts, 'apply', { serial: opts.serial ?? 1, maxFail: opts.maxFail ?? 0 }), (e) => events.push(e)), log, events };
 }
 
 test('serial 1: hosts restart one at a time, in inventory order, after every host was prepared', async (t) => {
@@ -156,18 +164,20 @@ test('a stop request (Ctrl-C) during the rollout is honoured at the next batch a
 test('independent phases: every host starts their plans at once, results keep playbook order, a failed check still skips the rest', async (t) => {
   const running: string[] = [];
   let peak = 0;
-  const slow = (name: string, fail = false): Step => ({
-    scope: 'host',
-    title: name,
-    async plan(ctx) {
+  const slow = (name: string, fail = false): Step =>
+    hostStep({
+      title: name,
+      needs: [],
+      gives: [],
+      async plan(ctx) {
       running.push(`${ctx.host.name}/${name}`);
       peak = Math.max(peak, running.length);
       await new Promise((r) => setTimeout(r, 30));
       running.splice(running.indexOf(`${ctx.host.name}/${name}`), 1);
       if (fail && ctx.host.name === 'b') throw new Error(`${name} failed`);
       return { action: name === 'write' ? 'change' : 'none', reason: 'ok', summary: name } as never;
-    },
-  });
+      },
+    });
   const pb: Playbook = {
     ...playbook,
     phases: [
@@ -175,47 +185,45 @@ test('independent phases: every host starts their plans at once, results keep pl
       { name: 'prepare', hosts: 'parallel', steps: ['write'], independent: true },
     ],
   };
-  const run = { id: 'r', mode: 'plan', rollout: { serial: 1, maxFail: 0 }, hosts: [] as HostContext[], log: () => undefined, timeouts: { health: 1 } } as unknown as RunContext;
-  run.hosts = ['a', 'b'].map((name) => ({ run, host: { name }, state: { changes: [], restarted: false } }) as unknown as HostContext);
   const events: RunEvent[] = [];
-  const runner = new Runner(pb, { check: slow('check', true), probe: slow('probe'), write: slow('write') }, run, (e) => events.push(e));
+  const runner = new Runner(pb, { check: slow('check', true), probe: slow('probe'), write: slow('write') }, fleetOf(['a', 'b'], 'plan'), (e) => events.push(e));
   const plan = await runner.plan();
   t.is(peak, 6, 'all three plans on both hosts ran at the same time');
   const order = (host: string) => events.flatMap((e) => (e.type === 'step' && e.result.host === host ? [`${e.result.step}:${e.result.outcome}`] : []));
   t.deepEqual(order('a'), ['check:unchanged', 'probe:unchanged', 'write:changed']);
   t.deepEqual(order('b'), ['check:failed', 'probe:skipped', 'write:skipped']);
   t.deepEqual(plan.failed.map((f) => [f.host, f.step]), [['b', 'check']]);
-  t.deepEqual(run.hosts[1]!.state.changes, [], 'a broken host records no planned change');
+  t.true(plan.changes, 'host a plans a change');
 });
 
 test('concurrent fleet phase: its steps apply at once; one failing stops the run and both are undone', async (t) => {
   const log: string[] = [];
   let running = 0;
   let peak = 0;
-  const fleetStep = (name: string, fail = false): Step => ({
-    scope: 'fleet',
-    title: name,
-    async plan() {
-      return { action: 'check', summary: name };
-    },
-    async apply() {
-      running++;
+  const concurrentStep = (name: string, fail = false): Step =>
+    fleetStep({
+      title: name,
+      needs: [],
+      gives: [],
+      async plan() {
+        return { action: 'check', summary: name };
+      },
+      async apply(_run, _input, remember) {
+        remember(name);
+        running++;
       peak = Math.max(peak, running);
       await new Promise((r) => setTimeout(r, 30));
       running--;
-      log.push(name);
-      if (fail) throw new Error(`${name} failed`);
-    },
-    async rollback() {
-      log.push(`undo ${name}`);
-    },
-  });
+        log.push(name);
+        if (fail) throw new Error(`${name} failed`);
+      },
+      undo: logUndo(log, `undo ${name}`),
+    });
   const pb: Playbook = { ...playbook, phases: [{ name: 'prove', hosts: 'fleet', steps: ['second-pass', 'proof'], concurrent: true }] };
-  const run = { id: 'r', mode: 'apply', rollout: { serial: 1, maxFail: 0 }, hosts: [] as HostContext[], log: () => undefined, timeouts: { health: 1 } } as unknown as RunContext;
-  const runner = new Runner(pb, { 'second-pass': fleetStep('second-pass'), proof: fleetStep('proof', true) }, run, () => undefined);
+  const runner = new Runner(pb, { 'second-pass': concurrentStep('second-pass'), proof: concurrentStep('proof', true) }, fleetOf([], 'apply'), () => undefined);
   await runner.plan();
   const err = await t.throwsAsync(runner.apply(), { instanceOf: RunFailed });
   t.is(peak, 2, 'both steps ran at the same time');
   t.regex(err!.message, /proof failed/);
-  t.deepEqual(log, ['second-pass', 'proof', 'undo proof', 'undo second-pass']);
+  t.deepEqual(log, ['second-pass', 'proof', 'undo second-pass', 'undo proof'], 'both undone, in playbook order');
 });

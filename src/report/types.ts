@@ -1,0 +1,89 @@
+/**
+ * The reports every command produces: plain data, rendered as text or JSON by src/report/. Commands
+ * fill them; renderers only read them (so report/ never imports commands/).
+ */
+import type { CarryCounts, StepResult } from '../runner/results.js';
+import type { FileAction, HostAction } from '../journal/rollback-plan.js';
+import type { RunJournal, RunSummary, touchedFiles } from '../journal/run.js';
+
+/** One row of `sessionctl status`: plain data, rendered as a table or JSON. */
+export interface HostStatus {
+  host: string;
+  address: string;
+  reachable: boolean;
+  error?: string;
+  engine?: 'api' | 'sudo-cli';
+  container?: { name: string; state: string; health: string; image: string } | null;
+  python?: string;
+  django?: string;
+  horizon?: string | null;
+  layout?: string;
+  configDir?: string | null;
+  settingsFile?: string | null;
+  sessionEngine?: string;
+  backend?: string;
+  cache?: { backend: string | null; location: unknown };
+  database?: { engine: string | null; name: string | null; host: string | null } | null;
+  security?: Record<string, unknown>;
+  imports?: { django_redis: string | null; mysql: string | null; postgresql: string | null; pymemcache: string | null };
+  secretKeySha256?: string | null;
+  settingsError?: string;
+}
+
+export interface StatusReport {
+  hosts: HostStatus[];
+  warnings: string[];
+}
+
+/** The JSON report of a plan or apply run (also what the text renderers read). */
+export interface SwitchReport {
+  runId: string;
+  mode: 'plan' | 'apply';
+  backend: string;
+  playbook: string;
+  outcome: 'planned' | 'no-change' | 'applied' | 'refused' | 'declined' | 'failed' | 'rolled-back' | 'rollback-failed';
+  hosts: { host: string; before: string; after: string; steps: StepResult[]; diff?: string }[];
+  fleet: StepResult[];
+  warnings: string[];
+  /** Live sessions copied into the new backend, per pass (counts only). */
+  sessionsCarried?: CarryCounts[];
+  /** The settings diff on the Kolla deploy host, when the inventory names one. */
+  deployDiff?: string;
+  error?: string;
+  rolledBack?: string[];
+  rollbackFailed?: string[];
+  /** apply: the run's journal on this machine (`sessionctl history --run ID` reads it). */
+  journal?: string;
+}
+
+/** The JSON report of `sessionctl rollback` (also what the text renderer reads). */
+export interface RollbackReport {
+  runId: string | null;
+  journal: string | null;
+  outcome: 'nothing-to-roll-back' | 'already-rolled-back' | 'nothing-to-do' | 'refused' | 'declined' | 'planned' | 'rolled-back' | 'rollback-failed';
+  message: string;
+  files: (FileAction & { result?: string; ok?: boolean })[];
+  hosts: (HostAction & { result?: string; ok?: boolean })[];
+  refusals: string[];
+}
+
+/** `history`: every journaled run, newest first; a journal that cannot be trusted is listed with its error. */
+export interface HistoryList {
+  stateDir: string;
+  runs: (RunSummary | { id: string; file: string; error: string })[];
+}
+
+/** `history --run ID`: one run in detail. */
+export interface RunDetail {
+  summary: RunSummary;
+  file: string;
+  header: RunJournal['header'];
+  plan: RunJournal['plan'] | null;
+  files: ReturnType<typeof touchedFiles>;
+  packages: RunJournal['packages'];
+  restarts: RunJournal['restarts'];
+  steps: RunJournal['steps'];
+  outcome: RunJournal['outcome'] | null;
+  rollbacks: RunJournal['rollbackAttempts'];
+}
+

@@ -1,0 +1,25 @@
+import { inRunOrder, touchedFiles, type RunJournal } from '../journal/run.js';
+import type { RestartUndo, UndoEntry, UndoTarget } from './types.js';
+
+/**
+ * The undo entries of a journaled run, for `sessionctl rollback`: the records the run's own
+ * rollback would have used, rebuilt from the journal (each was fsync'd before its change). Files
+ * belong to the step that wrote them; every Dashboard host whose settings the run wrote gets the
+ * restart's undo, which restarts it when the run did (and no rollback restarted it since) or when
+ * its Horizon does not resolve the previous backend.
+ */
+export function undoEntriesOf(run: RunJournal, targetOf: (host: string) => UndoTarget): UndoEntry[] {
+  const files = touchedFiles(run);
+  const beforeOf = new Map((run.plan?.hosts ?? []).map((h) => [h.host, h.before]));
+  return inRunOrder(run, files.map((f) => f.host)).flatMap((host) => {
+    const target = targetOf(host);
+    const mine = files.filter((f) => f.host === host);
+    const entries: UndoEntry[] = mine.map((f) => ({ target, step: f.role === 'settings' ? 'patch-settings' : 'kolla-override', record: f }));
+    if (mine.some((f) => f.role === 'settings')) {
+      const last = run.restarts.filter((r) => r.host === host).at(-1);
+      const record: RestartUndo = { container: last?.container ?? target.host!.container, before: beforeOf.get(host) ?? null, restarted: last?.stage === 'apply' };
+      entries.push({ target, step: 'restart', record });
+    }
+    return entries;
+  });
+}

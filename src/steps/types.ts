@@ -1,0 +1,228 @@
+/**
+ * The step contract. A step reads facts, decides read-only (`plan`), changes (`apply`) and knows how
+ * to undo what it changed (`undo`). Data flows forward as named, typed values: a step declares the
+ * values it `needs` and the values it `gives`; the runner hands each step exactly what it declared,
+ * and the playbook loader refuses an order in which a value is needed before a step gives it.
+ */
+import type { HostConfig, RolloutConfig } from '../inventory/types.js';
+import type { HostFacts } from '../facts/gather.js';
+import type { HorizonFacts } from '../facts/horizon.js';
+import type { Engine } from '../transport/types.js';
+import type { FileSnapshot, HostFiles } from '../transport/hostfs.js';
+import type { Desired } from '../backends/types.js';
+import type { Journal } from '../journal/journal.js';
+import type { BeforeBackend, FileRecord, JournalRecord } from '../journal/records.js';
+import type { FileAction, HostAction } from '../journal/rollback-plan.js';
+import type { CarryCounts, StepPlan, UndoPlan } from '../runner/results.js';
+
+/** A settings file a step patches: its bytes now and the text it will hold (the same text when nothing changes). */
+export interface SettingsChange {
+  path: string;
+  before: FileSnapshot | null;
+  after: string;
+  changed: boolean;
+}
+
+/** A Dashboard host's settings file, and whether the run switches that host (its Horizon does not run the wanted settings yet). */
+export interface HostSettingsChange extends SettingsChange {
+  switches: boolean;
+}
+
+/** Where live sessions are copied from, when they are (carry-sessions' plan). */
+export interface CarryRoute {
+  /** The host whose container does the copying. */
+  carrier: HostContext;
+  /** Its settings file: `before` is the old backend, our block the new one. */
+  settings: HostSettingsChange;
+  /** The old backend, for messages (no secrets). */
+  from: string;
+}
+
+/** What the first carry pass did: its counts, and each copy as sha256 of the session key -> the expiry written. */
+export interface CarryLedger {
+  counts: CarryCounts;
+  entries: Record<string, number | null>;
+}
+
+/** Values a host step gives to later steps on the same host (and to fleet steps, per host). */
+export interface HostValues {
+  /** patch-settings (plan): the settings file of this host, its text after the run, and whether the host switches. */
+  settings: HostSettingsChange;
+  /** restart (plan): this host restarts in this run, so it is gated, verified and proven. */
+  restart: boolean;
+  /** health-gate (apply): what Django resolves in the restarted container, read right after the 200. */
+  restarted: HorizonFacts;
+}
+
+/** Values a fleet step gives to later fleet steps. */
+export interface FleetValues {
+  /** kolla-override (plan): the deploy host's override file (absent deploy host: null). */
+  deployFile: SettingsChange | null;
+  /** carry-sessions (plan): where sessions are copied from (route null: they are not, and why when it was asked). */
+  carry: { route: CarryRoute | null; cannot?: string };
+  /** carry-sessions (apply): the copies the first pass made. */
+  carried: CarryLedger;
+  /** carry-sessions-again (apply): what the second pass copied. */
+  carriedAgain: CarryCounts;
+}
+
+export type HostKey = keyof HostValues;
+export type FleetKey = keyof FleetValues;
+export type ValueKey = HostKey | FleetKey;
+export type Values = HostValues & FleetValues;
+
+/** Values given by a step's apply; every other value is given by its plan. */
+export type ApplyKey = 'restarted' | 'carried' | 'carriedAgain';
+
+/** Each value's scope and the stage that gives it: what the playbook loader checks an order against. */
+export const VALUES: Record<ValueKey, { scope: 'host' | 'fleet'; stage: 'plan' | 'apply' }> = {
+  settings: { scope: 'host', stage: 'plan' },
+  restart: { scope: 'host', stage: 'plan' },
+  restarted: { scope: 'host', stage: 'apply' },
+  deployFile: { scope: 'fleet', stage: 'plan' },
+  carry: { scope: 'fleet', stage: 'plan' },
+  carried: { scope: 'fleet', stage: 'apply' },
+  carriedAgain: { scope: 'fleet', stage: 'apply' },
+};
+
+/** The run as every step sees it: read-only. */
+export interface RunInfo {
+  id: string;
+  mode: 'plan' | 'apply';
+  desired: Desired;
+  rollout: RolloutConfig;
+  log(host: string | null, line: string): void;
+  /** Per-step waits (seconds), overridable for slow hosts. */
+  timeouts: { health: number };
+  /** apply: the run journal; the runner journals each undo record before the change it announces. */
+  journal?: Journal;
+}
+
+/** Everything a step may use on one host. Steps never open connections. */
+export interface HostContext {
+  run: RunInfo;
+  host: HostConfig;
+  facts: HostFacts;
+  engine: Engine;
+  files: HostFiles;
+}
+
+/** The Kolla deploy host, whose override survives `kolla-ansible reconfigure`. */
+export interface DeployHost {
+  name: string;
+  files: HostFiles;
+  /** <kolla.config_dir>/horizon/_9999-custom-settings.py there. */
+  path: string;
+}
+
+export interface FleetContext {
+  run: RunInfo;
+  hosts: HostContext[];
+  deploy?: DeployHost;
+}
+
+/** Where an undo runs: a host's files and, for a Dashboard host, its container engine. */
+export interface UndoTarget {
+  name: string;
+  host?: HostConfig;
+  files?: HostFiles;
+  engine?: Engine;
+}
+
+/** What every undo may use: the target, the run's waits and journal, and whether --force was given. */
+export interface UndoContext {
+  target: UndoTarget;
+  run: Pick<RunInfo, 'timeouts' | 'journal'> & { id: string; force: boolean };
+}
+
+/** A change recorded by a step's apply before it made it: what its undo needs. */
+export interface UndoEntry<R = unknown> {
+  target: UndoTarget;
+  step: string;
+  record: R;
+}
+
+/** How a step undoes a change: decide read-only first (so a later rollback can show and confirm it), then act. */
+export interface Undo<R> {
+  /**
+   * The journal record announcing the change (fsync'd before it), from which a later `sessionctl
+   * rollback` rebuilds this undo. Absent: the record lives in memory only and undoes within the run.
+   */
+  journal?(record: R, target: string): JournalRecord;
+  plan(ctx: UndoContext, record: R): Promise<PlannedUndo>;
+  apply(ctx: UndoContext, record: R, plan: PlannedUndo): Promise<string>;
+}
+
+/** An undo's plan, with what `sessionctl rollback` shows of it (a file's action, a host's restart). */
+export type PlannedUndo = UndoPlan & { file?: FileAction; restart?: HostAction };
+
+/** A host step's plan: its StepPlan, and the values it declared it gives. */
+export type Planned<G extends ValueKey> = StepPlan & ([G] extends [never] ? unknown : { gives: Pick<Values, G> });
+/** A step's apply: a note for the report, and the values it declared its apply gives. */
+export type Applied<G extends ValueKey> = [G] extends [never] ? string | void : { note: string; gives: Pick<Values, G> };
+
+type PlanGives<G extends ValueKey> = Exclude<G, ApplyKey>;
+type ApplyGives<G extends ValueKey> = Extract<G, ApplyKey>;
+
+/** What a fleet step gets: its fleet values, and each host's context with that host's values. */
+export type FleetInput<N extends ValueKey> = Pick<FleetValues, Extract<N, FleetKey>> & {
+  hosts: (Pick<HostValues, Extract<N, HostKey>> & { ctx: HostContext })[];
+};
+
+export interface HostStepDef<N extends HostKey, G extends HostKey, R> {
+  title: string;
+  needs: readonly N[];
+  gives: readonly G[];
+  /** Read-only; runs in plan and apply. Throws HostError to fail the host. */
+  plan(ctx: HostContext, input: Pick<HostValues, Exclude<N, ApplyKey>>): Promise<Planned<PlanGives<G>>>;
+  /**
+   * Runs in apply for 'change' and 'check' plans. `remember` records what undoes the change (and
+   * journals it) before the step makes it: a step that fails halfway is still undone.
+   */
+  apply?(
+    ctx: HostContext,
+    input: Pick<HostValues, N | PlanGives<G>> & { plan: StepPlan },
+    remember: (record: R) => void,
+  ): Promise<Applied<ApplyGives<G>>>;
+  undo?: Undo<R>;
+}
+
+export interface FleetStepDef<N extends ValueKey, G extends FleetKey, R> {
+  title: string;
+  needs: readonly N[];
+  gives: readonly G[];
+  plan(ctx: FleetContext, input: FleetInput<Exclude<N, ApplyKey>>): Promise<Planned<PlanGives<G>>>;
+  /** `remember(record, target)`: target defaults to the fleet (no host), e.g. the deploy host's file names its host. */
+  apply?(
+    ctx: FleetContext,
+    input: FleetInput<N> & Pick<FleetValues, PlanGives<G>> & { plan: StepPlan },
+    remember: (record: R, target?: UndoTarget) => void,
+  ): Promise<Applied<ApplyGives<G>>>;
+  undo?: Undo<R>;
+}
+
+export type HostStep = HostStepDef<HostKey, HostKey, any> & { scope: 'host' };
+export type FleetStep = FleetStepDef<ValueKey, FleetKey, any> & { scope: 'fleet' };
+export type Step = HostStep | FleetStep;
+
+/** Define a host step; `needs` and `gives` type its input and its plan's answer. */
+export function hostStep<const N extends HostKey = never, const G extends HostKey = never, R = never>(def: HostStepDef<N, G, R>): HostStep {
+  return { ...def, scope: 'host' } as unknown as HostStep;
+}
+
+/** Define a fleet step; `needs` and `gives` type its input and its plan's answer. */
+export function fleetStep<const N extends ValueKey = never, const G extends FleetKey = never, R = never>(def: FleetStepDef<N, G, R>): FleetStep {
+  return { ...def, scope: 'fleet' } as unknown as FleetStep;
+}
+
+/** The undo record of a settings file write (the journal's file record). */
+export type FileUndo = FileRecord;
+
+/** The undo record of a restart: the backend that must be effective again afterwards. */
+export interface RestartUndo {
+  container: string;
+  /** What Django resolved before the run (null: unknown; then only health is checked). */
+  before: BeforeBackend | null;
+  /** The run restarted it on the new settings (and no rollback restarted it since). */
+  restarted: boolean;
+}
