@@ -27,9 +27,8 @@ export interface HorizonFacts {
   settings?: EffectiveSettings;
   settingsError?: string;
   overlayError?: string;
-  /** With `tables`/`migrate` requests: what the database holds, or why it could not be asked. */
+  /** With a `tables` request: what the database holds, or why it could not be asked. */
   tables?: string[];
-  migrated?: boolean;
   databaseError?: string;
   /** With an `also` request: each script's output (or why it did not finish), by script name. */
   also?: Record<string, { stdout?: string; error?: string }>;
@@ -58,14 +57,20 @@ const PYTHON_LAUNCHER = [
 
 /** Scripts that use a shared Python module: it is sent ahead of them (one `python -c`, no file copied). */
 const SCRIPT_LIBRARIES: Record<string, string[]> = {
-  'probe.py': ['overlay.py', 'http_status.py'],
-  'carry.py': ['overlay.py'],
-  'login_page.py': ['http_status.py'],
+  'facts/python/probe.py': ['facts/python/overlay.py', 'facts/python/http_status.py'],
+  'steps/python/carry.py': ['facts/python/overlay.py'],
+  'steps/python/migrate.py': ['facts/python/overlay.py'],
+  'facts/python/login_page.py': ['facts/python/http_status.py'],
 };
 
-/** Run a Python script shipped in src/facts/python/ inside the container, JSON in on stdin. */
+/**
+ * Run a Python script shipped under src/ inside the container, JSON in on stdin. `script` is its
+ * path under src/ (`facts/python/` reads; a step's own scripts, which write, live with the steps);
+ * a bare name is one of facts/python/.
+ */
 export function runPython(engine: Engine, container: string, script: string, input: unknown = {}) {
-  const code = [...(SCRIPT_LIBRARIES[script] ?? []), script].map((s) => asset(`src/facts/python/${s}`)).join('\n\n');
+  const path = script.includes('/') ? script : `facts/python/${script}`;
+  const code = [...(SCRIPT_LIBRARIES[path] ?? []), path].map((s) => asset(`src/${s}`)).join('\n\n');
   return engine.exec(container, [...PYTHON_LAUNCHER, '-c', code], {
     stdin: JSON.stringify(input),
   });
@@ -128,7 +133,6 @@ export function parseProbeOutput(stdout: string): HorizonFacts {
   };
   if (raw.settings_error) facts.settingsError = String(raw.settings_error);
   if (raw.tables) facts.tables = raw.tables;
-  if (raw.migrated) facts.migrated = true;
   if (raw.database_error) facts.databaseError = String(raw.database_error);
   if (loginPage) facts.loginPage = loginPage;
   if (raw.also) facts.also = raw.also;
@@ -208,13 +212,13 @@ export async function pythonJson<T>(host: string, engine: Engine, container: str
   }
 }
 
-/** Effective settings as the next restart will see them, with `overlay` files (name in the Kolla config dir -> text). */
+/** Effective settings as the next restart will see them, with `overlay` files (name in the Kolla config dir -> text); `tables`: also the database's tables. */
 export async function probeWithOverlay(
   host: string,
   engine: Engine,
   container: string,
   overlay: Record<string, string>,
-  database: { migrate?: boolean; tables?: boolean } = {},
+  database: { tables?: boolean } = {},
 ): Promise<HorizonFacts> {
   const res = await runPython(engine, container, 'probe.py', { overlay, ...database });
   if (res.code !== 0) throw new HostError(host, `the settings probe failed (exit ${res.code}):\n${tail(res.stderr)}`);

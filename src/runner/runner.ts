@@ -113,21 +113,27 @@ export class Runner {
         for (const name of phase.steps) {
           const step = this.steps[name] as FleetStep;
           const entry: PlannedStep = { phase: phase.name, step: name, title: step.title };
+          plan.fleet.push(entry);
           const t0 = Date.now();
-          // A fleet step over hosts that already failed would only repeat their errors.
-          const outcome: Settled = broken.size
-            ? { plan: { action: 'none', reason: 'skipped: a host failed earlier' }, ms: t0 }
-            : await settle(() => step.plan(this.ctx, this.fleetInput(step, 'plan') as never));
-          if ('plan' in outcome) {
-            entry.plan = this.keep(step, name, outcome.plan, this.fleetValues);
-            if (entry.plan.action === 'change') plan.changes = true;
-            this.record(phase.name, name, null, entry.plan.action === 'change' ? 'changed' : 'unchanged', describePlan(entry.plan), t0);
-          } else {
-            entry.error = detailFor(outcome.error);
+          if (broken.size) {
+            // A fleet step over hosts that already failed would only repeat their errors.
+            entry.plan = { action: 'none', reason: 'skipped: a host failed earlier' };
+            this.record(phase.name, name, null, 'skipped', entry.plan.reason, t0);
+            continue;
+          }
+          const outcome = await settle(() => step.plan(this.ctx, this.fleetInput(step, 'plan') as never));
+          try {
+            if ('plan' in outcome) entry.plan = this.keep(step, name, outcome.plan, this.fleetValues);
+            else throw outcome.error;
+          } catch (err) {
+            entry.error = detailFor(err);
+            broken.add('fleet');
             plan.failed.push({ host: null, step: name, message: entry.error });
             this.record(phase.name, name, null, 'failed', entry.error, t0);
+            continue;
           }
-          plan.fleet.push(entry);
+          if (entry.plan.action === 'change') plan.changes = true;
+          this.record(phase.name, name, null, entry.plan.action === 'change' ? 'changed' : 'unchanged', describePlan(entry.plan), t0);
         }
         continue;
       }

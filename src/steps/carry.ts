@@ -5,7 +5,7 @@ import { hostSettings } from './settings.js';
 import type { CarryCounts } from '../runner/results.js';
 import { fleetStep, type CarryRoute, type HostContext, type Undo } from './types.js';
 
-/** carry.py's answer (see src/facts/python/carry.py): counts only, never a session key or content. */
+/** carry.py's answer (see src/steps/python/carry.py): counts only, never a session key or content. */
 interface CarryAnswer {
   supported: boolean;
   why?: string;
@@ -31,7 +31,7 @@ interface CarryAnswer {
 async function ask(route: Pick<CarryRoute, 'carrier' | 'settings'>, op: 'count' | 'carry' | 'forget', ledger?: Record<string, number | null>): Promise<CarryAnswer> {
   const { carrier: h, settings: s } = route;
   const wanted = hostSettings(h);
-  return pythonJson<CarryAnswer>(h.host.name, h.engine, h.host.container, 'carry.py', {
+  return pythonJson<CarryAnswer>(h.host.name, h.engine, h.host.container, 'steps/python/carry.py', {
     op,
     old_files: { [basename(s.path)]: s.before ? s.before.content.toString('utf8') : '' },
     new_settings: renderBlock(wanted.block, 'carry', wanted.prelude),

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { probeWithOverlay } from '../facts/horizon.js';
+import { probeWithOverlay, pythonJson } from '../facts/horizon.js';
 import { fleetStep, type HostContext, type SettingsChange } from './types.js';
 
 /** The first host (all passed preflight): the migration runs there, with its patched settings. */
@@ -25,9 +25,9 @@ export const migrateSessions = fleetStep({
   },
   async apply(_run, { hosts }) {
     const { h, overlay } = migrationHost(hosts);
-    const probe = await probeWithOverlay(h.host.name, h.engine, h.host.container, overlay, { migrate: true, tables: true });
-    if (probe.databaseError) throw new Error(`the sessions migration failed on ${h.host.name}: ${probe.databaseError}`);
-    if (!probe.tables?.includes('django_session')) throw new Error(`after the migration on ${h.host.name}, django_session does not exist`);
+    const done = await pythonJson<{ error?: string; tables?: string[] }>(h.host.name, h.engine, h.host.container, 'steps/python/migrate.py', { overlay });
+    if (done.error) throw new Error(`the sessions migration failed on ${h.host.name}: ${done.error}`);
+    if (!done.tables?.includes('django_session')) throw new Error(`after the migration on ${h.host.name}, django_session does not exist`);
     return `migrated on ${h.host.name}; django_session exists`;
   },
 });

@@ -96,7 +96,9 @@ export const backendLogin = hostStep({
   title: 'logged in with the installed driver',
   needs: [],
   gives: [],
-  async plan() {
+  async plan(ctx) {
+    const library = hostSettings(ctx).library;
+    if (!library || ctx.facts.horizon?.modules[library.module]) return { action: 'none', reason: 'ok: the driver was there at preflight, which logged in with it' };
     return { action: 'check', summary: 'log in with the container\'s driver and check the privileges the migration needs' };
   },
   async apply(ctx) {

@@ -10,7 +10,7 @@ interface SessionAnswer {
 }
 
 function session(h: HostContext, input: Record<string, unknown>): Promise<SessionAnswer> {
-  return pythonJson<SessionAnswer>(h.host.name, h.engine, h.host.container, 'session.py', input);
+  return pythonJson<SessionAnswer>(h.host.name, h.engine, h.host.container, 'steps/python/session.py', input);
 }
 
 /** The proof session expires by itself: nothing has to be cleaned up after the proof. */

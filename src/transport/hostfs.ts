@@ -25,7 +25,7 @@ export class HostFiles {
   constructor(private readonly shell: Shell) {}
 
   private async call<T>(request: Record<string, unknown>): Promise<T> {
-    const res = await this.shell.exec(['python3', '-c', asset('src/facts/python/hostfile.py')], {
+    const res = await this.shell.exec(['python3', '-c', asset('src/transport/python/hostfile.py')], {
       sudo: true,
       stdin: JSON.stringify(request),
     });

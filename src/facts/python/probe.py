@@ -182,19 +182,15 @@ def run_scripts(scripts):
     return answers
 
 
-def database_work(migrate):
-    """The sessions migration (with the overlaid settings, before any restart) and the tables it sees."""
+def database_tables():
+    """The tables the (overlaid) settings' database holds: read only (the migration is steps/python/migrate.py)."""
     import django
-    from django.core.management import call_command
     from django.db import connection
 
     out = {}
     try:
         with contextlib.redirect_stdout(sys.stderr):
             django.setup()
-            if migrate:
-                call_command("migrate", "sessions", interactive=False, verbosity=1)
-                out["migrated"] = True
         out["tables"] = sorted(connection.introspection.table_names())
     except Exception as exc:  # noqa: BLE001 - reported, the caller decides
         out["database_error"] = "%s: %s" % (type(exc).__name__, exc)
@@ -238,8 +234,8 @@ def main():
         facts["login_page"] = waited
     if request.get("also"):
         facts["also"] = run_scripts(request["also"])
-    if request.get("migrate") or request.get("tables"):
-        facts.update(database_work(bool(request.get("migrate"))))
+    if request.get("tables"):
+        facts.update(database_tables())
     sys.stdout.write("\n" + MARKER + json.dumps(facts, sort_keys=True) + "\n")
 
 

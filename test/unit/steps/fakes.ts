@@ -1,0 +1,189 @@
+/**
+ * Facts and a fake host for the steps' plan tables (pyinfra-style: {facts, desired} -> plan). A
+ * step reads files through HostFiles and runs Python in the container through the engine; here the
+ * files are given, locate.py (pure parsing) runs for real on this machine's python3, and the
+ * scripts that need Horizon (the settings probe, carry.py) answer what a case says they answer.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { resolveDesired, type BackendFlags } from '../../../src/backends/desired.js';
+import type { Desired } from '../../../src/backends/types.js';
+import type { HostFacts } from '../../../src/facts/gather.js';
+import { parseProbeOutput, type EffectiveSettings, type HorizonFacts } from '../../../src/facts/horizon.js';
+import { parseInventory } from '../../../src/inventory/load.js';
+import type { Inventory } from '../../../src/inventory/types.js';
+import type { FileSnapshot, HostFiles } from '../../../src/transport/hostfs.js';
+import type { ContainerInfo, Engine, ExecResult } from '../../../src/transport/types.js';
+import { asset } from '../../../src/util/assets.js';
+import type { FleetContext, HostContext, RunInfo } from '../../../src/steps/types.js';
+
+export const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
+export const MEMCACHED = 'django.core.cache.backends.memcached.PyMemcacheCache';
+export const REDIS = 'django_redis.cache.RedisCache';
+export const CACHE_SESSIONS = 'django.contrib.sessions.backends.cache';
+export const DB_SESSIONS = 'django.contrib.sessions.backends.db';
+
+/** An inventory of `hosts` Dashboard hosts naming every backend (the flags pick one). */
+export function inventory(hosts = 2, ...extra: string[]): Inventory {
+  const lines = [
+    'hosts:',
+    ...Array.from({ length: hosts }, (_, i) => `  dash${i + 1}: { address: 10.0.0.${i + 1} }`),
+    'session:',
+    '  redis: { url: "redis://10.0.0.50:6379/0" }',
+    '  memcached: { servers: ["10.0.0.5:11211"] }',
+    '  database: { engine: mysql, host: "10.0.0.60", name: horizon, user: horizon, password_env: DB_PASSWORD }',
+    ...extra,
+  ];
+  return parseInventory(`${lines.join('\n')}\n`, 'inv.yaml', { HOME: '/home/op' });
+}
+
+export function desired(backend: BackendFlags['backend'], inv = inventory(), flags: Omit<BackendFlags, 'backend'> = {}): Promise<Desired> {
+  process.env.DB_PASSWORD ??= 'dbpass';
+  return resolveDesired(inv, { backend, allowInsecureCookieSessions: true, ...flags });
+}
+
+/** Effective settings as the probe reports them; Kolla's own memcached settings by default. */
+export function settings(more: Partial<EffectiveSettings> = {}): EffectiveSettings {
+  return {
+    django: '4.2.28',
+    sessionEngine: CACHE_SESSIONS,
+    cache: { backend: MEMCACHED, location: ['10.0.0.5:11211'], options: ['ignore_exc'] },
+    database: null,
+    security: {},
+    secretKeySha256: 'k'.repeat(16),
+    ...more,
+  };
+}
+
+export const REDIS_SETTINGS = settings({ cache: { backend: REDIS, location: 'redis://10.0.0.50:6379/0', options: ['CLIENT_CLASS'] } });
+export const DATABASE_SETTINGS = settings({ sessionEngine: DB_SESSIONS, database: { engine: 'django.db.backends.mysql', name: 'horizon', host: '10.0.0.60' } });
+export const COOKIE_SETTINGS = settings({ sessionEngine: 'django.contrib.sessions.backends.signed_cookies' });
+
+/** The line probe.py prints for these settings (what parseProbeOutput reads). */
+export function probeLine(s: EffectiveSettings | undefined, more: Record<string, unknown> = {}): string {
+  const raw = {
+    python: '3.13.5',
+    executable: '/usr/bin/python3',
+    horizon: '25.3.0',
+    modules: { django_redis: '5.4.0', redis: '4.3.4', pymemcache: '4.0.0', MySQLdb: '1.4.6', pymysql: '1.1.1' },
+    kolla_config_files: ['_9998-kolla-settings.py', '_9999-custom-settings.py'],
+    settings_d: ['_9998-kolla-settings.py', '_9999-custom-settings.py'],
+    pip: '25.1',
+    ...(s
+      ? {
+          settings: {
+            django: s.django,
+            session_engine: s.sessionEngine,
+            cache: s.cache,
+            database: s.database,
+            security: s.security,
+            secret_key_sha256: s.secretKeySha256,
+          },
+        }
+      : {}),
+    ...more,
+  };
+  return `SESSIONCTL-FACTS ${JSON.stringify(raw)}\n`;
+}
+
+/** What the container's scripts answer in a case: each gets the JSON input its caller sent. */
+export interface Answers {
+  /** probe.py with an overlay (the settings as the next start will see them) or a database question. */
+  probe?: (input: Record<string, unknown>) => string;
+  'carry.py'?: (input: Record<string, unknown>) => unknown;
+  'login_page.py'?: () => string;
+}
+
+function result(stdout: string, code = 0): ExecResult {
+  return { code, stdout: Buffer.from(stdout), stderr: Buffer.alloc(0), display: 'fake' };
+}
+
+/** An engine whose container runs locate.py for real and answers the rest from `answers`. */
+export function fakeEngine(answers: Answers, calls: string[] = []): Engine {
+  const scripts = ['facts/python/probe.py', 'steps/python/carry.py', 'facts/python/login_page.py', 'facts/python/locate.py'] as const;
+  return {
+    via: 'api',
+    async inspect() {
+      return null;
+    },
+    async restart() {
+      throw new Error('a plan never restarts');
+    },
+    async exec(_container, argv, opts = {}) {
+      const code = argv[argv.indexOf('-c', 3) + 1] ?? '';
+      const script = scripts.find((s) => code.endsWith(asset(`src/${s}`)));
+      const input = JSON.parse(String(opts.stdin ?? '{}')) as Record<string, unknown>;
+      calls.push(script ?? 'unknown');
+      if (script === 'facts/python/locate.py') return result(execFileSync('python3', ['-c', code], { input: String(opts.stdin) }).toString());
+      if (script === 'facts/python/probe.py' && answers.probe) return result(answers.probe(input));
+      if (script === 'steps/python/carry.py' && answers['carry.py']) return result(JSON.stringify(answers['carry.py'](input)));
+      if (script === 'facts/python/login_page.py' && answers['login_page.py']) return result(answers['login_page.py']());
+      throw new Error(`this case gives no answer for ${script ?? argv.join(' ')}`);
+    },
+  };
+}
+
+/** Host files holding `files` (path -> text; absent: no such file). */
+export function fakeFiles(files: Record<string, string>, free = 1 << 30): HostFiles {
+  return {
+    async read(path: string): Promise<FileSnapshot | null> {
+      const text = files[path];
+      if (text === undefined) return null;
+      const content = Buffer.from(text);
+      return { path, content, sha256: createHash('sha256').update(content).digest('hex'), mode: 0o600, uid: 0, gid: 0 };
+    },
+    async freeBytes() {
+      return free;
+    },
+  } as unknown as HostFiles;
+}
+
+export interface HostCase {
+  name?: string;
+  settings?: EffectiveSettings;
+  /** The host's settings file (default: Kolla's empty custom file). */
+  file?: string | null;
+  horizon?: Partial<HorizonFacts>;
+  container?: Partial<ContainerInfo>;
+  answers?: Answers;
+  calls?: string[];
+  free?: number;
+}
+
+/** A host as the runner hands it to a step: facts gathered, transport faked. */
+export function host(run: RunInfo, c: HostCase = {}): HostContext {
+  const name = c.name ?? 'dash1';
+  const inv = inventory(3);
+  const config = inv.hosts.find((h) => h.name === name)!;
+  const horizon = { ...parseProbeOutput(probeLine(c.settings ?? settings())), ...c.horizon };
+  const container: ContainerInfo = {
+    id: 'c1',
+    name: 'horizon',
+    image: 'kolla/horizon:2025.2',
+    imageId: 'sha256:1',
+    state: 'running',
+    health: 'healthy',
+    startedAt: '2026-12-01T00:00:00Z',
+    restartCount: 0,
+    mounts: [{ source: '/etc/kolla/horizon', destination: '/var/lib/kolla/config_files', readOnly: true }],
+    ...c.container,
+  };
+  const facts: HostFacts = {
+    host: config,
+    reachable: true,
+    engineVia: 'api',
+    container,
+    layout: { layout: 'kolla-local-settings-d', configDir: '/etc/kolla/horizon', customFile: CUSTOM },
+    horizon,
+  };
+  const text = c.file === undefined ? '# Custom Horizon settings\n' : c.file;
+  return { run, host: config, facts, engine: fakeEngine(c.answers ?? {}, c.calls), files: fakeFiles(text === null ? {} : { [CUSTOM]: text }, c.free) };
+}
+
+export function runInfo(d: Desired): RunInfo {
+  return { id: '20261201T000000-abcdef', mode: 'plan', desired: d, rollout: { serial: 1, maxFail: 0 }, log: () => undefined, timeouts: { health: 300 } };
+}
+
+export function fleet(run: RunInfo, hosts: HostCase[]): FleetContext {
+  return { run, hosts: hosts.map((c, i) => host(run, { name: `dash${i + 1}`, ...c })) };
+}

@@ -1,0 +1,232 @@
+/**
+ * Every step's plan as a table, the way pyinfra tests its operations: {facts, desired} -> the
+ * expected plan (action, summary or reason, diff) and the values it gives. No lab: the facts are
+ * data, locate.py parses for real, and Horizon's answers are given by each case (see fakes.ts).
+ */
+import test from 'ava';
+import { STEPS } from '../../../src/steps/index.js';
+import type { FleetStep, HostStep, HostSettingsChange } from '../../../src/steps/types.js';
+import type { StepPlan } from '../../../src/runner/results.js';
+import {
+  COOKIE_SETTINGS,
+  CUSTOM,
+  DATABASE_SETTINGS,
+  REDIS,
+  REDIS_SETTINGS,
+  desired,
+  fleet,
+  host,
+  inventory,
+  probeLine,
+  runInfo,
+  settings,
+  type HostCase,
+} from './fakes.js';
+
+type Planned = StepPlan & { gives?: Record<string, unknown> };
+
+async function planHost(step: string, backend: 'redis' | 'memcached' | 'database' | 'cookie', c: HostCase = {}, input: Record<string, unknown> = {}): Promise<Planned> {
+  const run = runInfo(await desired(backend));
+  return (STEPS[step] as HostStep).plan(host(run, c), input as never) as Promise<Planned>;
+}
+
+const text = (p: Planned) => (p.action === 'none' ? p.reason : p.summary);
+const change = (over: Partial<HostSettingsChange> = {}): HostSettingsChange => ({ path: CUSTOM, before: null, after: '', changed: false, switches: false, ...over });
+
+test('container-healthy: healthy -> ok; unhealthy -> refused; starting -> asks the login page itself', async (t) => {
+  t.is(text(await planHost('container-healthy', 'redis')), 'ok: horizon running, healthy');
+  await t.throwsAsync(planHost('container-healthy', 'redis', { container: { health: 'unhealthy' } }), { message: /unhealthy; fix it before switching/ });
+  t.regex(text(await planHost('container-healthy', 'redis', { container: { health: 'starting' }, answers: { 'login_page.py': () => '200' } })), /still starting, login page 200/);
+  await t.throwsAsync(planHost('container-healthy', 'redis', { container: { health: 'starting' }, answers: { 'login_page.py': () => '502' } }), { message: /login page answers 502/ });
+});
+
+test('settings-layout: a Kolla layout names the file it patches; a plain one is refused', async (t) => {
+  t.is(text(await planHost('settings-layout', 'redis')), `ok: kolla-local-settings-d, patching ${CUSTOM}`);
+  const run = runInfo(await desired('redis'));
+  const plain = host(run);
+  plain.facts.layout = { layout: 'plain', configDir: null, customFile: null };
+  await t.throwsAsync((STEPS['settings-layout'] as HostStep).plan(plain, {} as never), { message: /plain layouts are not switched/ });
+});
+
+test('django-version: the client library that fits the Django in the container; settings that do not load are refused', async (t) => {
+  t.regex(text(await planHost('django-version', 'redis')), /^ok: Django 4\.2\.28, Python 3\.13\.5; RedisCache, client library django-redis/);
+  t.regex(text(await planHost('django-version', 'cookie')), /no client library needed/);
+  await t.throwsAsync(planHost('django-version', 'redis', { settings: undefined, horizon: { settings: undefined, settingsError: 'ImportError: x' } }), { message: /settings do not load: ImportError: x/ });
+});
+
+test('backend-reachable: judged from the answer the facts probe got in its own process', async (t) => {
+  const also = (stdout: unknown) => ({ horizon: { also: { 'redis_check.py': { stdout: JSON.stringify(stdout) } } } });
+  t.is(text(await planHost('backend-reachable', 'redis', also({ ok: true, version: '7.0.15', role: 'master' }))), 'ok: Redis 7.0.15 (master) answered PING from the container');
+  await t.throwsAsync(planHost('backend-reachable', 'redis', also({ ok: true, version: '7.0.15', role: 'slave' })), { message: /is a slave, not a master/ });
+  await t.throwsAsync(planHost('backend-reachable', 'redis', also({ ok: false, error: 'Connection refused' })), { message: /not usable from the horizon container: Connection refused/ });
+});
+
+test('backend-login and disk-space: a check after the install; room for the backups or a refusal', async (t) => {
+  t.regex(text(await planHost('backend-login', 'database')), /^ok: the driver was there at preflight/);
+  t.is((await planHost('backend-login', 'database', { horizon: { modules: {} } })).action, 'check', 'after the driver install');
+  t.is(text(await planHost('disk-space', 'redis', { free: 200 * 1024 * 1024 })), 'ok: 200 MiB free');
+  await t.throwsAsync(planHost('disk-space', 'redis', { free: 1024 }), { message: /only 1 KiB free .* need 16 MiB/ });
+});
+
+test('install-client-library: nothing when the module imports; an install into the writable layer when missing; refused without pip', async (t) => {
+  t.regex(text(await planHost('install-client-library', 'redis')), /^no change: django_redis 5\.4\.0 already imports$/);
+  const missing = { horizon: { modules: { redis: '4.3.4' } } };
+  const install = await planHost('install-client-library', 'redis', missing);
+  t.is(install.action, 'change');
+  t.regex(text(install), /^install django-redis[^ ]* \(pip\) into the container's writable layer/);
+  await t.throwsAsync(planHost('install-client-library', 'redis', { horizon: { modules: {}, pip: null } }), { message: /pip is not installed/ });
+  t.regex(text(await planHost('install-client-library', 'cookie')), /needs no extra library/);
+});
+
+test('patch-settings: a backend already in use but set outside sessionctl is no change, and the host does not switch', async (t) => {
+  for (const [backend, s] of [
+    ['memcached', settings()],
+    ['redis', REDIS_SETTINGS],
+    ['database', DATABASE_SETTINGS],
+    ['cookie', COOKIE_SETTINGS],
+  ] as const) {
+    const p = await planHost('patch-settings', backend, { settings: s, file: '# Kolla renders the backend in _9998\n' });
+    t.is(p.action, 'none', backend);
+    t.regex(text(p), /set outside sessionctl/, backend);
+    const given = p.gives!.settings as HostSettingsChange;
+    t.deepEqual([given.path, given.changed, given.switches, given.after], [CUSTOM, false, false, '# Kolla renders the backend in _9998\n'], backend);
+  }
+});
+
+test('patch-settings: a switch writes the managed block, comments out the old setting, validates it through the next start, and gives the new text', async (t) => {
+  const file = "# operator\nSESSION_ENGINE = 'django.contrib.sessions.backends.file'\n";
+  const overlays: unknown[] = [];
+  const p = await planHost('patch-settings', 'redis', { file, answers: { probe: (input) => (overlays.push(input.overlay), probeLine(REDIS_SETTINGS)) } });
+  t.is(p.action, 'change');
+  t.is(text(p), `write the managed block into ${CUSTOM}; comments out SESSION_ENGINE (line 2)`);
+  t.regex(p.action === 'change' ? p.diff ?? '' : '', /^-SESSION_ENGINE = 'django\.contrib\.sessions\.backends\.file'$/m);
+  t.regex(p.action === 'change' ? p.diff ?? '' : '', /^\+# BEGIN sessionctl managed block/m);
+  const given = p.gives!.settings as HostSettingsChange;
+  t.true(given.changed && given.switches);
+  t.is(given.before?.content.toString(), file);
+  t.regex(given.after, /^CACHES = /m);
+  t.deepEqual(Object.keys(overlays[0] as object), ['_9999-custom-settings.py'], 'validated with the patched file served in place of the one Kolla copies');
+});
+
+test('patch-settings: a later snippet that overrides the block stops the plan; a file that does not parse is refused', async (t) => {
+  await t.throwsAsync(planHost('patch-settings', 'redis', { answers: { probe: () => probeLine(settings()) } }), { message: /Django would not use the new backend: SESSION_ENGINE|CACHES\['default'\] BACKEND would be .*PyMemcacheCache.*nothing was written/ });
+  await t.throwsAsync(planHost('patch-settings', 'redis', { file: 'SESSION_ENGINE = (\n' }), { message: new RegExp(`${CUSTOM}:1:\\d+: .*fix it first`) });
+});
+
+test('patch-settings: our block already there and running -> no change; there but not running yet -> no write, but the host switches', async (t) => {
+  const first = await planHost('patch-settings', 'redis', { answers: { probe: () => probeLine(REDIS_SETTINGS) } });
+  const patched = (first.gives!.settings as HostSettingsChange).after;
+  const running = await planHost('patch-settings', 'redis', { file: patched, settings: REDIS_SETTINGS });
+  t.is(text(running), `no change: ${CUSTOM} already has this managed block`);
+  t.false((running.gives!.settings as HostSettingsChange).switches);
+  const pending = await planHost('patch-settings', 'redis', { file: patched, answers: { probe: () => probeLine(REDIS_SETTINGS) } });
+  t.is(pending.action, 'none');
+  t.true((pending.gives!.settings as HostSettingsChange).switches, 'the restart step restarts it');
+});
+
+test('restart: a changed file, or a file that says the new backend while Horizon does not run it yet; otherwise nothing', async (t) => {
+  const restart = (s: HostSettingsChange, c: HostCase = {}) => planHost('restart', 'redis', c, { settings: s });
+  const changed = await restart(change({ changed: true, switches: true }));
+  t.is(text(changed), 'restart horizon (stop timeout 10s) to load the new settings');
+  t.deepEqual(changed.gives, { restart: true });
+  const pending = await restart(change({ switches: true }));
+  t.regex(text(pending), /^restart horizon: the file is already patched but the running Horizon still has CACHES\['default'\] BACKEND would be .*PyMemcacheCache/);
+  const none = await restart(change(), { settings: REDIS_SETTINGS });
+  t.deepEqual([none.action, text(none), none.gives], ['none', 'no change: Horizon already runs with this backend', { restart: false }]);
+});
+
+test('health-gate and verify-settings: a check on a restarted host, nothing otherwise; verify judges what the gate read', async (t) => {
+  t.is((await planHost('health-gate', 'redis', {}, { restart: true })).action, 'check');
+  t.is(text(await planHost('health-gate', 'redis', {}, { restart: false })), 'not restarted');
+  t.is((await planHost('verify-settings', 'redis', {}, { restart: true })).action, 'check');
+  const run = runInfo(await desired('redis'));
+  const verify = STEPS['verify-settings'] as HostStep;
+  const apply = (s: ReturnType<typeof settings>) => verify.apply!(host(run), { restart: true, restarted: host(run, { settings: s }).facts.horizon, plan: { action: 'check', summary: '' } } as never, () => undefined);
+  t.regex(String(await apply(REDIS_SETTINGS)), new RegExp(`effective: .*${REDIS}`));
+  await t.throwsAsync(apply(settings()), { message: /after the restart CACHES\['default'\] BACKEND would be/ });
+});
+
+async function planFleet(step: string, backend: 'redis' | 'memcached' | 'database' | 'cookie', hosts: HostCase[], input: Record<string, unknown>, flags: { carrySessions?: boolean } = {}, inv = inventory()) {
+  const run = runInfo(await desired(backend, inv, flags));
+  const ctx = fleet(run, hosts);
+  const values = input.hosts as Record<string, unknown>[] | undefined;
+  return (STEPS[step] as FleetStep).plan(ctx, { ...input, hosts: ctx.hosts.map((h, i) => ({ ctx: h, ...(values?.[i] ?? {}) })) } as never) as Promise<Planned>;
+}
+
+test('secret-key-consistent: one key everywhere, or a refusal naming the hosts of each', async (t) => {
+  t.is(text(await planFleet('secret-key-consistent', 'redis', [{}, {}], {})), 'ok: 2 host(s) share one SECRET_KEY');
+  await t.throwsAsync(planFleet('secret-key-consistent', 'redis', [{}, { settings: settings({ secretKeySha256: 'z'.repeat(16) }) }], {}), { message: /SECRET_KEY differs between hosts \(dash1: sha256 k+; dash2: sha256 z+\)/ });
+});
+
+test('migrate-sessions: the table seen through the patched settings decides; the migration runs on the first host only', async (t) => {
+  const seen: unknown[] = [];
+  const answer = (tables: string[]) => ({ probe: (input: Record<string, unknown>) => (seen.push(input), probeLine(DATABASE_SETTINGS, { tables })) });
+  const s = { settings: change({ after: 'X = 1\n' }) };
+  t.is(text(await planFleet('migrate-sessions', 'database', [{ answers: answer(['django_session']) }, {}], { hosts: [s, s] })), 'no change: django_session already exists (seen from dash1)');
+  t.is(text(await planFleet('migrate-sessions', 'database', [{ answers: answer([]) }, {}], { hosts: [s, s] })), 'run the sessions migration once, on dash1, before any restart');
+  t.deepEqual(seen[0], { overlay: { '_9999-custom-settings.py': 'X = 1\n' }, tables: true });
+});
+
+test('kolla-override: none without a deploy host; the same block where the deploy host lacks it; nothing when it has it', async (t) => {
+  const none = await planFleet('kolla-override', 'redis', [{}], {});
+  t.deepEqual([none.action, none.gives], ['none', { deployFile: null }]);
+  const run = runInfo(await desired('redis'));
+  const ctx = fleet(run, [{}]);
+  const { fakeFiles } = await import('./fakes.js');
+  ctx.deploy = { name: 'deploy', files: fakeFiles({}), path: '/etc/kolla/config/horizon/_9999-custom-settings.py' };
+  const write = (await (STEPS['kolla-override'] as FleetStep).plan(ctx, { hosts: [] } as never)) as Planned;
+  t.is(text(write), 'write the same block into deploy:/etc/kolla/config/horizon/_9999-custom-settings.py');
+  const after = (write.gives!.deployFile as HostSettingsChange).after;
+  ctx.deploy = { ...ctx.deploy, files: fakeFiles({ [ctx.deploy.path]: after }) };
+  t.regex(text((await (STEPS['kolla-override'] as FleetStep).plan(ctx, { hosts: [] } as never)) as Planned), /^no change: deploy:.* already has this block$/);
+});
+
+test('carry-sessions: from the first switching host; not asked, not possible (and why), or nothing to copy', async (t) => {
+  const switching = { settings: change({ changed: true, switches: true, after: 'X = 1\n' }) };
+  const idle = { settings: change() };
+  const count = (answer: unknown) => ({ answers: { 'carry.py': () => answer } });
+  const none = await planFleet('carry-sessions', 'redis', [{}, {}], { hosts: [idle, idle] });
+  t.deepEqual([text(none), none.gives], ['no change: nothing is switched', { carry: { route: null } }]);
+  const off = await planFleet('carry-sessions', 'redis', [{}, {}], { hosts: [idle, switching] }, { carrySessions: false });
+  t.regex(text(off), /^not asked/);
+  const cannot = await planFleet('carry-sessions', 'redis', [{}, count({ supported: false, why: 'memcached 10.0.0.5:11211 cannot list its keys' })], { hosts: [idle, switching] });
+  t.deepEqual(cannot.gives, { carry: { route: null, cannot: 'memcached 10.0.0.5:11211 cannot list its keys' } });
+  const carry = await planFleet('carry-sessions', 'redis', [{}, count({ supported: true, live: 12 })], { hosts: [idle, switching] });
+  t.is(text(carry), 'copy the 12 live sessions from memcached at 10.0.0.5:11211 into Redis at redis://10.0.0.50:6379/0 before the first restart (on dash2), and again after the last (a newer copy wins)');
+  t.is((carry.gives!.carry as { route: { carrier: { host: { name: string } } } }).route.carrier.host.name, 'dash2', 'the first host being switched copies');
+  t.regex(text(await planFleet('carry-sessions', 'redis', [count({ supported: true, same: true })], { hosts: [switching] })), /name the same backend/);
+});
+
+test('carry-sessions-again and cross-host-session: only when sessions were carried, and only when a host switched', async (t) => {
+  t.is(text(await planFleet('carry-sessions-again', 'redis', [{}], { carry: { route: null } })), 'no session is carried in this run');
+  t.is((await planFleet('carry-sessions-again', 'redis', [{}], { carry: { route: { from: 'memcached' } } })).action, 'check');
+  t.is(text(await planFleet('cross-host-session', 'redis', [{}, {}], { hosts: [{ restart: false }, { restart: false }] })), 'no change: nothing was switched');
+  t.regex(text(await planFleet('cross-host-session', 'redis', [{}, {}], { hosts: [{ restart: false }, { restart: true }] })), /^write a session on dash1 .* read it on dash2, find it in Redis/);
+});
+
+test('every step has a plan table here', (t) => {
+  const covered = ['container-healthy', 'settings-layout', 'django-version', 'backend-reachable', 'backend-login', 'disk-space', 'secret-key-consistent', 'install-client-library', 'patch-settings', 'restart', 'health-gate', 'verify-settings', 'kolla-override', 'migrate-sessions', 'carry-sessions', 'carry-sessions-again', 'cross-host-session'];
+  t.deepEqual(Object.keys(STEPS).sort(), covered.sort());
+});
+
+test('every backend already in use but set outside sessionctl: the whole playbook plans no change (Kolla memcached, Kolla database, hand-written Redis, cookies)', async (t) => {
+  const { Runner } = await import('../../../src/runner/runner.js');
+  const { loadPlaybook } = await import('../../../src/playbook/load.js');
+  const ok = JSON.stringify({ ok: true, version: '7.0.15', role: 'master', servers: [{ server: '10.0.0.5:11211', ok: true, version: '1.6.21' }], server: 'MariaDB 10.11', driver: 'MySQLdb', can_create: true });
+  const also = Object.fromEntries(['redis_check.py', 'memcached_check.py', 'db_check.py'].map((s) => [s, { stdout: ok }]));
+  for (const [backend, s] of [
+    ['memcached', settings()],
+    ['database', DATABASE_SETTINGS],
+    ['redis', REDIS_SETTINGS],
+    ['cookie', COOKIE_SETTINGS],
+  ] as const) {
+    const run = runInfo(await desired(backend));
+    const hostCase: HostCase = { settings: s, horizon: { also }, answers: { probe: () => probeLine(s, { tables: ['django_session'] }) } };
+    const ctx = fleet(run, [hostCase, hostCase, hostCase]);
+    const plan = await new Runner(await loadPlaybook(backend, STEPS), STEPS, ctx, () => undefined).plan();
+    t.deepEqual(plan.failed, [], backend);
+    t.false(plan.changes, `${backend}: no step plans a change`);
+    const actions = [...Object.values(plan.hosts).flat(), ...plan.fleet].map((p) => `${p.step}:${p.plan!.action}`);
+    t.false(actions.some((a) => a.endsWith(':change') || a.endsWith(':check')), `${backend}: ${actions.join(' ')}`);
+  }
+});
