@@ -1,16 +1,21 @@
 /**
- * The whole test suite in one command (`npm test`): unit tests and the real-lab tests.
- * Makes sure a Docker engine runs (installing Debian's docker.io on a fresh machine), brings up one
- * 3-host lab per Horizon flavour, runs ava once over every test file, and ends with the totals on
- * one line: `N passed, N failed`.
+ * The test suite: `npm test` (everything), `npm run test:unit` (test/unit/: pure code, no Docker),
+ * `npm run test:lab` (test/lab/: the real lab). For the lab it makes sure a Docker engine runs
+ * (installing Debian's docker.io on a fresh machine), brings up one 3-host lab per Horizon flavour,
+ * runs ava once over the chosen files, and ends with the totals on one line: `N passed, N failed`.
  *
- * SESSIONCTL_LAB_FLAVOURS=zed,h25 (default both; empty = unit tests only)
+ * SESSIONCTL_LAB_FLAVOURS=zed,h25 (default both; empty = no lab, so only the unit tests)
  * SESSIONCTL_KEEP_LAB=1 leaves the labs running afterwards (faster reruns while developing).
+ * Extra arguments go to ava (e.g. a file or --match).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { labUp, labDown } from './lab/lab.js';
 
-const flavours = (process.env.SESSIONCTL_LAB_FLAVOURS ?? 'zed,h25')
+const [first, ...rest] = process.argv.slice(2);
+const only = first === '--unit' ? 'unit' : first === '--lab' ? 'lab' : undefined;
+const avaArgs = only ? rest : process.argv.slice(2);
+const files = avaArgs.some((a) => a.endsWith('.ts')) ? [] : only === 'unit' ? ['test/unit/**/*.test.ts'] : only === 'lab' ? ['test/lab/**/*.test.ts'] : [];
+const flavours = (only === 'unit' ? '' : (process.env.SESSIONCTL_LAB_FLAVOURS ?? 'zed,h25'))
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean) as ('zed' | 'h25')[];
@@ -27,9 +32,11 @@ function sh(cmd: string, args: string[]): void {
 async function main(): Promise<number> {
   const started: string[] = [];
   try {
-    step('build');
-    sh('npx', ['tsc', '-p', 'tsconfig.build.json']);
+    step('typecheck');
+    sh('npx', ['tsc', '-p', 'tsconfig.json']);
     if (flavours.length) {
+      step('build');
+      sh('npx', ['tsc', '-p', 'tsconfig.build.json']);
       step('docker engine');
       sh('bash', ['test/lab/host-setup.sh']);
       for (const horizon of flavours) {
@@ -53,7 +60,7 @@ async function main(): Promise<number> {
 /** Run ava, echo its output, and print its summary as `N passed, N failed`. */
 function runAva(env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn('npx', ['ava', ...process.argv.slice(2)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npx', ['ava', ...files, ...avaArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     const tee = (out: NodeJS.WriteStream) => (chunk: Buffer) => {
       out.write(chunk);
@@ -71,7 +78,8 @@ function runAva(env: NodeJS.ProcessEnv): Promise<number> {
       let failed = count(/(\d+) tests? failed/) + count(/(\d+) uncaught exceptions?/) + count(/(\d+) tests? timed out/);
       // A non-zero exit with nothing counted (crash, no tests found) must still read as a failure.
       if (code !== 0 && failed === 0) failed = 1;
-      process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+      const skipped = count(/(\d+) tests? skipped/);
+      process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
       resolve(code === 0 && failed === 0 ? 0 : 1);
     });
   });

@@ -79,9 +79,9 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
       steps: STEPS,
       order: playbook.phases.flatMap((p) => p.steps.map((s) => ({ phase: p.name, step: s }))),
       ctx: { id: lockId, force: opts.force, timeouts: { health: opts.healthTimeout } },
-      record: (_phase, step, host, outcome, detail) => {
-        results.set(`${host}\0${step}`, { outcome, detail });
-        opts.log(host, `${step}: ${detail}`);
+      record: (_phase, step, _host, outcome, detail, _t0, target) => {
+        results.set(`${target}\0${step}`, { outcome, detail });
+        opts.log(target, `${step}: ${detail}`);
       },
     };
     const planned = await planUndo(undo, undoEntriesOf(run, (host) => targets.get(host)!));
@@ -127,7 +127,7 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
     }
     for (const h of report.hosts) {
       const r = results.get(`${h.host}\0restart`);
-      h.ok = !undone.rollbackFailed.includes(h.host);
+      h.ok = undone.targets.find((x) => x.name === h.host)?.ok ?? false;
       h.result = r?.detail ?? (h.ok ? h.reason : 'not restarted: undoing its files failed first');
     }
     const failed = report.hosts.filter((h) => !h.ok);

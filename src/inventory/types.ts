@@ -1,4 +1,4 @@
-import type { SourcePos } from '../errors.js';
+import type { SshTarget } from '../transport/types.js';
 
 export type { SecretRef } from '../util/secret.js';
 import type { SecretRef } from '../util/secret.js';
@@ -6,21 +6,9 @@ import type { SecretRef } from '../util/secret.js';
 /** Where Horizon's settings live on a host; `auto` means detect it from the container. */
 export type SettingsLayout = 'auto' | 'kolla-local-settings-d' | 'kolla-local-settings' | 'plain';
 
-/** One host of the inventory, with `defaults` already merged in and paths expanded. */
-export interface HostConfig {
-  name: string;
-  address: string;
-  port: number;
-  user: string;
-  /** Private key file; absent = ssh-agent through SSH_AUTH_SOCK. */
-  identity?: string;
-  identityPassphrase?: SecretRef;
-  knownHosts: string;
-  /** Run privileged commands through `sudo -n`. */
-  become: boolean;
+/** One host of the inventory, with `defaults` already merged in and paths expanded (what SSH needs, and more). */
+export interface HostConfig extends SshTarget {
   container: string;
-  /** Name of another inventory host to jump through. */
-  proxyJump?: string;
   role: 'dashboard' | 'jump';
   layout: SettingsLayout;
   /** Host directory Kolla renders Horizon's config into (bind-mounted into the container). */
@@ -29,12 +17,6 @@ export interface HostConfig {
   settingsFile?: string;
   /** URL of Horizon's login page as seen from inside the container (Kolla's health check). */
   healthUrl: string;
-  /** Seconds. */
-  connectTimeout: number;
-  /** Seconds, per remote command. */
-  commandTimeout: number;
-  /** Where the host's entry is in the inventory file. */
-  pos?: SourcePos;
 }
 
 export type Backend = 'memcached' | 'redis' | 'database' | 'cookie';

@@ -311,9 +311,11 @@ export class Runner {
       ctx: { id: this.ctx.run.id, force: false, timeouts: this.ctx.run.timeouts, ...(this.ctx.run.journal ? { journal: this.ctx.run.journal } : {}) },
       record: (phase, step, host, outcome, detail, t0) => this.record(phase, step, host, outcome, detail, t0),
     };
-    const undone = await applyUndo(run, await planUndo(run, entries));
-    result.rolledBack.push(...undone.rolledBack.filter((n) => n !== FLEET.name));
-    result.rollbackFailed.push(...undone.rollbackFailed.map((n) => (n === FLEET.name ? `fleet:${undone.failedSteps[n]}` : n)));
+    // Hosts by name; targets with fleet undos only (the deploy host's override, the carried sessions) only when they fail.
+    for (const t of (await applyUndo(run, await planUndo(run, entries))).targets) {
+      if (!t.ok) result.rollbackFailed.push(t.fleetOnly ? `fleet:${t.failedStep}` : t.name);
+      else if (!t.fleetOnly) result.rolledBack.push(t.name);
+    }
     this.stage = stage;
     if (stage === 'apply') this.emit({ type: 'stage', stage: 'apply' });
   }

@@ -13,7 +13,8 @@ export interface UndoRun {
   /** Every step of the playbook in order, with its phase. */
   order: { phase: string; step: string }[];
   ctx: UndoContext['run'];
-  record(phase: string, step: string, host: string | null, outcome: Outcome, detail: string, t0: number): void;
+  /** `host`: the result's host (null for a fleet step's undo); `target`: whose change it undid. */
+  record(phase: string, step: string, host: string | null, outcome: Outcome, detail: string, t0: number, target: string): void;
 }
 
 export interface UndoPlanned {
@@ -26,10 +27,8 @@ export interface UndoPlanned {
 }
 
 export interface Undone {
-  rolledBack: string[];
-  rollbackFailed: string[];
-  /** The first step whose undo failed, per target. */
-  failedSteps: Record<string, string>;
+  /** Per target, in the order undone: did every undo succeed, and the first that failed. */
+  targets: { name: string; ok: boolean; failedStep?: string; fleetOnly: boolean }[];
   /** Some undo failed because its host could not be reached. */
   unreachable: boolean;
 }
@@ -65,34 +64,35 @@ export async function planUndo(run: UndoRun, entries: UndoEntry[]): Promise<Undo
  * on a file that could not be restored would load the wrong settings); the other targets go on.
  */
 export async function applyUndo(run: UndoRun, planned: UndoPlanned[][]): Promise<Undone> {
-  const out: Undone = { rolledBack: [], rollbackFailed: [], failedSteps: {}, unreachable: false };
+  const out: Undone = { targets: [], unreachable: false };
   for (const group of planned) {
     const name = group[0]!.entry.target.name;
-    const host = group[0]!.entry.target.host || group[0]!.entry.target.files ? name : null;
     let failed: string | undefined;
     for (const { entry, phase, plan, error, cause } of group) {
       const t0 = Date.now();
+      // A fleet step's undo is the fleet's result (e.g. the deploy host's override), named by its host.
+      const fleet = run.steps[entry.step]!.scope === 'fleet';
+      const host = fleet ? null : name;
+      const label = (detail: string) => (fleet && entry.target.files ? `${name}: ${detail}` : detail);
       const fail = (detail: string, err?: unknown) => {
         if (err instanceof HostUnreachableError) out.unreachable = true;
         failed ??= entry.step;
-        run.record(phase, entry.step, host, 'rollback-failed', detail, t0);
+        run.record(phase, entry.step, host, 'rollback-failed', label(detail), t0, name);
       };
       if (failed) fail(`not undone: undoing ${failed} failed first`);
       else if (error !== undefined) fail(error, cause);
       else if (plan!.action === 'refuse') fail(plan!.reason);
-      else if (plan!.action === 'none') run.record(phase, entry.step, host, 'rolled-back', plan!.reason, t0);
+      else if (plan!.action === 'none') run.record(phase, entry.step, host, 'rolled-back', label(plan!.reason), t0, name);
       else {
         try {
-          run.record(phase, entry.step, host, 'rolled-back', await run.steps[entry.step]!.undo!.apply({ target: entry.target, run: run.ctx }, entry.record, plan!), t0);
+          run.record(phase, entry.step, host, 'rolled-back', label(await run.steps[entry.step]!.undo!.apply({ target: entry.target, run: run.ctx }, entry.record, plan!)), t0, name);
         } catch (err) {
           fail(detailFor(err, name), err);
         }
       }
     }
-    if (failed) {
-      out.rollbackFailed.push(name);
-      out.failedSteps[name] = failed;
-    } else out.rolledBack.push(name);
+    const fleetOnly = group.every((p) => run.steps[p.entry.step]!.scope === 'fleet');
+    out.targets.push({ name, ok: !failed, fleetOnly, ...(failed ? { failedStep: failed } : {}) });
   }
   return out;
 }

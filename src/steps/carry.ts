@@ -28,7 +28,7 @@ interface CarryAnswer {
  * Run carry.py on the carrier. The old backend is Horizon's settings with the settings file as it
  * was before this run (whether or not the container restarted since); the new one is our block.
  */
-async function ask(route: Pick<CarryRoute, 'carrier' | 'settings'>, op: 'count' | 'carry' | 'forget', ledger?: Record<string, number | null>): Promise<CarryAnswer> {
+async function ask(route: CarryRoute, op: 'count' | 'carry' | 'forget', ledger?: Record<string, number | null>): Promise<CarryAnswer> {
   const { carrier: h, settings: s } = route;
   const wanted = hostSettings(h);
   return pythonJson<CarryAnswer>(h.host.name, h.engine, h.host.container, 'steps/python/carry.py', {
@@ -111,12 +111,12 @@ export const carrySessions = fleetStep({
   title: 'live sessions copied into the new backend (users stay logged in)',
   needs: ['settings'],
   gives: ['carry', 'carried'],
-  async plan(run, { hosts }) {
+  async plan(fleet, { hosts }) {
     // The first host being switched copies: its settings file says what "before" was.
     const switching = hosts.find((h) => h.settings.switches);
     const none = { carry: { route: null } };
     if (!switching) return { action: 'none', reason: 'no change: nothing is switched', gives: none };
-    if (!run.run.desired.carry) return { action: 'none', reason: 'not asked (--no-carry-sessions or session.carry: false): every user will be logged out', gives: none };
+    if (!fleet.run.desired.carry) return { action: 'none', reason: 'not asked (--no-carry-sessions or session.carry: false): every user will be logged out', gives: none };
     const route = { carrier: switching.ctx, settings: switching.settings, from: oldBackend(switching.ctx) };
     const a = await ask(route, 'count');
     if (!a.supported) return { action: 'none', reason: `cannot carry the sessions: ${a.why}; every user will be logged out`, gives: { carry: { route: null, cannot: a.why ?? 'unknown' } } };
@@ -124,7 +124,7 @@ export const carrySessions = fleetStep({
     if (a.same) return { action: 'none', reason: 'nothing to copy: the old and the new settings name the same backend', gives: none };
     return {
       action: 'change',
-      summary: `copy the ${a.live} live sessions from ${route.from} into ${run.run.desired.target.where} before the first restart (on ${route.carrier.host.name}), and again after the last (a newer copy wins)`,
+      summary: `copy the ${a.live} live sessions from ${route.from} into ${fleet.run.desired.target.where} before the first restart (on ${route.carrier.host.name}), and again after the last (a newer copy wins)`,
       gives: { carry: { route } },
     };
   },

@@ -128,14 +128,14 @@ export const secretKeyConsistent = fleetStep({
   title: 'same SECRET_KEY on every host',
   needs: [],
   gives: [],
-  async plan(run) {
-    const byHash = hostsBySecretKey(run.hosts.map((h) => ({ host: h.host.name, sha256: h.facts.horizon?.settings?.secretKeySha256 ?? null })));
+  async plan(fleet) {
+    const byHash = hostsBySecretKey(fleet.hosts.map((h) => ({ host: h.host.name, sha256: h.facts.horizon?.settings?.secretKeySha256 ?? null })));
     if (byHash.size > 1) {
       throw new Error(
         `SECRET_KEY differs between hosts (${[...byHash.entries()].map(([k, hs]) => `${hs.join(',')}: sha256 ${k}`).join('; ')}): ` +
           'shared sessions would break when the load balancer moves a user; make the key identical first',
       );
     }
-    return { action: 'none', reason: `ok: ${run.hosts.length} host(s) share one SECRET_KEY` };
+    return { action: 'none', reason: `ok: ${fleet.hosts.length} host(s) share one SECRET_KEY` };
   },
 });

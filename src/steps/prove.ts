@@ -33,15 +33,15 @@ export const crossHostSession = fleetStep({
   title: 'a session written on one host is read on the others',
   needs: ['restart'],
   gives: [],
-  async plan(run, { hosts }) {
+  async plan(fleet, { hosts }) {
     return hosts.some((h) => h.restart)
-      ? { action: 'check', summary: `write a session on ${run.hosts[0]!.host.name} (it expires after ${PROOF_TTL_S}s), read it on ${run.hosts.length > 1 ? run.hosts.slice(1).map((h) => h.host.name).join(', ') : 'the same host'}, find it in ${run.run.desired.target.where}` }
+      ? { action: 'check', summary: `write a session on ${fleet.hosts[0]!.host.name} (it expires after ${PROOF_TTL_S}s), read it on ${fleet.hosts.length > 1 ? fleet.hosts.slice(1).map((h) => h.host.name).join(', ') : 'the same host'}, find it in ${fleet.run.desired.target.where}` }
       : { action: 'none', reason: 'no change: nothing was switched' };
   },
-  async apply(run) {
-    const [writer, ...others] = run.hosts;
+  async apply(fleet) {
+    const [writer, ...others] = fleet.hosts;
     const readers = others.length ? others : [writer!];
-    const { target } = run.run.desired;
+    const { target } = fleet.run.desired;
     const token = randomBytes(12).toString('hex');
     const read = async (reader: HostContext, key: string, wait: number) => {
       const answer = await session(reader, { op: 'read', key, wait });

@@ -12,7 +12,7 @@ import type { SwitchReport } from '../../src/report/types.js';
 
 const FILES = ['/etc/kolla/horizon/_9999-custom-settings.py'];
 
-if (labs().length === 0) test('lab scenarios need SESSIONCTL_LABS (run them with npm test)', (t) => t.pass());
+if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
 
 /** SQL on the lab's own database containers, as their admin (independent of sessionctl and Horizon). */
 async function sql(lab: LabInfo, engine: 'mysql' | 'postgresql', query: string): Promise<string> {

@@ -12,7 +12,7 @@ import type { SwitchReport } from '../../src/report/types.js';
 
 const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
 
-if (labs().length === 0) test('lab scenarios need SESSIONCTL_LABS (run them with npm test)', (t) => t.pass());
+if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
 
 function redisUrl(lab: LabInfo): string {
   return `redis://${lab.services.redis.ip}:${lab.services.redis.port}/0`;

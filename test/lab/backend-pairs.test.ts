@@ -21,7 +21,7 @@ const EXPECT: Record<Backend, { engine: string; cache?: string }> = {
   cookie: { engine: 'django.contrib.sessions.backends.signed_cookies' },
 };
 
-if (labs().length === 0) test('lab scenarios need SESSIONCTL_LABS (run them with npm test)', (t) => t.pass());
+if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
 
 /** A session saved through Django on the last host; where it must now be found, checked at the source. */
 async function sessionLandsIn(lab: LabInfo, backend: Backend): Promise<boolean> {

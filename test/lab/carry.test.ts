@@ -34,7 +34,7 @@ function wallStep(): number {
   return (Date.now() - (performance.timeOrigin + performance.now())) / 1000;
 }
 
-if (labs().length === 0) test('lab scenarios need SESSIONCTL_LABS (run them with npm test)', (t) => t.pass());
+if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
 
 function sessions(lab: LabInfo, host: number, input: Record<string, unknown>): Promise<SessionsAnswer> {
   return horizonSessions(lab.hosts[host]!.container, input);

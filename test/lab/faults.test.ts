@@ -22,7 +22,7 @@ function records(journal: string): { type: string; [k: string]: unknown }[] {
   return readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
 }
 
-if (!lab) test('the fault suite needs a lab (SESSIONCTL_LABS)', (t) => t.pass());
+if (!lab) test.skip('the fault suite needs a lab (SESSIONCTL_LABS)', () => undefined);
 else {
   test.serial('1. Redis down at preflight: zero hosts changed, the journal says so', async (t) => {
     await labReset(lab.name);

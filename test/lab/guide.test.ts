@@ -16,7 +16,7 @@ const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
 const CLI = join(process.cwd(), 'dist/cli.js');
 const PW_VAR = 'GUIDE_REDIS_PASSWORD';
 
-if (labs().length === 0) test('lab scenarios need SESSIONCTL_LABS (run them with npm test)', (t) => t.pass());
+if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
 
 /** A folder holding ./inventory.yaml (hosts, SSH, offline install; no session): the guide's default pick. */
 async function workdir(lab: LabInfo): Promise<string> {

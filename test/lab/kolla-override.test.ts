@@ -15,7 +15,7 @@ function inventory(lab: LabInfo, wheelhouse: string, hosts?: Record<string, Reco
   return redisInventory(lab, wheelhouse, { ...(hosts ? { hosts } : {}), extra: ['kolla: { deploy_host: dash1, config_dir: /etc/kolla/config }'] });
 }
 
-if (!lab) test('the deploy-host scenario needs a lab (npm test)', (t) => t.pass());
+if (!lab) test.skip('the deploy-host scenario needs a lab (npm test)', () => undefined);
 else {
   test.serial('deploy host: plan shows the override diff, apply writes it, a second run leaves it', async (t) => {
     await labReset(lab.name);

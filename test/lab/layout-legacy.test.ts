@@ -10,7 +10,7 @@ import type { SwitchReport } from '../../src/report/types.js';
 
 const lab = labs().find((l) => l.horizon === 'zed');
 
-if (!lab) test('the legacy layout scenario needs the zed lab (npm test)', (t) => t.pass());
+if (!lab) test.skip('the legacy layout scenario needs the zed lab (npm test)', () => undefined);
 else {
   test.before(async () => {
     await labUp({ name: lab.name, horizon: lab.horizon, hosts: lab.hosts.length, layout: 'legacy' });

@@ -36,7 +36,7 @@ async function rollback(state: string, inv: string, ...args: string[]): Promise<
   return { code: res.code, report: JSON.parse(res.stdout) as RollbackReport, stderr: res.stderr };
 }
 
-if (!lab) test('the rollback scenarios need a lab (SESSIONCTL_LABS)', (t) => t.pass());
+if (!lab) test.skip('the rollback scenarios need a lab (SESSIONCTL_LABS)', () => undefined);
 else {
   test.serial('apply then rollback: every settings file byte-identical, memcached effective again; a second rollback does nothing', async (t) => {
     await labReset(lab.name);

@@ -28,7 +28,7 @@ function freePort(): Promise<number> {
   });
 }
 
-if (labs().length === 0) test('lab scenarios need SESSIONCTL_LABS (run them with npm test)', (t) => t.pass());
+if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
 
 for (const lab of labs()) {
   // Another scenario may have switched this lab: start from the state labUp made.

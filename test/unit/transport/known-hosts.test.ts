@@ -13,7 +13,7 @@ import {
   knownHostsLine,
   parseKnownHosts,
   type HostKeyVerdict,
-} from '../../src/transport/known-hosts.js';
+} from '../../../src/transport/known-hosts.js';
 
 const { utils } = ssh2;
 

@@ -3,9 +3,9 @@
  * max_fail, whole-batch failure, rollback order, and that nothing applies when the plan failed.
  */
 import test from 'ava';
-import { Runner, RunFailed, type RunEvent } from '../../src/runner/runner.js';
-import { fleetStep, hostStep, type FleetContext, type HostContext, type Step, type Undo } from '../../src/steps/types.js';
-import type { Playbook } from '../../src/playbook/load.js';
+import { Runner, RunFailed, type RunEvent } from '../../../src/runner/runner.js';
+import { fleetStep, hostStep, type FleetContext, type HostContext, type Step, type Undo } from '../../../src/steps/types.js';
+import type { Playbook } from '../../../src/playbook/load.js';
 
 const playbook: Playbook = {
   backend: 'test',

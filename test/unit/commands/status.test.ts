@@ -1,9 +1,9 @@
 import test from 'ava';
-import { buildStatus, statusExitCode } from '../../src/commands/status.js';
-import type { HostFacts } from '../../src/facts/gather.js';
-import type { HostConfig } from '../../src/inventory/types.js';
-import { renderStatus } from '../../src/report/status.js';
-import { renderTable } from '../../src/report/table.js';
+import { buildStatus, statusExitCode } from '../../../src/commands/status.js';
+import type { HostFacts } from '../../../src/facts/gather.js';
+import type { HostConfig } from '../../../src/inventory/types.js';
+import { renderStatus } from '../../../src/report/status.js';
+import { renderTable } from '../../../src/report/table.js';
 
 const host = (name: string): HostConfig => ({
   name, address: '10.0.0.1', port: 22, user: 'root', knownHosts: '/k', become: false, container: 'horizon', role: 'dashboard',

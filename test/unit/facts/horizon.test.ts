@@ -1,8 +1,8 @@
 import test from 'ava';
-import { backendOf, detectLayout, parseProbeOutput } from '../../src/facts/horizon.js';
-import { locateChecks } from '../../src/steps/settings.js';
-import { fromInspect } from '../../src/transport/docker.js';
-import type { ContainerInfo } from '../../src/transport/types.js';
+import { backendOf, detectLayout, parseProbeOutput } from '../../../src/facts/horizon.js';
+import { locateChecks } from '../../../src/steps/settings.js';
+import { fromInspect } from '../../../src/transport/docker.js';
+import type { ContainerInfo } from '../../../src/transport/types.js';
 
 const probeLine = (facts: object) => `noise from settings\nSESSIONCTL-FACTS ${JSON.stringify(facts)}\n`;
 

@@ -1,6 +1,6 @@
 import test from 'ava';
-import type { HostStatus, StatusReport } from '../../src/report/types.js';
-import { inUse, memcachedLocation, redisLocation, securityFrom } from '../../src/guide/session.js';
+import type { HostStatus, StatusReport } from '../../../src/report/types.js';
+import { inUse, memcachedLocation, redisLocation, securityFrom } from '../../../src/guide/session.js';
 
 const row = (host: string, more: Partial<HostStatus>): HostStatus => ({ host, address: '10.0.0.1', reachable: true, ...more });
 const report = (...hosts: HostStatus[]): StatusReport => ({ hosts, warnings: [] });

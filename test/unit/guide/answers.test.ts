@@ -2,9 +2,9 @@ import test from 'ava';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { answerProblem, inventoryText, requiredEnv, unattendedCommand, type Answers } from '../../src/guide/answers.js';
-import { loadInventory, parseInventory } from '../../src/inventory/load.js';
-import { resolveDesired } from '../../src/backends/desired.js';
+import { answerProblem, inventoryText, requiredEnv, unattendedCommand, type Answers } from '../../../src/guide/answers.js';
+import { loadInventory, parseInventory } from '../../../src/inventory/load.js';
+import { resolveDesired } from '../../../src/backends/desired.js';
 
 const SECRET = 's3cr3t-never-written';
 

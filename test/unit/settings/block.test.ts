@@ -1,7 +1,7 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { BLOCK_BEGIN, BLOCK_END, NEUTRALISED, patchSettings, renderBlock, unifiedDiff, type Assignment } from '../../src/settings/block.js';
-import { redisBlock } from '../../src/backends/redis.js';
+import { BLOCK_BEGIN, BLOCK_END, NEUTRALISED, patchSettings, renderBlock, unifiedDiff, type Assignment } from '../../../src/settings/block.js';
+import { redisBlock } from '../../../src/backends/redis.js';
 
 const block = renderBlock(redisBlock({ url: 'redis://10.0.0.50:6379/0' }), 'session backend: redis');
 const owned = ['SESSION_ENGINE', 'CACHES'];

@@ -1,11 +1,11 @@
 /** Each backend's read-only check from inside the container: its script and input, and how its answer is judged. */
 import test from 'ava';
-import { memcachedTarget } from '../../src/backends/memcached.js';
-import { redisBackend, redisTarget } from '../../src/backends/redis.js';
-import { databaseTarget, type DatabaseTarget } from '../../src/backends/database.js';
-import { cookieTarget } from '../../src/backends/cookie.js';
-import { HostError } from '../../src/errors.js';
-import type { RedisConfig } from '../../src/inventory/types.js';
+import { memcachedTarget } from '../../../src/backends/memcached.js';
+import { redisBackend, redisTarget } from '../../../src/backends/redis.js';
+import { databaseTarget, type DatabaseTarget } from '../../../src/backends/database.js';
+import { cookieTarget } from '../../../src/backends/cookie.js';
+import { HostError } from '../../../src/errors.js';
+import type { RedisConfig } from '../../../src/inventory/types.js';
 
 test('backend checks judge the answer from the container: ok, or a HostError naming the host and why', (t) => {
   const mc = memcachedTarget(['10.0.0.1:11211', '10.0.0.2:11211']);

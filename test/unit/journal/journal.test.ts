@@ -3,13 +3,13 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JournalError } from '../../src/errors.js';
-import { Journal } from '../../src/journal/journal.js';
-import { readRun } from '../../src/journal/read.js';
-import { listRuns } from '../../src/journal/read.js';
-import { journalFile } from '../../src/journal/paths.js';
-import type { JournalRecord } from '../../src/journal/records.js';
-import { Secret } from '../../src/util/secret.js';
+import { JournalError } from '../../../src/errors.js';
+import { Journal } from '../../../src/journal/journal.js';
+import { readRun } from '../../../src/journal/read.js';
+import { listRuns } from '../../../src/journal/read.js';
+import { journalFile } from '../../../src/journal/paths.js';
+import type { JournalRecord } from '../../../src/journal/records.js';
+import { Secret } from '../../../src/util/secret.js';
 
 const RUN = '20260101T120000-abcdef';
 

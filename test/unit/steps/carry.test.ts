@@ -1,6 +1,6 @@
 import test from 'ava';
-import { countsOf, describeCarry } from '../../src/steps/carry.js';
-import { CARRY_NOTE, LOGOUT_WARNING, sessionWarning } from '../../src/commands/apply.js';
+import { countsOf, describeCarry } from '../../../src/steps/carry.js';
+import { CARRY_NOTE, LOGOUT_WARNING, sessionWarning } from '../../../src/commands/apply.js';
 
 test('the warning before the confirmation: users stay logged in only when the plan carries the sessions', (t) => {
   t.is(sessionWarning({ route: {} as never }), CARRY_NOTE);

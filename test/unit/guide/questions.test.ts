@@ -7,12 +7,12 @@ import test from 'ava';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveDesired } from '../../src/backends/desired.js';
-import type { StatusReport } from '../../src/report/types.js';
-import { inventoryText, type Answers } from '../../src/guide/answers.js';
-import type { Prompts } from '../../src/guide/prompts.js';
-import { askBackend, askDatabase, askMemcached, askRedis } from '../../src/guide/session.js';
-import { parseInventory } from '../../src/inventory/load.js';
+import { resolveDesired } from '../../../src/backends/desired.js';
+import type { StatusReport } from '../../../src/report/types.js';
+import { inventoryText, type Answers } from '../../../src/guide/answers.js';
+import type { Prompts } from '../../../src/guide/prompts.js';
+import { askBackend, askDatabase, askMemcached, askRedis } from '../../../src/guide/session.js';
+import { parseInventory } from '../../../src/inventory/load.js';
 
 /** [question pattern, answers...]: several answers = the first ones must be refused by the prompt's validation. */
 type Step = [RegExp, ...unknown[]];

@@ -3,11 +3,11 @@ import test from 'ava';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { history, runDetail } from '../../src/commands/history.js';
-import { Journal } from '../../src/journal/journal.js';
-import { journalFile } from '../../src/journal/paths.js';
-import { renderHistory, renderRunDetail } from '../../src/report/history.js';
-import { JournalError } from '../../src/errors.js';
+import { history, runDetail } from '../../../src/commands/history.js';
+import { Journal } from '../../../src/journal/journal.js';
+import { journalFile } from '../../../src/journal/paths.js';
+import { renderHistory, renderRunDetail } from '../../../src/report/history.js';
+import { JournalError } from '../../../src/errors.js';
 
 function stateWithRuns(): string {
   const dir = mkdtempSync(join(tmpdir(), 'history-test-'));

@@ -1,9 +1,9 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { resolveDesired, securityBlock } from '../../src/backends/desired.js';
-import { parseInventory } from '../../src/inventory/load.js';
-import { renderBlock } from '../../src/settings/block.js';
-import { COOKIE_WARNING } from '../../src/backends/cookie.js';
+import { resolveDesired, securityBlock } from '../../../src/backends/desired.js';
+import { parseInventory } from '../../../src/inventory/load.js';
+import { renderBlock } from '../../../src/settings/block.js';
+import { COOKIE_WARNING } from '../../../src/backends/cookie.js';
 
 const inv = (...lines: string[]) => parseInventory(['hosts:', '  dash1: { address: 10.0.0.1 }', ...lines].join('\n') + '\n', 'inv.yaml', { HOME: '/home/op' });
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { memcachedSettings } from '../../src/backends/memcached.js';
+import { memcachedSettings } from '../../../src/backends/memcached.js';
 
 const servers = ['10.0.0.1:11211', '[fd00::1]:11211'];
 

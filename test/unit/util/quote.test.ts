@@ -2,8 +2,8 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { inspect } from 'node:util';
 
-import { pyLiteral, shellJoin, shellQuote, type PyValue } from '../../src/util/quote.js';
-import { Masker, Secret, masker } from '../../src/util/secret.js';
+import { pyLiteral, shellJoin, shellQuote, type PyValue } from '../../../src/util/quote.js';
+import { Masker, Secret, masker } from '../../../src/util/secret.js';
 
 const hostile = [
   '',

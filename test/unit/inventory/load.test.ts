@@ -4,15 +4,15 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { ConfigError, ConfigErrors } from '../../src/errors.js';
-import {loadInventory, parseInventory, selectHosts} from '../../src/inventory/load.js';
-import { resolveSecret } from '../../src/util/secret.js';
-import { isSecretKey, suggest } from '../../src/inventory/schema.js';
-import type { HostConfig, Inventory } from '../../src/inventory/types.js';
+import { ConfigError, ConfigErrors } from '../../../src/errors.js';
+import {loadInventory, parseInventory, selectHosts} from '../../../src/inventory/load.js';
+import { resolveSecret } from '../../../src/util/secret.js';
+import { isSecretKey, suggest } from '../../../src/inventory/schema.js';
+import type { HostConfig, Inventory } from '../../../src/inventory/types.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const FIXTURES = path.join(HERE, 'fixtures', 'inventory');
-const ROOT = path.resolve(HERE, '..', '..');
+const FIXTURES = path.join(HERE, '..', 'fixtures', 'inventory');
+const ROOT = path.resolve(HERE, '..', '..', '..');
 
 const HOME = '/home/op';
 const FILE = '/srv/inv/inventory.yaml';

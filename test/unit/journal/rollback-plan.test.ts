@@ -1,11 +1,11 @@
 /** The rollback planner, pure: a run's journal and what the hosts hold now -> actions or refusals. */
 import test from 'ava';
-import { JournalError } from '../../src/errors.js';
-import { parseRun, rolledBack, type RunJournal } from '../../src/journal/run.js';
-import { backendDifferences, fileAction, pickRun, restartAction } from '../../src/journal/rollback-plan.js';
-import { undoEntriesOf } from '../../src/steps/journaled.js';
-import type { RestartUndo } from '../../src/steps/types.js';
-import type { BeforeBackend, FileRecord, JournalRecord, Sequenced } from '../../src/journal/records.js';
+import { JournalError } from '../../../src/errors.js';
+import { parseRun, rolledBack, type RunJournal } from '../../../src/journal/run.js';
+import { backendDifferences, fileAction, pickRun, restartAction } from '../../../src/journal/rollback-plan.js';
+import { undoEntriesOf } from '../../../src/steps/journaled.js';
+import type { RestartUndo } from '../../../src/steps/types.js';
+import type { BeforeBackend, FileRecord, JournalRecord, Sequenced } from '../../../src/journal/records.js';
 
 const SETTINGS = '/etc/kolla/horizon/_9999-custom-settings.py';
 const OVERRIDE = '/etc/kolla/config/horizon/_9999-custom-settings.py';
