@@ -1,9 +1,9 @@
-import { ExitCode, type ExitCodeValue } from '../errors.js';
+import { ExitCode, HostError, type ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
 import { Fleet } from '../transport/fleet.js';
 import { HostFiles } from '../transport/hostfs.js';
 import type { SshOptions } from '../transport/ssh.js';
-import type { Engine } from '../transport/types.js';
+import type { Engine, Shell } from '../transport/types.js';
 import { gatherHostFacts, type HostFacts } from '../facts/gather.js';
 import { backendOf } from '../facts/horizon.js';
 import { loadPlaybook, type Playbook } from '../playbook/load.js';
@@ -195,9 +195,10 @@ async function connect(fleet: Fleet, inventory: Inventory, facts: HostFacts[], r
   const hosts = await Promise.all(
     facts.map(async (f): Promise<HostContext> => {
       // A host whose facts failed fails at its first step (container-healthy) and is never
-      // touched again, so it needs no connection, engine or files here.
-      const engine: Engine = f.engineVia ? await fleet.engine(f.host) : (undefined as never);
-      const files = f.reachable ? new HostFiles(await fleet.ssh(f.host)) : (undefined as never);
+      // touched again; what it could not connect to fails with the facts' reason if used.
+      const none = unavailable(f);
+      const engine = f.engineVia ? await fleet.engine(f.host) : none.engine;
+      const files = f.reachable ? new HostFiles(await fleet.ssh(f.host)) : none.files;
       return { run, host: f.host, facts: f, engine, files };
     }),
   );
@@ -208,6 +209,15 @@ async function connect(fleet: Fleet, inventory: Inventory, facts: HostFacts[], r
     deploy = { name: deployName, files: new HostFiles(await fleet.ssh(deployHost)), path: `${inventory.kolla!.configDir}/horizon/_9999-custom-settings.py` };
   }
   return { run, hosts, ...(deploy ? { deploy } : {}) };
+}
+
+/** The transport of a host whose facts could not be read: every use fails, saying why. */
+function unavailable(f: HostFacts): { engine: Engine; files: HostFiles } {
+  const fail = async (): Promise<never> => {
+    throw new HostError(f.host.name, f.error?.message ?? 'not connected');
+  };
+  const shell: Shell = { name: f.host.name, exec: fail, run: fail };
+  return { engine: { via: 'api', inspect: fail, exec: fail, restart: fail }, files: new HostFiles(shell) };
 }
 
 /** Apply, and the report's outcome: applied (maybe with hosts put back within max_fail), rolled back, or a failed rollback. */

@@ -201,6 +201,8 @@ export interface FleetStepDef<N extends ValueKey, G extends FleetKey, R> {
   undo?: Undo<R>;
 }
 
+// The runner handles every step alike, so it sees them with their value types erased: what the
+// definitions type statically, the playbook loader checks for an order and the runner at run time.
 export type HostStep = HostStepDef<HostKey, HostKey, any> & { scope: 'host' };
 export type FleetStep = FleetStepDef<ValueKey, FleetKey, any> & { scope: 'fleet' };
 export type Step = HostStep | FleetStep;
