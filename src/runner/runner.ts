@@ -63,8 +63,6 @@ export class Runner {
   private readonly fleetValues: Partial<FleetValues> = {};
   /** Every change applied so far, with what undoes it, in the order they were made. */
   private readonly undos: UndoEntry[] = [];
-  /** Hosts in the order they were first changed. */
-  private readonly touched: string[] = [];
   private stopRequested: string | undefined;
   private stage: StepResult['stage'] = 'plan';
 
@@ -272,7 +270,6 @@ export class Runner {
       }
       if (this.stopRequested) return `stopped: ${this.stopRequested}`;
       try {
-        if (!this.touched.includes(h.host.name)) this.touched.push(h.host.name);
         const input = { ...pick(values, [...step.needs, ...planGives(step)], entry.step), plan: p };
         const done = await step.apply(h, input as never, (record) => this.remember(step, entry.step, target, record));
         const note = this.keepApplied(step, entry.step, done, values);
