@@ -71,6 +71,9 @@ for (const lab of labs()) {
     t.true(report.hosts.every((r) => r.engine === 'api'));
   });
 
+  // SSH and Docker access do not depend on the Horizon flavour: once, on the first lab.
+  if (lab !== labs()[0]) continue;
+
   test(`${lab.name}: status as a sudo user falls back to sudo -n docker`, async (t) => {
     const inv = labInventory(lab, scratch(), { defaults: { user: 'kolla', become: true } });
     const res = await cli(['status', '-i', inv, '--json']);
