@@ -10,7 +10,7 @@ import { rolledBack } from '../journal/run.js';
 import { pickRun } from '../journal/rollback-plan.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { STEPS } from '../steps/index.js';
-import { undoEntriesOf } from '../steps/journaled.js';
+import { stepOfFile, undoEntriesOf } from '../steps/journaled.js';
 import type { UndoTarget } from '../steps/types.js';
 import { applyUndo, planUndo, type UndoPlanned, type UndoRun } from '../runner/undo.js';
 import type { RollbackReport } from '../report/types.js';
@@ -121,7 +121,7 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
     undo.ctx.journal = journal;
     const undone = await applyUndo(undo, planned);
     for (const f of report.files) {
-      const r = results.get(`${f.host}\0${f.role === 'settings' ? 'patch-settings' : 'kolla-override'}`);
+      const r = results.get(`${f.host}\0${stepOfFile(f.role)}`);
       f.ok = r?.outcome === 'rolled-back';
       f.result = r?.detail ?? 'not restored: the host failed first';
     }

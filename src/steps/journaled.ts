@@ -1,5 +1,11 @@
 import { inRunOrder, touchedFiles, type RunJournal } from '../journal/run.js';
+import type { FileRecord } from '../journal/records.js';
 import type { RestartUndo, UndoEntry, UndoTarget } from './types.js';
+
+/** The step whose undo restores a journaled file. */
+export function stepOfFile(role: FileRecord['role']): 'patch-settings' | 'kolla-override' {
+  return role === 'settings' ? 'patch-settings' : 'kolla-override';
+}
 
 /**
  * The undo entries of a journaled run, for `sessionctl rollback`: the records the run's own
@@ -14,7 +20,7 @@ export function undoEntriesOf(run: RunJournal, targetOf: (host: string) => UndoT
   return inRunOrder(run, files.map((f) => f.host)).flatMap((host) => {
     const target = targetOf(host);
     const mine = files.filter((f) => f.host === host);
-    const entries: UndoEntry[] = mine.map((f) => ({ target, step: f.role === 'settings' ? 'patch-settings' : 'kolla-override', record: f }));
+    const entries: UndoEntry[] = mine.map((f) => ({ target, step: stepOfFile(f.role), record: f }));
     if (mine.some((f) => f.role === 'settings')) {
       const last = run.restarts.filter((r) => r.host === host).at(-1);
       const record: RestartUndo = { container: last?.container ?? target.host!.container, before: beforeOf.get(host) ?? null, restarted: last?.stage === 'apply' };
