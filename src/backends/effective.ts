@@ -8,6 +8,7 @@ import type { BeforeBackend } from '../journal/records.js';
 import { backendDifferences } from '../journal/rollback-plan.js';
 import { sha256 } from '../transport/hostfs.js';
 import type { Expect } from './types.js';
+import { sentinelHosts } from './redis.js';
 
 /** Pure: does Django's resolved state match what the run asked for? Returns the differences. */
 export function mismatches(expect: Expect, facts: HorizonFacts): string[] {
@@ -20,6 +21,13 @@ export function mismatches(expect: Expect, facts: HorizonFacts): string[] {
   }
   if (expect.location !== undefined && JSON.stringify(s.cache.location) !== JSON.stringify(expect.location)) {
     out.push(`CACHES['default'] LOCATION would be ${JSON.stringify(s.cache.location)}, not ${JSON.stringify(expect.location)}`);
+  }
+  if (expect.sentinel) {
+    const c = s.cache;
+    const hosts = Array.isArray(c.sentinels) ? sentinelHosts(c.sentinels as unknown[][]) : [];
+    if (JSON.stringify(hosts) !== JSON.stringify(expect.sentinel.hosts)) out.push(`the sentinels would be ${JSON.stringify(hosts)}, not ${JSON.stringify(expect.sentinel.hosts)}`);
+    if (c.clientClass !== expect.sentinel.clientClass) out.push(`CLIENT_CLASS would be ${JSON.stringify(c.clientClass)}, not ${expect.sentinel.clientClass}`);
+    if (c.connectionFactory !== expect.sentinel.connectionFactory) out.push(`the connection factory would be ${JSON.stringify(c.connectionFactory)}, not ${expect.sentinel.connectionFactory}`);
   }
   if (expect.database) {
     const db = s.database;

@@ -14,6 +14,19 @@ export interface RedisTarget {
 }
 
 const SESSION_CACHE = 'django.contrib.sessions.backends.cache';
+const SENTINEL_CLIENT = 'django_redis.client.SentinelClient';
+const SENTINEL_FACTORY = 'django_redis.pool.SentinelConnectionFactory';
+
+/** Pure: sentinel addresses as "host:port", sorted, from "host[:port]" or Django's [host, port] pairs. */
+export function sentinelHosts(hosts: (string | unknown[])[]): string[] {
+  return hosts
+    .map((h) => {
+      if (Array.isArray(h)) return `${String(h[0])}:${String(h[1])}`;
+      const { host, port } = splitHostPort(String(h), 26379);
+      return `${host}:${port}`;
+    })
+    .sort();
+}
 
 /**
  * Pure: the settings that make Horizon keep sessions in Redis through django-redis.
@@ -25,7 +38,7 @@ export function redisBlock(t: RedisTarget): SettingsBlock {
   if (t.sentinel) {
     const db = new URL(t.url).pathname.replace(/^\//, '') || '0';
     location = `redis://${t.sentinel.service}/${db}`;
-    options.CLIENT_CLASS = 'django_redis.client.SentinelClient';
+    options.CLIENT_CLASS = SENTINEL_CLIENT;
     options.SENTINELS = t.sentinel.hosts.map((hp) => {
       const { host, port } = splitHostPort(hp, 26379);
       return { tuple: [host, port] };
@@ -40,7 +53,7 @@ export function redisBlock(t: RedisTarget): SettingsBlock {
     ['SESSION_ENGINE', SESSION_CACHE],
     ['CACHES', { default: { BACKEND: 'django_redis.cache.RedisCache', LOCATION: location, OPTIONS: options } }],
   ];
-  if (t.sentinel) block.push(['DJANGO_REDIS_CONNECTION_FACTORY', 'django_redis.pool.SentinelConnectionFactory']);
+  if (t.sentinel) block.push(['DJANGO_REDIS_CONNECTION_FACTORY', SENTINEL_FACTORY]);
   return block;
 }
 
@@ -117,7 +130,12 @@ export function redisBackend(t: RedisTarget): BackendTarget {
     owns: ['SESSION_ENGINE', 'CACHES', 'DJANGO_REDIS_CONNECTION_FACTORY'],
     settingsFor: () => ({
       block,
-      expect: { sessionEngine: 'django.contrib.sessions.backends.cache', cacheBackend: caches.default.BACKEND, location: caches.default.LOCATION },
+      expect: {
+        sessionEngine: 'django.contrib.sessions.backends.cache',
+        cacheBackend: caches.default.BACKEND,
+        location: caches.default.LOCATION,
+        ...(t.sentinel ? { sentinel: { hosts: sentinelHosts(t.sentinel.hosts), clientClass: SENTINEL_CLIENT, connectionFactory: SENTINEL_FACTORY } } : {}),
+      },
       library: DJANGO_REDIS,
     }),
     reachCheck: check,

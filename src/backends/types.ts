@@ -8,6 +8,11 @@ export interface Expect {
   /** Absent when the backend does not use the cache (signed cookies). */
   cacheBackend?: string;
   location?: unknown;
+  /**
+   * Redis Sentinel: where the sentinels are ("host:port", any order) and the client/factory classes,
+   * however the settings spell them (Kolla puts the factory in OPTIONS, sessionctl in the global setting).
+   */
+  sentinel?: { hosts: string[]; clientClass: string; connectionFactory: string };
   /** DATABASES['default'] as the probe reports it (engine, name, host). */
   database?: { engine: string; name: string; host: string };
   /** Other settings that must resolve to exactly these values (session security). */

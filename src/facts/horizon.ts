@@ -34,12 +34,21 @@ export interface HorizonFacts {
   also?: Record<string, { stdout?: string; error?: string }>;
   /** With a `wait` request: what the login page answered, and after how long. */
   loginPage?: { status: string; seconds: number };
+  /** The container's main process (see python/web_server.py). */
+  webServer?: WebServer;
+}
+
+export interface WebServer {
+  kind: 'apache' | 'uwsgi' | 'unknown';
+  config: string | null;
+  listen: { scheme: string; address: string }[];
 }
 
 export interface EffectiveSettings {
   django: string;
   sessionEngine: string;
-  cache: { backend: string | null; location: unknown; options: string[] };
+  cache: { backend: string | null; location: unknown; options: string[]; clientClass?: unknown; sentinels?: unknown; connectionFactory?: unknown };
+  webroot?: string | null;
   database: { engine: string | null; name: string | null; host: string | null } | null;
   security: Record<string, unknown>;
   secretKeySha256: string | null;
@@ -57,7 +66,7 @@ const PYTHON_LAUNCHER = [
 
 /** Scripts that use a shared Python module: it is sent ahead of them (one `python -c`, no file copied). */
 const SCRIPT_LIBRARIES: Record<string, string[]> = {
-  'facts/python/probe.py': ['facts/python/overlay.py', 'facts/python/http_status.py'],
+  'facts/python/probe.py': ['facts/python/overlay.py', 'facts/python/http_status.py', 'facts/python/web_server.py'],
   'steps/python/carry.py': ['facts/python/overlay.py'],
   'steps/python/migrate.py': ['facts/python/overlay.py'],
   'facts/python/login_page.py': ['facts/python/http_status.py'],
@@ -136,12 +145,21 @@ export function parseProbeOutput(stdout: string): HorizonFacts {
   if (raw.database_error) facts.databaseError = String(raw.database_error);
   if (loginPage) facts.loginPage = loginPage;
   if (raw.also) facts.also = raw.also;
+  if (raw.web_server) facts.webServer = { kind: raw.web_server.kind, config: raw.web_server.config ?? null, listen: raw.web_server.listen ?? [] };
   const s = raw.settings;
   if (s) {
     facts.settings = {
       django: String(s.django),
       sessionEngine: String(s.session_engine),
-      cache: { backend: s.cache?.backend ?? null, location: s.cache?.location ?? null, options: s.cache?.options ?? [] },
+      cache: {
+        backend: s.cache?.backend ?? null,
+        location: s.cache?.location ?? null,
+        options: s.cache?.options ?? [],
+        clientClass: s.cache?.client_class ?? null,
+        sentinels: s.cache?.sentinels ?? null,
+        connectionFactory: s.cache?.connection_factory ?? null,
+      },
+      webroot: typeof s.webroot === 'string' ? s.webroot : null,
       database: s.database ?? null,
       security: s.security ?? {},
       secretKeySha256: s.secret_key_sha256 ?? null,
@@ -174,6 +192,25 @@ export function detectLayout(container: ContainerInfo, kollaFiles: string[] | nu
     return { layout: 'kolla-local-settings', configDir, customFile: `${configDir}/${CUSTOM_FILES['kolla-local-settings']}` };
   }
   return { layout: 'plain', configDir, customFile: null };
+}
+
+/**
+ * Pure: the login page's URL as the web server serves it: an inventory `health_url` wins; else the
+ * first address the web server listens on (uWSGI on Kolla >= 2025.2 listens on the host's API
+ * address, port 8080, so 127.0.0.1:80 would never answer) under Horizon's WEBROOT.
+ */
+export function loginUrl(configured: string | undefined, facts: Pick<HorizonFacts, 'webServer' | 'settings'> | undefined): string {
+  if (configured) return configured;
+  const webroot = (facts?.settings?.webroot ?? '/').replace(/^\/*/, '/').replace(/\/*$/, '/');
+  const first = facts?.webServer?.listen[0];
+  if (!first) return `http://127.0.0.1${webroot}auth/login/`;
+  // "0.0.0.0:8080", ":8080", "*:80", "[::]:80", "80" (Apache), "10.0.0.1:8080", "[fd00::1]:8080".
+  const m = /^(?:(\[[^\]]*\]|[^:]*):)?(\d+)$/.exec(first.address);
+  if (!m) return `http://127.0.0.1${webroot}auth/login/`;
+  const host = !m[1] || ['*', '0.0.0.0', '[::]'].includes(m[1]) ? '127.0.0.1' : m[1];
+  const scheme = first.scheme === 'https' ? 'https' : 'http';
+  const port = (scheme === 'http' && m[2] === '80') || (scheme === 'https' && m[2] === '443') ? '' : `:${m[2]}`;
+  return `${scheme}://${host}${port}${webroot}auth/login/`;
 }
 
 /** Pure: a readable name for a session engine module path. */

@@ -67,7 +67,8 @@ const HOST = {
   layout: oneOf(['auto', 'kolla-local-settings-d', 'kolla-local-settings', 'plain']).default('auto'),
   config_dir: absPath().default('/etc/kolla/horizon'),
   settings_file: absPath(),
-  health_url: url(['http:', 'https:']).default('http://127.0.0.1/auth/login/'),
+  // Unset: where the container's web server listens (Apache :80, uWSGI :8080 on Kolla >= 2025.2).
+  health_url: url(['http:', 'https:']),
   connect_timeout: int(1).default(15),
   command_timeout: int(1).default(300),
 };

@@ -85,6 +85,8 @@ export interface RestartRecord {
   host: string;
   container: string;
   stage: 'apply' | 'rollback';
+  /** The login page the health gate asked (derived from the web server at the run's start). */
+  loginUrl?: string;
 }
 
 export interface OutcomeRecord {

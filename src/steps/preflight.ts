@@ -1,6 +1,6 @@
 import { HostError } from '../errors.js';
 import { hostSettings } from './settings.js';
-import { alsoAnswer, hostsBySecretKey, runCheck, runPython } from '../facts/horizon.js';
+import { alsoAnswer, hostsBySecretKey, loginUrl, runCheck, runPython } from '../facts/horizon.js';
 import { HOST_STATE_DIR } from '../transport/hostfs.js';
 import { fleetStep, hostStep, type HostContext } from './types.js';
 
@@ -20,7 +20,7 @@ export const containerHealthy = hostStep({
     if (c.health === 'unhealthy') throw new HostError(ctx.host.name, `container '${c.name}' is ${c.state} but unhealthy; fix it before switching`);
     if (c.health === 'starting') {
       // Just (re)started and Docker has not run its check yet: ask the login page ourselves.
-      const res = await runPython(ctx.engine, ctx.host.container, 'login_page.py', { url: ctx.host.healthUrl });
+      const res = await runPython(ctx.engine, ctx.host.container, 'login_page.py', { url: loginUrl(ctx.host.healthUrl, facts(ctx).horizon) });
       const answer = res.stdout.toString().trim();
       if (answer !== '200') throw new HostError(ctx.host.name, `container '${c.name}' is still starting and its login page answers ${answer || 'nothing'}; try again when it is healthy`);
       return { action: 'none', reason: `ok: ${c.name} running, Docker health still starting, login page 200` };

@@ -1,18 +1,25 @@
 import { HostError, InternalError, SessionctlError, HostUnreachableError, detailFor } from '../errors.js';
-import { probeHorizon, type HorizonFacts } from '../facts/horizon.js';
+import { loginUrl, probeHorizon, type HorizonFacts } from '../facts/horizon.js';
 import { beforeBackend, mismatches, previousMismatches } from '../backends/effective.js';
 import { restartAction } from '../journal/rollback-plan.js';
 import { hostSettings } from './settings.js';
 import type { HostConfig } from '../inventory/types.js';
 import type { Engine } from '../transport/types.js';
 import type { BeforeBackend } from '../journal/records.js';
-import { hostStep, type RestartUndo, type RunInfo, type Undo } from './types.js';
+import { hostStep, type HostContext, type RestartUndo, type RunInfo, type Undo } from './types.js';
 
 /** What restarting and gating one host needs: a step's HostContext and an undo's target both fit. */
 export interface RestartTarget {
   host: HostConfig;
   engine: Engine;
   run: Pick<RunInfo, 'timeouts' | 'journal'>;
+  /** Horizon's login page as the container's web server serves it (see loginUrl). */
+  loginUrl: string;
+}
+
+/** The restart target of a host in a run: its login page from the facts gathered at the start. */
+function restartTarget(ctx: HostContext): RestartTarget {
+  return { host: ctx.host, engine: ctx.engine, run: ctx.run, loginUrl: loginUrl(ctx.host.healthUrl, ctx.facts.horizon) };
 }
 
 /** Docker's stop timeout for a restart: Apache as PID 1 stops at once on SIGTERM. */
@@ -43,7 +50,7 @@ export async function healthGate(ctx: RestartTarget): Promise<{ note: string; fa
     } else {
       const seconds = Math.max(1, Math.min(WAIT_SLICE_S, (deadline - Date.now()) / 1000));
       try {
-        const facts = await probeHorizon(ctx.host.name, ctx.engine, ctx.host.container, { wait: { url: ctx.host.healthUrl, seconds } });
+        const facts = await probeHorizon(ctx.host.name, ctx.engine, ctx.host.container, { wait: { url: ctx.loginUrl, seconds } });
         if (facts.loginPage?.status === '200') {
           return { note: `login page 200 after ${((Date.now() - t0) / 1000).toFixed(1)}s (Docker health: ${info.health})`, facts };
         }
@@ -82,7 +89,7 @@ export const restart = hostStep({
       throw new HostError(ctx.host.name, `container '${ctx.host.container}' is ${now ? now.state : 'gone'} now (it was running at preflight): someone else is working on this host; not restarting it`);
     }
     const settings = ctx.facts.horizon?.settings;
-    remember({ container: ctx.host.container, before: settings ? beforeBackend(settings) : null, restarted: true });
+    remember({ container: ctx.host.container, before: settings ? beforeBackend(settings) : null, restarted: true, loginUrl: restartTarget(ctx).loginUrl });
     await ctx.engine.restart(ctx.host.container, STOP_TIMEOUT_S);
     return `restarted ${ctx.host.container}`;
   },
@@ -97,7 +104,7 @@ export const restart = hostStep({
  */
 function restartUndo(): Undo<RestartUndo> {
   return {
-    journal: (r, host) => ({ type: 'restart', host, container: r.container, stage: 'apply' }),
+    journal: (r, host) => ({ type: 'restart', host, container: r.container, stage: 'apply', ...(r.loginUrl ? { loginUrl: r.loginUrl } : {}) }),
     async plan(ctx, r) {
       const running = r.restarted ? undefined : await runningBackend(ctx.target.name, ctx.target.engine!, r.container);
       const restart = restartAction(ctx.target.name, r.before, running, r.restarted);
@@ -106,7 +113,7 @@ function restartUndo(): Undo<RestartUndo> {
     async apply(ctx, r) {
       const { host, engine } = ctx.target;
       if (!host || !engine) throw new InternalError(`no container engine for ${ctx.target.name}`);
-      return restartOnPrevious({ host, engine, run: ctx.run }, r.before);
+      return restartOnPrevious({ host, engine, run: ctx.run, loginUrl: r.loginUrl ?? loginUrl(host.healthUrl, undefined) }, r.before);
     },
   };
 }
@@ -143,10 +150,10 @@ export const healthGateStep = hostStep({
   needs: ['restart'],
   gives: ['restarted'],
   async plan(ctx, { restart }) {
-    return restart ? { action: 'check', summary: `wait up to ${ctx.run.timeouts.health}s for health and ${ctx.host.healthUrl}` } : { action: 'none', reason: 'not restarted' };
+    return restart ? { action: 'check', summary: `wait up to ${ctx.run.timeouts.health}s for health and ${restartTarget(ctx).loginUrl}` } : { action: 'none', reason: 'not restarted' };
   },
   async apply(ctx) {
-    const { note, facts } = await healthGate(ctx);
+    const { note, facts } = await healthGate(restartTarget(ctx));
     return { note, gives: { restarted: facts } };
   },
 });

@@ -227,4 +227,6 @@ export interface RestartUndo {
   before: BeforeBackend | null;
   /** The run restarted it on the new settings (and no rollback restarted it since). */
   restarted: boolean;
+  /** The login page the health gate waits for (unset in journals older than this field: the host's default). */
+  loginUrl?: string;
 }

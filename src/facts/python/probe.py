@@ -4,7 +4,7 @@ Runs with the container's own Python (Kolla venv when present), imports Horizon'
 mod_wsgi does, and prints one JSON document after a marker line. Reads nothing secret into the
 output: SECRET_KEY only as a truncated sha256, passwords in cache URLs masked.
 
-Needs overlay.py and http_status.py (prepended by runPython).
+Needs overlay.py, http_status.py and web_server.py (prepended by runPython).
 
 Input (stdin JSON, optional):
   {"overlay": {"<file name in the Kolla config dir>": "<new text>"}} resolves settings as if Kolla
@@ -150,6 +150,9 @@ def effective_settings():
     options = default_cache.get("OPTIONS", {}) or {}
     location = default_cache.get("LOCATION")
     db = settings.DATABASES.get("default", {}) if hasattr(settings, "DATABASES") else {}
+    # django-redis takes the connection factory from the cache's OPTIONS (Kolla renders it there)
+    # before the global setting (sessionctl's block sets that one).
+    factory = options.get("CONNECTION_FACTORY") or getattr(settings, "DJANGO_REDIS_CONNECTION_FACTORY", None)
     return {
         "django": django.get_version(),
         "session_engine": settings.SESSION_ENGINE,
@@ -157,7 +160,12 @@ def effective_settings():
             "backend": default_cache.get("BACKEND"),
             "location": jsonable([mask_url(x) for x in location] if isinstance(location, (list, tuple)) else mask_url(location)),
             "options": sorted(str(k) for k in options),
+            # Only options that name where and how to connect, never credentials.
+            "client_class": jsonable(options.get("CLIENT_CLASS")),
+            "sentinels": jsonable(options.get("SENTINELS")),
+            "connection_factory": jsonable(factory),
         },
+        "webroot": jsonable(getattr(settings, "WEBROOT", None)),
         "database": {"engine": db.get("ENGINE"), "name": db.get("NAME"), "host": db.get("HOST")} if db else None,
         "security": {name: jsonable(getattr(settings, name, None)) for name in SECURITY},
         "secret_key_sha256": hashlib.sha256(str(settings.SECRET_KEY).encode()).hexdigest()[:16]
@@ -225,6 +233,7 @@ def main():
         "pip": package_version("pip") if importlib.util.find_spec("pip") else None,
         "manage_py": next((p for p in ("/var/lib/kolla/venv/bin/manage.py", "/usr/share/openstack-dashboard/manage.py")
                            if os.path.exists(p)), None),
+        "web_server": web_server(),
     }
     try:
         facts["settings"] = effective_settings()

@@ -1,5 +1,10 @@
 import test from 'ava';
-import { backendOf, detectLayout, parseProbeOutput } from '../../../src/facts/horizon.js';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { backendOf, detectLayout, loginUrl, parseProbeOutput } from '../../../src/facts/horizon.js';
 import { locateChecks } from '../../../src/steps/settings.js';
 import { fromInspect } from '../../../src/transport/docker.js';
 import type { ContainerInfo } from '../../../src/transport/types.js';
@@ -129,4 +134,32 @@ test('locateChecks: the probe parses both Kolla custom files through the bind mo
     { name: 'locate _9999-custom-settings.py', script: 'locate.py', input: { path: '/var/lib/kolla/config_files/_9999-custom-settings.py', names: ['SESSION_ENGINE', 'CACHES'] } },
     { name: 'locate custom_local_settings', script: 'locate.py', input: { path: '/var/lib/kolla/config_files/custom_local_settings', names: ['SESSION_ENGINE', 'CACHES'] } },
   ]);
+});
+
+test('loginUrl: the inventory wins; else the first address the web server listens on, under WEBROOT', (t) => {
+  const uwsgi = (address: string, scheme = 'http') => ({ webServer: { kind: 'uwsgi' as const, config: '/etc/horizon/horizon-uwsgi.ini', listen: [{ scheme, address }] } });
+  t.is(loginUrl('http://10.9.9.9:81/x/', uwsgi('10.0.0.1:8080')), 'http://10.9.9.9:81/x/');
+  t.is(loginUrl(undefined, uwsgi('10.0.0.1:8080')), 'http://10.0.0.1:8080/auth/login/', "Kolla >= 2025.2: the API address, 8080");
+  t.is(loginUrl(undefined, uwsgi('[fd00::1]:8080')), 'http://[fd00::1]:8080/auth/login/');
+  t.is(loginUrl(undefined, uwsgi('0.0.0.0:8080')), 'http://127.0.0.1:8080/auth/login/');
+  t.is(loginUrl(undefined, uwsgi(':8080')), 'http://127.0.0.1:8080/auth/login/');
+  t.is(loginUrl(undefined, uwsgi('10.0.0.1:443', 'https')), 'https://10.0.0.1/auth/login/');
+  t.is(loginUrl(undefined, { webServer: { kind: 'apache', config: '/etc/apache2', listen: [{ scheme: 'http', address: '80' }] } }), 'http://127.0.0.1/auth/login/');
+  t.is(loginUrl(undefined, undefined), 'http://127.0.0.1/auth/login/', 'nothing known: the old default');
+  t.is(loginUrl(undefined, { webServer: { kind: 'unknown', config: null, listen: [] } }), 'http://127.0.0.1/auth/login/');
+  const webroot = { ...uwsgi('10.0.0.1:8080'), settings: { webroot: '/dashboard' } as never };
+  t.is(loginUrl(undefined, webroot), 'http://10.0.0.1:8080/dashboard/auth/login/');
+  t.is(loginUrl(undefined, uwsgi('not an address')), 'http://127.0.0.1/auth/login/');
+});
+
+test('web_server.py reads the uWSGI ini PID 1 runs (kolla-ansible renders http = <api address>:8080) and Apache Listen lines', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'websrv-'));
+  const ini = join(dir, 'horizon-uwsgi.ini');
+  writeFileSync(ini, '[uwsgi]\n; comment\nmaster = true\nhttp = 10.0.0.11:8080\nlazy-apps = true\n[other]\nhttp = 1.2.3.4:1\n');
+  const code = `${readFileSync('src/facts/python/web_server.py', 'utf8')}\nimport json, sys\nprint(json.dumps(_uwsgi(['uwsgi', sys.argv[1]])))\nprint(json.dumps(_uwsgi(['uwsgi', '--ini', sys.argv[1]])))\nprint(json.dumps(web_server()['kind'] in ('apache', 'uwsgi', 'unknown')))`;
+  const { stdout } = await promisify(execFile)('python3', ['-c', code, ini]);
+  const [a, b, kind] = stdout.trim().split('\n').map((l) => JSON.parse(l));
+  t.deepEqual(a, { kind: 'uwsgi', config: ini, listen: [{ scheme: 'http', address: '10.0.0.11:8080' }] });
+  t.deepEqual(b, a);
+  t.true(kind);
 });

@@ -54,7 +54,6 @@ test('minimal inventory: every default filled in', (t) => {
       role: 'dashboard',
       layout: 'auto',
       configDir: '/etc/kolla/horizon',
-      healthUrl: 'http://127.0.0.1/auth/login/',
       connectTimeout: 15,
       commandTimeout: 300,
     },
