@@ -3,7 +3,7 @@
  * security settings written in the same managed block, checked with Django in the containers.
  */
 import test from 'ava';
-import { cli, djangoPython, fleetSnapshot, labInventory, labs, scratch } from './harness.js';
+import { cli, djangoPython, fleetSnapshot, labInventory, labs, labsFor, scratch } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
@@ -17,7 +17,7 @@ function inventory(lab: LabInfo, extra: string[] = []): string {
   });
 }
 
-for (const lab of labs()) {
+for (const lab of labsFor('apply-cookie-security')) {
   test.serial(`${lab.name}: cookie sessions: refused without the flag; with it, a cookie signed on one host reads on another`, async (t) => {
     await labReset(lab.name);
     const before = await fleetSnapshot(lab, CUSTOM);

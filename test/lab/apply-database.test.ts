@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { cli, djangoPython, docker, fleetSnapshot, labInventory, labs, labWheelhouse, scratch } from './harness.js';
+import { cli, djangoPython, docker, fleetSnapshot, labInventory, labs, labsFor, labWheelhouse, scratch } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
@@ -67,7 +67,7 @@ async function switchAndCheck(t: import('ava').ExecutionContext, lab: LabInfo, e
   t.deepEqual(await fleetSnapshot(lab, FILES), before);
 }
 
-for (const lab of labs()) {
+for (const lab of labsFor('apply-database')) {
   test.serial(`${lab.name}: memcached -> MariaDB (PyMySQL from the wheelhouse, db): migrated once, rows in django_session`, async (t) => {
     await switchAndCheck(t, lab, 'mysql', 'db', `{ method: wheelhouse, wheelhouse: "${await labWheelhouse()}" }`);
   });

@@ -4,7 +4,7 @@
  * through Django; a second run changes nothing.
  */
 import test from 'ava';
-import { cli, djangoPython, djangoSettings, fleetSnapshot, labInventory, labs, labWheelhouse, memcachedHas, scratch } from './harness.js';
+import { cli, djangoPython, djangoSettings, fleetSnapshot, labInventory, labs, labsFor, labWheelhouse, memcachedHas, scratch } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
@@ -21,7 +21,7 @@ function inventory(lab: LabInfo, wheelhouse: string): string {
   });
 }
 
-for (const lab of labs()) {
+for (const lab of labsFor('apply-memcached')) {
   test.serial(`${lab.name}: Redis -> memcached: Django and memcached agree; a second run changes nothing`, async (t) => {
     await labReset(lab.name);
     const inv = inventory(lab, await labWheelhouse());

@@ -6,7 +6,7 @@
  * reads the signed cookie).
  */
 import test from 'ava';
-import { allBackendsInventory, cli, djangoPython, docker, labs, labWheelhouse, memcachedHas, redisCli } from './harness.js';
+import { allBackendsInventory, cli, djangoPython, docker, labs, labsFor, labWheelhouse, memcachedHas, redisCli } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
@@ -45,7 +45,7 @@ async function sessionLandsIn(lab: LabInfo, backend: Backend): Promise<boolean> 
 }
 
 // Once, on the first lab: the switches on the other flavour are covered by apply-*, carry and the guide.
-for (const lab of labs().slice(0, 1)) {
+for (const lab of labsFor('backend-pairs')) {
   test.serial(`${lab.name}: all 12 ordered backend pairs, each verified by Django and by the backend itself`, async (t) => {
     await labReset(lab.name);
     const inv = allBackendsInventory(lab, await labWheelhouse());

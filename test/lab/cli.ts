@@ -1,5 +1,5 @@
 /**
- * npm run lab -- up [--hosts N] [--horizon zed|h25] [--layout d|legacy] [--name NAME]
+ * npm run lab -- up [--hosts N] [--horizon zed|h25|k2026] [--layout d|legacy] [--name NAME]
  * npm run lab -- down [--name NAME] [--purge]
  * npm run lab -- status [--name NAME]
  * npm run lab -- reset [--name NAME]
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { labDown, labReset, labStatus, labUp, type LabInfo, type LabUpOptions } from './lab.js';
 
-const USAGE = `usage: lab up [--hosts N] [--horizon zed|h25] [--layout d|legacy] [--name NAME]
+const USAGE = `usage: lab up [--hosts N] [--horizon zed|h25|k2026] [--layout d|legacy] [--name NAME]
        lab down [--name NAME] [--purge]
        lab status [--name NAME]
        lab reset [--name NAME]`;

@@ -7,7 +7,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cli, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, labWheelhouse, onHost, redisInventory, scratch } from './harness.js';
+import { cli, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, labWheelhouse, onHost, redisInventory, runs, scratch } from './harness.js';
 import { labReset } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 import type { RollbackReport } from '../../src/report/types.js';
@@ -15,16 +15,16 @@ import type { RollbackReport } from '../../src/report/types.js';
 const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
 const MEMCACHED = 'django.core.cache.backends.memcached.PyMemcacheCache';
 const REDIS = 'django_redis.cache.RedisCache';
-const lab = labs()[0];
 
 /** The records of the only journal under `state`, parsed without sessionctl's reader. */
 function records(journal: string): { type: string; [k: string]: unknown }[] {
   return readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
 }
 
-if (!lab) test.skip('the fault suite needs a lab (SESSIONCTL_LABS)', () => undefined);
-else {
-  test.serial('1. Redis down at preflight: zero hosts changed, the journal says so', async (t) => {
+if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
+for (const lab of labs().filter((l) => runs('faults:core', l))) {
+  const all = runs('faults', lab);
+  if (all) test.serial(`${lab.name}: 1. Redis down at preflight: zero hosts changed, the journal says so`, async (t) => {
     await labReset(lab.name);
     const before = await fleetSnapshot(lab, [CUSTOM]);
     const state = scratch('sessionctl-state-');
@@ -43,7 +43,7 @@ else {
     t.is(journal.at(-1)?.outcome, 'failed');
   });
 
-  test.serial('2. host 2 never healthy: every file restored, host 3 never restarted; the failed rollback is its own outcome, closed later by rollback', async (t) => {
+  test.serial(`${lab.name}: 2. host 2 never healthy: every file restored, host 3 never restarted; the failed rollback is its own outcome, closed later by rollback`, async (t) => {
     await labReset(lab.name);
     const before = await fleetSnapshot(lab, [CUSTOM]);
     const state = scratch('sessionctl-state-');
@@ -72,7 +72,7 @@ else {
     t.is(JSON.parse((await cli(['rollback', '-i', inv, '--state-dir', state, '--yes', '--json'])).stdout).outcome, 'nothing-to-roll-back');
   });
 
-  test.serial('4. the horizon container stopped by someone mid-rollout: clear error, every host rolled back', async (t) => {
+  if (all) test.serial(`${lab.name}: 4. the horizon container stopped by someone mid-rollout: clear error, every host rolled back`, async (t) => {
     await labReset(lab.name);
     const original = await hostFiles(lab, CUSTOM);
     const state = scratch('sessionctl-state-');
@@ -95,7 +95,7 @@ else {
     t.is((await cli(['rollback', '-i', inv, '--state-dir', state, '--yes', '--json'])).stdout.includes('nothing-to-roll-back'), true, 'the automatic rollback is in the journal');
   });
 
-  test.serial('5. two concurrent applies: the second is refused by the lock and changes nothing', async (t) => {
+  if (all) test.serial(`${lab.name}: 5. two concurrent applies: the second is refused by the lock and changes nothing`, async (t) => {
     await labReset(lab.name);
     const original = await hostFiles(lab, CUSTOM);
     const [stateA, stateB] = [scratch('sessionctl-state-'), scratch('sessionctl-state-')];
@@ -125,7 +125,7 @@ else {
     t.deepEqual(await hostFiles(lab, CUSTOM), original);
   });
 
-  test.serial('6. Ctrl-C during the rolling restart: clean stop, rollback, non-zero exit', async (t) => {
+  test.serial(`${lab.name}: 6. Ctrl-C during the rolling restart: clean stop, rollback, non-zero exit`, async (t) => {
     await labReset(lab.name);
     const original = await hostFiles(lab, CUSTOM);
     const state = scratch('sessionctl-state-');
@@ -148,7 +148,7 @@ else {
     t.is(journal.at(-1)?.outcome, 'rolled-back');
   });
 
-  test.serial('4b. a horizon container stopped before its turn is not started behind the operator: clear error, rollback, it stays stopped', async (t) => {
+  if (all) test.serial(`${lab.name}: 4b. a horizon container stopped before its turn is not started behind the operator: clear error, rollback, it stays stopped`, async (t) => {
     await labReset(lab.name);
     const original = await hostFiles(lab, CUSTOM);
     const state = scratch('sessionctl-state-');
@@ -168,7 +168,7 @@ else {
     t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => MEMCACHED));
   });
 
-  test.serial('7. a full disk where the backups go: refused before any change, no lock left behind', async (t) => {
+  if (all) test.serial(`${lab.name}: 7. a full disk where the backups go: refused before any change, no lock left behind`, async (t) => {
     await labReset(lab.name);
     const before = await fleetSnapshot(lab, [CUSTOM]);
     const dash2 = lab.hosts[1]!.container;

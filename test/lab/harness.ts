@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
-import { readLab, type LabInfo } from './lab.js';
+import { readLab, type Flavour, type LabInfo } from './lab.js';
 
 const run = promisify(execFile);
 
@@ -15,6 +15,47 @@ export function labs(): LabInfo[] {
     .split(',')
     .filter(Boolean)
     .map((name) => readLab(name));
+}
+
+/**
+ * Which scenario runs on which flavour: each flavour runs what it risks on its own (README, "the CI
+ * matrix", is this table in words). zed: Apache, Django 3.2, bookworm, both Kolla layouts; h25:
+ * Apache, Django 4.2 on trixie's system Python (PEP 668, the newer library ranges); k2026: uWSGI on
+ * 8080, the Kolla venv, django_redis in the image, Valkey Sentinel. Flavour-independent code (the
+ * runner, the journal, SSH/Docker access) runs on zed alone.
+ */
+export const MATRIX = {
+  'apply-redis': ['zed', 'h25', 'k2026'],
+  'apply-memcached': ['zed', 'k2026'],
+  'apply-database': ['zed', 'h25', 'k2026'],
+  'apply-cookie-security': ['zed', 'k2026'],
+  'apply-redis-variants:installs': ['zed', 'h25'],
+  'apply-redis-variants:refusals': ['zed'],
+  'backend-pairs': ['zed'],
+  carry: ['zed', 'k2026'],
+  guide: ['zed', 'k2026'],
+  'faults:core': ['zed', 'k2026'],
+  faults: ['zed'],
+  'rollback:core': ['zed', 'k2026'],
+  rollback: ['zed'],
+  'kolla-override': ['zed'],
+  'kolla-own-database': ['zed'],
+  'kolla-own-valkey': ['k2026'],
+  'layout-legacy': ['zed'],
+  'status:django': ['zed', 'h25', 'k2026'],
+  'status:access': ['zed'],
+} as const satisfies Record<string, readonly Flavour[]>;
+export type Scenario = keyof typeof MATRIX;
+
+/** The labs of this run that the matrix gives this scenario. */
+export function labsFor(scenario: Scenario): LabInfo[] {
+  const flavours: readonly Flavour[] = MATRIX[scenario];
+  return labs().filter((l) => flavours.includes(l.horizon));
+}
+
+/** Whether this lab runs the scenario (by name: every labs() call reads the state files anew). */
+export function runs(scenario: Scenario, lab: LabInfo): boolean {
+  return labsFor(scenario).some((l) => l.name === lab.name);
 }
 
 export interface CliResult {

@@ -7,11 +7,20 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from
 import { join, relative } from 'node:path';
 import { LabError, pipe, run } from './exec.js';
 
-export type Flavour = 'zed' | 'h25';
+export type Flavour = 'zed' | 'h25' | 'k2026';
 type Suite = 'bookworm' | 'trixie';
 
-/** Horizon flavours: `zed` = Debian 12 (Horizon 23, Django 3.2), `h25` = Debian 13 (Horizon 25, Django 4.2). */
-export const FLAVOURS: Record<Flavour, Suite> = { zed: 'bookworm', h25: 'trixie' };
+/**
+ * Horizon flavours: `zed` = Debian 12 (Horizon 23, Django 3.2, Apache), `h25` = Debian 13 (Horizon 25,
+ * Django 4.2, Apache), `k2026` = Debian 13 laid out as Kolla 2025.2/2026.1 runs it (uWSGI on 8080, the
+ * Kolla venv, django_redis in the image, Valkey Sentinel beside the lab's services).
+ */
+export const FLAVOURS: Record<Flavour, { suite: Suite; dockerfile: string; valkey: boolean }> = {
+  zed: { suite: 'bookworm', dockerfile: 'Dockerfile', valkey: false },
+  h25: { suite: 'trixie', dockerfile: 'Dockerfile', valkey: false },
+  k2026: { suite: 'trixie', dockerfile: 'Dockerfile.k2026', valkey: true },
+};
+export const isFlavour = (s: string): s is Flavour => Object.hasOwn(FLAVOURS, s);
 
 const MIRROR = process.env.SESSIONCTL_LAB_MIRROR ?? 'http://deb.debian.org/debian';
 /** Bump to rebuild every base image after a change to how bases are made. */
@@ -23,6 +32,8 @@ export interface LabImages {
   dash: string;
   jump: string;
   services: string;
+  /** Only for flavours with Valkey (k2026). */
+  valkey?: string;
 }
 
 type Log = (line: string) => void;
@@ -51,18 +62,20 @@ function baseTag(imagesDir: string, suite: Suite): string {
   return `${REPO}/base:${suite}-${digest([BASE_RECIPE, suite, MIRROR], join(imagesDir, 'base'))}`;
 }
 
-function imageTag(imagesDir: string, name: string, suite: Suite, prefix = ''): string {
+function imageTag(imagesDir: string, name: string, suite: Suite, prefix = '', dockerfile = 'Dockerfile'): string {
   const base = baseTag(imagesDir, suite);
-  return `${REPO}/${name}:${prefix}${digest([name, base], join(imagesDir, name))}`;
+  return `${REPO}/${name}:${prefix}${digest([name, base, dockerfile], join(imagesDir, name))}`;
 }
 
 /** The tags the lab's images have for these inputs; computed from the files alone. */
 export function labImageTags(imagesDir: string, flavour: Flavour): LabImages {
+  const f = FLAVOURS[flavour];
   return {
-    horizon: imageTag(imagesDir, 'horizon', FLAVOURS[flavour], `${flavour}-`),
+    horizon: imageTag(imagesDir, 'horizon', f.suite, `${flavour}-`, f.dockerfile),
     dash: imageTag(imagesDir, 'dash', 'bookworm'),
     jump: imageTag(imagesDir, 'jump', 'bookworm'),
     services: imageTag(imagesDir, 'services', 'bookworm'),
+    ...(f.valkey ? { valkey: imageTag(imagesDir, 'valkey', 'trixie') } : {}),
   };
 }
 
@@ -95,14 +108,14 @@ async function buildBase(imagesDir: string, suite: Suite, log: Log): Promise<voi
   log(`built ${tag} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
-async function build(imagesDir: string, tag: string, name: string, suite: Suite, log: Log): Promise<void> {
+async function build(imagesDir: string, tag: string, name: string, suite: Suite, log: Log, dockerfile = 'Dockerfile'): Promise<void> {
   if (await imageId(tag)) return;
   const t0 = Date.now();
   log(`building ${tag}`);
   const tail: string[] = [];
   const r = await run(
     'docker',
-    ['build', '--force-rm', '--build-arg', `BASE=${baseTag(imagesDir, suite)}`, '--label', `${REPO}.image=${name}`, '-t', tag, join(imagesDir, name)],
+    ['build', '--force-rm', '--build-arg', `BASE=${baseTag(imagesDir, suite)}`, '--label', `${REPO}.image=${name}`, '-f', join(imagesDir, name, dockerfile), '-t', tag, join(imagesDir, name)],
     {
       // The classic builder: BuildKit is not part of docker.io 20.10 everywhere.
       env: { ...process.env, DOCKER_BUILDKIT: '0' },
@@ -122,10 +135,12 @@ async function build(imagesDir: string, tag: string, name: string, suite: Suite,
 /** Builds whatever is missing for a lab of this flavour and returns the tags. */
 export async function ensureImages(imagesDir: string, flavour: Flavour, log: Log): Promise<LabImages> {
   const tags = labImageTags(imagesDir, flavour);
-  const suites = [...new Set<Suite>(['bookworm', FLAVOURS[flavour]])];
+  const f = FLAVOURS[flavour];
+  const suites = [...new Set<Suite>(['bookworm', f.suite])];
   await Promise.all(suites.map((s) => buildBase(imagesDir, s, log)));
   await Promise.all([
-    build(imagesDir, tags.horizon, 'horizon', FLAVOURS[flavour], log),
+    build(imagesDir, tags.horizon, 'horizon', f.suite, log, f.dockerfile),
+    ...(tags.valkey ? [build(imagesDir, tags.valkey, 'valkey', 'trixie', log)] : []),
     build(imagesDir, tags.dash, 'dash', 'bookworm', log),
     build(imagesDir, tags.jump, 'jump', 'bookworm', log),
     build(imagesDir, tags.services, 'services', 'bookworm', log),

@@ -4,12 +4,12 @@
  * alone by a second run, and restored to its exact bytes when the rollout fails.
  */
 import test from 'ava';
-import { cli, fleetSnapshot, hostFileBytes, labs, labWheelhouse, onHost, redisInventory } from './harness.js';
+import { cli, fleetSnapshot, hostFileBytes, labsFor, labWheelhouse, onHost, redisInventory } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
 const OVERRIDE = '/etc/kolla/config/horizon/_9999-custom-settings.py';
-const lab = labs()[0];
+const lab = labsFor('kolla-override')[0];
 
 function inventory(lab: LabInfo, wheelhouse: string, hosts?: Record<string, Record<string, unknown>>): string {
   return redisInventory(lab, wheelhouse, { ...(hosts ? { hosts } : {}), extra: ['kolla: { deploy_host: dash1, config_dir: /etc/kolla/config }'] });

@@ -8,14 +8,14 @@
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { allBackendsInventory, cli, djangoSettings, docker, fleetSnapshot, labWheelhouse, labs, onHost, scratch } from './harness.js';
+import { allBackendsInventory, cli, djangoSettings, docker, fleetSnapshot, labsFor, labWheelhouse, onHost, scratch } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { RollbackReport, SwitchReport } from '../../src/report/types.js';
 
 const KOLLA = '/etc/kolla/horizon/_9998-kolla-settings.py';
 const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
 const DB = 'django.contrib.sessions.backends.db';
-const lab = labs()[0];
+const lab = labsFor('kolla-own-database')[0];
 
 if (!lab) test.skip('Kolla-owned database sessions need a lab (npm test brings one up)', () => undefined);
 

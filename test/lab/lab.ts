@@ -13,7 +13,7 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fanout, LabError, run, sleep } from './exec.js';
-import { ensureImages, imageId, labImageTags, REPO, type Flavour, type LabImages } from './images.js';
+import { ensureImages, FLAVOURS, imageId, isFlavour, labImageTags, REPO, type Flavour, type LabImages } from './images.js';
 import { generateSshKey, type SshKeyType } from './sshkeys.js';
 
 export { LabError } from './exec.js';
@@ -71,6 +71,8 @@ export interface LabInfo {
     sentinel: { ip: string; port: number; service: 'mymaster'; passwordFile: string };
     mariadb: { ip: string; port: number; database: string; user: string; passwordFile: string };
     postgres: { ip: string; port: number; database: string; user: string; passwordFile: string };
+    /** Valkey and its Sentinel (monitor "kolla"), as kolla-ansible 2026.1 deploys them: k2026 labs only. */
+    valkey?: { ip: string; port: number; passwordFile: string; sentinel: { ip: string; port: number }; monitor: 'kolla' };
   };
 }
 
@@ -84,10 +86,14 @@ export interface LabStatus {
 }
 
 const SERVICES = ['memcached', 'redis', 'sentinel', 'mariadb', 'postgres'] as const;
-type Service = (typeof SERVICES)[number];
-const SERVICE_OCTET: Record<Service, number> = { memcached: 10, redis: 11, sentinel: 12, mariadb: 13, postgres: 14 };
-const SERVICE_PORT: Record<Service, number> = { memcached: 11211, redis: 6379, sentinel: 26379, mariadb: 3306, postgres: 5432 };
-const SECRETS = ['redis', 'sentinel', 'mariadb', 'postgres'] as const;
+/** Only on flavours whose Kolla deploys Valkey (k2026). */
+const VALKEY_SERVICES = ['valkey', 'valkey-sentinel'] as const;
+type Service = (typeof SERVICES)[number] | (typeof VALKEY_SERVICES)[number];
+const SERVICE_OCTET: Record<Service, number> = { memcached: 10, redis: 11, sentinel: 12, mariadb: 13, postgres: 14, valkey: 16, 'valkey-sentinel': 17 };
+const SERVICE_PORT: Record<Service, number> = { memcached: 11211, redis: 6379, sentinel: 26379, mariadb: 3306, postgres: 5432, valkey: 6379, 'valkey-sentinel': 26379 };
+const SECRETS = ['redis', 'sentinel', 'mariadb', 'postgres', 'valkey'] as const;
+const servicesOf = (info: { horizon: Flavour }): Service[] => [...SERVICES, ...(FLAVOURS[info.horizon].valkey ? VALKEY_SERVICES : [])];
+const serviceAddress = (info: LabInfo, s: Service) => ({ ip: ipOf(info.slot, SERVICE_OCTET[s]), port: SERVICE_PORT[s] });
 const JUMP_OCTET = 5;
 const DASH_OCTET = 20;
 /** No container has this address: Horizon's Keystone URL points at it. */
@@ -97,7 +103,10 @@ const PORTS_PER_SLOT = 20;
 const LABEL = `${REPO}.lab`;
 const SPEC = `${REPO}.spec`;
 const HOST_KEY_TYPES: SshKeyType[] = ['ed25519', 'rsa', 'ecdsa'];
-const HEALTH_CMD = 'curl -fsS -o /dev/null http://127.0.0.1/auth/login/';
+/** Where Horizon listens: Apache on all addresses, port 80; uWSGI (k2026) on the host's API address, 8080, as kolla-ansible >= 2025.2. */
+function horizonUrl(info: LabInfo, h: LabHost): string {
+  return info.horizon === 'k2026' ? `http://${h.ip}:8080` : 'http://127.0.0.1';
+}
 
 type Log = (line: string) => void;
 
@@ -166,6 +175,9 @@ function describeLab(plan: Plan): LabInfo {
       sentinel: { ...svc('sentinel'), service: 'mymaster', passwordFile: secret('sentinel') },
       mariadb: { ...svc('mariadb'), database: 'horizon', user: 'horizon', passwordFile: secret('mariadb') },
       postgres: { ...svc('postgres'), database: 'horizon', user: 'horizon', passwordFile: secret('postgres') },
+      ...(FLAVOURS[plan.horizon].valkey
+        ? { valkey: { ...svc('valkey'), passwordFile: secret('valkey'), sentinel: svc('valkey-sentinel'), monitor: 'kolla' as const } }
+        : {}),
     },
   };
 }
@@ -419,21 +431,59 @@ interface ConfigFile {
   optional?: boolean;
 }
 
+/**
+ * kolla-ansible's uWSGI ini for Horizon (service-uwsgi-config role), with what Debian's packages need:
+ * the HTTP router plugins, the venv named (Kolla's uWSGI lives in the venv), wsgi-file instead of
+ * the module Debian's Horizon lacks, Debian's STATIC_ROOT.
+ */
+function uwsgiIni(info: LabInfo, h: LabHost): string {
+  const listen = new URL(horizonUrl(info, h)).host;
+  return `[uwsgi]
+add-header = Connection: close
+buffer-size = 65535
+die-on-term = true
+enable-threads = true
+exit-on-reload = false
+hook-master-start = unix_signal:15 gracefully_kill_them_all
+http = ${listen}
+http-auto-chunked = true
+http-chunked-input = true
+http-raw-body = true
+lazy-apps = true
+master = true
+wsgi-file = /usr/share/openstack-dashboard/wsgi.py
+virtualenv = /var/lib/kolla/venv
+plugins-dir = /usr/lib/uwsgi/plugins
+plugins = corerouter,http,python3
+processes = 2
+threads = 1
+socket-timeout = 30
+thunder-lock = true
+uid = horizon
+gid = horizon
+worker-reload-mercy = 80
+static-map = /static=/var/lib/openstack-dashboard/static
+`;
+}
+
 /** The files of /etc/kolla/horizon/ on a Dashboard host, by name. */
-export function kollaHorizonFiles(info: LabInfo): Record<string, string> {
+export function kollaHorizonFiles(info: LabInfo, h: LabHost): Record<string, string> {
   const src = (f: string) => `/var/lib/kolla/config_files/${f}`;
   const entry = (f: string, dest: string): ConfigFile => ({ source: src(f), dest, owner: 'horizon', perm: '0600' });
   const header = (what: string) => `# ${what}\n# Rendered by kolla-ansible (sessionctl lab); a reconfigure overwrites this file.\n\n`;
   if (info.layout === 'd') {
+    const uwsgi = info.horizon === 'k2026';
     const config = {
-      command: '/usr/sbin/apache2 -DFOREGROUND',
+      command: uwsgi ? 'uwsgi /etc/horizon/horizon-uwsgi.ini' : '/usr/sbin/apache2 -DFOREGROUND',
       config_files: [
+        ...(uwsgi ? [entry('horizon-uwsgi.ini', '/etc/horizon/horizon-uwsgi.ini')] : []),
         entry('_9998-kolla-settings.py', '/etc/openstack-dashboard/local_settings.d/_9998-kolla-settings.py'),
         entry('_9999-custom-settings.py', '/etc/openstack-dashboard/local_settings.d/_9999-custom-settings.py'),
       ],
     };
     return {
       'config.json': `${JSON.stringify(config, null, 4)}\n`,
+      ...(uwsgi ? { 'horizon-uwsgi.ini': uwsgiIni(info, h) } : {}),
       '_9998-kolla-settings.py': header('Horizon settings (Kolla >= 2024.1 layout)') + kollaSettings(info),
       '_9999-custom-settings.py': '# Custom Horizon settings (from /etc/kolla/config/horizon/_9999-custom-settings.py on the deploy host).\n',
     };
@@ -557,7 +607,7 @@ function serviceSpec(info: LabInfo, images: LabImages, s: Service): ContainerSpe
   const args = [
     '--hostname', s,
     '--network', info.network,
-    '--ip', info.services[s].ip,
+    '--ip', serviceAddress(info, s).ip,
     '--restart', 'unless-stopped',
     '-e', `LAB_SUBNET=${info.subnet}`,
     '-v', `${join(info.stateDir, 'secrets')}:/lab/secrets:ro`,
@@ -565,6 +615,11 @@ function serviceSpec(info: LabInfo, images: LabImages, s: Service): ContainerSpe
   if (s === 'sentinel') args.push('-e', `REDIS_HOST=${info.services.redis.ip}`, '-e', `REDIS_PORT=${info.services.redis.port}`);
   // SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for clients to go.
   if (s === 'postgres') args.push('--stop-signal', 'SIGINT');
+  if (s === 'valkey' || s === 'valkey-sentinel') {
+    if (!images.valkey) throw new LabError(`no Valkey image for flavour ${info.horizon}`);
+    if (s === 'valkey-sentinel') args.push('-e', `VALKEY_HOST=${serviceAddress(info, 'valkey').ip}`, '-e', 'MONITOR=kolla');
+    return { name: containerOf(info.name, s), image: images.valkey, runArgs: args, cmd: [s === 'valkey' ? 'server' : 'sentinel'] };
+  }
   return { name: containerOf(info.name, s), image: images.services, runArgs: args, cmd: [s] };
 }
 
@@ -608,18 +663,20 @@ function dashSpec(info: LabInfo, images: LabImages, h: LabHost): ContainerSpec {
   };
 }
 
-function horizonRunArgs(tag: string): string[] {
+function horizonRunArgs(info: LabInfo, h: LabHost): string[] {
   return [
     '--net', 'host',
     '--restart', 'unless-stopped',
     '-v', '/etc/kolla/horizon:/var/lib/kolla/config_files:ro',
     '-e', 'KOLLA_CONFIG_STRATEGY=COPY_ALWAYS',
-    '--health-cmd', HEALTH_CMD,
+    // Kolla's healthcheck_curl on the address and port Horizon listens on.
+    '--health-cmd', `curl -fsS -o /dev/null ${horizonUrl(info, h)}/auth/login/`,
     '--health-interval', '5s',
     '--health-timeout', '10s',
     '--health-retries', '3',
-    '--health-start-period', '60s',
-    tag,
+    // The first start regenerates the static files (Kolla's extend_start).
+    '--health-start-period', '180s',
+    info.images.horizon,
   ];
 }
 
@@ -672,8 +729,8 @@ async function pruneHorizonImages(h: LabHost, keep: string): Promise<void> {
 
 /** Writes /etc/kolla/horizon/ on the host (root:root, 0770/0660 as Kolla does) and (re)creates `horizon`. */
 async function provisionHorizon(info: LabInfo, h: LabHost, force: boolean, log: Log): Promise<void> {
-  const files = kollaHorizonFiles(info);
-  const runArgs = horizonRunArgs(info.images.horizon);
+  const files = kollaHorizonFiles(info, h);
+  const runArgs = horizonRunArgs(info, h);
   const spec = specHash({ runArgs, files });
   const state = await inspectContainer('horizon', h.container);
   if (!force && state?.spec === spec) {
@@ -757,11 +814,10 @@ async function waitSsh(h: LabHost): Promise<void> {
 
 async function waitServices(info: LabInfo): Promise<void> {
   await Promise.all(
-    SERVICES.map((s) =>
-      waitFor(`${s} on ${info.services[s].ip}:${info.services[s].port}`, 120_000, async () =>
-        (await tcpOpen(info.services[s].ip, info.services[s].port)) ? true : undefined,
-      ),
-    ),
+    servicesOf(info).map((s) => {
+      const { ip, port } = serviceAddress(info, s);
+      return waitFor(`${s} on ${ip}:${port}`, 120_000, async () => ((await tcpOpen(ip, port)) ? true : undefined));
+    }),
   );
 }
 
@@ -773,7 +829,8 @@ function planFor(opts: LabUpOptions, persisted: Persisted): Plan {
   const hosts = opts.hosts ?? 3;
   if (!Number.isInteger(hosts) || hosts < 1 || hosts >= PORTS_PER_SLOT) throw new LabError(`hosts must be 1..${PORTS_PER_SLOT - 1}`);
   const horizon = opts.horizon ?? 'zed';
-  if (horizon !== 'zed' && horizon !== 'h25') throw new LabError(`horizon must be zed or h25, not ${String(horizon)}`);
+  if (!isFlavour(horizon)) throw new LabError(`horizon must be one of ${Object.keys(FLAVOURS).join(', ')}, not ${String(horizon)}`);
+  if (horizon === 'k2026' && opts.layout === 'legacy') throw new LabError('k2026 has only the local_settings.d layout (Kolla >= 2024.1)');
   const layout = opts.layout ?? 'd';
   if (layout !== 'd' && layout !== 'legacy') throw new LabError(`layout must be d or legacy, not ${String(layout)}`);
   return {
@@ -790,13 +847,13 @@ function planFor(opts: LabUpOptions, persisted: Persisted): Plan {
 
 /** Everything as the plan says and healthy? Cheap: no image builds, no container changes. */
 async function isHealthy(info: LabInfo): Promise<boolean> {
-  const expected = new Set([info.jump.container, ...info.hosts.map((h) => h.container), ...SERVICES.map((s) => containerOf(info.name, s))]);
+  const expected = new Set([info.jump.container, ...info.hosts.map((h) => h.container), ...servicesOf(info).map((s) => containerOf(info.name, s))]);
   const containers = await labContainers(info.name);
   if (containers.length !== expected.size) return false;
   if (!containers.every((c) => expected.has(c.name) && c.state === 'running')) return false;
   const checks = await Promise.all([
     ...[info.jump, ...info.hosts].map((h) => sshBanner('127.0.0.1', h.sshPort)),
-    ...SERVICES.map((s) => tcpOpen(info.services[s].ip, info.services[s].port)),
+    ...servicesOf(info).map((s) => tcpOpen(serviceAddress(info, s).ip, serviceAddress(info, s).port)),
     ...info.hosts.map(async (h) => {
       // Just restarted: give it the time a restart takes rather than rebuilding the host.
       let health = await horizonHealth(h);
@@ -857,9 +914,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     writeClientFiles(info);
     await ensureNetwork(info, log);
 
-    const wanted = new Set([info.jump.container, ...info.hosts.map((h) => h.container), ...SERVICES.map((s) => containerOf(name, s))]);
+    const wanted = new Set([info.jump.container, ...info.hosts.map((h) => h.container), ...servicesOf(info).map((s) => containerOf(name, s))]);
     await removeContainers(name, wanted, log);
-    for (const s of SERVICES) await ensureContainer(name, serviceSpec(info, plan.images, s), log);
+    for (const s of servicesOf(info)) await ensureContainer(name, serviceSpec(info, plan.images, s), log);
     await ensureContainer(name, jumpSpec(info, plan.images), log);
     const fresh = new Set<string>();
     for (const h of info.hosts) {
@@ -950,7 +1007,7 @@ export async function labStatus(name = 'lab'): Promise<LabStatus> {
       horizon: running.has(h.container) ? await horizonHealth(h) : 'host down',
     })),
   );
-  const expected = 1 + info.hosts.length + SERVICES.length;
+  const expected = 1 + info.hosts.length + servicesOf(info).length;
   const up = running.size === expected && hosts.every((h) => h.ssh && h.horizon === 'healthy');
   return { name, state: up ? 'up' : running.size ? 'degraded' : 'down', info, containers, hosts };
 }

@@ -7,7 +7,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cli, djangoSettings, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, labWheelhouse, onHost, redisInventory, scratch } from './harness.js';
+import { cli, djangoSettings, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, labWheelhouse, onHost, redisInventory, runs, scratch } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 import type { RollbackReport } from '../../src/report/types.js';
@@ -16,18 +16,17 @@ import type { HistoryList } from '../../src/report/types.js';
 const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
 const MEMCACHED = 'django.core.cache.backends.memcached.PyMemcacheCache';
 const REDIS = 'django_redis.cache.RedisCache';
-const lab = labs()[0];
 
 const inventory = redisInventory;
 const settingsFiles = (lab: LabInfo) => hostFiles(lab, CUSTOM);
 const backends = effectiveBackends;
 
-async function apply(t: ExecutionContext, inv: string, state: string): Promise<SwitchReport> {
+async function apply(t: ExecutionContext, lab: LabInfo, inv: string, state: string): Promise<SwitchReport> {
   const res = await cli(['apply', '-i', inv, '--state-dir', state, '--yes', '--json']);
   t.is(res.code, 0, res.stderr);
   const report = JSON.parse(res.stdout) as SwitchReport;
   t.is(report.outcome, 'applied');
-  t.deepEqual(await backends(lab!), lab!.hosts.map(() => REDIS), 'the run really switched every host');
+  t.deepEqual(await backends(lab), lab.hosts.map(() => REDIS), 'the run really switched every host');
   return report;
 }
 
@@ -36,14 +35,15 @@ async function rollback(state: string, inv: string, ...args: string[]): Promise<
   return { code: res.code, report: JSON.parse(res.stdout) as RollbackReport, stderr: res.stderr };
 }
 
-if (!lab) test.skip('the rollback scenarios need a lab (SESSIONCTL_LABS)', () => undefined);
-else {
-  test.serial('apply then rollback: every settings file byte-identical, memcached effective again; a second rollback does nothing', async (t) => {
+if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
+for (const lab of labs().filter((l) => runs('rollback:core', l))) {
+  const all = runs('rollback', lab);
+  test.serial(`${lab.name}: apply then rollback: every settings file byte-identical, memcached effective again; a second rollback does nothing`, async (t) => {
     await labReset(lab.name);
     const original = await settingsFiles(lab);
     const state = scratch('sessionctl-state-');
     const inv = inventory(lab, await labWheelhouse());
-    const applied = await apply(t, inv, state);
+    const applied = await apply(t, lab, inv, state);
 
     const journal = readFileSync(applied.journal!, 'utf8');
     t.false(journal.includes(readFileSync(lab.services.redis.passwordFile, 'utf8').trim()), 'no secret in the journal');
@@ -71,12 +71,12 @@ else {
     t.true('rolledBack' in run && Boolean(run.rolledBack), JSON.stringify(run));
   });
 
-  test.serial('a settings file edited after the run: rollback refuses and changes nothing; --force restores it', async (t) => {
+  if (all) test.serial(`${lab.name}: a settings file edited after the run: rollback refuses and changes nothing; --force restores it`, async (t) => {
     await labReset(lab.name);
     const original = await settingsFiles(lab);
     const state = scratch('sessionctl-state-');
     const inv = inventory(lab, await labWheelhouse());
-    await apply(t, inv, state);
+    await apply(t, lab, inv, state);
     const dash2 = lab.hosts[1]!;
     await onHost(dash2.container, ['sh', '-c', `echo '# edited by an operator after the run' >> ${CUSTOM}`]);
     const before = await fleetSnapshot(lab, [CUSTOM]);
@@ -95,11 +95,11 @@ else {
     t.deepEqual(await backends(lab), lab.hosts.map(() => MEMCACHED));
   });
 
-  test.serial('a corrupt journal: rollback stops with file:line and changes nothing; history lists it with the error', async (t) => {
+  if (all) test.serial(`${lab.name}: a corrupt journal: rollback stops with file:line and changes nothing; history lists it with the error`, async (t) => {
     await labReset(lab.name);
     const state = scratch('sessionctl-state-');
     const inv = inventory(lab, await labWheelhouse());
-    const applied = await apply(t, inv, state);
+    const applied = await apply(t, lab, inv, state);
     const file = applied.journal!;
     const lines = readFileSync(file, 'utf8').split('\n');
     const at = lines.findIndex((l) => l.includes('"type":"file"'));
@@ -122,7 +122,7 @@ else {
     t.true('error' in listed && listed.error.includes(`${file}:${at + 1}`), JSON.stringify(listed));
   });
 
-  test.serial('SSH cut to host 2 mid-rollout: the run fails, hosts 1 and 3 are restored; rollback later restores host 2', async (t) => {
+  if (all) test.serial(`${lab.name}: SSH cut to host 2 mid-rollout: the run fails, hosts 1 and 3 are restored; rollback later restores host 2`, async (t) => {
     await labReset(lab.name);
     const original = await settingsFiles(lab);
     const state = scratch('sessionctl-state-');
