@@ -58,7 +58,10 @@ for (const lab of labsFor('status:django')) {
       t.true(JSON.stringify(row?.cache?.location).includes(memcached));
       t.is(row?.container?.health, 'healthy');
       t.is(row?.layout, lab.layout === 'legacy' ? 'kolla-local-settings' : 'kolla-local-settings-d');
-      t.is(row?.imports?.django_redis, null, 'django_redis is not in the stock image');
+      // Kolla 2026.1 bakes django_redis into the image (k2026); older images lack it. Asked independently.
+      const baked = (await onHost(h.container, ['docker', 'exec', 'horizon', 'python3', '-c', 'import importlib.util as u; print(bool(u.find_spec("django_redis")))'])).trim() === 'True';
+      t.is(baked, lab.horizon === 'k2026', 'django_redis is in the image exactly on k2026');
+      t.is(row?.imports?.django_redis !== null, baked, `status says django_redis ${baked ? 'imports' : 'is missing'}`);
     }
   };
 
