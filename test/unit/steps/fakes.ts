@@ -109,6 +109,9 @@ export function fakeEngine(answers: Answers, calls: string[] = []): Engine {
     async restart() {
       throw new Error('a plan never restarts');
     },
+    async changes() {
+      throw new Error('the container layer is a fact: steps read it from HostFacts');
+    },
     async exec(_container, argv, opts = {}) {
       const code = argv[argv.indexOf('-c', 3) + 1] ?? '';
       const script = scripts.find((s) => code.endsWith(asset(`src/${s}`)));
