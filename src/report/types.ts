@@ -5,6 +5,7 @@
 import type { CarryCounts, StepResult } from '../runner/results.js';
 import type { FileAction, HostAction } from '../journal/rollback-plan.js';
 import type { RunJournal, RunSummary, touchedFiles } from '../journal/run.js';
+import type { LibraryFact } from '../facts/libraries.js';
 
 /** One row of `sessionctl status`: plain data, rendered as a table or JSON. */
 export interface HostStatus {
@@ -28,6 +29,8 @@ export interface HostStatus {
   imports?: { django_redis: string | null; mysql: string | null; postgresql: string | null; pymemcache: string | null };
   secretKeySha256?: string | null;
   settingsError?: string;
+  /** The client libraries the current session backend imports, and whether a recreated container still has them. */
+  libraries?: LibraryFact[];
 }
 
 export interface StatusReport {
