@@ -112,7 +112,7 @@ async function librariesAfterRun(ctx: HostContext, wanted: HostSettings): Promis
     modules.map(async (module): Promise<LibraryAfterRun> => {
       if (library?.module === module && !hz.modules[module]) {
         const p = await installPin(ctx, library);
-        return { module, origin: 'container layer', installs: true, pin: p, ...(p ? {} : { why: `the pinned version is not a plain version` }) };
+        return { module, origin: 'container layer', installs: true, pin: p, ...(p ? {} : { why: 'the pinned version is not a plain version' }) };
       }
       const fact = ctx.facts.libraries?.[module];
       if (!fact) return { module, origin: 'unknown', installs: false, pin: null, why: 'no facts about it' };
@@ -122,7 +122,8 @@ async function librariesAfterRun(ctx: HostContext, wanted: HostSettings): Promis
         const p = fact.dist ? pin(fact.dist.name, fact.dist.version, 'installed') : library?.module === module && fact.version ? pin(library.package, fact.version, 'installed') : null;
         return { module, origin: 'container layer', installs: false, pin: p, ...(p ? {} : { why: 'no dist-info or egg-info found for it' }) };
       }
-      return { module, origin: 'unknown', installs: false, pin: null, why: fact.why ?? fact.origin };
+      if (fact.origin === 'missing') return { module, origin: 'unknown', installs: false, pin: null, why: `it does not import and this run does not install it (${fact.why ?? 'no reason given'})` };
+      return { module, origin: 'unknown', installs: false, pin: null, why: fact.why ?? 'unknown' };
     }),
   );
 }
