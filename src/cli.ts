@@ -73,7 +73,9 @@ For each host, in parallel: reachability, the horizon container's state and heal
 Python versions, the settings layout (Kolla >= 2024.1 local_settings.d, Kolla <= 2023.2
 local_settings, or plain), the effective SESSION_ENGINE and cache as Django resolves them inside
 the container, whether django_redis and a DB driver import, and a hash of SECRET_KEY (never the
-key), with a warning when hosts differ.
+key), with a warning when hosts differ. For the client library the session backend imports, where
+it comes from: the image, or only the container's writable layer (pip/apt after the container was
+created: lost when kolla-ansible recreates the container), from Docker's record of its changes.
 
 Examples:
   sessionctl status -i inventory.yaml

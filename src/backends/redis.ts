@@ -104,9 +104,18 @@ export function redisInput(r: RedisTarget): Record<string, unknown> {
   };
 }
 
+/** Pure: the newest django-redis known to fit this Django (5.2 is the last for Django 2.2, 5.4 for 3.2 to 4.1; 6.0 needs 4.2). */
+export function djangoRedisKnownFit(django: string): string {
+  const [major = 0, minor = 0] = django.split('.').map(Number);
+  const v = major * 100 + minor;
+  return v < 302 ? '5.2.0' : v < 402 ? '5.4.0' : '6.0.0';
+}
+
 const DJANGO_REDIS: ClientLibrary = {
   module: 'django_redis',
+  package: 'django-redis',
   requirement: (django, pinned) => djangoRedisRequirement(django, pinned),
+  knownFit: djangoRedisKnownFit,
   distroPackage: 'python3-django-redis',
 };
 

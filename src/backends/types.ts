@@ -23,8 +23,15 @@ export interface Expect {
 export interface ClientLibrary {
   /** Import name, e.g. django_redis. */
   module: string;
+  /** pip's name for it (the name kolla-build's pip_packages take). */
+  package: string;
   /** pip requirement that fits the container's Django (a pinned version wins). */
   requirement(django: string, pinned?: string): string;
+  /**
+   * The newest version known to fit this Django, inside `requirement`'s range: the pin printed for
+   * an image build when pip only chooses the version at install time.
+   */
+  knownFit(django: string): string;
   /** The distribution's package for install.method distro. */
   distroPackage: string;
 }

@@ -15,6 +15,7 @@ import type { StepResult } from '../runner/results.js';
 import { resolveDesired, type BackendFlags } from '../backends/desired.js';
 import { beforeBackend } from '../backends/effective.js';
 import type { Desired } from '../backends/types.js';
+import { libraryDurability, pin, type LibraryDurability } from '../backends/libraries.js';
 import { Journal } from '../journal/journal.js';
 import { journalFile, newRunId } from '../journal/paths.js';
 import type { PlanRecord } from '../journal/records.js';
@@ -82,6 +83,8 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
       const unreachable = ctx.hosts.some((h) => h.facts.error?.kind === 'unreachable');
       return { report, exitCode: unreachable ? ExitCode.hostUnreachable : ExitCode.hostFailed };
     }
+    // Told also when nothing changes: a library already only in the container layer is lost all the same.
+    const libraries = reportLibraries(report, libraryDurabilityOf(runner, ctx));
     if (!plan.changes) {
       report.outcome = 'no-change';
       return { report, exitCode: ExitCode.ok };
@@ -100,6 +103,8 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     const carried = runner.value('carried');
     const again = runner.value('carriedAgain');
     if (carried) report.sessionsCarried = [carried.counts, ...(again ? [again] : [])];
+    // What the install put there is now known exactly: the override pins it.
+    if (report.outcome === 'applied') reportLibraries(report, libraryDurabilityOf(runner, ctx, true), libraries);
     reportPlan(report, ctx, plan, run.results);
     return { report, exitCode };
   } catch (err) {
@@ -119,6 +124,36 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     await Promise.allSettled(locked.map(async (h) => new HostFiles(await fleet.ssh(h)).unlock(run.info.id)));
     await fleet.close();
   }
+}
+
+/**
+ * What the operator is told about the target's client libraries and the container layer, from each
+ * host's libraries as install-client-library planned them; `installed`: with the versions its apply
+ * installed (then the override pins exactly what the containers have).
+ */
+export function libraryDurabilityOf(runner: Pick<Runner, 'hostValue'>, ctx: FleetContext, installed = false): LibraryDurability {
+  return libraryDurability(
+    ctx.hosts.map((h) => {
+      const done = installed ? runner.hostValue(h.host.name, 'installed') : undefined;
+      const libraries = (runner.hostValue(h.host.name, 'libraries') ?? []).map((l) => {
+        if (!done || done.module !== l.module || !l.installs) return l;
+        const exact = done.dist ? pin(done.dist.name, done.dist.version, 'installed') : l.pin && pin(l.pin.package, done.version, 'installed');
+        return exact ? { ...l, pin: exact } : l;
+      });
+      return { host: h.host.name, libraries };
+    }),
+  );
+}
+
+/** Put the libraries' warnings and the image override into the report, in place of an earlier version's. */
+function reportLibraries(report: SwitchReport, d: LibraryDurability, earlier?: LibraryDurability): LibraryDurability {
+  const old = new Set(earlier?.warnings ?? []);
+  report.warnings = [...report.warnings.filter((w) => !old.has(w)), ...d.warnings];
+  if (d.layerOnly.length) {
+    report.layerOnlyLibraries = d.layerOnly;
+    report.imageOverrides = d.overrides;
+  }
+  return d;
 }
 
 /** The run's identity, journal (header written), report, and the event stream that journals step outcomes. */
@@ -217,7 +252,7 @@ function unavailable(f: HostFacts): { engine: Engine; files: HostFiles } {
     throw new HostError(f.host.name, f.error?.message ?? 'not connected');
   };
   const shell: Shell = { name: f.host.name, exec: fail, run: fail };
-  return { engine: { via: 'api', inspect: fail, exec: fail, restart: fail }, files: new HostFiles(shell) };
+  return { engine: { via: 'api', inspect: fail, exec: fail, restart: fail, changes: fail }, files: new HostFiles(shell) };
 }
 
 /** Apply, and the report's outcome: applied (maybe with hosts put back within max_fail), rolled back, or a failed rollback. */

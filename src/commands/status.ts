@@ -2,6 +2,7 @@ import type { Inventory, HostConfig } from '../inventory/types.js';
 import { Fleet } from '../transport/fleet.js';
 import { gatherHostFacts, type HostFacts } from '../facts/gather.js';
 import { backendOf, hostsBySecretKey } from '../facts/horizon.js';
+import { sessionModules } from '../facts/libraries.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { SshOptions } from '../transport/ssh.js';
 import type { HostStatus, StatusReport } from '../report/types.js';
@@ -34,6 +35,16 @@ export function buildStatus(all: HostFacts[]): StatusReport {
     if (h.backend?.startsWith('database')) warnings.push(`${h.host}: database sessions need 'manage.py clearsessions' on a schedule`);
     if (h.settingsError) warnings.push(`${h.host}: Horizon's settings do not load: ${h.settingsError}`);
     if (h.container && h.container.health === 'unhealthy') warnings.push(`${h.host}: container ${h.container.name} is unhealthy`);
+    for (const lib of h.libraries ?? []) {
+      if (lib.origin === 'container layer') {
+        warnings.push(
+          `${h.host}: ${lib.module} ${lib.version} is only in the container's writable layer: recreating the container ` +
+            "(kolla-ansible upgrade or deploy) loses it and Horizon's sessions fail; bake it into the image " +
+            `(sessionctl plan --backend ${h.backend} prints the kolla-build override)`,
+        );
+      }
+      if (lib.origin === 'missing') warnings.push(`${h.host}: the session backend needs ${lib.module}, which does not import in the container (${lib.why}): Horizon cannot keep sessions`);
+    }
   }
   return { hosts, warnings };
 }
@@ -71,6 +82,10 @@ function toRow(f: HostFacts): HostStatus {
       row.database = s.database;
       row.security = s.security;
       row.secretKeySha256 = s.secretKeySha256;
+      if (f.libraries) {
+        const needed = sessionModules({ sessionEngine: s.sessionEngine, cacheBackend: s.cache.backend, databaseEngine: s.database?.engine }, hz.modules);
+        row.libraries = needed.flatMap((m) => (f.libraries![m] ? [f.libraries![m]!] : []));
+      }
     }
   }
   return row;

@@ -4,6 +4,7 @@ import type { ContainerInfo } from '../transport/types.js';
 import type { ContainerCheck } from '../backends/types.js';
 import { HostError, SessionctlError, ExitCode, detailFor } from '../errors.js';
 import { CUSTOM_FILES, detectLayout, probeHorizon, type HorizonFacts, type LayoutFact } from './horizon.js';
+import { LIBRARIES_CHECK, libraryFacts, type LibraryFact } from './libraries.js';
 
 /** Everything read-only we know about one host; `error` set when we could not learn it all. */
 export interface HostFacts {
@@ -13,6 +14,8 @@ export interface HostFacts {
   container?: ContainerInfo | null;
   layout?: LayoutFact;
   horizon?: HorizonFacts;
+  /** Every known client library (facts/libraries.ts): image, container layer or missing. */
+  libraries?: Record<string, LibraryFact>;
   error?: { kind: 'unreachable' | 'failed'; message: string };
 }
 
@@ -24,15 +27,18 @@ export async function gatherHostFacts(fleet: Fleet, host: HostConfig, also: Cont
     facts.reachable = true;
     const engine = await fleet.engine(host);
     facts.engineVia = engine.via;
-    // The probe starts with the inspect; its answer counts only for a running container.
-    const probe = probeHorizon(host.name, engine, host.container, { also });
+    // The probe and Docker's record of the container's layer start with the inspect; their
+    // answers count only for a running container. A layer that cannot be read is a fact too.
+    const probe = probeHorizon(host.name, engine, host.container, { also: [...also, LIBRARIES_CHECK] });
     probe.catch(() => undefined);
+    const changes = engine.changes(host.container).catch((err: Error) => ({ error: err.message }));
     facts.container = await engine.inspect(host.container);
     if (!facts.container) throw new HostError(host.name, `no container named '${host.container}'`);
     if (facts.container.state !== 'running') {
       throw new HostError(host.name, `container '${host.container}' is ${facts.container.state}`);
     }
     facts.horizon = await probe;
+    facts.libraries = libraryFacts(facts.horizon, await changes);
     facts.layout = overrideLayout(host, detectLayout(facts.container, facts.horizon.kollaConfigFiles));
   } catch (err) {
     if (!(err instanceof SessionctlError)) throw err;

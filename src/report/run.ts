@@ -53,6 +53,9 @@ export function renderSwitch(report: SwitchReport): string {
   if (report.deployDiff) out.push('', indent(report.deployDiff.trimEnd(), 4));
   out.push('', summary(report));
   for (const w of report.warnings) out.push(`! ${w}`);
+  for (const o of report.imageOverrides ?? []) {
+    out.push('', `kolla-build --template-override FILE for the horizon image of ${o.hosts.join(', ')}; FILE:`, indent(o.template.trimEnd(), 4));
+  }
   if (report.journal && report.outcome !== 'planned') out.push(`Journal: ${report.journal} (sessionctl history --run ${report.runId}; undo with sessionctl rollback --run ${report.runId})`);
   return out.join('\n');
 }

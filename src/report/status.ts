@@ -1,4 +1,5 @@
 import type { StatusReport, HostStatus } from './types.js';
+import type { LibraryFact } from '../facts/libraries.js';
 import { renderTable } from './table.js';
 
 /** Pure: the terminal view of `sessionctl status`. */
@@ -17,6 +18,8 @@ export function renderStatus(report: StatusReport): string {
   const out = [
     renderTable(['HOST', 'CONTAINER', 'DJANGO/PY', 'LAYOUT', 'SESSIONS', 'LOCATION', 'DJANGO_REDIS', 'DB DRIVER', 'SECRET_KEY sha256'], rows),
   ];
+  const libraries = report.hosts.flatMap((h) => (h.libraries ?? []).map((l) => [h.host, l.module, l.version ?? '-', originCell(l)]));
+  if (libraries.length) out.push('', 'Session client libraries (does a recreated container still have them?):', indent(renderTable(['HOST', 'LIBRARY', 'VERSION', 'FROM'], libraries)));
   const problems = report.hosts.filter((h) => h.error).map((h) => `  ${h.host}: ${h.error}`);
   if (problems.length) out.push('', 'Errors:', ...problems);
   if (report.warnings.length) out.push('', 'Warnings:', ...report.warnings.map((w) => `  ! ${w}`));
@@ -45,4 +48,25 @@ function locationCell(h: HostStatus): string {
   const loc = h.cache?.location;
   if (Array.isArray(loc)) return loc.join(',');
   return loc == null || loc === '' ? '-' : String(loc);
+}
+
+/** What recreating the container (kolla-ansible upgrade or deploy) does to a library. */
+export function originCell(l: LibraryFact): string {
+  switch (l.origin) {
+    case 'image':
+      return 'image';
+    case 'container layer':
+      return 'container layer only (lost when the container is recreated)';
+    case 'missing':
+      return 'missing (does not import)';
+    case 'unknown':
+      return `unknown (${l.why ?? 'no answer'})`;
+  }
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
 }

@@ -5,6 +5,8 @@
 import type { CarryCounts, StepResult } from '../runner/results.js';
 import type { FileAction, HostAction } from '../journal/rollback-plan.js';
 import type { RunJournal, RunSummary, touchedFiles } from '../journal/run.js';
+import type { LibraryFact } from '../facts/libraries.js';
+import type { ImageOverride, LayerOnlyLibrary } from '../backends/libraries.js';
 
 /** One row of `sessionctl status`: plain data, rendered as a table or JSON. */
 export interface HostStatus {
@@ -28,6 +30,8 @@ export interface HostStatus {
   imports?: { django_redis: string | null; mysql: string | null; postgresql: string | null; pymemcache: string | null };
   secretKeySha256?: string | null;
   settingsError?: string;
+  /** The client libraries the current session backend imports, and whether a recreated container still has them. */
+  libraries?: LibraryFact[];
 }
 
 export interface StatusReport {
@@ -49,6 +53,10 @@ export interface SwitchReport {
   sessionsCarried?: CarryCounts[];
   /** The settings diff on the Kolla deploy host, when the inventory names one. */
   deployDiff?: string;
+  /** The target's client libraries that will be only in the containers' writable layer (lost when a container is recreated). */
+  layerOnlyLibraries?: LayerOnlyLibrary[];
+  /** The kolla-build --template-override file(s) that bake those libraries into the horizon image. */
+  imageOverrides?: ImageOverride[];
   error?: string;
   rolledBack?: string[];
   rollbackFailed?: string[];

@@ -80,6 +80,11 @@ export class Runner {
     return this.fleetValues[key];
   }
 
+  /** A host value a step gave (for the report and the confirmation), once its step planned or applied. */
+  hostValue<K extends keyof HostValues>(host: string, key: K): HostValues[K] | undefined {
+    return this.hostValues.get(host)?.[key];
+  }
+
   /** Ask the runner to stop at the next step boundary (Ctrl-C, SIGTERM) and roll back. */
   requestStop(reason: string): void {
     this.stopRequested ??= reason;

@@ -2,7 +2,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { HostError } from '../errors.js';
 import { hostSettings } from './settings.js';
-import type { ClientLibrary } from '../backends/types.js';
+import type { ClientLibrary, HostSettings } from '../backends/types.js';
+import { pin, wheelhouseVersion, type InstalledLibrary, type LibraryAfterRun, type LibraryPin } from '../backends/libraries.js';
+import { pythonJson } from '../facts/horizon.js';
+import { sessionModules, type LibraryAnswer } from '../facts/libraries.js';
 import { tail } from '../transport/ssh.js';
 import { hostStep, type HostContext } from './types.js';
 
@@ -82,15 +85,60 @@ async function installDistro(ctx: HostContext, pkg: string): Promise<void> {
   }
 }
 
+/** The version an install will put in the container, as exactly as it is known before the install. */
+async function installPin(ctx: HostContext, library: ClientLibrary): Promise<LibraryPin | null> {
+  const django = ctx.facts.horizon!.settings!.django;
+  const { version, method, wheelhouse } = ctx.run.desired.install;
+  if (version) return pin(library.package, version, 'inventory');
+  if (method === 'wheelhouse' && wheelhouse) {
+    const files = await readdir(wheelhouse).catch(() => [] as string[]);
+    const found = wheelhouseVersion(files, requirement(ctx, library));
+    if (found) return pin(library.package, found, 'wheelhouse');
+  }
+  return pin(library.package, library.knownFit(django), 'known', { range: library.requirement(django), django });
+}
+
+/**
+ * Every client library the target backend imports on this host, as it will be after the run: the
+ * one this step installs lands in the container layer; the others stay where the facts found them.
+ */
+async function librariesAfterRun(ctx: HostContext, wanted: HostSettings): Promise<LibraryAfterRun[]> {
+  const hz = ctx.facts.horizon!;
+  const { library, expect } = wanted;
+  const modules = [
+    ...new Set([...(library ? [library.module] : []), ...sessionModules({ sessionEngine: expect.sessionEngine, cacheBackend: expect.cacheBackend, databaseEngine: expect.database?.engine }, hz.modules)]),
+  ];
+  return Promise.all(
+    modules.map(async (module): Promise<LibraryAfterRun> => {
+      if (library?.module === module && !hz.modules[module]) {
+        const p = await installPin(ctx, library);
+        return { module, origin: 'container layer', installs: true, pin: p, ...(p ? {} : { why: 'the pinned version is not a plain version' }) };
+      }
+      const fact = ctx.facts.libraries?.[module];
+      if (!fact) return { module, origin: 'unknown', installs: false, pin: null, why: 'no facts about it' };
+      if (fact.origin === 'image') return { module, origin: 'image', installs: false, pin: null };
+      if (fact.origin === 'container layer') {
+        // Baked as what imports now: pip's own name and version for it, else the library's.
+        const p = fact.dist ? pin(fact.dist.name, fact.dist.version, 'installed') : library?.module === module && fact.version ? pin(library.package, fact.version, 'installed') : null;
+        return { module, origin: 'container layer', installs: false, pin: p, ...(p ? {} : { why: 'no dist-info or egg-info found for it' }) };
+      }
+      if (fact.origin === 'missing') return { module, origin: 'unknown', installs: false, pin: null, why: `it does not import and this run does not install it (${fact.why ?? 'no reason given'})` };
+      return { module, origin: 'unknown', installs: false, pin: null, why: fact.why ?? 'unknown' };
+    }),
+  );
+}
+
 export const installClientLibrary = hostStep({
   title: 'client library importable in the container',
   needs: [],
-  gives: [],
+  gives: ['libraries', 'installed'],
   async plan(ctx) {
-    const library = hostSettings(ctx).library;
-    if (!library) return { action: 'none', reason: 'no change: this backend needs no extra library here' };
+    const wanted = hostSettings(ctx);
+    const library = wanted.library;
+    const gives = { libraries: await librariesAfterRun(ctx, wanted) };
+    if (!library) return { action: 'none', reason: 'no change: this backend needs no extra library here', gives };
     const present = ctx.facts.horizon?.modules[library.module];
-    if (present) return { action: 'none', reason: `no change: ${library.module} ${present} already imports` };
+    if (present) return { action: 'none', reason: `no change: ${library.module} ${present} already imports`, gives };
     const method = ctx.run.desired.install.method;
     if (method !== 'distro') {
       // Known from the facts, so a container without pip fails the plan instead of the rollout.
@@ -106,6 +154,7 @@ export const installClientLibrary = hostStep({
       action: 'change',
       summary: `install ${method === 'distro' ? library.distroPackage : requirement(ctx, library)} (${method}) into the container's writable layer ` +
         '(kept across restarts; recreating the container loses it: bake it into the image for upgrades)',
+      gives,
     };
   },
   async apply(ctx) {
@@ -116,18 +165,15 @@ export const installClientLibrary = hostStep({
     if (method === 'pip') await installPip(ctx, requirement(ctx, library));
     else if (method === 'wheelhouse') await installWheelhouse(ctx, requirement(ctx, library));
     else await installDistro(ctx, library.distroPackage);
-    const check = await ctx.engine.exec(ctx.host.container, [
-      ctx.facts.horizon!.executable || 'python3',
-      '-c',
-      // PyMySQL's __version__ imitates mysqlclient's; VERSION_STRING is its own.
-      'import importlib, sys; m = importlib.import_module(sys.argv[1]); print(getattr(m, "VERSION_STRING", "") or getattr(m, "__version__", "") or "present")',
-      library.module,
-    ]);
-    if (check.code !== 0) {
-      throw new HostError(ctx.host.name, `${library.module} still does not import after the ${method} install:\n${tail(check.stderr)}`);
+    // The same read-only script as the facts: it imports the module and names what installed it.
+    const answers = await pythonJson<Record<string, LibraryAnswer>>(ctx.host.name, ctx.engine, ctx.host.container, 'libraries.py', { modules: [library.module] });
+    const answer = answers[library.module];
+    if (!answer || 'error' in answer) {
+      throw new HostError(ctx.host.name, `${library.module} still does not import after the ${method} install: ${answer?.error ?? 'no answer'}`);
     }
-    const installed = `${library.module} ${check.stdout.toString().trim()} (${method})`;
-    ctx.run.journal?.append({ type: 'package', host: ctx.host.name, status: 'installed', what: installed });
-    return `installed ${installed}; left in place on rollback (harmless)`;
+    const installed: InstalledLibrary = { module: library.module, version: answer.version, dist: answer.dist && { name: answer.dist.name, version: answer.dist.version } };
+    const done = `${library.module} ${answer.version} (${method})`;
+    ctx.run.journal?.append({ type: 'package', host: ctx.host.name, status: 'installed', what: done });
+    return { note: `installed ${done}; left in place on rollback (harmless)`, gives: { installed } };
   },
 });

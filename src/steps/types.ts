@@ -10,6 +10,7 @@ import type { HorizonFacts } from '../facts/horizon.js';
 import type { Engine } from '../transport/types.js';
 import type { FileSnapshot, HostFiles } from '../transport/hostfs.js';
 import type { Desired } from '../backends/types.js';
+import type { InstalledLibrary, LibraryAfterRun } from '../backends/libraries.js';
 import type { Journal } from '../journal/journal.js';
 import type { BeforeBackend, FileRecord, JournalRecord } from '../journal/records.js';
 import type { FileAction, HostAction } from '../journal/rollback-plan.js';
@@ -52,6 +53,10 @@ export interface HostValues {
   restart: boolean;
   /** health-gate (apply): what Django resolves in the restarted container, read right after the 200. */
   restarted: HorizonFacts;
+  /** install-client-library (plan): the target backend's client libraries after the run: from the image or only the container layer. */
+  libraries: LibraryAfterRun[];
+  /** install-client-library (apply): what imports after its install. */
+  installed: InstalledLibrary;
 }
 
 /** Values a fleet step gives to later fleet steps. */
@@ -72,13 +77,15 @@ export type ValueKey = HostKey | FleetKey;
 export type Values = HostValues & FleetValues;
 
 /** Values given by a step's apply; every other value is given by its plan. */
-export type ApplyKey = 'restarted' | 'carried' | 'carriedAgain';
+export type ApplyKey = 'restarted' | 'installed' | 'carried' | 'carriedAgain';
 
 /** Each value's scope and the stage that gives it: what the playbook loader checks an order against. */
 export const VALUES: Record<ValueKey, { scope: 'host' | 'fleet'; stage: 'plan' | 'apply' }> = {
   settings: { scope: 'host', stage: 'plan' },
   restart: { scope: 'host', stage: 'plan' },
   restarted: { scope: 'host', stage: 'apply' },
+  libraries: { scope: 'host', stage: 'plan' },
+  installed: { scope: 'host', stage: 'apply' },
   deployFile: { scope: 'fleet', stage: 'plan' },
   carry: { scope: 'fleet', stage: 'plan' },
   carried: { scope: 'fleet', stage: 'apply' },

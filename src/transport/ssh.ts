@@ -209,11 +209,25 @@ export class SshConnection implements Shell {
             const errb: Buffer[] = [];
             let code: number | null = null;
             let signal: string | undefined;
+            let kept = 0;
+            let truncated = false;
             const timer = setTimeout(() => {
               channel.close();
               fail(new CommandError(this.host.name, masker.mask(display), null, '', `timed out after ${timeoutMs / 1000}s`));
             }, timeoutMs);
-            channel.on('data', (c: Buffer) => out.push(c));
+            channel.on('data', (c: Buffer) => {
+              if (truncated) return;
+              const max = opts.maxStdoutBytes;
+              if (max !== undefined && kept + c.length > max) {
+                // Enough: keep the beginning and stop the command rather than buffer all of it.
+                out.push(c.subarray(0, max - kept));
+                truncated = true;
+                channel.close();
+                return;
+              }
+              kept += c.length;
+              out.push(c);
+            });
             channel.stderr.on('data', (c: Buffer) => errb.push(c));
             channel.on('exit', (c: number | null, sig?: string) => {
               code = c;
@@ -227,6 +241,7 @@ export class SshConnection implements Shell {
                 stdout: Buffer.concat(out),
                 stderr: Buffer.concat(errb),
                 display: masker.mask(display),
+                ...(truncated ? { truncated } : {}),
               });
             });
             if (opts.stdin !== undefined) channel.end(opts.stdin);

@@ -32,6 +32,8 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Run through `sudo -n` when the host has `become: true`. */
   sudo?: boolean;
+  /** Keep at most this much stdout; past it the command is cut off and the result says `truncated`. */
+  maxStdoutBytes?: number;
 }
 
 /** Outcome of a command; `display` is the masked command line for logs and errors. */
@@ -41,6 +43,8 @@ export interface ExecResult {
   stdout: Buffer;
   stderr: Buffer;
   display: string;
+  /** stdout reached `maxStdoutBytes`: the command was cut off and stdout is its beginning only. */
+  truncated?: boolean;
 }
 
 /** A host we can run commands on. Steps and facts see only this (and Engine), never SSH. */
@@ -72,6 +76,18 @@ export interface ContainerExecOptions {
   timeoutMs?: number;
 }
 
+/** One entry of Docker's record of a container's writable layer (`docker diff`, GET /containers/{id}/changes). */
+export interface ContainerChange {
+  path: string;
+  kind: 'modified' | 'added' | 'deleted';
+}
+
+/** What the container changed since it was created from its image; `truncated`: the list was longer than we read. */
+export interface ContainerChanges {
+  entries: ContainerChange[];
+  truncated: boolean;
+}
+
 /** The container engine on one host, reached through that host's SSH connection. */
 export interface Engine {
   /** 'api' (Docker socket forwarded over SSH) or 'sudo-cli' (sudo -n docker). */
@@ -79,4 +95,6 @@ export interface Engine {
   inspect(container: string): Promise<ContainerInfo | null>;
   exec(container: string, argv: string[], opts?: ContainerExecOptions): Promise<ExecResult>;
   restart(container: string, stopTimeoutSec: number): Promise<void>;
+  /** Read-only: the paths the container added, changed or deleted on top of its image (bounded). */
+  changes(container: string): Promise<ContainerChanges>;
 }

@@ -767,6 +767,20 @@ async function provisionHorizon(info: LabInfo, h: LabHost, force: boolean, log: 
   await pruneHorizonImages(h, warm);
 }
 
+/**
+ * Recreates one host's `horizon` container from its image with the same run arguments and leaves
+ * /etc/kolla/horizon as it is: what `kolla-ansible upgrade` or `deploy` does to the container (a
+ * fresh writable layer: whatever pip or apt put into the old one is gone). Independent of
+ * sessionctl. Returns at once; the new container carries no spec label, so a later labUp or
+ * labReset provisions it again.
+ */
+export async function recreateHorizon(info: LabInfo, hostName: string): Promise<void> {
+  const h = info.hosts.find((x) => x.name === hostName);
+  if (!h) throw new LabError(`lab ${info.name} has no host ${hostName}`);
+  await docker(['exec', h.container, 'docker', 'rm', '-f', 'horizon']);
+  // From the image Kolla pulled, not the lab's warm copy.
+  await docker(['exec', h.container, 'docker', 'run', '-d', '--name', 'horizon', ...horizonRunArgs(info, h)]);
+}
 
 async function horizonHealth(h: LabHost): Promise<string> {
   const state = await inspectContainer('horizon', h.container).catch(() => undefined);

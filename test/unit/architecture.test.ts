@@ -71,4 +71,7 @@ test('facts/ only reads: the scripts that write on a host or in a container live
   const scripts = readdirSync(join(SRC, 'facts/python'));
   for (const writer of ['hostfile.py', 'carry.py', 'session.py', 'migrate.py']) t.false(scripts.includes(writer), writer);
   t.false(readFileSync(join(SRC, 'facts/python/probe.py'), 'utf8').includes('call_command('), 'the probe runs no management command');
+  // Every probe, the new ones included: no file opened for writing, no process started, nothing moved or removed.
+  const writes = /open\([^)]*['"](w|a|x|r\+)b?['"]|subprocess|os\.(system|remove|unlink|rename|replace|makedirs|mkdir|rmdir)|shutil\.|call_command\(/;
+  for (const script of scripts.filter((s) => s.endsWith('.py'))) t.false(writes.test(readFileSync(join(SRC, 'facts/python', script), 'utf8')), script);
 });

@@ -4,6 +4,7 @@ import type { HostFacts } from '../../../src/facts/gather.js';
 import type { HostConfig } from '../../../src/inventory/types.js';
 import { renderStatus } from '../../../src/report/status.js';
 import { renderTable } from '../../../src/report/table.js';
+import type { LibraryFact } from '../../../src/facts/libraries.js';
 
 const host = (name: string): HostConfig => ({
   name, address: '10.0.0.1', port: 22, user: 'root', knownHosts: '/k', become: false, container: 'horizon', role: 'dashboard',
@@ -58,4 +59,39 @@ test('an unreachable host gives exit 4 even when another failed; a failed host a
 
 test('renderTable aligns columns', (t) => {
   t.is(renderTable(['A', 'BB'], [['xxx', 'y'], ['z', 'w']]), 'A    BB\nxxx  y\nz    w');
+});
+
+const layerOnly = (name: string, origin: LibraryFact['origin']): HostFacts => {
+  const f = healthy(name, 'k');
+  f.horizon!.modules.django_redis = origin === 'missing' ? null : '5.4.0';
+  f.horizon!.settings!.cache = { backend: 'django_redis.cache.RedisCache', location: 'redis://10.0.0.50:6379/0', options: [] };
+  const lib = (module: string, o: LibraryFact['origin']): LibraryFact =>
+    o === 'missing'
+      ? { module, origin: o, version: null, path: null, dist: null, why: "ModuleNotFoundError: No module named 'django_redis'" }
+      : { module, origin: o, version: '5.4.0', path: `/usr/local/lib/python3.11/dist-packages/${module}`, dist: { name: 'django-redis', version: '5.4.0' } };
+  f.libraries = { django_redis: lib('django_redis', origin), pymemcache: lib('pymemcache', 'image') };
+  return f;
+};
+
+test("the current backend's libraries: only what it imports, from the image or only the container's layer (warned), or missing (warned)", (t) => {
+  const report = buildStatus([layerOnly('a', 'image'), layerOnly('b', 'container layer'), layerOnly('c', 'missing'), healthy('d', 'k')]);
+  t.deepEqual(report.hosts.map((h) => h.libraries?.map((l) => `${l.module}: ${l.origin}`)), [['django_redis: image'], ['django_redis: container layer'], ['django_redis: missing'], undefined]);
+  t.true(report.warnings.some((w) => /^b: django_redis 5\.4\.0 is only in the container's writable layer: recreating the container .* loses it/.test(w)));
+  t.true(report.warnings.some((w) => /^c: the session backend needs django_redis, which does not import in the container \(ModuleNotFoundError/.test(w)));
+  t.false(report.warnings.some((w) => w.startsWith('a: ')), 'a library baked into the image is no warning');
+});
+
+test('memcached sessions with libraries known: pymemcache is listed', (t) => {
+  const f = healthy('a', 'k');
+  f.libraries = { pymemcache: { module: 'pymemcache', origin: 'image', version: '4.0.0', path: '/x/pymemcache', dist: { name: 'pymemcache', version: '4.0.0' } } };
+  t.deepEqual(buildStatus([f]).hosts[0]?.libraries?.map((l) => l.module), ['pymemcache']);
+});
+
+test('status table: a section per library says image, or container layer only (lost when the container is recreated)', (t) => {
+  const text = renderStatus(buildStatus([layerOnly('a', 'image'), layerOnly('b', 'container layer'), layerOnly('c', 'missing')]));
+  t.regex(text, /Session client libraries/);
+  t.regex(text, /^ {2}a\s+django_redis\s+5\.4\.0\s+image$/m);
+  t.regex(text, /^ {2}b\s+django_redis\s+5\.4\.0\s+container layer only \(lost when the container is recreated\)$/m);
+  t.regex(text, /^ {2}c\s+django_redis\s+-\s+missing \(does not import\)$/m);
+  t.notRegex(renderStatus(buildStatus([healthy('x', 'k')])), /Session client libraries/, 'no section without the fact');
 });

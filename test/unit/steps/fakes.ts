@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { resolveDesired, type BackendFlags } from '../../../src/backends/desired.js';
 import type { Desired } from '../../../src/backends/types.js';
 import type { HostFacts } from '../../../src/facts/gather.js';
+import type { LibraryFact } from '../../../src/facts/libraries.js';
 import { parseProbeOutput, type EffectiveSettings, type HorizonFacts } from '../../../src/facts/horizon.js';
 import { parseInventory } from '../../../src/inventory/load.js';
 import type { Inventory } from '../../../src/inventory/types.js';
@@ -109,6 +110,9 @@ export function fakeEngine(answers: Answers, calls: string[] = []): Engine {
     async restart() {
       throw new Error('a plan never restarts');
     },
+    async changes() {
+      throw new Error('the container layer is a fact: steps read it from HostFacts');
+    },
     async exec(_container, argv, opts = {}) {
       const code = argv[argv.indexOf('-c', 3) + 1] ?? '';
       const script = scripts.find((s) => code.endsWith(asset(`src/${s}`)));
@@ -148,6 +152,20 @@ export interface HostCase {
   answers?: Answers;
   calls?: string[];
   free?: number;
+  /** Where each client library comes from (default: what imports is in the image). */
+  libraries?: Record<string, LibraryFact>;
+}
+
+/** Every module that imports, as baked into the image (Kolla 2026.1 and django_redis); the rest missing. */
+export function imageLibraries(modules: Record<string, string | null>): Record<string, LibraryFact> {
+  return Object.fromEntries(
+    Object.entries(modules).map(([module, version]) => [
+      module,
+      version
+        ? { module, origin: 'image', version, path: `/var/lib/kolla/venv/lib/python3.12/site-packages/${module}`, dist: null }
+        : { module, origin: 'missing', version: null, path: null, dist: null, why: `No module named '${module}'` },
+    ]),
+  );
 }
 
 /** A host as the runner hands it to a step: facts gathered, transport faked. */
@@ -175,6 +193,7 @@ export function host(run: RunInfo, c: HostCase = {}): HostContext {
     container,
     layout: { layout: 'kolla-local-settings-d', configDir: '/etc/kolla/horizon', customFile: CUSTOM },
     horizon,
+    libraries: c.libraries ?? imageLibraries(horizon.modules),
   };
   const text = c.file === undefined ? '# Custom Horizon settings\n' : c.file;
   return { run, host: config, facts, engine: fakeEngine(c.answers ?? {}, c.calls), files: fakeFiles(text === null ? {} : { [CUSTOM]: text }, c.free) };

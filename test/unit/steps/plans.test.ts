@@ -7,6 +7,11 @@ import test from 'ava';
 import { STEPS } from '../../../src/steps/index.js';
 import type { FleetStep, HostStep, HostSettingsChange } from '../../../src/steps/types.js';
 import type { StepPlan } from '../../../src/runner/results.js';
+import type { LibraryAfterRun } from '../../../src/backends/libraries.js';
+import type { LibraryFact } from '../../../src/facts/libraries.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   COOKIE_SETTINGS,
   CUSTOM,
@@ -76,6 +81,73 @@ test('install-client-library: nothing when the module imports; an install into t
   t.regex(text(install), /^install django-redis[^ ]* \(pip\) into the container's writable layer/);
   await t.throwsAsync(planHost('install-client-library', 'redis', { horizon: { modules: {}, pip: null } }), { message: /pip is not installed/ });
   t.regex(text(await planHost('install-client-library', 'cookie')), /needs no extra library/);
+});
+
+/** install-client-library's plan with its own inventory and flags (install method, pin, wheelhouse). */
+async function planInstall(c: HostCase, flags: Parameters<typeof desired>[2] = {}, inv = inventory(), backend: 'redis' | 'database' = 'redis'): Promise<Planned> {
+  const run = runInfo(await desired(backend, inv, flags));
+  return (STEPS['install-client-library'] as HostStep).plan(host(run, c), {} as never) as Promise<Planned>;
+}
+const after = (p: Planned) => p.gives!.libraries as LibraryAfterRun[];
+const layerFact = (module: string, version: string, dist: string | null): LibraryFact => ({
+  module, origin: 'container layer', version, path: `/usr/local/lib/python3.11/dist-packages/${module}`, dist: dist ? { name: dist, version } : null,
+});
+
+test('install-client-library gives the target libraries after the run: baked into the image (Kolla 2026.1) -> no install and nothing in the layer', async (t) => {
+  const p = await planInstall({ horizon: { modules: { django_redis: '6.0.0', redis: '5.0.1' } } });
+  t.is(p.action, 'none');
+  t.deepEqual(after(p), [{ module: 'django_redis', origin: 'image', installs: false, pin: null }]);
+});
+
+test('install-client-library: a missing library lands in the container layer, pinned as exactly as known before the install', async (t) => {
+  const missing = { horizon: { modules: { redis: '4.3.4' } } };
+  const known = await planInstall(missing);
+  t.is(known.action, 'change');
+  t.deepEqual(after(known), [
+    { module: 'django_redis', origin: 'container layer', installs: true, pin: { package: 'django-redis', version: '6.0.0', from: 'known', range: 'django-redis>=5.4,<7', django: '4.2.28' } },
+  ]);
+  const pinned = await planInstall(missing, {}, inventory(2, 'install: { version: "5.4.0" }'));
+  t.deepEqual(after(pinned)[0]!.pin, { package: 'django-redis', version: '5.4.0', from: 'inventory' });
+  const wheels = mkdtempSync(join(tmpdir(), 'sessionctl-wheels-'));
+  for (const v of ['5.2.0', '5.4.0', '6.0.0']) writeFileSync(join(wheels, `django_redis-${v}-py3-none-any.whl`), '');
+  const zed = { horizon: { modules: { redis: '4.3.4' } }, settings: settings({ django: '3.2.19' }) };
+  const fromWheels = await planInstall(zed, { installMethod: 'wheelhouse', wheelhouse: wheels });
+  t.deepEqual(after(fromWheels)[0]!.pin, { package: 'django-redis', version: '5.4.0', from: 'wheelhouse' }, 'the newest wheel for Django 3.2, as pip takes it');
+});
+
+test('install-client-library: already only in the container layer -> no install, pinned as pip names what imports', async (t) => {
+  const p = await planInstall({ libraries: { django_redis: layerFact('django_redis', '5.4.0', 'django-redis') } });
+  t.is(p.action, 'none');
+  t.deepEqual(after(p), [{ module: 'django_redis', origin: 'container layer', installs: false, pin: { package: 'django-redis', version: '5.4.0', from: 'installed' } }]);
+});
+
+test("install-client-library: a database driver sessionctl does not install (mysqlclient) is judged all the same", async (t) => {
+  const p = await planInstall({ libraries: { MySQLdb: layerFact('MySQLdb', '2.2.4', 'mysqlclient') } }, {}, inventory(), 'database');
+  t.is(text(p), 'no change: this backend needs no extra library here');
+  t.deepEqual(after(p), [{ module: 'MySQLdb', origin: 'container layer', installs: false, pin: { package: 'mysqlclient', version: '2.2.4', from: 'installed' } }]);
+});
+
+test('the plan warning from fake facts: three hosts lacking django_redis -> one warning before confirmation and one override; after the apply, the version installed', async (t) => {
+  const { Runner } = await import('../../../src/runner/runner.js');
+  const { loadPlaybook } = await import('../../../src/playbook/load.js');
+  const { libraryDurabilityOf } = await import('../../../src/commands/apply.js');
+  const run = runInfo(await desired('redis'));
+  const reachable = { 'redis_check.py': { stdout: JSON.stringify({ ok: true, version: '7.0.15', role: 'master' }) } };
+  const lacking: HostCase = { horizon: { modules: { redis: '4.3.4' }, also: reachable }, answers: { probe: () => probeLine(REDIS_SETTINGS), 'carry.py': () => ({ supported: false, why: 'x' }) } };
+  const ctx = fleet(run, [lacking, lacking, lacking]);
+  const runner = new Runner(await loadPlaybook('redis', STEPS), STEPS, ctx, () => undefined);
+  const plan = await runner.plan();
+  t.deepEqual(plan.failed, []);
+  const before = libraryDurabilityOf(runner, ctx);
+  t.is(before.warnings.length, 2, before.warnings.join('\n'));
+  t.regex(before.warnings[0]!, /^django_redis will be only in the horizon container's writable layer on dash1, dash2, dash3 \(this run installs it there\)/);
+  t.regex(before.warnings[1]!, /^django-redis==6\.0\.0 is the newest django-redis known to fit Django 4\.2\.28; pip chooses in django-redis>=5\.4,<7/);
+  t.deepEqual(before.overrides.map((o) => o.template), ["{% extends parent_template %}\n{% set horizon_pip_packages_append = ['django-redis==6.0.0'] %}\n"]);
+  // What the install's apply gives replaces the guess with the version the containers have.
+  const installed = { module: 'django_redis', version: '5.4.0', dist: { name: 'django-redis', version: '5.4.0' } };
+  const applied = libraryDurabilityOf({ hostValue: ((h: string, k: string) => (k === 'installed' ? installed : runner.hostValue(h, 'libraries'))) as never }, ctx, true);
+  t.deepEqual(applied.overrides.map((o) => [o.hosts, o.packages]), [[['dash1', 'dash2', 'dash3'], ['django-redis==5.4.0']]]);
+  t.is(applied.warnings.length, 1, 'no guess left to explain');
 });
 
 test('patch-settings: a backend already in use but set outside sessionctl is no change, and the host does not switch', async (t) => {

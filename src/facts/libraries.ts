@@ -1,0 +1,116 @@
+/**
+ * Where the client libraries of Horizon's session backends come from in a host's container, as far
+ * as recreating the container goes. `image`: in the image's layers, so a container recreated by
+ * `kolla-ansible upgrade`/`deploy` has it too. `container layer`: only in the container's writable
+ * layer (pip or apt added it after the container was created), so a recreated container lacks it.
+ * Decided from two reads: where the module is (python/libraries.py, in the facts probe's process)
+ * and Docker's own record of the container's changes (`docker diff`).
+ */
+import type { ContainerCheck } from '../backends/types.js';
+import type { ContainerChanges } from '../transport/types.js';
+import { alsoAnswer, type HorizonFacts } from './horizon.js';
+
+/** Every client library a session backend may import: the probe asks about all of them at once. */
+export const LIBRARY_MODULES = ['django_redis', 'redis', 'pymemcache', 'memcache', 'MySQLdb', 'pymysql', 'psycopg2', 'psycopg'];
+
+/** The facts probe runs libraries.py in its own process (no extra Python start). */
+export const LIBRARIES_CHECK: ContainerCheck = { script: 'libraries.py', input: { modules: LIBRARY_MODULES } };
+
+export type Origin = 'image' | 'container layer' | 'missing' | 'unknown';
+
+/** What libraries.py answers for one module. */
+export type LibraryAnswer =
+  | {
+      version: string;
+      path: string | null;
+      real_path: string | null;
+      dist: { name: string; version: string; path: string | null; real_path: string | null } | null;
+    }
+  | { error: string };
+
+/** One client library in one container. */
+export interface LibraryFact {
+  /** Import name, e.g. django_redis. */
+  module: string;
+  origin: Origin;
+  /** The version that imports now (null: it does not import). */
+  version: string | null;
+  /** The package's directory or the module's file. */
+  path: string | null;
+  /** The distribution that installed it, as pip names it (null: no metadata found). */
+  dist: { name: string; version: string } | null;
+  /** Why it is missing, or why its origin is unknown. */
+  why?: string;
+}
+
+/** Docker's record of the container's layer, or why it could not be read. */
+export type ChangesFact = ContainerChanges | { error: string };
+
+/**
+ * Pure: where one library comes from. It is in the container layer when its path or its
+ * dist-info/egg-info (or a folder above either) is among the paths the layer added: Docker lists
+ * what a container added since it was created, and nothing the image already had.
+ */
+export function libraryOrigin(module: string, answer: LibraryAnswer | undefined, changes: ChangesFact): LibraryFact {
+  if (!answer) return { module, origin: 'unknown', version: null, path: null, dist: null, why: 'the container did not say where it is' };
+  if ('error' in answer) return { module, origin: 'missing', version: null, path: null, dist: null, why: answer.error };
+  const fact: LibraryFact = { module, origin: 'image', version: answer.version, path: answer.path, dist: answer.dist && { name: answer.dist.name, version: answer.dist.version } };
+  if ('error' in changes) return { ...fact, origin: 'unknown', why: `Docker's record of the container's changes could not be read: ${changes.error}` };
+  const added = new Set(changes.entries.filter((e) => e.kind === 'added').map((e) => e.path));
+  const paths = [answer.path, answer.real_path, answer.dist?.path, answer.dist?.real_path].filter((p): p is string => Boolean(p));
+  if (paths.some((p) => selfOrParents(p).some((q) => added.has(q)))) return { ...fact, origin: 'container layer' };
+  // Cut off: an entry we did not read may be this library's.
+  if (changes.truncated) return { ...fact, origin: 'unknown', why: "Docker's record of the container's changes is longer than sessionctl reads" };
+  return fact;
+}
+
+/** '/a/b/c' -> ['/a/b/c', '/a/b', '/a'] */
+function selfOrParents(path: string): string[] {
+  const out: string[] = [];
+  for (let p = path.replace(/\/+$/, ''); p && p !== '/'; p = p.slice(0, p.lastIndexOf('/'))) out.push(p);
+  return out;
+}
+
+/** Pure: every known library's fact on a host, from the probe's answers and the container's changes. */
+export function libraryFacts(horizon: HorizonFacts, changes: ChangesFact): Record<string, LibraryFact> {
+  const answers = alsoAnswer<Record<string, LibraryAnswer>>(horizon, LIBRARIES_CHECK.script);
+  const failed = horizon.also?.[LIBRARIES_CHECK.script]?.error;
+  const out: Record<string, LibraryFact> = {};
+  for (const module of LIBRARY_MODULES) {
+    // Without libraries.py's answer the probe's own import still tells what is missing.
+    const answer = answers?.[module] ?? (horizon.modules[module] === null ? { error: 'does not import' } : undefined);
+    const fact = libraryOrigin(module, answer, changes);
+    out[module] = !answer && failed ? { ...fact, why: `libraries.py failed: ${failed}` } : fact;
+  }
+  return out;
+}
+
+/** What a session backend is made of, as Django resolves it (or as a run expects it). */
+export interface SessionBackendShape {
+  sessionEngine: string;
+  cacheBackend: string | null | undefined;
+  databaseEngine: string | null | undefined;
+}
+
+/**
+ * Pure: the client libraries a session backend imports: the cache's client when sessions live in
+ * the cache, the database driver when they live in the database. `modules` (what imports) decides
+ * between drivers that stand in for each other (PyMySQL for MySQLdb, psycopg for psycopg2).
+ */
+export function sessionModules(s: SessionBackendShape, modules: Record<string, string | null>): string[] {
+  const engine = s.sessionEngine.replace('django.contrib.sessions.backends.', '');
+  const out: string[] = [];
+  if (engine === 'cache' || engine === 'cached_db') {
+    const cache = s.cacheBackend ?? '';
+    if (cache.startsWith('django_redis.')) out.push('django_redis');
+    else if (cache === 'django.core.cache.backends.redis.RedisCache') out.push('redis');
+    else if (cache.endsWith('.PyMemcacheCache')) out.push('pymemcache');
+    else if (cache.endsWith('.MemcachedCache')) out.push('memcache');
+  }
+  if (engine === 'db' || engine === 'cached_db') {
+    const db = s.databaseEngine ?? '';
+    if (db === 'django.db.backends.mysql') out.push(modules.MySQLdb ? 'MySQLdb' : 'pymysql');
+    else if (db === 'django.db.backends.postgresql') out.push(!modules.psycopg2 && modules.psycopg ? 'psycopg' : 'psycopg2');
+  }
+  return out;
+}

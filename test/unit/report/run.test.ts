@@ -1,0 +1,30 @@
+import test from 'ava';
+import { renderSwitch } from '../../../src/report/run.js';
+import { kollaPipOverride } from '../../../src/backends/libraries.js';
+import type { SwitchReport } from '../../../src/report/types.js';
+
+const planned = (more: Partial<SwitchReport> = {}): SwitchReport => ({
+  runId: 'r1',
+  mode: 'plan',
+  backend: 'redis',
+  playbook: 'playbooks/redis.yaml',
+  outcome: 'planned',
+  hosts: [{ host: 'dash1', before: 'memcached', after: 'redis', steps: [] }],
+  fleet: [],
+  warnings: ['django_redis will be only in the horizon container\'s writable layer on dash1 (this run installs it there): ...'],
+  ...more,
+});
+
+test('the plan shows the kolla-build override after the warnings, as the exact text of the file', (t) => {
+  const template = kollaPipOverride(['django-redis==5.4.0']);
+  const text = renderSwitch(planned({ imageOverrides: [{ hosts: ['dash1'], packages: ['django-redis==5.4.0'], template }] }));
+  const lines = text.split('\n');
+  const warning = lines.findIndex((l) => l.startsWith("! django_redis will be only in the horizon container's writable layer"));
+  const heading = lines.findIndex((l) => l === 'kolla-build --template-override FILE for the horizon image of dash1; FILE:');
+  t.true(warning > 0 && heading > warning, text);
+  t.deepEqual(lines.slice(heading + 1, heading + 3), ['    {% extends parent_template %}', "    {% set horizon_pip_packages_append = ['django-redis==5.4.0'] %}"]);
+});
+
+test('no override without libraries only in the container layer', (t) => {
+  t.notRegex(renderSwitch(planned({ warnings: [] })), /template-override/);
+});
