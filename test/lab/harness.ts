@@ -42,6 +42,8 @@ export const MATRIX = {
   'kolla-own-database': ['zed'],
   'kolla-own-valkey': ['k2026'],
   'layout-legacy': ['zed'],
+  'library-origin:layer': ['zed'],
+  'library-origin:image': ['k2026'],
   'status:django': ['zed', 'h25', 'k2026'],
   'status:access': ['zed'],
 } as const satisfies Record<string, readonly Flavour[]>;

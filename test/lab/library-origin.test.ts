@@ -8,13 +8,10 @@
  * installs nothing and warns nothing. What is installed is read with Python in the container.
  */
 import test from 'ava';
-import { cli, labs, labWheelhouse, onHost, redisInventory } from './harness.js';
-import { labReset, recreateHorizon, type LabInfo } from './lab.js';
+import { cli, labs, labsFor, labWheelhouse, onHost, redisInventory } from './harness.js';
+import { horizonUrl, labReset, recreateHorizon, type LabHost, type LabInfo } from './lab.js';
 import type { StatusReport, SwitchReport } from '../../src/report/types.js';
 
-/** Flavours whose horizon image lacks django_redis, and those whose image bakes it in. */
-const WITHOUT = new Set<string>(['zed', 'h25']);
-const BAKED = new Set<string>(['k2026']);
 
 const LAYER_WARNING = /^django_redis will be only in the horizon container's writable layer on dash1, dash2, dash3 \((this run installs it there|pip or apt added it after the container was created)\)/;
 
@@ -27,15 +24,16 @@ async function installedDjangoRedis(container: string): Promise<{ name: string; 
 }
 
 /** The login page's HTTP status inside a host's horizon container ('000': nothing answers yet). */
-async function loginPageStatus(container: string): Promise<string> {
-  const url = 'http://127.0.0.1/auth/login/';
+async function loginPageStatus(lab: LabInfo, host: LabHost): Promise<string> {
+  const url = `${horizonUrl(lab, host)}/auth/login/`;
+  const container = host.container;
   return (await onHost(container, ['docker', 'exec', 'horizon', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', url]).catch(() => '000')).trim();
 }
 
-async function waitAnswering(container: string, timeoutMs = 300_000): Promise<string> {
+async function waitAnswering(lab: LabInfo, host: LabHost, timeoutMs = 300_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const status = await loginPageStatus(container);
+    const status = await loginPageStatus(lab, host);
     if (status !== '000' || Date.now() > deadline) return status;
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -49,7 +47,8 @@ async function inventory(lab: LabInfo): Promise<string> {
   return redisInventory(lab, await labWheelhouse());
 }
 
-for (const lab of labs().filter((l) => WITHOUT.has(l.horizon))) {
+// Images without django_redis (zed, h25) and one that bakes it in (k2026): see MATRIX.
+for (const lab of labsFor('library-origin:layer')) {
   test.serial(`${lab.name}: switching to Redis puts django_redis in the container layer: warned before the change, override pinned to the version installed, status says container layer`, async (t) => {
     await labReset(lab.name);
     const inv = await inventory(lab);
@@ -95,7 +94,7 @@ for (const lab of labs().filter((l) => WITHOUT.has(l.horizon))) {
     const target = lab.hosts[1]!;
     await recreateHorizon(lab, target.name);
     // Up again, but the settings name django_redis, which the new container lacks: every page fails.
-    t.is(await waitAnswering(target.container), '500', 'Apache answers, Horizon cannot keep a session');
+    t.is(await waitAnswering(lab, target), '500', 'Apache answers, Horizon cannot keep a session');
 
     const res = await cli(['status', '-i', inv, '--json']);
     t.is(res.code, 0, res.stderr);
@@ -115,7 +114,7 @@ for (const lab of labs().filter((l) => WITHOUT.has(l.horizon))) {
   });
 }
 
-for (const lab of labs().filter((l) => BAKED.has(l.horizon))) {
+for (const lab of labsFor('library-origin:image')) {
   test.serial(`${lab.name}: django_redis baked into the image: status says image; the switch to Redis installs nothing and warns nothing`, async (t) => {
     await labReset(lab.name);
     const inv = await inventory(lab);
