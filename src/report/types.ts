@@ -47,8 +47,8 @@ export interface SwitchReport {
   warnings: string[];
   /** Live sessions copied into the new backend, per pass (counts only). */
   sessionsCarried?: CarryCounts[];
-  /** The settings diff on the Kolla deploy host, when the inventory names one. */
-  deployDiff?: string;
+  /** The Kolla deploy host's overrides this run writes (when the inventory names one), each with the hosts that read it. */
+  deployFiles?: { host: string; path: string; kind: 'host' | 'shared'; readBy: string[]; alsoReadBy: string[]; diff: string }[];
   error?: string;
   rolledBack?: string[];
   rollbackFailed?: string[];
