@@ -35,7 +35,8 @@ export const JINJA_HEADER = '#jinja2:';
  * `{% ... %}` and `{# ... #}` become spaces (an `{% if %}` line is no Python), `{{ ... }}` becomes
  * underscores, which read as a name outside a string and as text inside one (`'{{ key }}'` keeps
  * its quotes). `{% raw %}` content stays as it is. What this cannot express (an expression glued
- * to a number, a tag before code on a line) then fails Python's parse, naming the line.
+ * to a number, a tag before code on a line) then fails Python's parse, naming the line. Refused
+ * here: a `#jinja2:` header, an unclosed tag, a raw without its endraw, an `{% extends %}`.
  */
 export function jinjaAsPython(source: string): AsPython {
   if (source.startsWith(JINJA_HEADER)) {
@@ -53,6 +54,10 @@ export function jinjaAsPython(source: string): AsPython {
     const kind = source[start + 1];
     const end = kind === '#' ? source.indexOf('#}', start + 2) : tagEnd(source, start + 2, kind === '{' ? '}}' : '%}');
     if (end < 0) return { error: { ...position(source, start), msg: `a Jinja ${kind === '{' ? '{{' : kind === '%' ? '{%' : '{#'} that is never closed` } };
+    // A child template renders only its {% block %}s: our block, appended outside them, would vanish.
+    if (kind === '%' && /^\{%[-+]?\s*extends\b/.test(source.slice(start, end + 2))) {
+      return { error: { ...position(source, start), msg: 'a template that extends another renders only its blocks, so the managed block appended to it would be dropped' } };
+    }
     blank(start, end + 2, kind === '{' ? '_' : ' ');
     opener.lastIndex = end + 2;
     if (kind === '%' && /^\{%[-+]?\s*raw\s*[-+]?%\}$/.test(source.slice(start, end + 2))) {

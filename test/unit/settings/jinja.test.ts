@@ -140,10 +140,11 @@ test('jinjaAsPython keeps every line and column: statements and comments become 
   }
 });
 
-test('jinjaAsPython refuses what it cannot read, naming the line: an unclosed tag, a raw without endraw, a #jinja2: header', (t) => {
+test('jinjaAsPython refuses what it cannot read, naming the line: an unclosed tag, a raw without endraw, an extends, a #jinja2: header', (t) => {
   t.deepEqual(jinjaAsPython('X = 1\nY = {{ a\n'), { error: { line: 2, col: 5, msg: 'a Jinja {{ that is never closed' } });
   t.deepEqual(jinjaAsPython('X = 1\n  {# a\n'), { error: { line: 2, col: 3, msg: 'a Jinja {# that is never closed' } });
   t.deepEqual(jinjaAsPython('{% raw %}\nX\n'), { error: { line: 1, col: 1, msg: 'a Jinja {% raw %} without its {% endraw %}' } });
+  t.deepEqual(jinjaAsPython('# x\n{% extends "base.j2" %}\n'), { error: { line: 2, col: 1, msg: 'a template that extends another renders only its blocks, so the managed block appended to it would be dropped' } });
   const header = jinjaAsPython('#jinja2: variable_start_string: "[["\nX = 1\n');
   t.regex('error' in header ? header.error.msg : '', /^a '#jinja2:' header changes how Ansible renders the file/);
   const tagged = jinjaAsPython('{% if a %}DEBUG = True{% endif %}\n');
