@@ -5,7 +5,6 @@ import { isHostPort } from '../inventory/schema.js';
 import type { Backend, InstallConfig, Inventory, SecurityConfig } from '../inventory/types.js';
 import type { SettingsBlock } from '../settings/block.js';
 import { masker } from '../util/secret.js';
-import { pyLiteral } from '../util/quote.js';
 import type { Desired } from './types.js';
 import { redisBackend, redisTarget } from './redis.js';
 import { memcachedTarget } from './memcached.js';
@@ -26,12 +25,9 @@ export interface BackendFlags {
 
 const BACKENDS: Backend[] = ['memcached', 'redis', 'database', 'cookie'];
 
-/** Register a secret for masking in every form it can take in our output (plain, inside a Python literal). */
+/** Register a secret for masking in every form it can take in our output (the masker knows them all, a Python literal's too). */
 function secret(value: string | undefined): string | undefined {
-  if (value) {
-    masker.add(value);
-    masker.add(pyLiteral(value).slice(1, -1));
-  }
+  if (value) masker.add(value);
   return value;
 }
 

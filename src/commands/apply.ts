@@ -1,5 +1,6 @@
 import { ExitCode, HostError, type ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
+import { selectHosts } from '../inventory/load.js';
 import { Fleet } from '../transport/fleet.js';
 import { HostFiles } from '../transport/hostfs.js';
 import type { SshOptions } from '../transport/ssh.js';
@@ -9,6 +10,7 @@ import { backendOf } from '../facts/horizon.js';
 import { loadPlaybook, type Playbook } from '../playbook/load.js';
 import { STEPS } from '../steps/index.js';
 import { locateChecks } from '../steps/settings.js';
+import { deployWarnings } from '../steps/kolla-override.js';
 import type { DeployHost, FleetContext, FleetValues, HostContext, RunInfo } from '../steps/types.js';
 import { Runner, RunFailed, type ApplyResult, type RunEvent, type RunPlan } from '../runner/runner.js';
 import type { StepResult } from '../runner/results.js';
@@ -76,7 +78,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
 
     const plan = await runner.plan();
     journal?.append(planRecord(ctx, plan));
-    reportPlan(report, ctx, plan, run.results);
+    reportPlan(report, ctx, plan, run.results, runner.value('deployFile'));
     if (plan.failed.length) {
       report.outcome = 'failed';
       report.error = `preflight failed, nothing changed: ${plan.failed.map((f) => `${f.host ?? 'fleet'}: ${f.message}`).join('; ')}`;
@@ -91,6 +93,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     }
     const warning = sessionWarning(runner.value('carry'));
     report.warnings.unshift(warning);
+    report.warnings.push(...deployWarnings(runner.value('deployFile') ?? []));
     if (opts.mode === 'plan') return { report, exitCode: ExitCode.ok };
     if (interrupted || !(await opts.confirm(report, warning))) {
       report.outcome = 'declined';
@@ -105,7 +108,7 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     if (carried) report.sessionsCarried = [carried.counts, ...(again ? [again] : [])];
     // What the install put there is now known exactly: the override pins it.
     if (report.outcome === 'applied') reportLibraries(report, libraryDurabilityOf(runner, ctx, true), libraries);
-    reportPlan(report, ctx, plan, run.results);
+    reportPlan(report, ctx, plan, run.results, runner.value('deployFile'));
     return { report, exitCode };
   } catch (err) {
     report.outcome = 'failed';
@@ -241,7 +244,9 @@ async function connect(fleet: Fleet, inventory: Inventory, facts: HostFacts[], r
   let deploy: DeployHost | undefined;
   if (deployName) {
     const deployHost = inventory.hosts.find((h) => h.name === deployName)!;
-    deploy = { name: deployName, files: new HostFiles(await fleet.ssh(deployHost)), path: `${inventory.kolla!.configDir}/horizon/_9999-custom-settings.py` };
+    // Every Dashboard host, not only this run's: who else reads the shared override.
+    const dashboards = selectHosts(inventory).map((h) => h.name);
+    deploy = { name: deployName, files: new HostFiles(await fleet.ssh(deployHost)), dir: `${inventory.kolla!.configDir}/horizon`, dashboards };
   }
   return { run, hosts, ...(deploy ? { deploy } : {}) };
 }
@@ -296,8 +301,8 @@ function planRecord(ctx: FleetContext, plan: RunPlan): PlanRecord {
   };
 }
 
-/** Per host: the backend before and after, its steps' results and its diff; the fleet's results; the deploy host's diff. */
-function reportPlan(report: SwitchReport, ctx: FleetContext, plan: RunPlan, results: StepResult[]): void {
+/** Per host: the backend before and after, its steps' results and its diff; the fleet's results; the deploy host's files. */
+function reportPlan(report: SwitchReport, ctx: FleetContext, plan: RunPlan, results: StepResult[], deployFile: FleetValues['deployFile'] = []): void {
   report.hosts = ctx.hosts.map((h) => {
     const s = h.facts.horizon?.settings;
     const now = s ? backendOf(s.sessionEngine, s.cache.backend) : 'unknown';
@@ -308,6 +313,8 @@ function reportPlan(report: SwitchReport, ctx: FleetContext, plan: RunPlan, resu
     return entry;
   });
   report.fleet = results.filter((r) => r.host === null);
-  const override = plan.fleet.find((p) => p.step === 'kolla-override')?.plan;
-  if (override?.action === 'change' && override.diff) report.deployDiff = override.diff;
+  const changed = deployFile.filter((f) => f.changed);
+  if (ctx.deploy && changed.length) {
+    report.deployFiles = changed.map((f) => ({ host: ctx.deploy!.name, path: f.path, kind: f.kind, readBy: f.readBy, alsoReadBy: f.alsoReadBy, diff: f.diff }));
+  }
 }

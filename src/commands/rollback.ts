@@ -10,8 +10,9 @@ import { rolledBack } from '../journal/run.js';
 import { pickRun } from '../journal/rollback-plan.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { STEPS } from '../steps/index.js';
-import { stepOfFile, undoEntriesOf } from '../steps/journaled.js';
-import type { UndoTarget } from '../steps/types.js';
+import { undoEntriesOf } from '../steps/journaled.js';
+import type { UndoEntry, UndoTarget } from '../steps/types.js';
+import type { FileRecord } from '../journal/records.js';
 import { applyUndo, planUndo, type UndoPlanned, type UndoRun } from '../runner/undo.js';
 import type { RollbackReport } from '../report/types.js';
 import { lockHost, lockHolder, operator, whoHolds } from './lock.js';
@@ -79,9 +80,9 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
       steps: STEPS,
       order: playbook.phases.flatMap((p) => p.steps.map((s) => ({ phase: p.name, step: s }))),
       ctx: { id: lockId, force: opts.force, timeouts: { health: opts.healthTimeout } },
-      record: (_phase, step, _host, outcome, detail, _t0, target) => {
-        results.set(`${target}\0${step}`, { outcome, detail });
-        opts.log(target, `${step}: ${detail}`);
+      record: (_phase, step, _host, outcome, detail, _t0, entry) => {
+        results.set(resultKey(entry), { outcome, detail });
+        opts.log(entry.target.name, `${step}: ${detail}`);
       },
     };
     const planned = await planUndo(undo, undoEntriesOf(run, (host) => targets.get(host)!));
@@ -121,7 +122,7 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
     undo.ctx.journal = journal;
     const undone = await applyUndo(undo, planned);
     for (const f of report.files) {
-      const r = results.get(`${f.host}\0${stepOfFile(f.role)}`);
+      const r = results.get(`${f.host}\0${f.path}`);
       f.ok = r?.outcome === 'rolled-back';
       f.result = r?.detail ?? 'not restored: the host failed first';
     }
@@ -148,6 +149,15 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
     await Promise.allSettled(locked.map(async (h) => new HostFiles(await fleet.ssh(h)).unlock(lockId)));
     await fleet.close();
   }
+}
+
+/**
+ * Pure: where an undo's result is kept for the report: a file's by host and path (a host may have
+ * several, e.g. the deploy host's overrides), anything else by host and step.
+ */
+export function resultKey(entry: UndoEntry): string {
+  const record = entry.record as Partial<FileRecord>;
+  return record.type === 'file' ? `${entry.target.name}\0${record.path}` : `${entry.target.name}\0${entry.step}`;
 }
 
 /** Pure: the report's view of the undo plans: each file's action, each host's restart, the refusals. */

@@ -50,7 +50,10 @@ export function renderSwitch(report: SwitchReport): string {
     out.push('', 'fleet:');
     for (const s of report.fleet) out.push(`  ${MARK[s.outcome]} ${s.step.padEnd(24)} ${s.detail}`);
   }
-  if (report.deployDiff) out.push('', indent(report.deployDiff.trimEnd(), 4));
+  for (const f of report.deployFiles ?? []) {
+    const also = f.alsoReadBy.length ? `; also read by ${f.alsoReadBy.join(', ')}, not in this run` : '';
+    out.push('', `deploy host ${f.host}: ${f.path} (read by ${f.readBy.join(', ')}${also})`, indent(f.diff.trimEnd(), 4));
+  }
   out.push('', summary(report));
   for (const w of report.warnings) out.push(`! ${w}`);
   for (const o of report.imageOverrides ?? []) {

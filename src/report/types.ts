@@ -51,12 +51,12 @@ export interface SwitchReport {
   warnings: string[];
   /** Live sessions copied into the new backend, per pass (counts only). */
   sessionsCarried?: CarryCounts[];
-  /** The settings diff on the Kolla deploy host, when the inventory names one. */
-  deployDiff?: string;
   /** The target's client libraries that will be only in the containers' writable layer (lost when a container is recreated). */
   layerOnlyLibraries?: LayerOnlyLibrary[];
   /** The kolla-build --template-override file(s) that bake those libraries into the horizon image. */
   imageOverrides?: ImageOverride[];
+  /** The Kolla deploy host's overrides this run writes (when the inventory names one), each with the hosts that read it. */
+  deployFiles?: { host: string; path: string; kind: 'host' | 'shared'; readBy: string[]; alsoReadBy: string[]; diff: string }[];
   error?: string;
   rolledBack?: string[];
   rollbackFailed?: string[];

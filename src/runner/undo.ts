@@ -13,8 +13,8 @@ export interface UndoRun {
   /** Every step of the playbook in order, with its phase. */
   order: { phase: string; step: string }[];
   ctx: UndoContext['run'];
-  /** `host`: the result's host (null for a fleet step's undo); `target`: whose change it undid. */
-  record(phase: string, step: string, host: string | null, outcome: Outcome, detail: string, t0: number, target: string): void;
+  /** `host`: the result's host (null for a fleet step's undo); `entry`: the change it undid (its target, its record). */
+  record(phase: string, step: string, host: string | null, outcome: Outcome, detail: string, t0: number, entry: UndoEntry): void;
 }
 
 export interface UndoPlanned {
@@ -77,15 +77,15 @@ export async function applyUndo(run: UndoRun, planned: UndoPlanned[][]): Promise
       const fail = (detail: string, err?: unknown) => {
         if (err instanceof HostUnreachableError) out.unreachable = true;
         failed ??= entry.step;
-        run.record(phase, entry.step, host, 'rollback-failed', label(detail), t0, name);
+        run.record(phase, entry.step, host, 'rollback-failed', label(detail), t0, entry);
       };
       if (failed) fail(`not undone: undoing ${failed} failed first`);
       else if (error !== undefined) fail(error, cause);
       else if (plan!.action === 'refuse') fail(plan!.reason);
-      else if (plan!.action === 'none') run.record(phase, entry.step, host, 'rolled-back', label(plan!.reason), t0, name);
+      else if (plan!.action === 'none') run.record(phase, entry.step, host, 'rolled-back', label(plan!.reason), t0, entry);
       else {
         try {
-          run.record(phase, entry.step, host, 'rolled-back', label(await run.steps[entry.step]!.undo!.apply({ target: entry.target, run: run.ctx }, entry.record, plan!)), t0, name);
+          run.record(phase, entry.step, host, 'rolled-back', label(await run.steps[entry.step]!.undo!.apply({ target: entry.target, run: run.ctx }, entry.record, plan!)), t0, entry);
         } catch (err) {
           fail(detailFor(err, name), err);
         }

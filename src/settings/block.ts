@@ -1,5 +1,6 @@
 import { createTwoFilesPatch } from 'diff';
 import { pyLiteral, type PyValue } from '../util/quote.js';
+import { TAG_GUARD, jinjaOpener, tagEatsNewline } from './jinja.js';
 
 /** Marker lines of the one block sessionctl owns in a settings file. */
 export const BLOCK_BEGIN = '# BEGIN sessionctl managed block';
@@ -38,14 +39,18 @@ export interface PatchResult {
   neutralised: Assignment[];
   /** Nested statements (inside if/try/...) left alone: our block comes later and wins. */
   leftAlone: Assignment[];
+  /** Templated statements (Jinja in their lines) left alone: what Jinja renders into a comment could end it. */
+  templated: Assignment[];
 }
 
 /**
  * Pure: the file with our block (replacing an earlier one, at the end) and earlier top-level
  * statements on the block's names commented out. Every other line keeps its exact bytes.
- * `assignments` come from parsing `original` with Python's own ast (locate.py).
+ * `assignments` come from parsing `original` with Python's own ast (locate.py). `jinja`: the file
+ * is a template (the deploy host's): templated statements stay, and a tag that would eat the
+ * newline before the block gets a guard line after it.
  */
-export function patchSettings(original: string, block: string, owned: string[], assignments: Assignment[]): PatchResult {
+export function patchSettings(original: string, block: string, owned: string[], assignments: Assignment[], opts: { jinja?: boolean } = {}): PatchResult {
   const eol = original.includes('\r\n') ? '\r\n' : '\n';
   const lines = original.length ? original.split(/\r?\n/) : [];
   // A file ending in a newline splits into a trailing '' we do not treat as a line.
@@ -61,7 +66,9 @@ export function patchSettings(original: string, block: string, owned: string[], 
 
   const ownedSet = new Set(owned);
   const relevant = assignments.filter((a) => !inOldBlock(a.line) && (ownedSet.has(a.name) || a.name === '*'));
-  const neutralised = relevant.filter((a) => a.topLevel && a.name !== '*');
+  const isTemplated = (a: Assignment) => Boolean(opts.jinja) && jinjaOpener(lines.slice(a.line - 1, a.endLine).join('\n')) !== null;
+  const templated = relevant.filter((a) => a.topLevel && a.name !== '*' && isTemplated(a));
+  const neutralised = relevant.filter((a) => a.topLevel && a.name !== '*' && !isTemplated(a));
   const leftAlone = relevant.filter((a) => !a.topLevel || a.name === '*');
   const toComment = new Set<number>();
   for (const a of neutralised) for (let l = a.line; l <= a.endLine; l++) toComment.add(l - 1);
@@ -71,8 +78,9 @@ export function patchSettings(original: string, block: string, owned: string[], 
     if (begin >= 0 && i >= begin && i <= end) return;
     kept.push(toComment.has(i) ? NEUTRALISED + line : line);
   });
+  if (opts.jinja && tagEatsNewline(kept.length ? kept.join(eol) + eol : '')) kept.push(TAG_GUARD);
   const body = kept.length ? kept.join(eol) + eol : '';
-  return { text: body + block.split('\n').join(eol) + eol, neutralised, leftAlone };
+  return { text: body + block.split('\n').join(eol) + eol, neutralised, leftAlone, templated };
 }
 
 /** Pure: a unified diff of a settings file (empty string when nothing changes). */

@@ -46,6 +46,6 @@ export const fileUndo: Undo<FileRecord> = {
     if (restored !== record.before) {
       throw new HostError(ctx.target.name, `restoring ${record.path} from ${record.backup} gave sha256 ${restored ?? 'absent'}, expected ${record.before ?? 'absent'}`);
     }
-    return record.before === null ? 'removed (did not exist before the run)' : `restored to its exact bytes (sha256 ${record.before.slice(0, 12)})`;
+    return record.before === null ? `removed ${record.path} (it did not exist before the run)` : `restored ${record.path} to its exact bytes (sha256 ${record.before.slice(0, 12)})`;
   },
 };

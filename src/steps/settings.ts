@@ -58,6 +58,14 @@ export function hostSettings(ctx: HostContext): HostSettings {
 }
 
 /**
+ * The managed block's text for this host (`wanted`: its settings, when already known). One
+ * definition: the Dashboard host's file and the deploy host's override hold the very same text.
+ */
+export function blockFor(ctx: HostContext, wanted: HostSettings = hostSettings(ctx)): string {
+  return renderBlock(wanted.block, `session backend: ${ctx.run.desired.target.name}`, wanted.prelude);
+}
+
+/**
  * The managed block in the settings file Kolla copies in. Gives `settings`: the file and the text it
  * will hold, also when nothing changes (later steps read the same file through it).
  */
@@ -87,7 +95,7 @@ export const patchSettingsStep = hostStep({
     }
     let patched;
     try {
-      patched = patchSettings(original, renderBlock(wanted.block, `session backend: ${ctx.run.desired.target.name}`, wanted.prelude), owned, found.assignments);
+      patched = patchSettings(original, blockFor(ctx, wanted), owned, found.assignments);
     } catch (err) {
       throw new HostError(ctx.host.name, `${path}: ${(err as Error).message}`);
     }

@@ -29,6 +29,21 @@ export interface HostSettingsChange extends SettingsChange {
   switches: boolean;
 }
 
+/**
+ * A file on the deploy host that kolla-ansible renders into /etc/kolla/horizon/ of some Dashboard
+ * hosts (the first found of `<dir>/<host>/_9999-custom-settings.py` and `<dir>/_9999-custom-settings.py`).
+ */
+export interface DeployFileChange extends SettingsChange {
+  /** 'host': a host's own file, read by that host only; 'shared': read by every host without its own. */
+  kind: 'host' | 'shared';
+  /** The Dashboard hosts of this run that read it. */
+  readBy: string[];
+  /** Dashboard hosts of the inventory outside this run that read it too (shared file only). */
+  alsoReadBy: string[];
+  /** The plan's diff of it, secrets masked ('' when unchanged). */
+  diff: string;
+}
+
 /** Where live sessions are copied from, when they are (carry-sessions' plan). */
 export interface CarryRoute {
   /** The host whose container does the copying. */
@@ -61,8 +76,8 @@ export interface HostValues {
 
 /** Values a fleet step gives to later fleet steps. */
 export interface FleetValues {
-  /** kolla-override (plan): the deploy host's override file (absent deploy host: null). */
-  deployFile: SettingsChange | null;
+  /** kolla-override (plan): each deploy-host file some host of the run reads, written or not (no deploy host: none). */
+  deployFile: DeployFileChange[];
   /** carry-sessions (plan): where sessions are copied from (route null: they are not, and why when it was asked). */
   carry: { route: CarryRoute | null; cannot?: string };
   /** carry-sessions (apply): the copies the first pass made. */
@@ -114,12 +129,14 @@ export interface HostContext {
   files: HostFiles;
 }
 
-/** The Kolla deploy host, whose override survives `kolla-ansible reconfigure`. */
+/** The Kolla deploy host, whose overrides survive `kolla-ansible reconfigure`. */
 export interface DeployHost {
   name: string;
   files: HostFiles;
-  /** <kolla.config_dir>/horizon/_9999-custom-settings.py there. */
-  path: string;
+  /** <kolla.config_dir>/horizon there: the folder of the shared override and of the per-host ones. */
+  dir: string;
+  /** Every Dashboard host of the inventory, in this run or not (kolla-ansible's inventory_hostname). */
+  dashboards: string[];
 }
 
 export interface FleetContext {

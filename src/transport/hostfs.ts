@@ -38,15 +38,29 @@ export class HostFiles {
   }
 
   async read(path: string): Promise<FileSnapshot | null> {
+    return (await this.readAll([path])).get(path) ?? null;
+  }
+
+  /** Several files in one round trip (absent ones map to null). */
+  async readAll(paths: string[]): Promise<Map<string, FileSnapshot | null>> {
     const { files } = await this.call<{ files: Record<string, { sha256: string; mode: number; uid: number; gid: number; content: string } | null> }>({
       op: 'read',
-      paths: [path],
+      paths,
     });
-    const f = files[path];
-    if (!f) return null;
-    const content = Buffer.from(f.content, 'base64');
-    if (sha256(content) !== f.sha256) throw new HostError(this.shell.name, `reading ${path} returned corrupted bytes`);
-    return { path, sha256: f.sha256, mode: f.mode, uid: f.uid, gid: f.gid, content };
+    return new Map(
+      paths.map((path) => {
+        const f = files[path];
+        if (!f) return [path, null];
+        const content = Buffer.from(f.content, 'base64');
+        if (sha256(content) !== f.sha256) throw new HostError(this.shell.name, `reading ${path} returned corrupted bytes`);
+        return [path, { path, sha256: f.sha256, mode: f.mode, uid: f.uid, gid: f.gid, content }];
+      }),
+    );
+  }
+
+  /** The names of the folders in `dir` that hold a file `name` (e.g. Kolla's per-host overrides). */
+  async holders(dir: string, name: string): Promise<string[]> {
+    return (await this.call<{ names: string[] }>({ op: 'holders', dir, name })).names;
   }
 
   /**

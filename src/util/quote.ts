@@ -5,6 +5,7 @@
  */
 
 import { Secret, masker } from './secret.js';
+import { pyStringBody } from './pystring.js';
 
 /** One argv element: a plain string, or a {@link Secret} shown as `***`. */
 export type Arg = string | Secret;
@@ -50,8 +51,10 @@ export function shellJoin(argv: Arg[]): { command: string; display: string } {
  * A Python literal for `value`, safe to splice into a settings `.py` file and always one line of
  * printable ASCII. Strings are single-quoted with `\\`, `'` and every character outside printable
  * ASCII escaped (`\xNN`, `\uNNNN`, `\UNNNNNNNN`), so no newline, NUL or U+2028 can end the line or
- * the literal. Throws TypeError on NaN/Infinity, undefined, functions, symbols, bigints, class
- * instances (including {@link Secret}: reveal it deliberately) and cycles.
+ * the literal; a `{` before `{`, `%` or `#` is `\x7b`, so no literal opens Jinja syntax (a dict's
+ * `{` is always followed by a quoted key or `}`). Throws TypeError on NaN/Infinity, undefined,
+ * functions, symbols, bigints, class instances (including {@link Secret}: reveal it deliberately)
+ * and cycles.
  */
 export function pyLiteral(value: PyValue): string {
   return lit(value, new Set());
@@ -102,20 +105,5 @@ function items(arr: unknown[], seen: Set<object>): string[] {
 }
 
 function pyString(s: string): string {
-  let out = "'";
-  // for..of walks code points, so astral characters become one \U escape and lone surrogates a \u.
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    if (ch === '\\') out += '\\\\';
-    else if (ch === "'") out += "\\'";
-    else if (cp >= 0x20 && cp <= 0x7e) out += ch;
-    else if (cp <= 0xff) out += '\\x' + hex(cp, 2);
-    else if (cp <= 0xffff) out += '\\u' + hex(cp, 4);
-    else out += '\\U' + hex(cp, 8);
-  }
-  return out + "'";
-}
-
-function hex(n: number, width: number): string {
-  return n.toString(16).padStart(width, '0');
+  return `'${pyStringBody(s)}'`;
 }

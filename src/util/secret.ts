@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { inspect } from 'node:util';
 import { ConfigError } from '../errors.js';
+import { pyChar } from './pystring.js';
 
 const MASK = '***';
 
@@ -49,7 +50,8 @@ export class Secret {
 /**
  * Registry of secret values to scrub from text. Besides the raw value it masks the forms a value
  * takes on its way into logs: URL-encoded (any mix of raw and `%XX` characters, either hex case,
- * `+` for space), JSON-escaped, and the interior of a POSIX single-quoted shell word.
+ * `+` for space), JSON-escaped, the interior of a POSIX single-quoted shell word, and the interior
+ * of a Python string literal (as a settings diff shows it).
  */
 export class Masker {
   /** Regex source for each registered value, keyed by the value. */
@@ -102,7 +104,12 @@ function formSources(value: string): string[] {
     .join('');
   const literals = new Set([JSON.stringify(value).slice(1, -1), value.replace(/'/g, `'\\''`)]);
   literals.delete(value);
-  return [url, ...[...literals].map(escapeRegExp)];
+  // A `{` is written `\x7b` or not depending on the character after it, which may lie outside the secret.
+  const chars = [...value];
+  const py = chars.some((ch) => ch === '{' || pyChar(ch, undefined) !== ch)
+    ? [chars.map((ch) => (ch === '{' ? '(?:\\{|\\\\x7b)' : escapeRegExp(pyChar(ch, undefined)))).join('')]
+    : [];
+  return [url, ...[...literals].map(escapeRegExp), ...py];
 }
 
 /** The process-wide registry used by every log line and error message. */

@@ -15,6 +15,8 @@ command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
 # tmux: the guided mode's scenarios drive the CLI in a real pseudo-terminal.
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+# python3-jinja2: the unit tests render the deploy host's override with the real Jinja2 (no skip).
+python3 -c 'import jinja2' >/dev/null 2>&1 || missing+=(python3-jinja2)
 
 if [ "${#missing[@]}" -gt 0 ]; then
     # Package lists are fetched only when apt does not know the packages yet.

@@ -23,7 +23,8 @@ else {
     await onHost(dash1, ['rm', '-rf', '/etc/kolla/config']);
     const inv = inventory(lab, await labWheelhouse());
     const plan = JSON.parse((await cli(['plan', '-i', inv, '--json'])).stdout) as SwitchReport;
-    t.regex(plan.deployDiff ?? '', /^\+CACHES = \{'default': \{'BACKEND': 'django_redis\.cache\.RedisCache'/m);
+    t.deepEqual(plan.deployFiles?.map((f) => [f.path, f.kind, f.readBy]), [[OVERRIDE, 'shared', lab.hosts.map((h) => h.name)]], 'no per-host file: every host reads the shared one');
+    t.regex(plan.deployFiles?.[0]?.diff ?? '', /^\+CACHES = \{'default': \{'BACKEND': 'django_redis\.cache\.RedisCache'/m);
     t.false(plan.warnings.some((w) => w.includes('kolla-ansible reconfigure')));
     t.is(await hostFileBytes(dash1, OVERRIDE), null, 'plan wrote nothing');
 

@@ -73,6 +73,16 @@ def op_read(req):
     return {"files": {p: stat_of(p) for p in req["paths"]}}
 
 
+def op_holders(req):
+    """Names of the folders in `dir` that hold a file `name` (none when `dir` does not exist)."""
+    try:
+        entries = list(os.scandir(req["dir"]))
+    except FileNotFoundError:
+        return {"names": []}
+    return {"names": sorted(e.name for e in entries
+                            if e.is_dir() and os.path.isfile(os.path.join(e.path, req["name"])))}
+
+
 def op_write(req):
     """Write `content` to `path` if its current sha256 is `expect` (None = must not exist)."""
     path = req["path"]
@@ -184,8 +194,8 @@ def op_unlock(req):
     return {"released": True}
 
 
-OPS = {"read": op_read, "write": op_write, "backup": op_backup, "restore": op_restore, "df": op_df,
-       "lock": op_lock, "unlock": op_unlock}
+OPS = {"read": op_read, "holders": op_holders, "write": op_write, "backup": op_backup, "restore": op_restore,
+       "df": op_df, "lock": op_lock, "unlock": op_unlock}
 
 
 def main():

@@ -2,6 +2,7 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { BLOCK_BEGIN, BLOCK_END, NEUTRALISED, patchSettings, renderBlock, unifiedDiff, type Assignment } from '../../../src/settings/block.js';
 import { redisBlock } from '../../../src/backends/redis.js';
+import { TAG_GUARD } from '../../../src/settings/jinja.js';
 
 const block = renderBlock(redisBlock({ url: 'redis://10.0.0.50:6379/0' }), 'session backend: redis');
 const owned = ['SESSION_ENGINE', 'CACHES'];
@@ -105,4 +106,15 @@ test('unifiedDiff is empty for no change and a real unified diff otherwise', (t)
   const d = unifiedDiff('/etc/kolla/horizon/_9999-custom-settings.py', 'A = 1\n', 'A = 1\nB = 2\n');
   t.regex(d, /^--- \/etc\/kolla\/horizon\/_9999-custom-settings\.py \(now\)$/m);
   t.regex(d, /^\+B = 2$/m);
+});
+
+test('a template (the deploy host\'s file): templated statements are left alone, plain ones commented out, a newline-eating tag gets a guard once', (t) => {
+  const original = "CACHES = {{ horizon_caches }}\n{% if x %}\nSESSION_ENGINE = 'x'\n{% endif %}\n";
+  const python = "CACHES = ____________________\n          \nSESSION_ENGINE = 'x'\n           \n";
+  const r = patchSettings(original, block, owned, locate(python), { jinja: true });
+  t.deepEqual([r.templated.map((a) => a.name), r.neutralised.map((a) => a.name)], [['CACHES'], ['SESSION_ENGINE']]);
+  t.is(r.text, `CACHES = {{ horizon_caches }}\n{% if x %}\n${NEUTRALISED}SESSION_ENGINE = 'x'\n{% endif %}\n${TAG_GUARD}\n${block}\n`);
+  const again = patchSettings(r.text, block, owned, locate(r.text.replace('{{ horizon_caches }}', '_'.repeat(20)).replace(/\{%.*%\}/g, (m) => ' '.repeat(m.length))), { jinja: true });
+  t.is(again.text, r.text, 'a second run changes nothing');
+  t.is(patchSettings(original, block, owned, locate(python)).text.includes(TAG_GUARD), false, 'a Dashboard host\'s file is no template');
 });

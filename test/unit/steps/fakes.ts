@@ -127,19 +127,54 @@ export function fakeEngine(answers: Answers, calls: string[] = []): Engine {
   };
 }
 
-/** Host files holding `files` (path -> text; absent: no such file). */
+/**
+ * Host files holding `files` (path -> text; absent: no such file). Writes, backups and restores
+ * change `files` in place, with the real ones' sha256 guard, so an apply and its undo can be followed.
+ */
 export function fakeFiles(files: Record<string, string>, free = 1 << 30): HostFiles {
+  const backups = new Map<string, string | undefined>();
+  const snapshot = (path: string): FileSnapshot | null => {
+    const text = files[path];
+    if (text === undefined) return null;
+    const content = Buffer.from(text);
+    return { path, content, sha256: sha(content), mode: 0o600, uid: 0, gid: 0 };
+  };
   return {
-    async read(path: string): Promise<FileSnapshot | null> {
-      const text = files[path];
-      if (text === undefined) return null;
-      const content = Buffer.from(text);
-      return { path, content, sha256: createHash('sha256').update(content).digest('hex'), mode: 0o600, uid: 0, gid: 0 };
+    async read(path: string) {
+      return snapshot(path);
+    },
+    async readAll(paths: string[]) {
+      return new Map(paths.map((p) => [p, snapshot(p)]));
+    },
+    async holders(dir: string, name: string) {
+      const folders = Object.keys(files).map((p) => (p.startsWith(`${dir}/`) && p.endsWith(`/${name}`) ? p.slice(dir.length + 1, -name.length - 1) : ''));
+      return folders.filter((f) => f && !f.includes('/')).sort();
+    },
+    async write(path: string, content: Buffer, expect: string | null) {
+      const now = snapshot(path)?.sha256 ?? null;
+      if (now !== expect) throw new Error(`${path} changed since it was read`);
+      files[path] = content.toString();
+      return sha(content);
+    },
+    async backup(path: string, dest: string) {
+      backups.set(dest, files[path]);
+      return { exists: files[path] !== undefined };
+    },
+    async restore(path: string, backup: string) {
+      if (!backups.has(backup)) throw new Error(`no backup ${backup}`);
+      const text = backups.get(backup);
+      if (text === undefined) delete files[path];
+      else files[path] = text;
+      return snapshot(path)?.sha256 ?? null;
     },
     async freeBytes() {
       return free;
     },
   } as unknown as HostFiles;
+}
+
+function sha(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
 }
 
 export interface HostCase {

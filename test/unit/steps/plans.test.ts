@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { STEPS } from '../../../src/steps/index.js';
-import type { FleetStep, HostStep, HostSettingsChange } from '../../../src/steps/types.js';
+import type { DeployFileChange, FleetStep, HostStep, HostSettingsChange } from '../../../src/steps/types.js';
 import type { StepPlan } from '../../../src/runner/results.js';
 import type { LibraryAfterRun } from '../../../src/backends/libraries.js';
 import type { LibraryFact } from '../../../src/facts/libraries.js';
@@ -241,15 +241,19 @@ test('migrate-sessions: the table seen through the patched settings decides; the
 
 test('kolla-override: none without a deploy host; the same block where the deploy host lacks it; nothing when it has it', async (t) => {
   const none = await planFleet('kolla-override', 'redis', [{}], {});
-  t.deepEqual([none.action, none.gives], ['none', { deployFile: null }]);
+  t.deepEqual([none.action, none.gives], ['none', { deployFile: [] }]);
   const run = runInfo(await desired('redis'));
-  const ctx = fleet(run, [{}]);
+  const ctx = fleet(run, [{ answers: { probe: () => probeLine(REDIS_SETTINGS) } }]);
   const { fakeFiles } = await import('./fakes.js');
-  ctx.deploy = { name: 'deploy', files: fakeFiles({}), path: '/etc/kolla/config/horizon/_9999-custom-settings.py' };
+  const files: Record<string, string> = {};
+  ctx.deploy = { name: 'deploy', files: fakeFiles(files), dir: '/etc/kolla/config/horizon', dashboards: ['dash1'] };
   const write = (await (STEPS['kolla-override'] as FleetStep).plan(ctx, { hosts: [] } as never)) as Planned;
-  t.is(text(write), 'write the same block into deploy:/etc/kolla/config/horizon/_9999-custom-settings.py');
-  const after = (write.gives!.deployFile as HostSettingsChange).after;
-  ctx.deploy = { ...ctx.deploy, files: fakeFiles({ [ctx.deploy.path]: after }) };
+  t.is(text(write), 'write the block into deploy:/etc/kolla/config/horizon/_9999-custom-settings.py (read by dash1)');
+  const [file] = write.gives!.deployFile as DeployFileChange[];
+  const patched = (await (STEPS['patch-settings'] as HostStep).plan(ctx.hosts[0]!, {} as never)) as Planned;
+  const block = (s: string) => s.slice(s.indexOf('# BEGIN sessionctl'));
+  t.is(block(file!.after), block((patched.gives!.settings as HostSettingsChange).after), "the deploy host's file says exactly what the host's own says");
+  files['/etc/kolla/config/horizon/_9999-custom-settings.py'] = file!.after;
   t.regex(text((await (STEPS['kolla-override'] as FleetStep).plan(ctx, { hosts: [] } as never)) as Planned), /^no change: deploy:.* already has this block$/);
 });
 

@@ -155,3 +155,32 @@ test('pyLiteral rejects values with no Python literal', (t) => {
   cyclic.push(cyclic);
   t.throws(() => pyLiteral(cyclic), { instanceOf: TypeError });
 });
+
+// Ansible renders the deploy host's settings file through Jinja: no literal may open its syntax.
+const jinjaHostile = ['{{', '{%', '{#', 'a{{b', '{%x', '{#c#}', '{{ x }}', '}}', '%}', '#}', '{{{', '{{%#', '{\n{', "{'{", '{\\{', '{', 'x{', '{}', 'ü{{🎉{%'];
+
+for (const s of jinjaHostile) {
+  test(`pyLiteral never opens Jinja syntax and still round-trips: ${JSON.stringify(s)}`, (t) => {
+    const lit = pyLiteral(s);
+    t.notRegex(lit, /\{[{%#]/);
+    t.is(pyEval(lit), s);
+  });
+}
+
+test('pyLiteral: a { that opens nothing stays readable; dicts, lists and tuples of hostile values open nothing either', (t) => {
+  t.is(pyLiteral('{a}'), "'{a}'");
+  t.is(pyLiteral('a{{b'), "'a\\x7b{b'");
+  const nested: PyValue = { '{{': { '{%': [{ '{#': { tuple: ['{{', {}] } }, {}], '': { '{': '{' } }, a: [[], {}, [{}]] };
+  const lit = pyLiteral(nested);
+  t.notRegex(lit, /\{[{%#]/);
+  t.deepEqual(pyEval(lit), nested);
+});
+
+test('Masker masks a secret as a Python literal writes it (escapes, and a { written as \\x7b)', (t) => {
+  const m = new Masker();
+  m.add("a{{b'c\\d");
+  m.add('päss{');
+  t.is(m.mask(`PASSWORD = ${pyLiteral("a{{b'c\\d")}`), "PASSWORD = '***'");
+  t.is(m.mask(`X = ${pyLiteral('päss{')}`), "X = '***'");
+  t.is(m.mask(`X = ${pyLiteral('päss{{x')}`), "X = '***{x'", "the secret's last { is written \\x7b by what follows it");
+});
