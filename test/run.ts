@@ -4,21 +4,22 @@
  * (installing Debian's docker.io on a fresh machine), brings up one 3-host lab per Horizon flavour,
  * runs ava once over the chosen files, and ends with the totals on one line: `N passed, N failed`.
  *
- * SESSIONCTL_LAB_FLAVOURS=zed,h25 (default both; empty = no lab, so only the unit tests)
+ * SESSIONCTL_LAB_FLAVOURS=zed,h25,k2026 (the default; empty = no lab, so only the unit tests); which
+ * scenario runs on which flavour is test/lab/harness.ts's MATRIX
  * SESSIONCTL_KEEP_LAB=1 leaves the labs running afterwards (faster reruns while developing).
  * Extra arguments go to ava (e.g. a file or --match).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { labUp, labDown } from './lab/lab.js';
+import { buildLabImages, labUp, labDown, type Flavour } from './lab/lab.js';
 
 const [first, ...rest] = process.argv.slice(2);
 const only = first === '--unit' ? 'unit' : first === '--lab' ? 'lab' : undefined;
 const avaArgs = only ? rest : process.argv.slice(2);
 const files = avaArgs.some((a) => a.endsWith('.ts')) ? [] : only === 'unit' ? ['test/unit/**/*.test.ts'] : only === 'lab' ? ['test/lab/**/*.test.ts'] : [];
-const flavours = (only === 'unit' ? '' : (process.env.SESSIONCTL_LAB_FLAVOURS ?? 'zed,h25'))
+const flavours = (only === 'unit' ? '' : (process.env.SESSIONCTL_LAB_FLAVOURS ?? 'zed,h25,k2026'))
   .split(',')
   .map((s) => s.trim())
-  .filter(Boolean) as ('zed' | 'h25')[];
+  .filter(Boolean) as Flavour[];
 
 function step(title: string): void {
   process.stderr.write(`\n== ${title}\n`);
@@ -39,6 +40,10 @@ async function main(): Promise<number> {
       sh('npx', ['tsc', '-p', 'tsconfig.build.json']);
       step('docker engine');
       sh('bash', ['test/lab/host-setup.sh']);
+      step(`images (${flavours.join(', ')})`);
+      const t0 = Date.now();
+      await buildLabImages(flavours, (l) => process.stderr.write(`  ${l}\n`));
+      process.stderr.write(`  images ready in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
       for (const horizon of flavours) {
         step(`lab ${horizon}`);
         const t0 = Date.now();

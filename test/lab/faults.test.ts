@@ -125,7 +125,7 @@ for (const lab of labs().filter((l) => runs('faults:core', l))) {
     t.deepEqual(await hostFiles(lab, CUSTOM), original);
   });
 
-  test.serial(`${lab.name}: 6. Ctrl-C during the rolling restart: clean stop, rollback, non-zero exit`, async (t) => {
+  if (all) test.serial(`${lab.name}: 6. Ctrl-C during the rolling restart: clean stop, rollback, non-zero exit`, async (t) => {
     await labReset(lab.name);
     const original = await hostFiles(lab, CUSTOM);
     const state = scratch('sessionctl-state-');

@@ -25,20 +25,27 @@ export function labs(): LabInfo[] {
  * runner, the journal, SSH/Docker access) runs on zed alone.
  */
 export const MATRIX = {
+  // The switch itself: settings rendered, library chosen and installed (system pip with PEP 668 on
+  // zed and h25, the venv's pip or none on k2026), health gate (Apache :80, uWSGI :8080).
   'apply-redis': ['zed', 'h25', 'k2026'],
-  'apply-memcached': ['zed', 'k2026'],
-  'apply-database': ['zed', 'h25', 'k2026'],
-  'apply-cookie-security': ['zed', 'k2026'],
+  'apply-redis:plan': ['zed'],
+  'apply-database': ['zed', 'k2026'],
+  'apply-database:refusals': ['zed'],
+  'apply-memcached': ['zed'],
+  'apply-cookie-security': ['zed'],
   'apply-redis-variants:installs': ['zed', 'h25'],
   'apply-redis-variants:refusals': ['zed'],
   'backend-pairs': ['zed'],
-  carry: ['zed', 'k2026'],
-  guide: ['zed', 'k2026'],
+  // Sessions carried: zed every hop; k2026 out of Kolla's own Valkey (kolla-own-valkey).
+  carry: ['zed'],
+  'guide:switch': ['zed', 'k2026'],
+  guide: ['zed'],
+  // The automatic rollback after a failed health gate (restart on the restored settings): also on
+  // k2026, whose restart recompresses and whose gate is on 8080.
   'faults:core': ['zed', 'k2026'],
   faults: ['zed'],
-  'rollback:core': ['zed', 'k2026'],
   rollback: ['zed'],
-  'kolla-override': ['zed'],
+  'kolla-override': ['k2026'],
   'kolla-own-database': ['zed'],
   'kolla-own-valkey': ['k2026'],
   'layout-legacy': ['zed'],

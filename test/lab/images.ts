@@ -132,18 +132,23 @@ async function build(imagesDir: string, tag: string, name: string, suite: Suite,
   log(`built ${tag} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
-/** Builds whatever is missing for a lab of this flavour and returns the tags. */
-export async function ensureImages(imagesDir: string, flavour: Flavour, log: Log): Promise<LabImages> {
-  const tags = labImageTags(imagesDir, flavour);
-  const f = FLAVOURS[flavour];
-  const suites = [...new Set<Suite>(['bookworm', f.suite])];
+/**
+ * Builds whatever is missing for labs of these flavours, all at once (the builds wait on the
+ * network as much as on the CPUs), each image once, and returns the tags of the first flavour.
+ */
+export async function ensureImages(imagesDir: string, flavours: Flavour[], log: Log): Promise<LabImages> {
+  const suites = [...new Set<Suite>(['bookworm', ...flavours.map((f) => FLAVOURS[f].suite)])];
   await Promise.all(suites.map((s) => buildBase(imagesDir, s, log)));
-  await Promise.all([
-    build(imagesDir, tags.horizon, 'horizon', f.suite, log, f.dockerfile),
-    ...(tags.valkey ? [build(imagesDir, tags.valkey, 'valkey', 'trixie', log)] : []),
-    build(imagesDir, tags.dash, 'dash', 'bookworm', log),
-    build(imagesDir, tags.jump, 'jump', 'bookworm', log),
-    build(imagesDir, tags.services, 'services', 'bookworm', log),
-  ]);
-  return tags;
+  const builds = new Map<string, () => Promise<void>>();
+  for (const flavour of flavours) {
+    const tags = labImageTags(imagesDir, flavour);
+    const f = FLAVOURS[flavour];
+    builds.set(tags.horizon, () => build(imagesDir, tags.horizon, 'horizon', f.suite, log, f.dockerfile));
+    if (tags.valkey) builds.set(tags.valkey, () => build(imagesDir, tags.valkey!, 'valkey', 'trixie', log));
+    builds.set(tags.dash, () => build(imagesDir, tags.dash, 'dash', 'bookworm', log));
+    builds.set(tags.jump, () => build(imagesDir, tags.jump, 'jump', 'bookworm', log));
+    builds.set(tags.services, () => build(imagesDir, tags.services, 'services', 'bookworm', log));
+  }
+  await Promise.all([...builds.values()].map((b) => b()));
+  return labImageTags(imagesDir, flavours[0]!);
 }

@@ -1,10 +1,12 @@
 /**
- * kolla.deploy_host: the same managed block goes into <config_dir>/horizon/_9999-custom-settings.py
- * on the deploy host (here dash1, as on a small cloud), shown in the plan, written by apply, left
- * alone by a second run, and restored to its exact bytes when the rollout fails.
+ * kolla.deploy_host: the same managed block goes where kolla-ansible reads it for each host
+ * (<config_dir>/horizon/<host>/_9999-custom-settings.py, else the shared file) on the deploy host
+ * (here dash1, as on a small cloud), shown in the plan, written by apply, left alone by a second
+ * run, restored to its exact bytes when the rollout fails, and unchanged by Jinja rendering.
  */
 import test from 'ava';
-import { cli, fleetSnapshot, hostFileBytes, labsFor, labWheelhouse, onHost, redisInventory } from './harness.js';
+import { cli, djangoSettings, docker, fleetSnapshot, hostFileBytes, labsFor, labWheelhouse, onHost, redisInventory, scratch, writeFile } from './harness.js';
+import { readFileSync } from 'node:fs';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
@@ -58,6 +60,69 @@ else {
     const after = await fleetSnapshot(lab, files);
     t.deepEqual(after.map((h) => h.files), before.map((h) => h.files), 'every settings file and the override have their exact bytes again');
     t.is(after[2]!.started, before[2]!.started, 'host 3 was never restarted');
+  });
+
+  test.serial('deploy host: a per-host file where one exists, the shared file for the rest; the block renders through Jinja byte for byte, hostile password included', async (t) => {
+    await labReset(lab.name);
+    const [dash1, dash2, dash3] = lab.hosts.map((h) => h.container) as [string, string, string];
+    const perHost = '/etc/kolla/config/horizon/dash2/_9999-custom-settings.py';
+    // The operator's templates: the shared one uses Jinja (a variable in a string, a block tag
+    // pair); dash2 has its own file, which kolla-ansible takes for dash2 instead.
+    const shared = "# operator's shared template\nSITE_BRANDING = '{{ site_name }}'\n{% if extra_theme %}\nDEFAULT_THEME = 'material'\n{% endif %}\n";
+    await onHost(dash1, ['sh', '-c', `rm -rf /etc/kolla/config && mkdir -p /etc/kolla/config/horizon/dash2 && cat > ${OVERRIDE}`], shared);
+    await onHost(dash1, ['sh', '-c', `cat > ${perHost}`], "# dash2's own\nDEFAULT_THEME = 'default'\n");
+    // A Redis user whose password is Jinja syntax, quotes and a backslash: nothing in the block may render differently.
+    const password = `p{{a}}s{%s%}{#w#}'"\\x`;
+    const admin = readFileSync(lab.services.redis.passwordFile, 'utf8').trim();
+    await docker(['exec', '-e', `REDISCLI_AUTH=${admin}`, `sessionctl-${lab.name}-redis`, 'redis-cli', 'ACL', 'SETUSER', 'jinja', 'on', `>${password}`, '~*', '+@all']);
+    try {
+      const dir = scratch();
+      const inv = redisInventory(lab, await labWheelhouse(), {
+        dir,
+        redisUrl: `redis://jinja@${lab.services.redis.ip}:${lab.services.redis.port}/0`,
+        extra: ['kolla: { deploy_host: dash1, config_dir: /etc/kolla/config }'],
+      });
+      // The same inventory with the hostile password file in place of the lab's.
+      const hostile = writeFile(dir, 'jinja.password', password);
+      writeFile(dir, 'inventory.yaml', readFileSync(inv, 'utf8').replace(lab.services.redis.passwordFile, hostile));
+
+      const plan = JSON.parse((await cli(['plan', '-i', inv, '--json'])).stdout) as SwitchReport;
+      t.deepEqual(
+        plan.deployFiles?.map((f) => [f.path, f.kind, f.readBy]).sort(),
+        [[OVERRIDE, 'shared', ['dash1', 'dash3']], [perHost, 'host', ['dash2']]].sort(),
+        'dash2 reads its own file, the others the shared one',
+      );
+      const res = await cli(['apply', '-i', inv, '--yes', '--json']);
+      t.is(res.code, 0, res.stderr + res.stdout);
+      t.false((res.stdout + res.stderr).includes(password), 'the password is never printed');
+      t.regex((await hostFileBytes(dash1, perHost))?.toString() ?? '', /^# dash2's own\nDEFAULT_THEME = 'default'\n/, "dash2's own lines kept");
+
+      // Render both deploy-host files as kolla-ansible's template module does (Jinja2 with Ansible's options).
+      const render = [
+        'import jinja2, json, sys',
+        'req = json.load(sys.stdin)',
+        'env = jinja2.Environment(trim_blocks=True, lstrip_blocks=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)',
+        "print(json.dumps({p: env.from_string(open(p).read()).render(**req['vars']) for p in req['paths']}))",
+      ].join('\n');
+      const rendered = JSON.parse(await onHost(dash1, ['python3', '-c', render], JSON.stringify({ paths: [OVERRIDE, perHost], vars: { site_name: 'Cloud', extra_theme: true } }))) as Record<string, string>;
+      const block = (text: string) => text.slice(text.indexOf('# BEGIN sessionctl'), text.indexOf('# END sessionctl'));
+      const onDash = async (c: string) => (await hostFileBytes(c, '/etc/kolla/horizon/_9999-custom-settings.py'))?.toString() ?? '';
+      t.true(block(rendered[OVERRIDE]!).includes('RedisCache'));
+      t.is(block(rendered[OVERRIDE]!), block(await onDash(dash1)), 'the shared file renders to the block dash1 got, byte for byte');
+      t.is(block(rendered[perHost]!), block(await onDash(dash2)), "dash2's own file renders to the block dash2 got, byte for byte");
+
+      // A reconfigure: dash3 gets the rendered shared file, restarts, and Django there resolves the same backend and password.
+      await onHost(dash3, ['sh', '-c', 'cat > /etc/kolla/horizon/_9999-custom-settings.py'], rendered[OVERRIDE]!);
+      await onHost(dash3, ['docker', 'restart', '-t', '10', 'horizon']);
+      for (let i = 0; i < 120 && (await onHost(dash3, ['docker', 'inspect', '-f', '{{.State.Health.Status}}', 'horizon'])).trim() !== 'healthy'; i++) await new Promise((r) => setTimeout(r, 1000));
+      t.is((await djangoSettings(dash3)).backend, 'django_redis.cache.RedisCache');
+      const seen = await onHost(dash3, ['docker', 'exec', '-i', 'horizon', 'python3', '-c', "import os, contextlib, sys\nos.environ['DJANGO_SETTINGS_MODULE'] = 'openstack_dashboard.settings'\nfrom django.conf import settings\nwith contextlib.redirect_stdout(sys.stderr): settings.CACHES\nprint(settings.CACHES['default']['OPTIONS']['PASSWORD'] == sys.stdin.read())"], password);
+      t.is(seen.trim(), 'True', 'Django reads the password exactly, after Jinja');
+      const after = JSON.parse((await cli(['plan', '-i', inv, '--json'])).stdout) as SwitchReport;
+      t.is(after.outcome, 'no-change', 'after the reconfigure sessionctl sees nothing to do');
+    } finally {
+      await docker(['exec', '-e', `REDISCLI_AUTH=${admin}`, `sessionctl-${lab.name}-redis`, 'redis-cli', 'ACL', 'DELUSER', 'jinja']);
+    }
   });
 
   test.after.always(async () => {

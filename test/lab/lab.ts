@@ -937,7 +937,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     }
     rmSync(join(stateDir, 'lab.json'), { force: true });
 
-    await withLock('images', () => ensureImages(IMAGES_DIR, plan.horizon, log));
+    await withLock('images', () => ensureImages(IMAGES_DIR, [plan.horizon], log));
     ensureStateFiles(info, [info.jump.name, ...info.hosts.map((h) => h.name)]);
     writeClientFiles(info);
     await ensureNetwork(info, log);
@@ -966,6 +966,11 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     log(`lab ${name} is up: ${info.hosts.length} Dashboard hosts, horizon ${info.horizon}, layout ${info.layout}`);
     return info;
   });
+}
+
+/** Builds the images of several flavours' labs in one go, before their labs come up one by one. */
+export async function buildLabImages(flavours: Flavour[], log: Log = () => {}): Promise<void> {
+  await withLock('images', () => ensureImages(IMAGES_DIR, flavours, log));
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cli, djangoSettings, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, labWheelhouse, onHost, redisInventory, runs, scratch } from './harness.js';
+import { cli, djangoSettings, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, labsFor, labWheelhouse, onHost, redisInventory, scratch } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 import type { RollbackReport } from '../../src/report/types.js';
@@ -36,8 +36,7 @@ async function rollback(state: string, inv: string, ...args: string[]): Promise<
 }
 
 if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
-for (const lab of labs().filter((l) => runs('rollback:core', l))) {
-  const all = runs('rollback', lab);
+for (const lab of labsFor('rollback')) {
   test.serial(`${lab.name}: apply then rollback: every settings file byte-identical, memcached effective again; a second rollback does nothing`, async (t) => {
     await labReset(lab.name);
     const original = await settingsFiles(lab);
@@ -71,7 +70,7 @@ for (const lab of labs().filter((l) => runs('rollback:core', l))) {
     t.true('rolledBack' in run && Boolean(run.rolledBack), JSON.stringify(run));
   });
 
-  if (all) test.serial(`${lab.name}: a settings file edited after the run: rollback refuses and changes nothing; --force restores it`, async (t) => {
+  test.serial(`${lab.name}: a settings file edited after the run: rollback refuses and changes nothing; --force restores it`, async (t) => {
     await labReset(lab.name);
     const original = await settingsFiles(lab);
     const state = scratch('sessionctl-state-');
@@ -95,7 +94,7 @@ for (const lab of labs().filter((l) => runs('rollback:core', l))) {
     t.deepEqual(await backends(lab), lab.hosts.map(() => MEMCACHED));
   });
 
-  if (all) test.serial(`${lab.name}: a corrupt journal: rollback stops with file:line and changes nothing; history lists it with the error`, async (t) => {
+  test.serial(`${lab.name}: a corrupt journal: rollback stops with file:line and changes nothing; history lists it with the error`, async (t) => {
     await labReset(lab.name);
     const state = scratch('sessionctl-state-');
     const inv = inventory(lab, await labWheelhouse());
@@ -122,7 +121,7 @@ for (const lab of labs().filter((l) => runs('rollback:core', l))) {
     t.true('error' in listed && listed.error.includes(`${file}:${at + 1}`), JSON.stringify(listed));
   });
 
-  if (all) test.serial(`${lab.name}: SSH cut to host 2 mid-rollout: the run fails, hosts 1 and 3 are restored; rollback later restores host 2`, async (t) => {
+  test.serial(`${lab.name}: SSH cut to host 2 mid-rollout: the run fails, hosts 1 and 3 are restored; rollback later restores host 2`, async (t) => {
     await labReset(lab.name);
     const original = await settingsFiles(lab);
     const state = scratch('sessionctl-state-');
