@@ -672,7 +672,9 @@ function horizonRunArgs(info: LabInfo, h: LabHost): string[] {
     // Kolla's healthcheck_curl on the address and port Horizon listens on.
     '--health-cmd', `curl -fsS -o /dev/null ${horizonUrl(info, h)}/auth/login/`,
     '--health-interval', '5s',
-    '--health-timeout', '10s',
+    // Kolla's timeout (30 s): a worker that loads Django on its first request, while other
+    // hosts recompress on the same two cores, can take longer than 10 s to answer.
+    '--health-timeout', '30s',
     '--health-retries', '3',
     // The first start regenerates the static files (Kolla's extend_start).
     '--health-start-period', '180s',
@@ -789,13 +791,14 @@ async function horizonHealth(h: LabHost): Promise<string> {
   return state.health ?? 'running';
 }
 
-async function waitHorizonHealthy(h: LabHost, timeoutMs = 180_000): Promise<void> {
+async function waitHorizonHealthy(h: LabHost, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
     last = await horizonHealth(h);
     if (last === 'healthy') return;
-    if (last === 'unhealthy') break;
+    // 'unhealthy' is not final: a check that passes again makes it healthy (a slow first start).
+    if (last === 'missing' || last === 'stopped') break;
     await sleep(500);
   }
   const logs = await docker(['exec', h.container, 'docker', 'logs', '--tail', '30', 'horizon'], { allowFailure: true });
