@@ -1,7 +1,7 @@
 import type { Inventory, HostConfig } from '../inventory/types.js';
 import { Fleet } from '../transport/fleet.js';
 import { gatherHostFacts, type HostFacts } from '../facts/gather.js';
-import { backendOf, hostsBySecretKey } from '../facts/horizon.js';
+import { backendOf, hostsBySecretKey, loginUrl } from '../facts/horizon.js';
 import { sessionModules } from '../facts/libraries.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { SshOptions } from '../transport/ssh.js';
@@ -72,6 +72,7 @@ function toRow(f: HostFacts): HostStatus {
       postgresql: m.psycopg2 ? `psycopg2 ${m.psycopg2}` : m.psycopg ? `psycopg ${m.psycopg}` : null,
       pymemcache: m.pymemcache ?? null,
     };
+    if (hz.webServer) row.webServer = { kind: hz.webServer.kind, loginUrl: loginUrl(f.host.healthUrl, hz) };
     if (hz.settingsError) row.settingsError = hz.settingsError;
     const s = hz.settings;
     if (s) {

@@ -7,6 +7,7 @@ export function renderStatus(report: StatusReport): string {
   const rows = report.hosts.map((h) => [
     h.host,
     h.reachable ? containerCell(h) : 'UNREACHABLE',
+    h.webServer ? `${h.webServer.kind} ${new URL(h.webServer.loginUrl).host}` : '-',
     h.django ? `${h.django}/py${h.python ?? '?'}` : '-',
     layoutCell(h.layout),
     h.backend ?? '-',
@@ -16,7 +17,7 @@ export function renderStatus(report: StatusReport): string {
     h.secretKeySha256 ? h.secretKeySha256.slice(0, 12) : '-',
   ]);
   const out = [
-    renderTable(['HOST', 'CONTAINER', 'DJANGO/PY', 'LAYOUT', 'SESSIONS', 'LOCATION', 'DJANGO_REDIS', 'DB DRIVER', 'SECRET_KEY sha256'], rows),
+    renderTable(['HOST', 'CONTAINER', 'WEB SERVER', 'DJANGO/PY', 'LAYOUT', 'SESSIONS', 'LOCATION', 'DJANGO_REDIS', 'DB DRIVER', 'SECRET_KEY sha256'], rows),
   ];
   const libraries = report.hosts.flatMap((h) => (h.libraries ?? []).map((l) => [h.host, l.module, l.version ?? '-', originCell(l)]));
   if (libraries.length) out.push('', 'Session client libraries (does a recreated container still have them?):', indent(renderTable(['HOST', 'LIBRARY', 'VERSION', 'FROM'], libraries)));

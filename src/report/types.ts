@@ -29,6 +29,8 @@ export interface HostStatus {
   security?: Record<string, unknown>;
   imports?: { django_redis: string | null; mysql: string | null; postgresql: string | null; pymemcache: string | null };
   secretKeySha256?: string | null;
+  /** The container's web server and the login page its health gate asks (see loginUrl). */
+  webServer?: { kind: string; loginUrl: string };
   settingsError?: string;
   /** The client libraries the current session backend imports, and whether a recreated container still has them. */
   libraries?: LibraryFact[];

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cli, djangoSettings, labInventory, labs, labsFor, onHost, runs, scratch, writeFile } from './harness.js';
 import type { HostStatus, StatusReport } from '../../src/report/types.js';
-import { labReset } from './lab.js';
+import { horizonUrl, labReset } from './lab.js';
 
 const expectedDjango = { zed: '3.2', h25: '4.2', k2026: '4.2' } as const;
 
@@ -57,6 +57,8 @@ for (const lab of labsFor('status:django')) {
       t.is(row?.secretKeySha256, secretSha);
       t.true(JSON.stringify(row?.cache?.location).includes(memcached));
       t.is(row?.container?.health, 'healthy');
+      // Where the lab's web server listens (uWSGI on the host's address :8080 on k2026, Apache :80 before).
+      t.deepEqual(row?.webServer, { kind: lab.horizon === 'k2026' ? 'uwsgi' : 'apache', loginUrl: `${horizonUrl(lab, h)}/auth/login/` });
       t.is(row?.layout, lab.layout === 'legacy' ? 'kolla-local-settings' : 'kolla-local-settings-d');
       // Kolla 2026.1 bakes django_redis into the image (k2026); older images lack it. Asked independently.
       const baked = (await onHost(h.container, ['docker', 'exec', 'horizon', 'python3', '-c', 'import importlib.util as u; print(bool(u.find_spec("django_redis")))'])).trim() === 'True';

@@ -95,3 +95,13 @@ test('status table: a section per library says image, or container layer only (l
   t.regex(text, /^ {2}c\s+django_redis\s+-\s+missing \(does not import\)$/m);
   t.notRegex(renderStatus(buildStatus([healthy('x', 'k')])), /Session client libraries/, 'no section without the fact');
 });
+
+test('status names the web server and the login page its health gate asks (uWSGI on the API address :8080 on Kolla >= 2025.2)', (t) => {
+  const uwsgi = healthy('a', 'k');
+  const { healthUrl: _unset, ...noUrl } = uwsgi.host;
+  uwsgi.host = noUrl;
+  uwsgi.horizon!.webServer = { kind: 'uwsgi', config: '/etc/horizon/horizon-uwsgi.ini', listen: [{ scheme: 'http', address: '10.0.0.11:8080' }] };
+  const report = buildStatus([uwsgi]);
+  t.deepEqual(report.hosts[0]?.webServer, { kind: 'uwsgi', loginUrl: 'http://10.0.0.11:8080/auth/login/' });
+  t.regex(renderStatus(report), /^a\s+running\/healthy\s+uwsgi 10\.0\.0\.11:8080\s/m);
+});
