@@ -18,7 +18,7 @@
  *              the whole first-pass step (with Python's start and Horizon's settings import).
  * Target (issue 7): under 1 s per 1,000 sessions. BENCH_CARRY=0 leaves it out.
  *
- * BENCH_RUNS (3), BENCH_FLAVOURS (zed,k2026), BENCH_LAB_PREFIX ('bench-': the lab of a flavour is
+ * BENCH_ONLY=floor measures the floor alone. BENCH_RUNS (3), BENCH_FLAVOURS (zed,k2026), BENCH_LAB_PREFIX ('bench-': the lab of a flavour is
  * bench-<flavour>; '' reuses a test lab named after the flavour).
  */
 import { spawnSync } from 'node:child_process';
@@ -117,6 +117,10 @@ async function bench(lab: LabInfo): Promise<string[]> {
   const restarts: number[] = [];
   for (let i = 0; i < RUNS; i++) for (const h of lab.hosts) restarts.push(await restartTo200(lab, h, i));
   const floor = (median(restarts) * lab.hosts.length) / 1;
+  const f = (x: number) => x.toFixed(2);
+  const floorLine = `  floor (settings change + restart -> 200 incl. Kolla's recompress, one host, median of ${restarts.length}) ${f(median(restarts))} s  x ${lab.hosts.length} hosts = ${f(floor)} s   (raw ${restarts.map(f).join(' ')})`;
+  const title = `sessionctl bench: lab '${lab.name}', ${lab.hosts.length} hosts (Horizon ${lab.horizon}), rollout.serial 1, ${RUNS} runs each, medians`;
+  if (process.env.BENCH_ONLY === 'floor') return [title, floorLine];
 
   const full: number[] = [];
   const noChange: number[] = [];
@@ -175,11 +179,10 @@ async function bench(lab: LabInfo): Promise<string[]> {
   }
   await labReset(lab.name);
 
-  const f = (x: number) => x.toFixed(2);
   const mFull = median(full);
   const lines = [
-    `sessionctl bench: lab '${lab.name}', ${lab.hosts.length} hosts (Horizon ${lab.horizon}), rollout.serial 1, ${RUNS} runs each, medians`,
-    `  floor (settings change + restart -> 200 incl. Kolla's recompress, one host, median of ${restarts.length}) ${f(median(restarts))} s  x ${lab.hosts.length} hosts = ${f(floor)} s`,
+    title,
+    floorLine,
     `  full switch memcached -> Redis  ${f(mFull)} s   ratio to floor ${f(mFull / floor)}   over floor ${f(mFull - floor)} s   (target <= floor + 1.5 s: ${mFull <= floor + 1.5 ? 'met' : 'NOT met'})`,
     `  no-change re-run                ${f(median(noChange))} s right after the switch, ${f(median(settled))} s once the hosts settled (10 s later)   (target <= 2 s: ${median(noChange) <= 2 ? 'met' : median(settled) <= 2 ? 'met once settled' : 'NOT met'})`,
     `  SSH connections per host        ${[...new Set(connections)].join(', ')} (per run and host; target 1)`,
