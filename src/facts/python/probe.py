@@ -40,12 +40,18 @@ SECURITY = [
 
 
 def mask_url(value):
-    """Hide the password part of redis://user:pass@host URLs."""
+    """Hide the password part of redis://user:pass@host URLs.
+
+    A user part without a colon is a user name to redis-py (an ACL user, as sessionctl writes it):
+    kept, so the location compares with the one asked for.
+    """
     if not isinstance(value, str) or "@" not in value or "://" not in value:
         return value
     scheme, rest = value.split("://", 1)
     creds, host = rest.rsplit("@", 1)
-    user = creds.split(":", 1)[0] if ":" in creds else ""
+    if ":" not in creds:
+        return value
+    user = creds.split(":", 1)[0]
     return "%s://%s***@%s" % (scheme, user + ":" if user else "", host)
 
 

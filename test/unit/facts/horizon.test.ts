@@ -163,3 +163,9 @@ test('web_server.py reads the uWSGI ini PID 1 runs (kolla-ansible renders http =
   t.deepEqual(b, a);
   t.true(kind);
 });
+
+test("probe.py masks a URL's password but keeps an ACL user name (redis-py reads user@ as a user), so locations compare", async (t) => {
+  const code = `${readFileSync('src/facts/python/probe.py', 'utf8').replace(/if __name__ == "__main__":[\s\S]*$/, '')}\nimport json\nprint(json.dumps([mask_url(u) for u in ["redis://u:secret@h:6379/0", "redis://:secret@h/0", "redis://jinja@h:6379/0", "redis://h/0", 5]]))`;
+  const { stdout } = await promisify(execFile)('python3', ['-c', code]);
+  t.deepEqual(JSON.parse(stdout), ['redis://u:***@h:6379/0', 'redis://***@h/0', 'redis://jinja@h:6379/0', 'redis://h/0', 5]);
+});
