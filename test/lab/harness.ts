@@ -33,7 +33,7 @@ export const MATRIX = {
   'apply-database:refusals': ['zed'],
   'apply-memcached': ['zed'],
   'apply-cookie-security': ['zed'],
-  'apply-redis-variants:installs': ['zed', 'h25'],
+  'apply-redis-variants:installs': ['zed'],
   'apply-redis-variants:refusals': ['zed'],
   'backend-pairs': ['zed'],
   // Sessions carried: zed every hop; k2026 out of Kolla's own Valkey (kolla-own-valkey).
