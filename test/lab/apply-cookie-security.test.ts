@@ -3,13 +3,13 @@
  * security settings written in the same managed block, checked with Django in the containers.
  */
 import test from 'ava';
-import { cli, djangoPython, fleetSnapshot, labInventory, labs, labsFor, scratch } from './harness.js';
+import { cli, djangoPython, fleetSnapshot, labInventory, labsFor, scratch, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
 const CUSTOM = ['/etc/kolla/horizon/_9999-custom-settings.py'];
 
-if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
+skipUnlessRuns(test, 'apply-cookie-security');
 
 function inventory(lab: LabInfo, extra: string[] = []): string {
   return labInventory(lab, scratch(), {

@@ -6,13 +6,13 @@
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { cli, djangoPython, docker, fleetSnapshot, labInventory, labs, labsFor, labWheelhouse, runs, scratch } from './harness.js';
+import { cli, djangoPython, docker, fleetSnapshot, labInventory, labsFor, labWheelhouse, runs, scratch, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
 const FILES = ['/etc/kolla/horizon/_9999-custom-settings.py'];
 
-if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
+skipUnlessRuns(test, 'apply-database');
 
 /** SQL on the lab's own database containers, as their admin (independent of sessionctl and Horizon). */
 async function sql(lab: LabInfo, engine: 'mysql' | 'postgresql', query: string): Promise<string> {
@@ -72,7 +72,7 @@ for (const lab of labsFor('apply-database')) {
     await switchAndCheck(t, lab, 'mysql', 'db', `{ method: wheelhouse, wheelhouse: "${await labWheelhouse()}" }`);
   });
 
-  test.serial(`${lab.name}: memcached -> PostgreSQL (Debian's psycopg2, cached_db): migrated once, rows in django_session`, async (t) => {
+  if (runs('apply-database:postgresql', lab)) test.serial(`${lab.name}: memcached -> PostgreSQL (Debian's psycopg2, cached_db): migrated once, rows in django_session`, async (t) => {
     await switchAndCheck(t, lab, 'postgresql', 'cached_db', '{ method: distro }');
   });
 

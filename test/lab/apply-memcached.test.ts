@@ -4,11 +4,11 @@
  * through Django; a second run changes nothing.
  */
 import test from 'ava';
-import { cli, djangoPython, djangoSettings, fleetSnapshot, labInventory, labs, labsFor, labWheelhouse, memcachedHas, scratch } from './harness.js';
+import { cli, djangoPython, djangoSettings, fleetSnapshot, labInventory, labsFor, labWheelhouse, memcachedHas, scratch, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
-if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
+skipUnlessRuns(test, 'apply-memcached');
 
 function inventory(lab: LabInfo, wheelhouse: string): string {
   return labInventory(lab, scratch(), {

@@ -6,13 +6,13 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cli, djangoPython, djangoSettings, docker, fleetSnapshot, labIndex, labIndexDown, labInventory, labs, labWheelhouse, onHost, redisCli, runs, scratch } from './harness.js';
+import { cli, djangoPython, djangoSettings, docker, fleetSnapshot, labIndex, labIndexDown, labInventory, labs, labWheelhouse, onHost, redisCli, runs, scratch, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
 const FILES = ['/etc/kolla/horizon/_9999-custom-settings.py', '/etc/kolla/horizon/_9998-kolla-settings.py'];
 
-if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
+skipUnlessRuns(test, 'apply-redis-variants:sentinel', 'apply-redis-variants:methods', 'apply-redis-variants:refusals');
 
 function redisUrl(lab: LabInfo): string {
   return `redis://${lab.services.redis.ip}:${lab.services.redis.port}/0`;
@@ -33,8 +33,8 @@ async function sessionInRedis(t: import('ava').ExecutionContext, lab: LabInfo): 
   t.is(await redisCli(lab, ['EXISTS', out]), '1', 'a session saved through Django is in Redis');
 }
 
-for (const lab of labs().filter((l) => runs('apply-redis-variants:installs', l) || runs('apply-redis-variants:refusals', l))) {
-  test.serial(`${lab.name}: pip installs django-redis from a local index (PEP 503) that fits the container's Django`, async (t) => {
+for (const lab of labs().filter((l) => runs('apply-redis-variants:sentinel', l) || runs('apply-redis-variants:methods', l) || runs('apply-redis-variants:refusals', l))) {
+  if (runs('apply-redis-variants:methods', lab)) test.serial(`${lab.name}: pip installs django-redis from a local index (PEP 503) that fits the container's Django`, async (t) => {
     await labReset(lab.name);
     try {
       const index = await labIndex(lab);
@@ -52,7 +52,7 @@ for (const lab of labs().filter((l) => runs('apply-redis-variants:installs', l) 
     }
   });
 
-  test.serial(`${lab.name}: the distro method installs Debian's python3-django-redis inside the container`, async (t) => {
+  if (runs('apply-redis-variants:methods', lab)) test.serial(`${lab.name}: the distro method installs Debian's python3-django-redis inside the container`, async (t) => {
     await labReset(lab.name);
     const res = await cli(['apply', '-i', inventory(lab, standalone(lab), '  method: distro'), '--yes', '--json']);
     t.is(res.code, 0, res.stderr + res.stdout);
@@ -64,7 +64,7 @@ for (const lab of labs().filter((l) => runs('apply-redis-variants:installs', l) 
     await sessionInRedis(t, lab);
   });
 
-  test.serial(`${lab.name}: Sentinel: the service's master, found through the sentinels, holds the sessions`, async (t) => {
+  if (runs('apply-redis-variants:sentinel', lab)) test.serial(`${lab.name}: Sentinel: the service's master, found through the sentinels, holds the sessions`, async (t) => {
     await labReset(lab.name);
     const s = lab.services.sentinel;
     const redis = `{ url: "${redisUrl(lab)}", password_file: "${lab.services.redis.passwordFile}", sentinel: { service: ${s.service}, hosts: ["${s.ip}:${s.port}"], password_file: "${s.passwordFile}" } }`;

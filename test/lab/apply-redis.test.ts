@@ -6,13 +6,13 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cli, djangoPython, djangoSettings, horizonStartedAt, hostFileBytes, labs, labsFor, labWheelhouse, redisCli, redisInventory, runs } from './harness.js';
+import { cli, djangoPython, djangoSettings, horizonStartedAt, hostFileBytes, labsFor, labWheelhouse, redisCli, redisInventory, runs, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
 const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
 
-if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
+skipUnlessRuns(test, 'apply-redis');
 
 function redisUrl(lab: LabInfo): string {
   return `redis://${lab.services.redis.ip}:${lab.services.redis.port}/0`;

@@ -6,7 +6,7 @@
  * reads the signed cookie).
  */
 import test from 'ava';
-import { allBackendsInventory, cli, djangoPython, docker, labs, labsFor, labWheelhouse, memcachedHas, redisCli } from './harness.js';
+import { allBackendsInventory, cli, djangoPython, docker, labsFor, labWheelhouse, memcachedHas, redisCli, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
@@ -21,7 +21,7 @@ const EXPECT: Record<Backend, { engine: string; cache?: string }> = {
   cookie: { engine: 'django.contrib.sessions.backends.signed_cookies' },
 };
 
-if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
+skipUnlessRuns(test, 'backend-pairs');
 
 /** A session saved through Django on the last host; where it must now be found, checked at the source. */
 async function sessionLandsIn(lab: LabInfo, backend: Backend): Promise<boolean> {
@@ -44,9 +44,11 @@ async function sessionLandsIn(lab: LabInfo, backend: Backend): Promise<boolean> 
   }
 }
 
-// Once, on the first lab: the switches on the other flavour are covered by apply-*, carry and the guide.
+// Once (see MATRIX): the switches on the other flavours are covered by apply-*, carry and the guide.
 for (const lab of labsFor('backend-pairs')) {
   test.serial(`${lab.name}: all 12 ordered backend pairs, each verified by Django and by the backend itself`, async (t) => {
+    // 36 restarts, each recompressing: more than ava's default wait for a result.
+    t.timeout(40 * 60_000);
     await labReset(lab.name);
     const inv = allBackendsInventory(lab, await labWheelhouse());
     let from: Backend = 'memcached';

@@ -8,14 +8,14 @@
  * installs nothing and warns nothing. What is installed is read with Python in the container.
  */
 import test from 'ava';
-import { cli, labs, labsFor, labWheelhouse, onHost, redisInventory } from './harness.js';
+import { cli, labsFor, labWheelhouse, onHost, redisInventory, skipUnlessRuns } from './harness.js';
 import { horizonUrl, labReset, recreateHorizon, type LabHost, type LabInfo } from './lab.js';
 import type { StatusReport, SwitchReport } from '../../src/report/types.js';
 
 
 const LAYER_WARNING = /^django_redis will be only in the horizon container's writable layer on dash1, dash2, dash3 \((this run installs it there|pip or apt added it after the container was created)\)/;
 
-if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
+skipUnlessRuns(test, 'library-origin:layer', 'library-origin:image');
 
 /** pip's name and the version of the django-redis that imports in a host's container (outer engine). */
 async function installedDjangoRedis(container: string): Promise<{ name: string; version: string }> {

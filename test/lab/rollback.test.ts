@@ -7,7 +7,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cli, djangoSettings, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, labsFor, labWheelhouse, onHost, redisInventory, scratch } from './harness.js';
+import { cli, djangoSettings, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labsFor, labWheelhouse, onHost, redisInventory, scratch, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 import type { RollbackReport } from '../../src/report/types.js';
@@ -35,7 +35,7 @@ async function rollback(state: string, inv: string, ...args: string[]): Promise<
   return { code: res.code, report: JSON.parse(res.stdout) as RollbackReport, stderr: res.stderr };
 }
 
-if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
+skipUnlessRuns(test, 'rollback');
 for (const lab of labsFor('rollback')) {
   test.serial(`${lab.name}: apply then rollback: every settings file byte-identical, memcached effective again; a second rollback does nothing`, async (t) => {
     await labReset(lab.name);

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cli, djangoSettings, labInventory, labs, labsFor, onHost, runs, scratch, writeFile } from './harness.js';
+import { cli, djangoSettings, labInventory, labsFor, onHost, runs, scratch, skipUnlessRuns, writeFile } from './harness.js';
 import type { HostStatus, StatusReport } from '../../src/report/types.js';
 import { horizonUrl, labReset } from './lab.js';
 
@@ -28,7 +28,7 @@ function freePort(): Promise<number> {
   });
 }
 
-if (labs().length === 0) test.skip('lab scenarios need SESSIONCTL_LABS (run them with npm test)', () => undefined);
+skipUnlessRuns(test, 'status:django', 'status:access');
 
 for (const lab of labsFor('status:django')) {
   // Another scenario may have switched this lab: start from the state labUp made.
