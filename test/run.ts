@@ -6,16 +6,13 @@
  *
  * SESSIONCTL_LAB_FLAVOURS=zed,k2026 (the default; h25 adds Apache on Django 4.2; empty = no lab, so
  * only the unit tests); which scenario runs on which flavour is test/lab/harness.ts's MATRIX
- * (SESSIONCTL_MATRIX=full: all of them everywhere). The first lab's scenarios run beside the others'.
+ * (SESSIONCTL_MATRIX=full: every scenario on every flavour that can run it). Side by side, the two
+ * labs' scenarios took as long as one after the other (the CPUs, not the waits, are the limit).
  * SESSIONCTL_KEEP_LAB=1 leaves the labs running afterwards (faster reruns while developing).
  * Extra arguments go to ava (e.g. a file or --match).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { buildLabImages, labUp, labDown, type Flavour } from './lab/lab.js';
-import { labWheelhouse } from './lab/harness.js';
 
 const [first, ...rest] = process.argv.slice(2);
 const only = first === '--unit' ? 'unit' : first === '--lab' ? 'lab' : undefined;
@@ -58,7 +55,7 @@ async function main(): Promise<number> {
       }
     }
     step('tests');
-    return await runStreams(streamsOf(started));
+    return await runAva({ ...process.env, SESSIONCTL_LABS: started.join(',') });
   } finally {
     if (started.length && process.env.SESSIONCTL_KEEP_LAB !== '1') {
       step('lab down');
@@ -67,61 +64,14 @@ async function main(): Promise<number> {
   }
 }
 
-interface Stream {
-  label: string;
-  labs: string[];
-  files: string[];
-}
-
-/**
- * The labs' scenarios run as two ava processes side by side: the first lab alone, the others
- * together (their restarts each keep one core busy while the other mostly waits: Kolla's recompress
- * is single-threaded). Unit tests go with the second. Given files or ava options, or one lab:
- * one process. SESSIONCTL_PARALLEL=0: one process for everything.
- */
-function streamsOf(labNames: string[]): Stream[] {
-  const explicit = avaArgs.length > 0;
-  if (labNames.length < 2 || explicit || process.env.SESSIONCTL_PARALLEL === '0') return [{ label: '', labs: labNames, files }];
-  const labFiles = ['test/lab/**/*.test.ts'];
-  const all = files.length ? files : ['test/**/*.test.ts'];
-  return [
-    { label: labNames[0]!, labs: labNames.slice(0, 1), files: labFiles },
-    { label: labNames.slice(1).join('+'), labs: labNames.slice(1), files: all },
-  ];
-}
-
-async function runStreams(streams: Stream[]): Promise<number> {
-  if (streams.some((s) => s.labs.length)) await labWheelhouse(); // built once, before two processes would race for it
-  const results = await Promise.all(
-    streams.map((s) =>
-      runAva(s.files, {
-        ...process.env,
-        SESSIONCTL_LABS: s.labs.join(','),
-        // Each process its own sessionctl state (journals, host keys it was told to trust).
-        ...(streams.length > 1 ? { XDG_STATE_HOME: mkdtempSync(join(tmpdir(), `sessionctl-state-${s.label}-`)) } : {}),
-      }, streams.length > 1 ? `[${s.label}] ` : ''),
-    ),
-  );
-  const sum = (k: 'passed' | 'failed' | 'skipped') => results.reduce((n, r) => n + r[k], 0);
-  for (const [i, r] of results.entries()) if (streams.length > 1) process.stdout.write(`\n${streams[i]!.label}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}\n`);
-  process.stdout.write(`\n${sum('passed')} passed, ${sum('failed')} failed${sum('skipped') ? `, ${sum('skipped')} skipped` : ''}\n`);
-  return results.every((r) => r.code === 0 && r.failed === 0) ? 0 : 1;
-}
-
-/** Run ava, echo its output (each line prefixed when processes run side by side), and count its results. */
-function runAva(avaFiles: string[], env: NodeJS.ProcessEnv, prefix: string): Promise<{ code: number; passed: number; failed: number; skipped: number }> {
+/** Run ava, echo its output, and print its summary as `N passed, N failed`. */
+function runAva(env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn('npx', ['ava', ...avaFiles, ...avaArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npx', ['ava', ...files, ...avaArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
-    const tee = (out: NodeJS.WriteStream) => {
-      let partial = '';
-      return (chunk: Buffer) => {
-        text += chunk.toString();
-        if (!prefix) return void out.write(chunk);
-        const lines = (partial + chunk.toString()).split('\n');
-        partial = lines.pop()!;
-        for (const line of lines) out.write(`${prefix}${line}\n`);
-      };
+    const tee = (out: NodeJS.WriteStream) => (chunk: Buffer) => {
+      out.write(chunk);
+      text += chunk.toString();
     };
     child.stdout.on('data', tee(process.stdout));
     child.stderr.on('data', tee(process.stderr));
@@ -136,7 +86,8 @@ function runAva(avaFiles: string[], env: NodeJS.ProcessEnv, prefix: string): Pro
       // A non-zero exit with nothing counted (crash, no tests found) must still read as a failure.
       if (code !== 0 && failed === 0) failed = 1;
       const skipped = count(/(\d+) tests? skipped/);
-      resolve({ code: code ?? 1, passed, failed, skipped });
+      process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+      resolve(code === 0 && failed === 0 ? 0 : 1);
     });
   });
 }

@@ -33,7 +33,7 @@ export const MATRIX = {
   'apply-redis:plan': ['zed'],
   // pip into the venv (MariaDB), apt into the system Python the venv sees (PostgreSQL).
   'apply-database': ['zed', 'k2026'],
-  'apply-database:postgresql': ['k2026'],
+  'apply-database:postgresql': [],
   'apply-database:refusals': ['zed'],
   'apply-memcached': [],
   'apply-cookie-security': [],
@@ -41,22 +41,25 @@ export const MATRIX = {
   'apply-redis-variants:sentinel': ['zed'],
   'apply-redis-variants:methods': [],
   'apply-redis-variants:refusals': ['zed'],
-  // All 12 ordered pairs, signed cookies included: on k2026, whose restarts are the current ones.
-  'backend-pairs': ['k2026'],
-  // Sessions carried: zed through Redis and the database and back out on a failed switch; k2026 out
-  // of Kolla's own Valkey (kolla-own-valkey).
+  'backend-pairs': [],
+  // Sessions carried: zed into Redis and on into the database; k2026 out of Kolla's own Valkey
+  // (kolla-own-valkey).
   carry: ['zed'],
   'carry:all-hops': [],
-  'guide:switch': ['zed', 'k2026'],
+  'carry:failed-switch': [],
+  'guide:switch': ['k2026'],
   'guide:cancel': ['zed'],
   guide: [],
-  // The automatic rollback after a failed health gate (restart on the restored settings).
+  // The automatic rollback after a failed health gate (restart on the restored settings) on current
+  // Kolla; the refusals, the lock, Ctrl-C and a full disk on zed.
   'faults:core': ['k2026'],
   faults: ['zed'],
   'faults:more': [],
-  rollback: ['k2026'],
+  'rollback:core': ['k2026'],
+  rollback: [],
   'kolla-override': ['k2026'],
-  'kolla-own-database': ['zed'],
+  'kolla-override:rollout-failure': [],
+  'kolla-own-database': [],
   'kolla-own-valkey': ['k2026'],
   'layout-legacy': ['zed'],
   'library-origin:layer': ['zed'],

@@ -5,7 +5,7 @@
  * run, restored to its exact bytes when the rollout fails, and unchanged by Jinja rendering.
  */
 import test from 'ava';
-import { cli, djangoSettings, docker, fleetSnapshot, hostFileBytes, labsFor, labWheelhouse, onHost, redisInventory, scratch, writeFile } from './harness.js';
+import { cli, djangoSettings, docker, fleetSnapshot, hostFileBytes, labsFor, labWheelhouse, onHost, redisInventory, runs, scratch, skipUnlessRuns, writeFile } from './harness.js';
 import { readFileSync } from 'node:fs';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
@@ -17,8 +17,8 @@ function inventory(lab: LabInfo, wheelhouse: string, hosts?: Record<string, Reco
   return redisInventory(lab, wheelhouse, { ...(hosts ? { hosts } : {}), extra: ['kolla: { deploy_host: dash1, config_dir: /etc/kolla/config }'] });
 }
 
-if (!lab) test.skip('the deploy-host scenario needs a lab (npm test)', () => undefined);
-else {
+skipUnlessRuns(test, 'kolla-override');
+if (lab) {
   test.serial('deploy host: plan shows the override diff, apply writes it, a second run leaves it', async (t) => {
     await labReset(lab.name);
     const dash1 = lab.hosts[0]!.container;
@@ -43,7 +43,7 @@ else {
     t.is((await hostFileBytes(dash1, OVERRIDE))?.toString(), override);
   });
 
-  test.serial('deploy host: a rollout that fails on host 2 restores every file, the override included, to its exact bytes', async (t) => {
+  if (runs('kolla-override:rollout-failure', lab)) test.serial('deploy host: a rollout that fails on host 2 restores every file, the override included, to its exact bytes', async (t) => {
     await labReset(lab.name);
     const dash1 = lab.hosts[0]!.container;
     // The operator's own override, which must come back byte for byte.

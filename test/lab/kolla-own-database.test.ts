@@ -8,7 +8,7 @@
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { allBackendsInventory, cli, djangoSettings, docker, fleetSnapshot, labsFor, labWheelhouse, onHost, scratch } from './harness.js';
+import { allBackendsInventory, cli, djangoSettings, docker, fleetSnapshot, labsFor, labWheelhouse, onHost, scratch, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { RollbackReport, SwitchReport } from '../../src/report/types.js';
 
@@ -17,7 +17,7 @@ const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
 const DB = 'django.contrib.sessions.backends.db';
 const lab = labsFor('kolla-own-database')[0];
 
-if (!lab) test.skip('Kolla-owned database sessions need a lab (npm test brings one up)', () => undefined);
+skipUnlessRuns(test, 'kolla-own-database');
 
 /** What kolla-ansible renders for horizon_backend_database (the driver line stands in for the MySQL driver Kolla's image ships). */
 function kollaDatabaseSettings(l: LabInfo): string {

@@ -9,7 +9,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cli, djangoSettings, fleetSnapshot, horizonSessions, labInventory, labsFor, onHost, scratch } from './harness.js';
+import { cli, djangoSettings, fleetSnapshot, horizonSessions, labInventory, labsFor, onHost, scratch, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { RollbackReport, StatusReport, SwitchReport } from '../../src/report/types.js';
 
@@ -17,7 +17,7 @@ const KOLLA = '/etc/kolla/horizon/_9998-kolla-settings.py';
 const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
 const lab = labsFor('kolla-own-valkey')[0];
 
-if (!lab) test.skip("Kolla's own Valkey Sentinel needs the k2026 lab", () => undefined);
+skipUnlessRuns(test, 'kolla-own-valkey');
 
 /** kolla-ansible 2026.1's _9998-kolla-settings.py.j2 for horizon_session_cache_backend == 'valkey', rendered for this lab. */
 function kollaValkeyBlock(l: LabInfo): string {

@@ -966,6 +966,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     ]);
 
     writeFileSync(join(stateDir, 'lab.json'), `${JSON.stringify(info, null, 2)}\n`);
+    writeFileSync(join(stateDir, 'reset.json'), JSON.stringify(await Promise.all(info.hosts.map(hostFingerprint))));
     log(`lab ${name} is up: ${info.hosts.length} Dashboard hosts, horizon ${info.horizon}, layout ${info.layout}`);
     return info;
   });
@@ -984,12 +985,31 @@ export async function labReset(name = 'lab', opts: { log?: (line: string) => voi
   const log: Log = opts.log ?? (() => {});
   const info = readLab(name);
   return withLock(`lab-${checkName(name)}`, async () => {
+    const marker = join(info.stateDir, 'reset.json');
+    // Nothing touched since the last reset (same containers, never restarted, same writable
+    // layers, same files, no sessionctl state on the hosts): a reset would recreate the same thing.
+    const before = await Promise.all(info.hosts.map(hostFingerprint));
+    if (existsSync(marker) && readFileSync(marker, 'utf8') === JSON.stringify(before)) return info;
+    rmSync(marker, { force: true });
     await Promise.all(info.hosts.map(waitInnerDocker));
     await loadHorizonImage(info.hosts, info.images.horizon, log);
     await Promise.all(info.hosts.map((h) => provisionHorizon(info, h, true, log)));
     await Promise.all(info.hosts.map((h) => waitHorizonHealthy(h)));
+    writeFileSync(marker, JSON.stringify(await Promise.all(info.hosts.map(hostFingerprint))));
     return info;
   });
+}
+
+/** What a test could have changed on a Dashboard host, as one line (null: cannot tell). */
+async function hostFingerprint(h: LabHost): Promise<string | null> {
+  const script = [
+    'docker inspect -f "{{.Id}} {{.State.StartedAt}} {{.State.Running}} {{.RestartCount}}" horizon',
+    'docker diff horizon | sort | sha256sum',
+    'find /etc/kolla /var/lib/sessionctl -type f -exec sha256sum {} + 2>/dev/null | sort | sha256sum',
+    'find /etc/kolla /var/lib/sessionctl 2>/dev/null | sort | sha256sum',
+  ].join(' && ');
+  const r = await docker(['exec', h.container, 'sh', '-c', script], { allowFailure: true });
+  return r.code === 0 ? r.stdout : null;
 }
 
 /** Removes the lab's containers and network. `purge` also drops its volumes and state directory. */

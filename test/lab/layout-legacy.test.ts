@@ -3,15 +3,15 @@
  * and a switch that a later local_settings.d snippet would override is refused before any write.
  */
 import test from 'ava';
-import { cli, fleetSnapshot, labInventory, labsFor, labWheelhouse, scratch } from './harness.js';
+import { cli, fleetSnapshot, labInventory, labsFor, labWheelhouse, scratch, skipUnlessRuns } from './harness.js';
 import { labUp } from './lab.js';
 import type { StatusReport } from '../../src/report/types.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
 const lab = labsFor('layout-legacy')[0];
 
-if (!lab) test.skip('the legacy layout scenario needs the zed lab (npm test)', () => undefined);
-else {
+skipUnlessRuns(test, 'layout-legacy');
+if (lab) {
   test.before(async () => {
     await labUp({ name: lab.name, horizon: lab.horizon, hosts: lab.hosts.length, layout: 'legacy' });
   });

@@ -7,7 +7,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cli, djangoSettings, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labsFor, labWheelhouse, onHost, redisInventory, scratch, skipUnlessRuns } from './harness.js';
+import { cli, djangoSettings, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, labWheelhouse, onHost, redisInventory, runs, scratch, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 import type { RollbackReport } from '../../src/report/types.js';
@@ -35,8 +35,9 @@ async function rollback(state: string, inv: string, ...args: string[]): Promise<
   return { code: res.code, report: JSON.parse(res.stdout) as RollbackReport, stderr: res.stderr };
 }
 
-skipUnlessRuns(test, 'rollback');
-for (const lab of labsFor('rollback')) {
+skipUnlessRuns(test, 'rollback:core', 'rollback');
+for (const lab of labs().filter((l) => runs('rollback:core', l) || runs('rollback', l))) {
+  const all = runs('rollback', lab);
   test.serial(`${lab.name}: apply then rollback: every settings file byte-identical, memcached effective again; a second rollback does nothing`, async (t) => {
     await labReset(lab.name);
     const original = await settingsFiles(lab);
@@ -70,7 +71,7 @@ for (const lab of labsFor('rollback')) {
     t.true('rolledBack' in run && Boolean(run.rolledBack), JSON.stringify(run));
   });
 
-  test.serial(`${lab.name}: a settings file edited after the run: rollback refuses and changes nothing; --force restores it`, async (t) => {
+  if (all) test.serial(`${lab.name}: a settings file edited after the run: rollback refuses and changes nothing; --force restores it`, async (t) => {
     await labReset(lab.name);
     const original = await settingsFiles(lab);
     const state = scratch('sessionctl-state-');
@@ -94,7 +95,7 @@ for (const lab of labsFor('rollback')) {
     t.deepEqual(await backends(lab), lab.hosts.map(() => MEMCACHED));
   });
 
-  test.serial(`${lab.name}: a corrupt journal: rollback stops with file:line and changes nothing; history lists it with the error`, async (t) => {
+  if (all) test.serial(`${lab.name}: a corrupt journal: rollback stops with file:line and changes nothing; history lists it with the error`, async (t) => {
     await labReset(lab.name);
     const state = scratch('sessionctl-state-');
     const inv = inventory(lab, await labWheelhouse());
@@ -121,7 +122,7 @@ for (const lab of labsFor('rollback')) {
     t.true('error' in listed && listed.error.includes(`${file}:${at + 1}`), JSON.stringify(listed));
   });
 
-  test.serial(`${lab.name}: SSH cut to host 2 mid-rollout: the run fails, hosts 1 and 3 are restored; rollback later restores host 2`, async (t) => {
+  if (all) test.serial(`${lab.name}: SSH cut to host 2 mid-rollout: the run fails, hosts 1 and 3 are restored; rollback later restores host 2`, async (t) => {
     await labReset(lab.name);
     const original = await settingsFiles(lab);
     const state = scratch('sessionctl-state-');
