@@ -1002,9 +1002,12 @@ export async function labReset(name = 'lab', opts: { log?: (line: string) => voi
 
 /** What a test could have changed on a Dashboard host, as one line (null: cannot tell). */
 async function hostFingerprint(h: LabHost): Promise<string | null> {
+  // docker diff names the paths the writable layer changed, not their contents: a file changed
+  // again (the container's copy of a settings file) is caught by hashing what every path holds.
   const script = [
     'docker inspect -f "{{.Id}} {{.State.StartedAt}} {{.State.Running}} {{.RestartCount}}" horizon',
     'docker diff horizon | sort | sha256sum',
+    "docker diff horizon | awk '{print $2}' | docker exec -i horizon sh -c 'xargs -r sha256sum 2>/dev/null; true' | sort | sha256sum",
     'find /etc/kolla /var/lib/sessionctl -type f -exec sha256sum {} + 2>/dev/null | sort | sha256sum',
     'find /etc/kolla /var/lib/sessionctl 2>/dev/null | sort | sha256sum',
   ].join(' && ');
