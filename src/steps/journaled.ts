@@ -22,8 +22,9 @@ export function undoEntriesOf(run: RunJournal, targetOf: (host: string) => UndoT
     const mine = files.filter((f) => f.host === host);
     const entries: UndoEntry[] = mine.map((f) => ({ target, step: stepOfFile(f.role), record: f }));
     if (mine.some((f) => f.role === 'settings')) {
-      const last = run.restarts.filter((r) => r.host === host).at(-1);
-      const loginUrl = run.restarts.filter((r) => r.host === host && r.loginUrl).at(-1)?.loginUrl;
+      const restarts = run.restarts.filter((r) => r.host === host);
+      const last = restarts.at(-1);
+      const loginUrl = restarts.filter((r) => r.loginUrl).at(-1)?.loginUrl;
       const record: RestartUndo = { container: last?.container ?? target.host!.container, before: beforeOf.get(host) ?? null, restarted: last?.stage === 'apply', ...(loginUrl ? { loginUrl } : {}) };
       entries.push({ target, step: 'restart', record });
     }

@@ -7,7 +7,7 @@
 import test from 'ava';
 import { cli, djangoSettings, docker, fleetSnapshot, hostFileBytes, labsFor, labWheelhouse, onHost, redisInventory, runs, scratch, skipUnlessRuns, writeFile } from './harness.js';
 import { readFileSync } from 'node:fs';
-import { labReset, type LabInfo } from './lab.js';
+import { labReset, waitHorizonHealthy, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
 const OVERRIDE = '/etc/kolla/config/horizon/_9999-custom-settings.py';
@@ -115,7 +115,7 @@ if (lab) {
       // A reconfigure: dash3 gets the rendered shared file, restarts, and Django there resolves the same backend and password.
       await onHost(dash3, ['sh', '-c', 'cat > /etc/kolla/horizon/_9999-custom-settings.py'], rendered[OVERRIDE]!);
       await onHost(dash3, ['docker', 'restart', '-t', '10', 'horizon']);
-      for (let i = 0; i < 120 && (await onHost(dash3, ['docker', 'inspect', '-f', '{{.State.Health.Status}}', 'horizon'])).trim() !== 'healthy'; i++) await new Promise((r) => setTimeout(r, 1000));
+      await waitHorizonHealthy(lab.hosts[2]!);
       t.is((await djangoSettings(dash3)).backend, 'django_redis.cache.RedisCache');
       const seen = await onHost(dash3, ['docker', 'exec', '-i', 'horizon', 'python3', '-c', "import os, contextlib, sys\nos.environ['DJANGO_SETTINGS_MODULE'] = 'openstack_dashboard.settings'\nfrom django.conf import settings\nwith contextlib.redirect_stdout(sys.stderr): settings.CACHES\nprint(settings.CACHES['default']['OPTIONS']['PASSWORD'] == sys.stdin.read())"], password);
       t.is(seen.trim(), 'True', 'Django reads the password exactly, after Jinja');

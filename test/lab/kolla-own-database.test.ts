@@ -9,7 +9,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { allBackendsInventory, cli, djangoSettings, docker, fleetSnapshot, labsFor, labWheelhouse, onHost, scratch, skipUnlessRuns } from './harness.js';
-import { labReset, type LabInfo } from './lab.js';
+import { labReset, waitHorizonHealthy, type LabInfo } from './lab.js';
 import type { RollbackReport, SwitchReport } from '../../src/report/types.js';
 
 const KOLLA = '/etc/kolla/horizon/_9998-kolla-settings.py';
@@ -58,8 +58,7 @@ if (lab) {
       await onHost(h.container, ['docker', 'restart', '-t', '10', 'horizon']);
     }
     for (const h of lab.hosts) {
-      const health = () => onHost(h.container, ['docker', 'inspect', '-f', '{{.State.Health.Status}}', 'horizon']);
-      for (let i = 0; i < 120 && (await health()).trim() !== 'healthy'; i++) await new Promise((r) => setTimeout(r, 1000));
+      await waitHorizonHealthy(h);
       t.is((await djangoSettings(h.container)).engine, DB, `${h.name} runs Kolla's database sessions`);
     }
     t.false((await onHost(lab.hosts[0]!.container, ['cat', CUSTOM])).includes('sessionctl'), 'no sessionctl block anywhere');

@@ -10,7 +10,7 @@ import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cli, djangoSettings, fleetSnapshot, horizonSessions, labInventory, labsFor, onHost, scratch, skipUnlessRuns } from './harness.js';
-import { labReset, type LabInfo } from './lab.js';
+import { labReset, waitHorizonHealthy, type LabInfo } from './lab.js';
 import type { RollbackReport, StatusReport, SwitchReport } from '../../src/report/types.js';
 
 const KOLLA = '/etc/kolla/horizon/_9998-kolla-settings.py';
@@ -46,11 +46,6 @@ CACHES = {
 `;
 }
 
-async function waitHealthy(container: string): Promise<void> {
-  const health = () => onHost(container, ['docker', 'inspect', '-f', '{{.State.Health.Status}}', 'horizon']);
-  for (let i = 0; i < 300 && (await health()).trim() !== 'healthy'; i++) await new Promise((r) => setTimeout(r, 1000));
-}
-
 if (lab) {
   test.serial(`${lab.name}: Kolla's own Valkey Sentinel block is the current backend; the same is no change; sessions carry out of it; rollback restores Kolla's files`, async (t) => {
     await labReset(lab.name);
@@ -63,7 +58,7 @@ if (lab) {
       await onHost(h.container, ['docker', 'restart', '-t', '10', 'horizon']);
     }
     for (const h of lab.hosts) {
-      await waitHealthy(h.container);
+      await waitHorizonHealthy(h);
       const s = await djangoSettings(h.container);
       t.deepEqual([s.backend, s.location], ['django_redis.cache.RedisCache', 'redis://kolla/0'], `${h.name} runs Kolla's Valkey Sentinel block`);
     }

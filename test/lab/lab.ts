@@ -663,6 +663,7 @@ function dashSpec(info: LabInfo, images: LabImages, h: LabHost): ContainerSpec {
   };
 }
 
+/** `docker run` options of a host's horizon container (the image follows them). */
 function horizonRunArgs(info: LabInfo, h: LabHost): string[] {
   return [
     '--net', 'host',
@@ -678,8 +679,6 @@ function horizonRunArgs(info: LabInfo, h: LabHost): string[] {
     '--health-retries', '3',
     // The first start regenerates the static files (Kolla's extend_start).
     '--health-start-period', '180s',
-    // Last, so that provisionHorizon can start the lab's warm copy of it instead.
-    info.images.horizon,
   ];
 }
 
@@ -734,7 +733,7 @@ async function pruneHorizonImages(h: LabHost, keep: string): Promise<void> {
 async function provisionHorizon(info: LabInfo, h: LabHost, force: boolean, log: Log): Promise<void> {
   const files = kollaHorizonFiles(info, h);
   const runArgs = horizonRunArgs(info, h);
-  const spec = specHash({ runArgs, files });
+  const spec = specHash({ runArgs: [...runArgs, info.images.horizon], files });
   const state = await inspectContainer('horizon', h.container);
   if (!force && state?.spec === spec) {
     if (!state.running) await docker(['exec', h.container, 'docker', 'start', 'horizon']);
@@ -760,7 +759,7 @@ async function provisionHorizon(info: LabInfo, h: LabHost, force: boolean, log: 
   const warm = `${REPO}/horizon-warm:${spec}`;
   const isWarm = (await docker(['exec', h.container, 'docker', 'image', 'inspect', warm], { allowFailure: true })).code === 0;
   log(`${h.name}: starting horizon (${info.horizon}, layout ${info.layout}${isWarm ? ', warm' : ''})`);
-  await docker(['exec', h.container, 'docker', 'run', '-d', '--name', 'horizon', '--label', `${SPEC}=${spec}`, ...runArgs.slice(0, -1), isWarm ? warm : info.images.horizon]);
+  await docker(['exec', h.container, 'docker', 'run', '-d', '--name', 'horizon', '--label', `${SPEC}=${spec}`, ...runArgs, isWarm ? warm : info.images.horizon]);
   if (!isWarm) {
     await waitHorizonHealthy(h);
     await docker(['exec', h.container, 'docker', 'commit', 'horizon', warm]);
@@ -781,7 +780,7 @@ export async function recreateHorizon(info: LabInfo, hostName: string): Promise<
   if (!h) throw new LabError(`lab ${info.name} has no host ${hostName}`);
   await docker(['exec', h.container, 'docker', 'rm', '-f', 'horizon']);
   // From the image Kolla pulled, not the lab's warm copy.
-  await docker(['exec', h.container, 'docker', 'run', '-d', '--name', 'horizon', ...horizonRunArgs(info, h)]);
+  await docker(['exec', h.container, 'docker', 'run', '-d', '--name', 'horizon', ...horizonRunArgs(info, h), info.images.horizon]);
 }
 
 async function horizonHealth(h: LabHost): Promise<string> {
@@ -791,7 +790,8 @@ async function horizonHealth(h: LabHost): Promise<string> {
   return state.health ?? 'running';
 }
 
-async function waitHorizonHealthy(h: LabHost, timeoutMs = 300_000): Promise<void> {
+/** Until Docker calls a host's horizon container healthy; throws with its log tail after `timeoutMs`. */
+export async function waitHorizonHealthy(h: LabHost, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
@@ -1006,8 +1006,9 @@ async function hostFingerprint(h: LabHost): Promise<string | null> {
   // again (the container's copy of a settings file) is caught by hashing what every path holds.
   const script = [
     'docker inspect -f "{{.Id}} {{.State.StartedAt}} {{.State.Running}} {{.RestartCount}}" horizon',
-    'docker diff horizon | sort | sha256sum',
-    "docker diff horizon | awk '{print $2}' | docker exec -i horizon sh -c 'xargs -r sha256sum 2>/dev/null; true' | sort | sha256sum",
+    'diff=$(docker diff horizon | sort)',
+    'echo "$diff" | sha256sum',
+    "echo \"$diff\" | awk '{print $2}' | docker exec -i horizon sh -c 'xargs -r sha256sum 2>/dev/null; true' | sort | sha256sum",
     'find /etc/kolla /var/lib/sessionctl -type f -exec sha256sum {} + 2>/dev/null | sort | sha256sum',
     'find /etc/kolla /var/lib/sessionctl 2>/dev/null | sort | sha256sum',
   ].join(' && ');
