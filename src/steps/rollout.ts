@@ -24,6 +24,25 @@ function restartTarget(ctx: HostContext): RestartTarget {
 
 /** Docker's stop timeout for a restart: Apache as PID 1 stops at once on SIGTERM. */
 const STOP_TIMEOUT_S = 10;
+/** Kolla's start hook keeps its hash of the settings here (kolla's horizon extend_start.sh). */
+const KOLLA_SETTINGS_HASH = '/var/lib/kolla/.settings.md5sum.txt';
+
+/**
+ * Kolla's start hook regenerates the static files only when its hash of the settings differs. A
+ * start cut short (a rollback right after a restart, a health gate that timed out during the
+ * recompress) leaves them half made under a hash that still matches the restored settings, and
+ * every page then fails on the offline manifest. Dropping the hash first (Kolla's own remedy,
+ * "Horizon webinterface broken") costs nothing when the settings changed anyway.
+ */
+async function restartRegenerating(engine: Engine, container: string): Promise<void> {
+  try {
+    await engine.exec(container, ['rm', '-f', KOLLA_SETTINGS_HASH], { user: 'root' });
+  } catch (err) {
+    // A container that is not running has no start to cut short; the restart says the rest.
+    if (err instanceof HostUnreachableError || !(err instanceof SessionctlError)) throw err;
+  }
+  await engine.restart(container, STOP_TIMEOUT_S);
+}
 
 /** Longest wait inside the container before Docker's view of it is asked again. */
 const WAIT_SLICE_S = 15;
@@ -75,7 +94,7 @@ export const restart = hostStep({
   needs: ['settings'],
   gives: ['restart'],
   async plan(ctx, { settings }) {
-    if (settings.changed) return { action: 'change', summary: `restart ${ctx.host.container} (stop timeout ${STOP_TIMEOUT_S}s) to load the new settings`, gives: { restart: true } };
+    if (settings.changed) return { action: 'change', summary: `restart ${ctx.host.container} (stop timeout ${STOP_TIMEOUT_S}s) to load the new settings; Kolla's start regenerates the static files`, gives: { restart: true } };
     if (settings.switches) {
       const wrong = mismatches(hostSettings(ctx).expect, ctx.facts.horizon!);
       return { action: 'change', summary: `restart ${ctx.host.container}: the file is already patched but the running Horizon still has ${wrong.join('; ')}`, gives: { restart: true } };
@@ -90,7 +109,7 @@ export const restart = hostStep({
     }
     const settings = ctx.facts.horizon?.settings;
     remember({ container: ctx.host.container, before: settings ? beforeBackend(settings) : null, restarted: true, loginUrl: restartTarget(ctx).loginUrl });
-    await ctx.engine.restart(ctx.host.container, STOP_TIMEOUT_S);
+    await restartRegenerating(ctx.engine, ctx.host.container);
     return `restarted ${ctx.host.container}`;
   },
   undo: restartUndo(),
@@ -136,7 +155,7 @@ async function runningBackend(host: string, engine: Engine, container: string): 
 export async function restartOnPrevious(ctx: RestartTarget, before: BeforeBackend | null): Promise<string> {
   const byHand = `by hand on ${ctx.host.name}: check 'docker logs ${ctx.host.container}', then 'docker restart ${ctx.host.container}'`;
   ctx.run.journal?.append({ type: 'restart', host: ctx.host.name, container: ctx.host.container, stage: 'rollback' });
-  await ctx.engine.restart(ctx.host.container, STOP_TIMEOUT_S);
+  await restartRegenerating(ctx.engine, ctx.host.container);
   const { note: health, facts } = await healthGate(ctx).catch((err: Error) => {
     throw new HostError(ctx.host.name, `restarted on the restored settings but ${detailFor(err, ctx.host.name)}; ${byHand}`);
   });

@@ -7,7 +7,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cli, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, labWheelhouse, onHost, redisInventory, runs, scratch, skipUnlessRuns } from './harness.js';
+import { cli, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, loginPageStatus, labWheelhouse, onHost, redisInventory, runs, scratch, skipUnlessRuns } from './harness.js';
 import { labReset } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 import type { RollbackReport } from '../../src/report/types.js';
@@ -36,6 +36,7 @@ for (const lab of labs().filter((l) => runs('faults:core', l) || runs('faults', 
     const report = JSON.parse(res.stdout) as SwitchReport;
     t.is(report.outcome, 'failed');
     t.regex(report.error ?? '', /preflight failed, nothing changed/);
+    t.regex(report.error ?? '', /Redis at redis:\/\/\S+ is not usable from the horizon container/);
     t.deepEqual(await fleetSnapshot(lab, [CUSTOM]), before, 'no file written, no container restarted');
     t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => MEMCACHED));
     const journal = records(report.journal!);
@@ -56,7 +57,7 @@ for (const lab of labs().filter((l) => runs('faults:core', l) || runs('faults', 
     t.is(res.code, 2, res.stderr);
     const report = JSON.parse(res.stdout) as SwitchReport;
     t.is(report.outcome, 'rollback-failed', report.error);
-    t.regex(report.error ?? '', /^dash2: not healthy within 25s/);
+    t.regex(report.error ?? '', /^dash2: not healthy within 60s/);
     t.deepEqual(report.rollbackFailed, ['dash2']);
     const after = await fleetSnapshot(lab, [CUSTOM]);
     t.deepEqual(after.map((h) => h.files), before.map((h) => h.files), 'every settings file has its exact original bytes');
@@ -98,7 +99,6 @@ for (const lab of labs().filter((l) => runs('faults:core', l) || runs('faults', 
 
   if (all) test.serial(`${lab.name}: 5. two concurrent applies: the second is refused by the lock and changes nothing`, async (t) => {
     await labReset(lab.name);
-    const original = await hostFiles(lab, CUSTOM);
     const [stateA, stateB] = [scratch('sessionctl-state-'), scratch('sessionctl-state-')];
     const inv = redisInventory(lab, await labWheelhouse());
     const first = cli(['apply', '-i', inv, '--state-dir', stateA, '--yes', '--json']);
@@ -120,10 +120,8 @@ for (const lab of labs().filter((l) => runs('faults:core', l) || runs('faults', 
     const now = (await hostFiles(lab, CUSTOM)).map((b) => (b ? createHash('sha256').update(Buffer.from(b, 'base64')).digest('hex') : null));
     t.deepEqual([...now].sort(), [...wrote].sort());
     t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => REDIS));
-
-    const back = JSON.parse((await cli(['rollback', '-i', inv, '--state-dir', stateA, '--yes', '--json'])).stdout) as RollbackReport;
-    t.is(back.outcome, 'rolled-back');
-    t.deepEqual(await hostFiles(lab, CUSTOM), original);
+    const locked = await Promise.all(lab.hosts.map((h) => onHost(h.container, ['test', '-e', '/var/lib/sessionctl/lock']).then(() => true, () => false)));
+    t.deepEqual(locked, lab.hosts.map(() => false), 'every lock released');
   });
 
   if (all) test.serial(`${lab.name}: 6. Ctrl-C during the rolling restart: clean stop, rollback, non-zero exit`, async (t) => {
@@ -144,6 +142,8 @@ for (const lab of labs().filter((l) => runs('faults:core', l) || runs('faults', 
     t.regex(report.error ?? '', /interrupted by SIGINT/);
     t.deepEqual(await hostFiles(lab, CUSTOM), original, 'every settings file has its exact original bytes');
     t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => MEMCACHED));
+    // dash1's start was cut short during Kolla's recompress: its pages must render all the same.
+    t.deepEqual(await Promise.all(lab.hosts.map((h) => loginPageStatus(lab, h))), lab.hosts.map(() => '200'), 'every login page renders');
     const journal = records(report.journal!);
     t.true(journal.some((r) => r.type === 'step' && (r.result as { stage: string; outcome: string }).stage === 'rollback'), 'the automatic rollback is journaled');
     t.is(journal.at(-1)?.outcome, 'rolled-back');

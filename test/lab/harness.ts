@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
-import { readLab, type Flavour, type LabInfo } from './lab.js';
+import { horizonUrl, readLab, type Flavour, type LabHost, type LabInfo } from './lab.js';
 
 const run = promisify(execFile);
 
@@ -27,12 +27,14 @@ export function labs(): LabInfo[] {
  * every flavour that has what it needs).
  */
 export const MATRIX = {
-  // The switch itself: settings rendered, library chosen and installed (system pip with PEP 668 on
-  // zed and h25, none on k2026 whose image has it), health gate (Apache :80, uWSGI :8080).
-  'apply-redis': ['zed', 'h25', 'k2026'],
+  // The switch itself: settings rendered, health gate (Apache :80, uWSGI :8080), no library to
+  // install on k2026 (its image has it). zed's switch to Redis is the carry's first hop, and
+  // library-origin:layer installs django-redis there with the system pip (PEP 668).
+  'apply-redis': ['k2026', 'h25'],
   'apply-redis:plan': ['zed'],
-  // pip into the venv (MariaDB), apt into the system Python the venv sees (PostgreSQL).
-  'apply-database': ['zed', 'k2026'],
+  // pip into the venv (MariaDB), apt into the system Python the venv sees (PostgreSQL). zed's
+  // switch into MariaDB is the carry's second hop.
+  'apply-database': ['k2026'],
   'apply-database:postgresql': [],
   'apply-database:refusals': ['zed'],
   'apply-memcached': [],
@@ -333,6 +335,13 @@ export async function hostFiles(lab: LabInfo, path: string): Promise<(string | n
 /** The cache backend Django resolves in every host's container. */
 export async function effectiveBackends(lab: LabInfo): Promise<string[]> {
   return Promise.all(lab.hosts.map(async (h) => (await djangoSettings(h.container)).backend));
+}
+
+/** The login page's HTTP status inside a host's horizon container ('000': nothing answers yet). */
+export async function loginPageStatus(lab: LabInfo, host: LabHost): Promise<string> {
+  const url = `${horizonUrl(lab, host)}/auth/login/`;
+  const container = host.container;
+  return (await onHost(container, ['docker', 'exec', 'horizon', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', url]).catch(() => '000')).trim();
 }
 
 /** Wait until the (only) run journal under `stateDir` has a line matching `re`; false on timeout. */

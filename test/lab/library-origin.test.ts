@@ -8,8 +8,8 @@
  * installs nothing and warns nothing. What is installed is read with Python in the container.
  */
 import test from 'ava';
-import { cli, labsFor, labWheelhouse, onHost, redisInventory, skipUnlessRuns } from './harness.js';
-import { horizonUrl, labReset, recreateHorizon, type LabHost, type LabInfo } from './lab.js';
+import { cli, labsFor, labWheelhouse, loginPageStatus, onHost, redisInventory, skipUnlessRuns } from './harness.js';
+import { labReset, recreateHorizon, type LabHost, type LabInfo } from './lab.js';
 import type { StatusReport, SwitchReport } from '../../src/report/types.js';
 
 
@@ -21,13 +21,6 @@ skipUnlessRuns(test, 'library-origin:layer', 'library-origin:image');
 async function installedDjangoRedis(container: string): Promise<{ name: string; version: string }> {
   const script = 'import json, django_redis\nfrom importlib.metadata import distribution\nd = distribution("django-redis")\nprint(json.dumps({"name": d.metadata["Name"], "version": d.version}))';
   return JSON.parse((await onHost(container, ['docker', 'exec', '-i', 'horizon', 'python3', '-'], script)).trim()) as { name: string; version: string };
-}
-
-/** The login page's HTTP status inside a host's horizon container ('000': nothing answers yet). */
-async function loginPageStatus(lab: LabInfo, host: LabHost): Promise<string> {
-  const url = `${horizonUrl(lab, host)}/auth/login/`;
-  const container = host.container;
-  return (await onHost(container, ['docker', 'exec', 'horizon', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', url]).catch(() => '000')).trim();
 }
 
 async function waitAnswering(lab: LabInfo, host: LabHost, timeoutMs = 300_000): Promise<string> {

@@ -110,8 +110,8 @@ for (const lab of labsFor('status:django')) {
   test(`${lab.name}: --limit selects hosts and the table shows the effective backend`, async (t) => {
     const res = await cli(['status', '-i', lab.inventory, '--limit', 'dash2']);
     t.is(res.code, 0, res.stderr);
-    t.regex(res.stdout, /^HOST\s+CONTAINER/m);
-    t.regex(res.stdout, new RegExp(`dash2\\s+running/healthy\\s+${expectedDjango[lab.horizon].replace('.', '\\.')}`));
+    t.regex(res.stdout, /^HOST\s+CONTAINER\s+WEB SERVER\s+DJANGO/m);
+    t.regex(res.stdout, new RegExp(`dash2\\s+running/healthy\\s+(apache|uwsgi) \\S+\\s+${expectedDjango[lab.horizon].replace('.', '\\.')}`));
     t.regex(res.stdout, /memcached/);
     t.notRegex(res.stdout, /dash1/);
   });

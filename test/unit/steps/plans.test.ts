@@ -199,7 +199,7 @@ test('patch-settings: our block already there and running -> no change; there bu
 test('restart: a changed file, or a file that says the new backend while Horizon does not run it yet; otherwise nothing', async (t) => {
   const restart = (s: HostSettingsChange, c: HostCase = {}) => planHost('restart', 'redis', c, { settings: s });
   const changed = await restart(change({ changed: true, switches: true }));
-  t.is(text(changed), 'restart horizon (stop timeout 10s) to load the new settings');
+  t.is(text(changed), "restart horizon (stop timeout 10s) to load the new settings; Kolla's start regenerates the static files");
   t.deepEqual(changed.gives, { restart: true });
   const pending = await restart(change({ switches: true }));
   t.regex(text(pending), /^restart horizon: the file is already patched but the running Horizon still has CACHES\['default'\] BACKEND would be .*PyMemcacheCache/);
