@@ -340,8 +340,7 @@ export async function effectiveBackends(lab: LabInfo): Promise<string[]> {
 /** The login page's HTTP status inside a host's horizon container ('000': nothing answers yet). */
 export async function loginPageStatus(lab: LabInfo, host: LabHost): Promise<string> {
   const url = `${horizonUrl(lab, host)}/auth/login/`;
-  const container = host.container;
-  return (await onHost(container, ['docker', 'exec', 'horizon', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', url]).catch(() => '000')).trim();
+  return (await onHost(host.container, ['docker', 'exec', 'horizon', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', url]).catch(() => '000')).trim();
 }
 
 /** Wait until the (only) run journal under `stateDir` has a line matching `re`; false on timeout. */
