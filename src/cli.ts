@@ -75,7 +75,7 @@ local_settings, or plain), the effective SESSION_ENGINE and cache as Django reso
 the container, whether django_redis and a DB driver import, and a hash of SECRET_KEY (never the
 key), with a warning when hosts differ. For the client library the session backend imports, where
 it comes from: the image, or only the container's writable layer (pip/apt after the container was
-created: lost when kolla-ansible recreates the container), from Docker's record of its changes.
+created: lost when kolla-ansible recreates the container), from when its files last changed.
 
 Examples:
   sessionctl status -i inventory.yaml

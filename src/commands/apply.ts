@@ -257,7 +257,7 @@ function unavailable(f: HostFacts): { engine: Engine; files: HostFiles } {
     throw new HostError(f.host.name, f.error?.message ?? 'not connected');
   };
   const shell: Shell = { name: f.host.name, exec: fail, run: fail };
-  return { engine: { via: 'api', inspect: fail, exec: fail, restart: fail, changes: fail }, files: new HostFiles(shell) };
+  return { engine: { via: 'api', inspect: fail, exec: fail, restart: fail }, files: new HostFiles(shell) };
 }
 
 /** Apply, and the report's outcome: applied (maybe with hosts put back within max_fail), rolled back, or a failed rollback. */

@@ -27,18 +27,16 @@ export async function gatherHostFacts(fleet: Fleet, host: HostConfig, also: Cont
     facts.reachable = true;
     const engine = await fleet.engine(host);
     facts.engineVia = engine.via;
-    // The probe and Docker's record of the container's layer start with the inspect; their
-    // answers count only for a running container. A layer that cannot be read is a fact too.
+    // The probe starts with the inspect; its answer counts only for a running container.
     const probe = probeHorizon(host.name, engine, host.container, { also: [...also, LIBRARIES_CHECK] });
     probe.catch(() => undefined);
-    const changes = engine.changes(host.container).catch((err: Error) => ({ error: err.message }));
     facts.container = await engine.inspect(host.container);
     if (!facts.container) throw new HostError(host.name, `no container named '${host.container}'`);
     if (facts.container.state !== 'running') {
       throw new HostError(host.name, `container '${host.container}' is ${facts.container.state}`);
     }
     facts.horizon = await probe;
-    facts.libraries = libraryFacts(facts.horizon, await changes);
+    facts.libraries = libraryFacts(facts.horizon, facts.container.created);
     facts.layout = overrideLayout(host, detectLayout(facts.container, facts.horizon.kollaConfigFiles));
   } catch (err) {
     if (!(err instanceof SessionctlError)) throw err;

@@ -6,7 +6,7 @@ import type Docker from 'dockerode';
 import { CommandError, HostError } from '../errors.js';
 import type { SshConnection } from './ssh.js';
 import { tail } from './ssh.js';
-import type { ContainerChange, ContainerChanges, ContainerExecOptions, ContainerInfo, Engine, ExecResult } from './types.js';
+import type { ContainerExecOptions, ContainerInfo, Engine, ExecResult } from './types.js';
 import { shellJoin } from '../util/quote.js';
 
 const DOCKER_SOCKET = '/var/run/docker.sock';
@@ -15,7 +15,6 @@ const DOCKER_SOCKET = '/var/run/docker.sock';
  * How much of a container's change list we read. A Kolla Horizon container writes its collected
  * static files into its layer (thousands of entries); a runaway one must not fill our memory.
  */
-export const MAX_CHANGES_BYTES = 32 * 1024 * 1024;
 
 /**
  * Reach the host's container engine through its SSH connection: the Docker API over the forwarded
@@ -148,27 +147,6 @@ class ApiEngine implements Engine {
     }
   }
 
-  async changes(container: string): Promise<ContainerChanges> {
-    const what = `docker diff ${container}`;
-    try {
-      // Streamed rather than container.changes(), so a huge list is cut off instead of buffered whole.
-      const res = await new Promise<NodeJS.ReadableStream & { destroy(): void }>((resolve, reject) =>
-        this.docker.modem.dial(
-          {
-            path: `/containers/${encodeURIComponent(container)}/changes?`,
-            method: 'GET',
-            isStream: true,
-            statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
-          },
-          (err: unknown, stream: unknown) => (err ? reject(err) : resolve(stream as NodeJS.ReadableStream & { destroy(): void })),
-        ),
-      );
-      const { text, truncated } = await readCapped(res, MAX_CHANGES_BYTES);
-      return parseChangesJson(text, truncated);
-    } catch (err) {
-      throw this.wrap(err, what);
-    }
-  }
 
   private wrap(err: unknown, what: string): Error {
     if (err instanceof HostError || (err as Error).name === 'HostUnreachableError') return err as Error;
@@ -217,70 +195,6 @@ class SudoCliEngine implements Engine {
     await this.conn.run(['docker', 'restart', '-t', String(stopTimeoutSec), container], { sudo: true });
   }
 
-  async changes(container: string): Promise<ContainerChanges> {
-    const res = await this.conn.exec(['docker', 'diff', container], { sudo: true, maxStdoutBytes: MAX_CHANGES_BYTES });
-    // Cut off by us: the exit status is not the command's own.
-    if (!res.truncated && res.code !== 0) throw new CommandError(this.conn.name, res.display, res.code, tail(res.stderr));
-    return parseDiffLines(res.stdout.toString('utf8'), Boolean(res.truncated));
-  }
-}
-
-/** Read a stream up to `max` bytes; past it the stream is destroyed and the text is its beginning. */
-function readCapped(stream: NodeJS.ReadableStream & { destroy(): void }, max: number): Promise<{ text: string; truncated: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    stream.on('data', (c: Buffer) => {
-      if (size >= max) return;
-      chunks.push(c.subarray(0, max - size));
-      size += c.length;
-      if (size >= max) {
-        stream.destroy();
-        resolve({ text: Buffer.concat(chunks).toString('utf8'), truncated: true });
-      }
-    });
-    stream.on('end', () => resolve({ text: Buffer.concat(chunks).toString('utf8'), truncated: false }));
-    stream.on('error', (e: Error) => (size >= max ? undefined : reject(e)));
-  });
-}
-
-const KINDS: Record<string, ContainerChange['kind']> = { '0': 'modified', '1': 'added', '2': 'deleted', C: 'modified', A: 'added', D: 'deleted' };
-
-/**
- * Pure: the engine API's answer, a JSON list of {Path, Kind} (Kind 0 modified, 1 added, 2
- * deleted; Docker >= 25 writes Kind first). When `truncated`, only the complete entries of the
- * beginning are kept.
- */
-export function parseChangesJson(text: string, truncated: boolean): ContainerChanges {
-  let raw: unknown[];
-  if (truncated) {
-    raw = [...text.matchAll(/\{[^{}]*\}/g)].flatMap((m) => {
-      try {
-        return [JSON.parse(m[0]) as unknown];
-      } catch {
-        return [];
-      }
-    });
-  } else {
-    raw = (JSON.parse(text || 'null') as unknown[] | null) ?? [];
-  }
-  const entries = raw.flatMap((e) => {
-    const { Path, Kind } = (e ?? {}) as { Path?: unknown; Kind?: unknown };
-    const kind = KINDS[String(Kind)];
-    return typeof Path === 'string' && kind ? [{ path: Path, kind }] : [];
-  });
-  return { entries, truncated };
-}
-
-/** Pure: `docker diff` lines ("A /path", "C /path", "D /path"); a cut-off last line is dropped. */
-export function parseDiffLines(text: string, truncated: boolean): ContainerChanges {
-  const lines = text.split('\n');
-  if (truncated || !text.endsWith('\n')) lines.pop();
-  const entries = lines.flatMap((line) => {
-    const kind = KINDS[line.slice(0, 1)];
-    return kind && line[1] === ' ' ? [{ path: line.slice(2), kind }] : [];
-  });
-  return { entries, truncated };
 }
 
 /** Pure: the fields we use from `docker inspect`. */
@@ -292,6 +206,7 @@ export function fromInspect(i: Docker.ContainerInspectInfo): ContainerInfo {
     imageId: i.Image,
     state: i.State?.Status ?? 'unknown',
     health: i.State?.Health?.Status ?? 'none',
+    created: i.Created ?? '',
     startedAt: i.State?.StartedAt ?? '',
     restartCount: i.RestartCount ?? 0,
     mounts: (i.Mounts ?? []).map((m) => ({ source: m.Source, destination: m.Destination, readOnly: !m.RW })),

@@ -63,6 +63,8 @@ export interface ContainerInfo {
   state: string;
   /** 'healthy' | 'unhealthy' | 'starting' | 'none' (no healthcheck). */
   health: string;
+  /** When the container was created (RFC 3339): what its writable layer holds came after. */
+  created: string;
   startedAt: string;
   restartCount: number;
   mounts: { source: string; destination: string; readOnly: boolean }[];
@@ -76,18 +78,6 @@ export interface ContainerExecOptions {
   timeoutMs?: number;
 }
 
-/** One entry of Docker's record of a container's writable layer (`docker diff`, GET /containers/{id}/changes). */
-export interface ContainerChange {
-  path: string;
-  kind: 'modified' | 'added' | 'deleted';
-}
-
-/** What the container changed since it was created from its image; `truncated`: the list was longer than we read. */
-export interface ContainerChanges {
-  entries: ContainerChange[];
-  truncated: boolean;
-}
-
 /** The container engine on one host, reached through that host's SSH connection. */
 export interface Engine {
   /** 'api' (Docker socket forwarded over SSH) or 'sudo-cli' (sudo -n docker). */
@@ -95,6 +85,4 @@ export interface Engine {
   inspect(container: string): Promise<ContainerInfo | null>;
   exec(container: string, argv: string[], opts?: ContainerExecOptions): Promise<ExecResult>;
   restart(container: string, stopTimeoutSec: number): Promise<void>;
-  /** Read-only: the paths the container added, changed or deleted on top of its image (bounded). */
-  changes(container: string): Promise<ContainerChanges>;
 }

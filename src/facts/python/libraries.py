@@ -6,9 +6,11 @@ Output (one JSON document): for each module name either
 or {"error": "<why it does not import>"}.
 `path` is the package's directory (or the module's file). `dist` is the installed distribution that
 owns the module in the same directory: its .dist-info or .egg-info (Debian's packages have the
-latter), the name pip knows it by and the version installed. The caller compares these paths with
-Docker's record of the container's writable layer: what pip or apt added after the container was
-created is there, what came with the image is not.
+latter), the name pip knows it by and the version installed. `ctime`: the latest change time of
+the module's own file (`__init__.py` of a package) and of its distribution's metadata file, files
+and not folders (importing writes `__pycache__` into folders). The caller compares it with the
+container's creation time: a file of an image layer changed last when the layer was unpacked, before
+the container existed; what pip or apt wrote into the container layer changed after.
 """
 import contextlib
 import importlib
@@ -76,6 +78,25 @@ def owner(name, site_dir):
     }
 
 
+def ctime_of(path, dist):
+    files = []
+    if path:
+        files.append(os.path.join(path, "__init__.py") if os.path.isdir(path) else path)
+    dist_path = dist and dist.get("path")
+    if dist_path:
+        if os.path.isdir(dist_path):
+            files += [os.path.join(dist_path, "METADATA"), os.path.join(dist_path, "PKG-INFO")]
+        else:
+            files.append(dist_path)
+    times = []
+    for f in files:
+        try:
+            times.append(os.stat(f).st_ctime)
+        except OSError:
+            pass
+    return max(times) if times else None
+
+
 def describe(name):
     try:
         with contextlib.redirect_stdout(sys.stderr):
@@ -85,11 +106,13 @@ def describe(name):
     path = module_path(mod)
     # PyMySQL's __version__ imitates mysqlclient's; VERSION_STRING is its own.
     version = str(getattr(mod, "VERSION_STRING", "") or getattr(mod, "__version__", "") or "present")
+    dist = owner(name, os.path.dirname(os.path.realpath(path))) if path else None
     return {
         "version": version,
         "path": path,
         "real_path": os.path.realpath(path) if path else None,
-        "dist": owner(name, os.path.dirname(os.path.realpath(path))) if path else None,
+        "dist": dist,
+        "ctime": ctime_of(path, dist),
     }
 
 

@@ -15,7 +15,7 @@ const healthy = (name: string, secret: string, location = ['10.0.0.5:11211']): H
   host: host(name),
   reachable: true,
   engineVia: 'api',
-  container: { id: 'i', name: 'horizon', image: 'img', imageId: 's', state: 'running', health: 'healthy', startedAt: '', restartCount: 0, mounts: [] },
+  container: { id: 'i', name: 'horizon', image: 'img', imageId: 's', state: 'running', health: 'healthy', created: '', startedAt: '', restartCount: 0, mounts: [] },
   layout: { layout: 'kolla-local-settings-d', configDir: '/etc/kolla/horizon', customFile: '/etc/kolla/horizon/_9999-custom-settings.py' },
   horizon: {
     python: '3.11.2', executable: '/usr/bin/python3', horizon: '23.0.0', managepy: null, kollaConfigFiles: [], settingsD: [],

@@ -53,7 +53,7 @@ test('parseProbeOutput without a marker line is an error', (t) => {
 });
 
 const container = (mounts: ContainerInfo['mounts']): ContainerInfo => ({
-  id: 'x', name: 'horizon', image: 'img', imageId: 'sha', state: 'running', health: 'healthy', startedAt: '', restartCount: 0, mounts,
+  id: 'x', name: 'horizon', image: 'img', imageId: 'sha', state: 'running', health: 'healthy', created: '', startedAt: '', restartCount: 0, mounts,
 });
 const kollaMount = [{ source: '/etc/kolla/horizon', destination: '/var/lib/kolla/config_files', readOnly: true }];
 

@@ -1,50 +1,42 @@
 /**
- * Where a client library comes from: the pure decision from libraries.py's answer and Docker's
- * record of the container's layer, as a table; libraries.py itself runs for real on this machine's
- * python3 (it only reads).
+ * Where a client library comes from: the pure decision from libraries.py's answer (the change time
+ * of the module's files) and the container's creation time, as a table; libraries.py itself runs
+ * for real on this machine's python3 (it only reads).
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { libraryFacts, libraryOrigin, sessionModules, type ChangesFact, type LibraryAnswer, type Origin } from '../../../src/facts/libraries.js';
+import { mkdtempSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { libraryFacts, libraryOrigin, sessionModules, type LibraryAnswer, type Origin } from '../../../src/facts/libraries.js';
 import { parseProbeOutput } from '../../../src/facts/horizon.js';
 import { asset } from '../../../src/util/assets.js';
 
 const VENV = '/var/lib/kolla/venv/lib/python3.12/site-packages';
-const DEB = '/usr/lib/python3/dist-packages';
-const LOCAL = '/usr/local/lib/python3.11/dist-packages';
+const CREATED = '2026-12-01T10:00:00.123456789Z';
+const created = Date.parse(CREATED) / 1000;
 
-const at = (dir: string, module: string, dist: string | null, version = '5.4.0'): LibraryAnswer => ({
+const at = (module: string, dist: string | null, ctime: number | null, version = '5.4.0'): LibraryAnswer => ({
   version,
-  path: `${dir}/${module}`,
-  real_path: `${dir}/${module}`,
-  dist: dist ? { name: dist.split('-')[0]!.replace(/_/g, '-'), version, path: `${dir}/${dist}`, real_path: `${dir}/${dist}` } : null,
-});
-const changes = (lines: string, truncated = false): ChangesFact => ({
-  entries: lines.trim().split('\n').filter(Boolean).map((l) => ({ path: l.slice(2), kind: ({ A: 'added', C: 'modified', D: 'deleted' } as const)[l[0] as 'A' | 'C' | 'D'] })),
-  truncated,
+  path: `${VENV}/${module}`,
+  real_path: `${VENV}/${module}`,
+  dist: dist ? { name: dist.split('-')[0]!.replace(/_/g, '-'), version, path: `${VENV}/${dist}`, real_path: `${VENV}/${dist}` } : null,
+  ctime,
 });
 
-const cases: [string, LibraryAnswer | undefined, ChangesFact, Origin, RegExp?][] = [
-  ['baked into the image (Kolla 2026.1): the layer only wrote its bytecode', at(VENV, 'django_redis', 'django_redis-6.0.0.dist-info'),
-    changes(`C ${VENV}/django_redis\nA ${VENV}/django_redis/__pycache__/__init__.cpython-312.pyc`), 'image'],
-  ['pip install after the container was created', at(VENV, 'django_redis', 'django_redis-5.4.0.dist-info'),
-    changes(`C ${VENV}\nA ${VENV}/django_redis\nA ${VENV}/django_redis/__init__.py\nA ${VENV}/django_redis-5.4.0.dist-info`), 'container layer'],
-  ['pip into /usr/local on a Debian image: the whole folder is new', at(LOCAL, 'django_redis', 'django_redis-5.4.0.dist-info'),
-    changes('C /usr/local/lib\nA /usr/local/lib/python3.11'), 'container layer'],
-  ["apt's package: Debian's .egg-info", at(DEB, 'pymysql', 'PyMySQL-1.0.2.egg-info', '1.0.2'),
-    changes(`C ${DEB}\nA ${DEB}/pymysql\nA ${DEB}/PyMySQL-1.0.2.egg-info`), 'container layer'],
-  ['upgraded over the image: the module folder was there, the new dist-info is not', at(VENV, 'django_redis', 'django_redis-6.0.0.dist-info', '6.0.0'),
-    changes(`C ${VENV}/django_redis\nD ${VENV}/django_redis-5.4.0.dist-info\nA ${VENV}/django_redis-6.0.0.dist-info`), 'container layer'],
-  ['not importable', { error: "ModuleNotFoundError: No module named 'django_redis'" }, changes(''), 'missing', /No module named/],
-  ['the layer could not be read', at(VENV, 'django_redis', null), { error: 'permission denied' }, 'unknown', /could not be read: permission denied/],
-  ['a layer list cut off before this library', at(VENV, 'django_redis', null), changes(`A ${VENV}/aaa`, true), 'unknown', /longer than sessionctl reads/],
-  ['a cut-off list that did reach it', at(VENV, 'django_redis', null), changes(`A ${VENV}/django_redis`, true), 'container layer'],
-  ['no answer from the container', undefined, changes(''), 'unknown', /did not say/],
+const cases: [string, LibraryAnswer | undefined, string, Origin, RegExp?][] = [
+  ['baked into the image: its files were unpacked before the container was created', at('django_redis', 'django_redis-6.0.0.dist-info', created - 3600), CREATED, 'image'],
+  ['pip install after the container was created', at('django_redis', 'django_redis-5.4.0.dist-info', created + 120), CREATED, 'container layer'],
+  ['within the same second, after', at('django_redis', null, created + 0.5), CREATED, 'container layer'],
+  ['not importable', { error: "ModuleNotFoundError: No module named 'django_redis'" }, CREATED, 'missing', /No module named/],
+  ["the files' change time could not be read", at('django_redis', null, null), CREATED, 'unknown', /change time could not be read/],
+  ['an unreadable creation time', at('django_redis', null, created), 'yesterday', 'unknown', /creation time is unknown/],
+  ['no answer from the container', undefined, CREATED, 'unknown', /did not say/],
 ];
 
-for (const [name, answer, layer, origin, why] of cases) {
+for (const [name, answer, when, origin, why] of cases) {
   test(`libraryOrigin: ${name} -> ${origin}`, (t) => {
-    const fact = libraryOrigin('m', answer, layer);
+    const fact = libraryOrigin('m', answer, when);
     t.is(fact.origin, origin);
     if (why) t.regex(fact.why ?? '', why);
     else t.is(fact.why, undefined);
@@ -52,18 +44,18 @@ for (const [name, answer, layer, origin, why] of cases) {
 }
 
 test("libraryOrigin keeps the version and pip's name of what imports", (t) => {
-  const fact = libraryOrigin('django_redis', at(VENV, 'django_redis', 'django_redis-5.4.0.dist-info'), changes(`A ${VENV}/django_redis`));
+  const fact = libraryOrigin('django_redis', at('django_redis', 'django_redis-5.4.0.dist-info', created + 1), CREATED);
   t.deepEqual([fact.version, fact.dist, fact.path], ['5.4.0', { name: 'django-redis', version: '5.4.0' }, `${VENV}/django_redis`]);
 });
 
 test("libraryFacts: every known library, from libraries.py's answer in the probe; without it, what the probe could not import is missing", (t) => {
   const probe = (more: object) =>
     parseProbeOutput(`SESSIONCTL-FACTS ${JSON.stringify({ python: '3.12', executable: 'p', horizon: '25.0', modules: { django_redis: '6.0.0', pymysql: null }, ...more })}\n`);
-  const answered = libraryFacts(probe({ also: { 'libraries.py': { stdout: JSON.stringify({ django_redis: at(VENV, 'django_redis', null, '6.0.0'), pymysql: { error: 'ImportError' } }) } } }), changes(''));
+  const answered = libraryFacts(probe({ also: { 'libraries.py': { stdout: JSON.stringify({ django_redis: at('django_redis', null, created - 60, '6.0.0'), pymysql: { error: 'ImportError' } }) } } }), CREATED);
   t.is(answered.django_redis?.origin, 'image');
   t.is(answered.pymysql?.origin, 'missing');
   t.true('psycopg2' in answered && 'pymemcache' in answered);
-  const failed = libraryFacts(probe({ also: { 'libraries.py': { error: 'SyntaxError: x' } } }), changes(''));
+  const failed = libraryFacts(probe({ also: { 'libraries.py': { error: 'SyntaxError: x' } } }), CREATED);
   t.is(failed.pymysql?.origin, 'missing');
   t.is(failed.django_redis?.origin, 'unknown');
   t.regex(failed.django_redis?.why ?? '', /libraries\.py failed: SyntaxError: x/);
@@ -101,4 +93,26 @@ test('libraries.py (run for real): where a package and a stdlib module are, the 
     t.is(pip.dist?.version, pip.version);
   } else t.fail(pip.error);
   t.regex((out.sessionctl_no_such_module as { error: string }).error, /No module named/);
+});
+
+test("libraries.py (run for real): ctime is the latest of the package's __init__.py and its dist's METADATA, not of the folders", (t) => {
+  const site = mkdtempSync(join(tmpdir(), 'sessionctl-site-'));
+  mkdirSync(join(site, 'sessionctl_fake_lib'));
+  writeFileSync(join(site, 'sessionctl_fake_lib', '__init__.py'), '__version__ = "1.2.3"\n');
+  mkdirSync(join(site, 'sessionctl_fake_lib-1.2.3.dist-info'));
+  writeFileSync(join(site, 'sessionctl_fake_lib-1.2.3.dist-info', 'METADATA'), 'Metadata-Version: 2.1\nName: sessionctl-fake-lib\nVersion: 1.2.3\n');
+  const run = () =>
+    (JSON.parse(
+      execFileSync('python3', ['-c', asset('src/facts/python/libraries.py')], { input: JSON.stringify({ modules: ['sessionctl_fake_lib'] }), env: { ...process.env, PYTHONPATH: site } }).toString(),
+    ) as Record<string, LibraryAnswer>).sessionctl_fake_lib!;
+  const first = run();
+  if ('error' in first) return t.fail(first.error);
+  t.is(first.dist?.name, 'sessionctl-fake-lib');
+  const files = [join(site, 'sessionctl_fake_lib', '__init__.py'), join(site, 'sessionctl_fake_lib-1.2.3.dist-info', 'METADATA')];
+  t.is(first.ctime, Math.max(...files.map((f) => statSync(f).ctimeMs / 1000)));
+  // A new file in the package folder (bytecode written on import) changes the folder, not the files read.
+  writeFileSync(join(site, 'sessionctl_fake_lib', 'later.py'), '');
+  const again = run();
+  t.false('error' in again);
+  if (!('error' in again)) t.is(again.ctime, first.ctime);
 });

@@ -110,9 +110,6 @@ export function fakeEngine(answers: Answers, calls: string[] = []): Engine {
     async restart() {
       throw new Error('a plan never restarts');
     },
-    async changes() {
-      throw new Error('the container layer is a fact: steps read it from HostFacts');
-    },
     async exec(_container, argv, opts = {}) {
       const code = argv[argv.indexOf('-c', 3) + 1] ?? '';
       const script = scripts.find((s) => code.endsWith(asset(`src/${s}`)));
@@ -216,6 +213,7 @@ export function host(run: RunInfo, c: HostCase = {}): HostContext {
     imageId: 'sha256:1',
     state: 'running',
     health: 'healthy',
+    created: '2026-12-01T00:00:00Z',
     startedAt: '2026-12-01T00:00:00Z',
     restartCount: 0,
     mounts: [{ source: '/etc/kolla/horizon', destination: '/var/lib/kolla/config_files', readOnly: true }],
