@@ -23,8 +23,7 @@ export type LibraryAnswer =
   | {
       version: string;
       path: string | null;
-      real_path: string | null;
-      dist: { name: string; version: string; path: string | null; real_path: string | null } | null;
+      dist: { name: string; version: string; path: string | null } | null;
       /** Latest change time (s since the epoch) of the module's file and its metadata file. */
       ctime?: number | null;
     }

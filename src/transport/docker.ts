@@ -12,11 +12,6 @@ import { shellJoin } from '../util/quote.js';
 const DOCKER_SOCKET = '/var/run/docker.sock';
 
 /**
- * How much of a container's change list we read. A Kolla Horizon container writes its collected
- * static files into its layer (thousands of entries); a runaway one must not fill our memory.
- */
-
-/**
  * Reach the host's container engine through its SSH connection: the Docker API over the forwarded
  * socket when the SSH user may open it, else `sudo -n docker` when the host has `become`.
  */
@@ -146,7 +141,6 @@ class ApiEngine implements Engine {
       throw this.wrap(err, `docker restart ${container}`);
     }
   }
-
 
   private wrap(err: unknown, what: string): Error {
     if (err instanceof HostError || (err as Error).name === 'HostUnreachableError') return err as Error;

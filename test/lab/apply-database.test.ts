@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { cli, djangoPython, docker, fleetSnapshot, labInventory, labs, labWheelhouse, runs, scratch, skipUnlessRuns } from './harness.js';
+import { cli, djangoPython, docker, fleetSnapshot, labInventory, labsFor, labWheelhouse, runs, scratch, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
@@ -67,7 +67,7 @@ async function switchAndCheck(t: import('ava').ExecutionContext, lab: LabInfo, e
   t.deepEqual(await fleetSnapshot(lab, FILES), before);
 }
 
-for (const lab of labs().filter((l) => runs('apply-database', l) || runs('apply-database:refusals', l))) {
+for (const lab of labsFor('apply-database', 'apply-database:refusals')) {
   if (runs('apply-database', lab)) test.serial(`${lab.name}: memcached -> MariaDB (PyMySQL from the wheelhouse, db): migrated once, rows in django_session`, async (t) => {
     await switchAndCheck(t, lab, 'mysql', 'db', `{ method: wheelhouse, wheelhouse: "${await labWheelhouse()}" }`);
   });

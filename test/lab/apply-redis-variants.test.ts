@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { cli, djangoPython, djangoSettings, fleetSnapshot, labIndex, labIndexDown, labInventory, labs, labWheelhouse, onHost, redisCli, runs, scratch, skipUnlessRuns } from './harness.js';
+import { cli, djangoPython, djangoSettings, fleetSnapshot, labIndex, labIndexDown, labInventory, labsFor, labWheelhouse, onHost, redisCli, runs, scratch, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
@@ -32,7 +32,7 @@ async function sessionInRedis(t: import('ava').ExecutionContext, lab: LabInfo): 
   t.is(await redisCli(lab, ['EXISTS', out]), '1', 'a session saved through Django is in Redis');
 }
 
-for (const lab of labs().filter((l) => runs('apply-redis-variants:sentinel', l) || runs('apply-redis-variants:methods', l) || runs('apply-redis-variants:refusals', l))) {
+for (const lab of labsFor('apply-redis-variants:sentinel', 'apply-redis-variants:methods', 'apply-redis-variants:refusals')) {
   if (runs('apply-redis-variants:methods', lab)) test.serial(`${lab.name}: pip installs django-redis from a local index (PEP 503) that fits the container's Django`, async (t) => {
     await labReset(lab.name);
     try {

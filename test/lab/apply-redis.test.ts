@@ -6,7 +6,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cli, djangoPython, djangoSettings, horizonStartedAt, hostFileBytes, labs, labWheelhouse, redisCli, redisInventory, runs, skipUnlessRuns } from './harness.js';
+import { cli, djangoPython, djangoSettings, horizonStartedAt, hostFileBytes, labsFor, labWheelhouse, redisCli, redisInventory, runs, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
@@ -23,7 +23,7 @@ async function snapshot(lab: LabInfo) {
   return Promise.all(lab.hosts.map(async (h) => ({ file: await hostFileBytes(h.container, CUSTOM), started: await horizonStartedAt(h.container) })));
 }
 
-for (const lab of labs().filter((l) => runs('apply-redis', l) || runs('apply-redis:plan', l))) {
+for (const lab of labsFor('apply-redis', 'apply-redis:plan')) {
   if (runs('apply-redis:plan', lab)) test.serial(`${lab.name}: plan shows the diff per host and changes nothing`, async (t) => {
     await labReset(lab.name);
     const before = await snapshot(lab);

@@ -7,7 +7,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cli, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, loginPageStatus, labWheelhouse, onHost, redisInventory, runs, scratch, skipUnlessRuns } from './harness.js';
+import { cli, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labsFor, loginPageStatus, labWheelhouse, onHost, redisInventory, runs, scratch, skipUnlessRuns } from './harness.js';
 import { labReset } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 import type { RollbackReport } from '../../src/report/types.js';
@@ -22,7 +22,7 @@ function records(journal: string): { type: string; [k: string]: unknown }[] {
 }
 
 skipUnlessRuns(test, 'faults', 'faults:core');
-for (const lab of labs().filter((l) => runs('faults:core', l) || runs('faults', l))) {
+for (const lab of labsFor('faults:core', 'faults')) {
   const all = runs('faults', lab);
   const more = runs('faults:more', lab);
   if (all) test.serial(`${lab.name}: 1. Redis down at preflight: zero hosts changed, the journal says so`, async (t) => {

@@ -7,7 +7,7 @@ import test from 'ava';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, djangoSettings, fleetSnapshot, hostFileBytes, labInventory, labs, labWheelhouse, runs, scratch } from './harness.js';
+import { cli, djangoSettings, fleetSnapshot, hostFileBytes, labInventory, labsFor, labs, labWheelhouse, runs, scratch } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import { closeAll, text, Tty } from './tty.js';
 import type { SwitchReport } from '../../src/report/types.js';
@@ -55,7 +55,7 @@ async function redisAnswers(tty: Tty, lab: LabInfo): Promise<void> {
   await tty.answer('Also set session expiry', 'Enter');
 }
 
-for (const lab of labs().filter((l) => runs('guide:switch', l) || runs('guide:cancel', l))) {
+for (const lab of labsFor('guide:switch', 'guide:cancel')) {
   const all = runs('guide', lab);
   const cancelAt: [string, (tty: Tty) => Promise<void>][] = [
     ['the first question', async (tty) => tty.answer('Which Horizon hosts?', 'C-c')],

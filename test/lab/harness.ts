@@ -79,11 +79,11 @@ const CANNOT: Partial<Record<Scenario, readonly Flavour[]>> = {
   'layout-legacy': ['h25', 'k2026'],
 };
 
-/** The labs of this run that the matrix gives this scenario (every able one with SESSIONCTL_MATRIX=full). */
-export function labsFor(scenario: Scenario): LabInfo[] {
+/** The labs of this run that the matrix gives any of these scenarios (every able one with SESSIONCTL_MATRIX=full). */
+export function labsFor(...scenarios: Scenario[]): LabInfo[] {
   const full = process.env.SESSIONCTL_MATRIX === 'full';
-  const flavours: readonly Flavour[] = MATRIX[scenario];
-  return labs().filter((l) => (full ? !(CANNOT[scenario] ?? []).includes(l.horizon) : flavours.includes(l.horizon)));
+  const gets = (l: LabInfo, s: Scenario) => (full ? !(CANNOT[s] ?? []).includes(l.horizon) : (MATRIX[s] as readonly Flavour[]).includes(l.horizon));
+  return labs().filter((l) => scenarios.some((s) => gets(l, s)));
 }
 
 /**
@@ -92,7 +92,7 @@ export function labsFor(scenario: Scenario): LabInfo[] {
  * or none the matrix gives them to (SESSIONCTL_MATRIX=full runs every scenario).
  */
 export function skipUnlessRuns(test: { skip(title: string, fn: () => void): void }, ...scenarios: Scenario[]): void {
-  if (scenarios.every((s) => labsFor(s).length === 0)) {
+  if (labsFor(...scenarios).length === 0) {
     test.skip(`${scenarios.join(', ')}: no lab of this run has ${scenarios.length === 1 ? 'it' : 'them'} (SESSIONCTL_LABS=${process.env.SESSIONCTL_LABS ?? ''}; see MATRIX)`, () => undefined);
   }
 }

@@ -7,7 +7,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cli, djangoSettings, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labs, labWheelhouse, onHost, redisInventory, runs, scratch, skipUnlessRuns } from './harness.js';
+import { cli, djangoSettings, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labsFor, labWheelhouse, onHost, redisInventory, runs, scratch, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 import type { RollbackReport } from '../../src/report/types.js';
@@ -36,7 +36,7 @@ async function rollback(state: string, inv: string, ...args: string[]): Promise<
 }
 
 skipUnlessRuns(test, 'rollback:core', 'rollback');
-for (const lab of labs().filter((l) => runs('rollback:core', l) || runs('rollback', l))) {
+for (const lab of labsFor('rollback:core', 'rollback')) {
   const all = runs('rollback', lab);
   test.serial(`${lab.name}: apply then rollback: every settings file byte-identical, memcached effective again; a second rollback does nothing`, async (t) => {
     await labReset(lab.name);

@@ -2,7 +2,7 @@
 
 Input (stdin JSON): {"modules": ["django_redis", "pymysql", ...]}
 Output (one JSON document): for each module name either
-  {"version", "path", "real_path", "dist": null | {"name", "version", "path", "real_path"}}
+  {"version", "path", "dist": null | {"name", "version", "path"}, "ctime"}
 or {"error": "<why it does not import>"}.
 `path` is the package's directory (or the module's file). `dist` is the installed distribution that
 owns the module in the same directory: its .dist-info or .egg-info (Debian's packages have the
@@ -74,7 +74,6 @@ def owner(name, site_dir):
         "name": found.metadata["Name"],
         "version": found.version,
         "path": str(path) if path else None,
-        "real_path": os.path.realpath(str(path)) if path else None,
     }
 
 
@@ -110,7 +109,6 @@ def describe(name):
     return {
         "version": version,
         "path": path,
-        "real_path": os.path.realpath(path) if path else None,
         "dist": dist,
         "ctime": ctime_of(path, dist),
     }

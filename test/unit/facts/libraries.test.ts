@@ -19,8 +19,7 @@ const created = Date.parse(CREATED) / 1000;
 const at = (module: string, dist: string | null, ctime: number | null, version = '5.4.0'): LibraryAnswer => ({
   version,
   path: `${VENV}/${module}`,
-  real_path: `${VENV}/${module}`,
-  dist: dist ? { name: dist.split('-')[0]!.replace(/_/g, '-'), version, path: `${VENV}/${dist}`, real_path: `${VENV}/${dist}` } : null,
+  dist: dist ? { name: dist.split('-')[0]!.replace(/_/g, '-'), version, path: `${VENV}/${dist}` } : null,
   ctime,
 });
 
