@@ -98,7 +98,7 @@ test('libraryDurability: PyMySQL gets the upper-constraints note; no pip name or
   const d = libraryDurability([
     { host: 'dash1', libraries: [layer({ module: 'pymysql', pin: { package: 'PyMySQL', version: '1.1.1', from: 'inventory' } })] },
     { host: 'dash2', libraries: [layer({ module: 'MySQLdb', installs: false, pin: null, why: 'no dist-info or egg-info found for it' })] },
-    { host: 'dash3', libraries: [layer({ origin: 'unknown', installs: false, pin: null, why: "its files' change time could not be read" })] },
+    { host: 'dash3', libraries: [layer({ origin: 'unknown', installs: false, pin: null, why: "its files' change time could not be read: x" })] },
   ]);
   t.deepEqual(d.overrides.map((o) => o.packages), [['PyMySQL==1.1.1']]);
   t.true(d.warnings.some((w) => /upper-constraints: a package pinned there must use the version pinned there/.test(w)));
