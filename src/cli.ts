@@ -89,7 +89,7 @@ ${EXIT_CODES_HELP}`)
       .description(
         mode === 'plan'
           ? 'show what apply would do on every host (steps, settings diffs); runs the read-only preflight, changes nothing'
-          : 'switch every Dashboard host to another session backend: preflight, install, patch, rolling restart, proof',
+          : 'switch every Dashboard host to another session backend: preflight, install, patch, rolling reload (or restart), proof',
       )
       .option('--backend <name>', 'target backend: redis, memcached, database or cookie (overrides session.backend)')
       .option('--redis-url <url>', 'redis://host:6379/0 or rediss://... (overrides session.redis.url; no password here)')
@@ -97,14 +97,20 @@ ${EXIT_CODES_HELP}`)
       .option('--allow-insecure-cookie-sessions', 'accept --backend cookie (signed cookies: development only)')
       .option('--install-method <method>', 'how to install the client library (django-redis, pymemcache) when missing: pip, wheelhouse or distro')
       .option('--wheelhouse <dir>', 'folder of .whl files for --install-method wheelhouse (offline)')
-      .option('--health-timeout <seconds>', 'how long a restarted host may take to become healthy', '300')
+      .option('--health-timeout <seconds>', 'how long a reloaded or restarted host may take to become healthy', '300')
+      .option('--restart', 'restart every host\'s container instead of a graceful reload of its web server (overrides rollout.method)')
       .option('--carry-sessions', 'copy the live sessions into the new backend, so users stay logged in (the default; overrides session.carry)')
       .option('--no-carry-sessions', 'do not copy them: every user is logged out (also: session.carry: false)')
       .addHelpText('after', `
 ${mode === 'plan' ? 'Nothing is written and nothing restarted.' : 'Shows the plan and asks for confirmation unless --yes. A failure rolls back every changed host.\nThe run is journaled under --state-dir: see it with `sessionctl history`, undo it later with `sessionctl rollback`.'}
-Live sessions are copied into the new backend before the first restart and again after the last,
-so users stay logged in; the plan says when the old backend's sessions cannot be listed (then every
-user is logged out).
+Hosts load the new settings one at a time: by a graceful reload of the web server in the running
+container (Apache SIGUSR1, uWSGI one worker at a time; no request fails, nothing is recompressed)
+where it can be done, else by a restart (the plan says which and why); rollout.method in the
+inventory (auto, reload, restart) or --restart chooses. Each host must then serve the login page,
+and a session its web server makes must be in the new backend, before the next one starts.
+Live sessions are copied into the new backend before the first host loads it and again after the
+last, so users stay logged in; the plan says when the old backend's sessions cannot be listed (then
+every user is logged out).
 
 Examples:
   sessionctl ${mode} -i inventory.yaml --backend redis --redis-url redis://10.0.0.50:6379/0
@@ -134,13 +140,15 @@ ${EXIT_CODES_HELP}`)
     .description('restore, on the hosts it touched, the state before an earlier apply run (default: the latest not yet rolled back)')
     .option('--run <id>', 'the run to undo (see sessionctl history); default: the newest run with file writes not rolled back yet')
     .option('--force', 'restore the backup even over a file changed since the run (that change is lost)', false)
-    .option('--health-timeout <seconds>', 'how long a restarted host may take to become healthy', '300')
+    .option('--health-timeout <seconds>', 'how long a reloaded or restarted host may take to become healthy', '300')
+    .option('--restart', 'restart the hosts the run reloaded, instead of reloading them on the restored settings')
     .addHelpText('after', `
 For every file the run wrote, the host's current sha256 decides: the original bytes -> nothing to
 do; the bytes the run wrote -> restored from the backup on the host (removed if it did not exist);
 anything else -> refused, naming host, path and hashes, unless --force. Then the hosts whose settings
-were restored restart one at a time behind the health gate, and Django must resolve the backend
-they had before the run. Shows the plan and asks for confirmation unless --yes; takes the same
+were restored load them one at a time the way the run loaded the new ones (a graceful reload, or
+a restart; a reload that fails falls back to a restart; --restart restarts), behind the health
+gate, and Django must resolve the backend they had before the run. Shows the plan and asks for confirmation unless --yes; takes the same
 per-host lock as apply; a run is rolled back once (the journal records it). A refusal (changed
 file, lock held) exits 2 with nothing changed; a corrupt or truncated journal exits 1 naming its
 file:line, with nothing changed.
@@ -211,6 +219,7 @@ async function statusCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
 
 interface SwitchFlags extends BackendFlags {
   healthTimeout: string;
+  restart?: boolean;
 }
 
 async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & SwitchFlags): Promise<ExitCodeValue> {
@@ -236,6 +245,7 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
       wheelhouse: opts.wheelhouse ? resolve(opts.wheelhouse) : undefined,
       carrySessions: opts.carrySessions,
       healthTimeout,
+      restart: Boolean(opts.restart),
       ssh: { acceptNewHostKeys: opts.acceptNewHostKeys },
     },
     opts,
@@ -259,6 +269,7 @@ interface RollbackFlags {
   run?: string;
   force: boolean;
   healthTimeout: string;
+  restart?: boolean;
 }
 
 async function rollbackCommand(opts: GlobalOptions & RollbackFlags): Promise<ExitCodeValue> {
@@ -272,6 +283,7 @@ async function rollbackCommand(opts: GlobalOptions & RollbackFlags): Promise<Exi
     stateDir: stateDir(opts),
     ...(opts.run ? { runId: opts.run } : {}),
     force: opts.force,
+    restart: Boolean(opts.restart),
     ssh: { acceptNewHostKeys: opts.acceptNewHostKeys },
     healthTimeout,
     log: (host, line) => progress?.write(masker.mask(`   ${host ?? 'fleet'}: ${line}`) + '\n'),

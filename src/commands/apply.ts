@@ -31,6 +31,8 @@ export interface SwitchOptions extends BackendFlags {
   confirm: (planned: SwitchReport, warning: string) => Promise<boolean>;
   onEvent: (e: RunEvent) => void;
   healthTimeout?: number;
+  /** --restart: restart every host instead of reloading (overrides rollout.method). */
+  restart?: boolean;
   /** apply journals the run under <stateDir>/runs/<runId>.jsonl (absent: no journal, e.g. in tests). */
   stateDir?: string;
 }
@@ -196,7 +198,7 @@ function openRun(inventory: Inventory, hosts: HostConfig[], desired: Desired, pl
     id,
     mode: opts.mode,
     desired,
-    rollout: inventory.rollout,
+    rollout: opts.restart ? { ...inventory.rollout, method: 'restart' } : inventory.rollout,
     log: (host, line) => emit({ type: 'log', host, line }),
     timeouts: { health: opts.healthTimeout ?? 300 },
     ...(journal ? { journal } : {}),

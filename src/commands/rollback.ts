@@ -24,6 +24,8 @@ export interface RollbackOptions {
   force: boolean;
   ssh: SshOptions;
   healthTimeout: number;
+  /** Restart the hosts the run reloaded, instead of reloading them. */
+  restart?: boolean;
   /** Asked once the plan is shown; false = stop with nothing changed. */
   confirm: (planned: RollbackReport) => Promise<boolean>;
   log: (host: string | null, line: string) => void;
@@ -79,7 +81,7 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
     const undo: UndoRun = {
       steps: STEPS,
       order: playbook.phases.flatMap((p) => p.steps.map((s) => ({ phase: p.name, step: s }))),
-      ctx: { id: lockId, force: opts.force, timeouts: { health: opts.healthTimeout } },
+      ctx: { id: lockId, force: opts.force, timeouts: { health: opts.healthTimeout }, restart: Boolean(opts.restart) },
       record: (_phase, step, _host, outcome, detail, _t0, entry) => {
         results.set(resultKey(entry), { outcome, detail });
         opts.log(entry.target.name, `${step}: ${detail}`);
@@ -135,7 +137,7 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
     report.outcome = failed.length ? 'rollback-failed' : 'rolled-back';
     report.message = failed.length
       ? `the rollback of run ${run.header.runId} failed on ${failed.map((h) => h.host).join(', ')}; fix what the messages say, then run 'sessionctl rollback --run ${run.header.runId}' again (it only redoes what is left)`
-      : `run ${run.header.runId} rolled back: ${report.files.filter((f) => f.action === 'restore').length} file(s) restored, ${report.hosts.filter((h) => h.restart).length} host(s) restarted on the previous backend`;
+      : `run ${run.header.runId} rolled back: ${report.files.filter((f) => f.action === 'restore').length} file(s) restored, ${report.hosts.filter((h) => h.restart).length} host(s) reloaded or restarted on the previous backend`;
     journal.append({
       type: 'rollback',
       at: new Date().toISOString(),

@@ -1,4 +1,4 @@
-import type { Engine, ContainerInfo } from '../transport/types.js';
+import type { Engine, ContainerInfo, ContainerExecOptions } from '../transport/types.js';
 import { HostError } from '../errors.js';
 import type { SettingsLayout } from '../inventory/types.js';
 import { asset } from '../util/assets.js';
@@ -18,6 +18,8 @@ export interface HorizonFacts {
   horizon: string | null;
   modules: Record<string, string | null>;
   kollaConfigFiles: string[] | null;
+  /** Kolla's config.json: where its start copies each file of the config dir, with what owner and mode. */
+  kollaEntries?: Record<string, KollaEntry>;
   settingsD: string[] | null;
   managepy: string | null;
   /** PEP 668 marker: pip needs --break-system-packages here. */
@@ -42,6 +44,18 @@ export interface WebServer {
   kind: 'apache' | 'uwsgi' | 'unknown';
   config: string | null;
   listen: { scheme: string; address: string }[];
+  /** uWSGI: a master respawns the workers. */
+  master?: boolean;
+  /** uWSGI: each worker imports the app itself (a reloaded worker reads the settings anew). */
+  lazyApps?: boolean;
+  /** Not Apache or uWSGI: PID 1's name. */
+  pid1?: string;
+}
+
+export interface KollaEntry {
+  dest: string;
+  owner: string;
+  perm: string | null;
 }
 
 export interface EffectiveSettings {
@@ -70,18 +84,23 @@ const SCRIPT_LIBRARIES: Record<string, string[]> = {
   'steps/python/carry.py': ['facts/python/overlay.py'],
   'steps/python/migrate.py': ['facts/python/overlay.py'],
   'facts/python/login_page.py': ['facts/python/http_status.py'],
+  'steps/python/reload.py': ['facts/python/overlay.py', 'facts/python/http_status.py', 'facts/python/web_server.py'],
 };
+
+/** Who runs a script in the container (default: the image's user) and how long it may take. */
+export type RunAs = Pick<ContainerExecOptions, 'user' | 'timeoutMs'>;
 
 /**
  * Run a Python script shipped under src/ inside the container, JSON in on stdin. `script` is its
  * path under src/ (`facts/python/` reads; a step's own scripts, which write, live with the steps);
  * a bare name is one of facts/python/.
  */
-export function runPython(engine: Engine, container: string, script: string, input: unknown = {}) {
+export function runPython(engine: Engine, container: string, script: string, input: unknown = {}, exec: RunAs = {}) {
   const path = script.includes('/') ? script : `facts/python/${script}`;
   const code = [...(SCRIPT_LIBRARIES[path] ?? []), path].map((s) => asset(`src/${s}`)).join('\n\n');
   return engine.exec(container, [...PYTHON_LAUNCHER, '-c', code], {
     stdin: JSON.stringify(input),
+    ...exec,
   });
 }
 
@@ -145,7 +164,17 @@ export function parseProbeOutput(stdout: string): HorizonFacts {
   if (raw.database_error) facts.databaseError = String(raw.database_error);
   if (loginPage) facts.loginPage = loginPage;
   if (raw.also) facts.also = raw.also;
-  if (raw.web_server) facts.webServer = { kind: raw.web_server.kind, config: raw.web_server.config ?? null, listen: raw.web_server.listen ?? [] };
+  if (raw.kolla_entries) facts.kollaEntries = raw.kolla_entries;
+  const ws = raw.web_server;
+  if (ws) {
+    facts.webServer = {
+      kind: ws.kind,
+      config: ws.config ?? null,
+      listen: ws.listen ?? [],
+      ...(ws.kind === 'uwsgi' ? { master: Boolean(ws.master), lazyApps: Boolean(ws.lazy_apps) } : {}),
+      ...(ws.pid1 ? { pid1: String(ws.pid1) } : {}),
+    };
+  }
   const s = raw.settings;
   if (s) {
     facts.settings = {
@@ -237,8 +266,8 @@ export function backendOf(sessionEngine: string | undefined, cacheBackend: strin
 }
 
 /** Run a shipped script in the container and parse its one-JSON-document answer. */
-export async function pythonJson<T>(host: string, engine: Engine, container: string, script: string, input: unknown): Promise<T> {
-  const res = await runPython(engine, container, script, input);
+export async function pythonJson<T>(host: string, engine: Engine, container: string, script: string, input: unknown, exec: RunAs = {}): Promise<T> {
+  const res = await runPython(engine, container, script, input, exec);
   if (res.code !== 0) {
     throw new HostError(host, `${script} failed in container '${container}' (exit ${res.code}):\n${tail(res.stderr)}`);
   }

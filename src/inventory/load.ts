@@ -147,6 +147,7 @@ const INSTALL = object(INSTALL_SHAPE, (install, report) => {
 const ROLLOUT_SHAPE = {
   serial: int(1).default(1),
   max_fail: int(0).default(0),
+  method: oneOf(['auto', 'reload', 'restart']).default('auto'),
 };
 const ROLLOUT = object(ROLLOUT_SHAPE);
 

@@ -74,6 +74,11 @@ export interface InstallConfig {
 export interface RolloutConfig {
   serial: number;
   maxFail: number;
+  /**
+   * How a host loads the new settings. auto: a graceful reload of the web server where it can be
+   * done, else a restart; reload: refuse hosts that cannot reload; restart: always restart.
+   */
+  method: 'auto' | 'reload' | 'restart';
 }
 
 export interface KollaConfig {

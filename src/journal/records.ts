@@ -87,6 +87,9 @@ export interface RestartRecord {
   stage: 'apply' | 'rollback';
   /** The login page the health gate asked (derived from the web server at the run's start). */
   loginUrl?: string;
+  /** A graceful reload (absent: a restart), and the files (names in the Kolla config dir) it copied into the container. */
+  method?: 'reload';
+  files?: string[];
 }
 
 export interface OutcomeRecord {

@@ -44,14 +44,16 @@ export function fileAction(f: FileRecord, now: string | null, force: boolean): F
 }
 
 /**
- * One Dashboard host's container: restarted on the restored settings when the run restarted it, or
- * when Django there does not resolve the previous backend (`running`; null: could not be asked).
+ * One Dashboard host's container: reloaded or restarted (`method`, as the run loaded its settings) on
+ * the restored settings when the run loaded them there, or when Django there does not resolve the
+ * previous backend (`running`; null: could not be asked).
  * `running` is not asked (undefined) when the run restarted it.
  */
-export function restartAction(host: string, before: BeforeBackend | null, running: BeforeBackend | null | undefined, restarted: boolean): HostAction {
-  if (restarted) return { host, before, restart: true, reason: 'restart horizon on the restored settings, health gate, check the previous backend is effective' };
-  if (!running) return { host, before, restart: true, reason: "Horizon's effective backend could not be read: restart it on the original settings and check it" };
-  if (before && backendDifferences(before, running).length) return { host, before, restart: true, reason: `the running Horizon still uses ${running.name}: restart it on the original settings` };
+export function restartAction(host: string, before: BeforeBackend | null, running: BeforeBackend | null | undefined, restarted: boolean, method: 'reload' | 'restart' = 'restart'): HostAction {
+  const load = method === 'reload' ? 'reload its web server gracefully' : 'restart it';
+  if (restarted) return { host, before, restart: true, reason: `${load} on the restored settings, health gate, check the previous backend is effective` };
+  if (!running) return { host, before, restart: true, reason: `Horizon's effective backend could not be read: ${load} on the original settings and check it` };
+  if (before && backendDifferences(before, running).length) return { host, before, restart: true, reason: `the running Horizon still uses ${running.name}: ${load} on the original settings` };
   return { host, before, restart: false, reason: `nothing to do: Horizon runs ${running.name}` };
 }
 

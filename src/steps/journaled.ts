@@ -25,7 +25,15 @@ export function undoEntriesOf(run: RunJournal, targetOf: (host: string) => UndoT
       const restarts = run.restarts.filter((r) => r.host === host);
       const last = restarts.at(-1);
       const loginUrl = restarts.filter((r) => r.loginUrl).at(-1)?.loginUrl;
-      const record: RestartUndo = { container: last?.container ?? target.host!.container, before: beforeOf.get(host) ?? null, restarted: last?.stage === 'apply', ...(loginUrl ? { loginUrl } : {}) };
+      // The rollback loads the restored settings the way the run loaded the new ones.
+      const loaded = restarts.filter((r) => r.stage === 'apply').at(-1);
+      const record: RestartUndo = {
+        container: last?.container ?? target.host!.container,
+        before: beforeOf.get(host) ?? null,
+        restarted: last?.stage === 'apply',
+        ...(loginUrl ? { loginUrl } : {}),
+        ...(loaded?.method === 'reload' && loaded.files ? { method: 'reload' as const, files: loaded.files } : {}),
+      };
       entries.push({ target, step: 'restart', record });
     }
     return entries;

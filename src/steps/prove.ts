@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { HostError } from '../errors.js';
 import { pythonJson } from '../facts/horizon.js';
 import { fleetStep, type HostContext } from './types.js';
 
@@ -7,6 +8,7 @@ interface SessionAnswer {
   key: string;
   cache_key?: string;
   value?: string | null;
+  error?: string;
 }
 
 function session(h: HostContext, input: Record<string, unknown>): Promise<SessionAnswer> {
@@ -17,6 +19,22 @@ function session(h: HostContext, input: Record<string, unknown>): Promise<Sessio
 const PROOF_TTL_S = 60;
 /** How long a reader waits for the session written on the other host to appear. */
 const READ_WAIT_S = 30;
+
+/**
+ * Proof that the processes serving `url` use the new backend, not only a fresh interpreter beside
+ * them: the web server's own answer to a login form post sets a session, and that session must be
+ * readable through the new settings and present in the backend itself. It expires by itself.
+ */
+export async function servedSession(h: HostContext, url: string): Promise<string> {
+  const { target } = h.run.desired;
+  const a = await session(h, { op: 'served', url, ttl: PROOF_TTL_S });
+  if (a.error) throw new HostError(h.host.name, `could not have ${url} make a session: ${a.error}`);
+  const shown = a.cache_key ?? a.key.slice(0, 40);
+  if (a.value !== 'credentials' || !(await target.holds(h, { key: a.key, ...(a.cache_key ? { cacheKey: a.cache_key } : {}) }))) {
+    throw new HostError(h.host.name, `the session ${url} made (${shown}) is not in ${target.where}: the serving processes do not use the new backend`);
+  }
+  return target.name === 'cookie' ? `${url} makes signed-cookie sessions` : `the session ${url} made is in ${target.where} (${shown})`;
+}
 
 /** A session key as Django makes them (32 of [a-z0-9]), chosen here so the readers can start at once. */
 function sessionKey(): string {
@@ -31,10 +49,10 @@ function sessionKey(): string {
  */
 export const crossHostSession = fleetStep({
   title: 'a session written on one host is read on the others',
-  needs: ['restart'],
+  needs: ['method'],
   gives: [],
   async plan(fleet, { hosts }) {
-    return hosts.some((h) => h.restart)
+    return hosts.some((h) => h.method)
       ? { action: 'check', summary: `write a session on ${fleet.hosts[0]!.host.name} (it expires after ${PROOF_TTL_S}s), read it on ${fleet.hosts.length > 1 ? fleet.hosts.slice(1).map((h) => h.host.name).join(', ') : 'the same host'}, find it in ${fleet.run.desired.target.where}` }
       : { action: 'none', reason: 'no change: nothing was switched' };
   },

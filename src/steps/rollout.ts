@@ -1,21 +1,15 @@
+import { basename } from 'node:path';
 import { HostError, InternalError, SessionctlError, HostUnreachableError, detailFor } from '../errors.js';
 import { loginUrl, probeHorizon, type HorizonFacts } from '../facts/horizon.js';
 import { beforeBackend, mismatches, previousMismatches } from '../backends/effective.js';
 import { restartAction } from '../journal/rollback-plan.js';
 import { hostSettings } from './settings.js';
+import { servedSession } from './prove.js';
 import type { HostConfig } from '../inventory/types.js';
 import type { Engine } from '../transport/types.js';
 import type { BeforeBackend } from '../journal/records.js';
-import { hostStep, type HostContext, type RestartUndo, type RunInfo, type Undo } from './types.js';
-
-/** What restarting and gating one host needs: a step's HostContext and an undo's target both fit. */
-export interface RestartTarget {
-  host: HostConfig;
-  engine: Engine;
-  run: Pick<RunInfo, 'timeouts' | 'journal'>;
-  /** Horizon's login page as the container's web server serves it (see loginUrl). */
-  loginUrl: string;
-}
+import { chooseMethod, reloadInPlace, reloadSummary, whyNoReload } from './reload.js';
+import { hostStep, type HostContext, type HostSettingsChange, type LoadMethod, type RestartTarget, type RestartUndo, type Undo, type UndoContext } from './types.js';
 
 /** The restart target of a host in a run: its login page from the facts gathered at the start. */
 function restartTarget(ctx: HostContext): RestartTarget {
@@ -85,30 +79,43 @@ export async function healthGate(ctx: RestartTarget): Promise<{ note: string; fa
   throw new HostError(ctx.host.name, `not healthy within ${ctx.run.timeouts.health}s: ${last}`);
 }
 
+/** How this host loads its settings file, and the plan's words for it (a refusal fails the host). */
+function loadPlan(ctx: HostContext, settings: HostSettingsChange): { method: LoadMethod; summary: string } {
+  const file = basename(settings.path);
+  const chosen = chooseMethod(ctx.run.rollout.method, whyNoReload(ctx.facts.horizon!, file));
+  if ('refuse' in chosen) throw new HostError(ctx.host.name, chosen.refuse);
+  if (chosen.method === 'reload') return { method: 'reload', summary: reloadSummary(ctx.facts.horizon!, file) };
+  return { method: 'restart', summary: `restart ${ctx.host.container} (stop timeout ${STOP_TIMEOUT_S}s; ${chosen.why}); Kolla's start regenerates the static files` };
+}
+
 /**
- * Restart to load the new settings: when the file changes, or when it already says the new backend
- * but the running Horizon does not use it yet. Gives `restart`: whether this host restarts.
+ * Load the new settings into the running Horizon: by a graceful reload of its web server where
+ * it can be done (rollout.method), else by a restart. When the file changes, or when it already
+ * says the new backend but the running Horizon does not use it yet. Gives `method`: how this host
+ * loads them (false: it need not).
  */
 export const restart = hostStep({
-  title: 'container restarted',
+  title: 'new settings loaded (graceful reload, or restart)',
   needs: ['settings'],
-  gives: ['restart'],
+  gives: ['method'],
   async plan(ctx, { settings }) {
-    if (settings.changed) return { action: 'change', summary: `restart ${ctx.host.container} (stop timeout ${STOP_TIMEOUT_S}s) to load the new settings; Kolla's start regenerates the static files`, gives: { restart: true } };
-    if (settings.switches) {
-      const wrong = mismatches(hostSettings(ctx).expect, ctx.facts.horizon!);
-      return { action: 'change', summary: `restart ${ctx.host.container}: the file is already patched but the running Horizon still has ${wrong.join('; ')}`, gives: { restart: true } };
-    }
-    return { action: 'none', reason: 'no change: Horizon already runs with this backend', gives: { restart: false } };
+    if (!settings.changed && !settings.switches) return { action: 'none', reason: 'no change: Horizon already runs with this backend', gives: { method: false as const } };
+    const { method, summary } = loadPlan(ctx, settings);
+    if (settings.changed) return { action: 'change', summary, gives: { method } };
+    const wrong = mismatches(hostSettings(ctx).expect, ctx.facts.horizon!);
+    return { action: 'change', summary: `${summary}: the file is already patched but the running Horizon still has ${wrong.join('; ')}`, gives: { method } };
   },
-  async apply(ctx, _input, remember: (r: RestartUndo) => void) {
+  async apply(ctx, { method, settings }, remember: (r: RestartUndo) => void) {
     // A container someone stopped since the preflight is theirs to start: do not race them.
     const now = await ctx.engine.inspect(ctx.host.container);
     if (now?.state !== 'running') {
-      throw new HostError(ctx.host.name, `container '${ctx.host.container}' is ${now ? now.state : 'gone'} now (it was running at preflight): someone else is working on this host; not restarting it`);
+      throw new HostError(ctx.host.name, `container '${ctx.host.container}' is ${now ? now.state : 'gone'} now (it was running at preflight): someone else is working on this host; not ${method === 'reload' ? 'reloading' : 'restarting'} it`);
     }
-    const settings = ctx.facts.horizon?.settings;
-    remember({ container: ctx.host.container, before: settings ? beforeBackend(settings) : null, restarted: true, loginUrl: restartTarget(ctx).loginUrl });
+    const previous = ctx.facts.horizon?.settings;
+    const target = restartTarget(ctx);
+    const files = [basename(settings.path)];
+    remember({ container: ctx.host.container, before: previous ? beforeBackend(previous) : null, restarted: true, loginUrl: target.loginUrl, method: method || 'restart', files });
+    if (method === 'reload') return reloadInPlace(target, files);
     await restartRegenerating(ctx.engine, ctx.host.container);
     return `restarted ${ctx.host.container}`;
   },
@@ -116,25 +123,44 @@ export const restart = hostStep({
 });
 
 /**
- * The undo of a restart, for the automatic rollback and `sessionctl rollback` alike. One definition
- * of "the previous backend is back": Django in the running container resolves what it did before
- * the run. A container the run restarted is restarted on its restored settings; one it did not is
- * restarted only when Django there does not resolve the previous backend (or cannot be asked).
+ * The undo of loading the settings, for the automatic rollback and `sessionctl rollback` alike.
+ * One definition of "the previous backend is back": Django in the running container resolves what
+ * it did before the run. A container the run loaded the settings into gets its restored settings
+ * the same way (a reload that fails falls back to a restart: the host must come back); one it did
+ * not is restarted only when Django there does not resolve the previous backend (or cannot be asked).
  */
 function restartUndo(): Undo<RestartUndo> {
   return {
-    journal: (r, host) => ({ type: 'restart', host, container: r.container, stage: 'apply', ...(r.loginUrl ? { loginUrl: r.loginUrl } : {}) }),
+    journal: (r, host) => ({
+      type: 'restart', host, container: r.container, stage: 'apply',
+      ...(r.loginUrl ? { loginUrl: r.loginUrl } : {}),
+      ...(r.method === 'reload' ? { method: r.method, files: r.files } : {}),
+    }),
     async plan(ctx, r) {
       const running = r.restarted ? undefined : await runningBackend(ctx.target.name, ctx.target.engine!, r.container);
-      const restart = restartAction(ctx.target.name, r.before, running, r.restarted);
+      const restart = restartAction(ctx.target.name, r.before, running, r.restarted, undoMethod(ctx.run, r));
       return restart.restart ? { action: 'undo', summary: restart.reason, restart } : { action: 'none', reason: restart.reason, restart };
     },
     async apply(ctx, r) {
       const { host, engine } = ctx.target;
       if (!host || !engine) throw new InternalError(`no container engine for ${ctx.target.name}`);
-      return restartOnPrevious({ host, engine, run: ctx.run, loginUrl: r.loginUrl ?? loginUrl(host.healthUrl, undefined) }, r.before);
+      const target = { host, engine, run: ctx.run, loginUrl: r.loginUrl ?? loginUrl(host.healthUrl, undefined) };
+      if (undoMethod(ctx.run, r) === 'reload') {
+        try {
+          return await loadPrevious(target, r.before, 'reload', r.files!);
+        } catch (err) {
+          if (err instanceof HostUnreachableError || !(err instanceof SessionctlError)) throw err;
+          return `${detailFor(err, host.name)}; then ${await loadPrevious(target, r.before, 'restart')}`;
+        }
+      }
+      return loadPrevious(target, r.before, 'restart');
     },
   };
+}
+
+/** The run's method, unless the rollback was told to restart (or the record names no file to copy). */
+function undoMethod(run: UndoContext['run'], r: RestartUndo): LoadMethod {
+  return r.method === 'reload' && r.files?.length && !run.restart ? 'reload' : 'restart';
 }
 
 /** What Django resolves now in a container, or null when it cannot be asked (container down, settings broken). */
@@ -149,27 +175,29 @@ async function runningBackend(host: string, engine: Engine, container: string): 
 }
 
 /**
- * Restart a host on its restored settings, wait for the health gate, and ask Django whether the
- * previous backend is effective again.
+ * Load a host's restored settings (`files` into the container and a reload, or a restart), wait
+ * for the health gate, and ask Django whether the previous backend is effective again.
  */
-export async function restartOnPrevious(ctx: RestartTarget, before: BeforeBackend | null): Promise<string> {
+async function loadPrevious(ctx: RestartTarget, before: BeforeBackend | null, method: LoadMethod, files: string[] = []): Promise<string> {
+  const done = method === 'reload' ? 'reloaded' : 'restarted';
   const byHand = `by hand on ${ctx.host.name}: check 'docker logs ${ctx.host.container}', then 'docker restart ${ctx.host.container}'`;
-  ctx.run.journal?.append({ type: 'restart', host: ctx.host.name, container: ctx.host.container, stage: 'rollback' });
-  await restartRegenerating(ctx.engine, ctx.host.container);
+  ctx.run.journal?.append({ type: 'restart', host: ctx.host.name, container: ctx.host.container, stage: 'rollback', ...(method === 'reload' ? { method, files } : {}) });
+  const how = method === 'reload' ? `${await reloadInPlace(ctx, files)}; ` : '';
+  if (method === 'restart') await restartRegenerating(ctx.engine, ctx.host.container);
   const { note: health, facts } = await healthGate(ctx).catch((err: Error) => {
-    throw new HostError(ctx.host.name, `restarted on the restored settings but ${detailFor(err, ctx.host.name)}; ${byHand}`);
+    throw new HostError(ctx.host.name, `${done} on the restored settings but ${detailFor(err, ctx.host.name)}; ${byHand}`);
   });
   const differs = before ? previousMismatches(before, facts) : [];
-  if (differs.length) throw new HostError(ctx.host.name, `restarted, but the previous backend is not effective again: ${differs.join('; ')}`);
-  return `restarted on the previous backend (${facts.settings!.sessionEngine.split('.').pop()}${facts.settings!.cache.backend ? ` + ${facts.settings!.cache.backend}` : ''}); ${health}`;
+  if (differs.length) throw new HostError(ctx.host.name, `${done}, but the previous backend is not effective again: ${differs.join('; ')}`);
+  return `${done} on the previous backend (${facts.settings!.sessionEngine.split('.').pop()}${facts.settings!.cache.backend ? ` + ${facts.settings!.cache.backend}` : ''}); ${how}${health}`;
 }
 
 export const healthGateStep = hostStep({
   title: 'healthy again (Docker health, login page 200)',
-  needs: ['restart'],
+  needs: ['method'],
   gives: ['restarted'],
-  async plan(ctx, { restart }) {
-    return restart ? { action: 'check', summary: `wait up to ${ctx.run.timeouts.health}s for health and ${restartTarget(ctx).loginUrl}` } : { action: 'none', reason: 'not restarted' };
+  async plan(ctx, { method }) {
+    return method ? { action: 'check', summary: `wait up to ${ctx.run.timeouts.health}s for health and ${restartTarget(ctx).loginUrl}` } : { action: 'none', reason: 'no change: nothing loaded' };
   },
   async apply(ctx) {
     const { note, facts } = await healthGate(restartTarget(ctx));
@@ -177,21 +205,28 @@ export const healthGateStep = hostStep({
   },
 });
 
-/** The backend Django resolves in the restarted container (read by the gate) must be the one asked for. */
+/**
+ * The backend Django resolves in the container now (read by the gate) must be the one asked for,
+ * and the serving processes must use it: a session the web server makes is in the new backend.
+ */
 export const verifySettings = hostStep({
-  title: 'new backend effective in the running Horizon',
-  needs: ['restart', 'restarted'],
+  title: 'new backend effective in the serving processes',
+  needs: ['method', 'restarted'],
   gives: [],
-  async plan(_ctx, { restart }) {
-    return restart ? { action: 'check', summary: 'ask Django in the restarted container what it resolved' } : { action: 'none', reason: 'not restarted' };
+  async plan(ctx, { method }) {
+    return method
+      ? { action: 'check', summary: `ask Django in the container what it resolves; post the login form to ${restartTarget(ctx).loginUrl}: the session it makes must be in ${ctx.run.desired.target.where}` }
+      : { action: 'none', reason: 'no change: nothing loaded' };
   },
-  async apply(ctx, { restarted }) {
+  async apply(ctx, { method, restarted }) {
     const wanted = hostSettings(ctx);
     const wrong = mismatches(wanted.expect, restarted);
-    if (wrong.length) throw new HostError(ctx.host.name, `after the restart ${wrong.join('; ')}`);
+    const after = method === 'reload' ? 'after the reload' : 'after the restart';
+    if (wrong.length) throw new HostError(ctx.host.name, `${after} ${wrong.join('; ')}`);
     if (wanted.library && !restarted.modules[wanted.library.module]) {
-      throw new HostError(ctx.host.name, `${wanted.library.module} does not import in the restarted container`);
+      throw new HostError(ctx.host.name, `${wanted.library.module} does not import in the container ${after}`);
     }
-    return `effective: ${restarted.settings!.sessionEngine} + ${restarted.settings!.cache.backend} at ${JSON.stringify(restarted.settings!.cache.location)}`;
+    const served = await servedSession(ctx, restartTarget(ctx).loginUrl);
+    return `effective: ${restarted.settings!.sessionEngine} + ${restarted.settings!.cache.backend} at ${JSON.stringify(restarted.settings!.cache.location)}; ${served}`;
   },
 });

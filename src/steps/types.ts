@@ -16,6 +16,9 @@ import type { BeforeBackend, FileRecord, JournalRecord } from '../journal/record
 import type { FileAction, HostAction } from '../journal/rollback-plan.js';
 import type { CarryCounts, StepPlan, UndoPlan } from '../runner/results.js';
 
+/** How a host loads new settings: a graceful reload of its web server, or a restart of its container. */
+export type LoadMethod = 'reload' | 'restart';
+
 /** A settings file a step patches: its bytes now and the text it will hold (the same text when nothing changes). */
 export interface SettingsChange {
   path: string;
@@ -64,9 +67,9 @@ export interface CarryLedger {
 export interface HostValues {
   /** patch-settings (plan): the settings file of this host, its text after the run, and whether the host switches. */
   settings: HostSettingsChange;
-  /** restart (plan): this host restarts in this run, so it is gated, verified and proven. */
-  restart: boolean;
-  /** health-gate (apply): what Django resolves in the restarted container, read right after the 200. */
+  /** restart (plan): how this host loads the new settings in this run (then it is gated, verified and proven), or false. */
+  method: LoadMethod | false;
+  /** health-gate (apply): what Django resolves in the container once the settings are loaded, read right after the 200. */
   restarted: HorizonFacts;
   /** install-client-library (plan): the target backend's client libraries after the run: from the image or only the container layer. */
   libraries: LibraryAfterRun[];
@@ -97,7 +100,7 @@ export type ApplyKey = 'restarted' | 'installed' | 'carried' | 'carriedAgain';
 /** Each value's scope and the stage that gives it: what the playbook loader checks an order against. */
 export const VALUES: Record<ValueKey, { scope: 'host' | 'fleet'; stage: 'plan' | 'apply' }> = {
   settings: { scope: 'host', stage: 'plan' },
-  restart: { scope: 'host', stage: 'plan' },
+  method: { scope: 'host', stage: 'plan' },
   restarted: { scope: 'host', stage: 'apply' },
   libraries: { scope: 'host', stage: 'plan' },
   installed: { scope: 'host', stage: 'apply' },
@@ -118,6 +121,15 @@ export interface RunInfo {
   timeouts: { health: number };
   /** apply: the run journal; the runner journals each undo record before the change it announces. */
   journal?: Journal;
+}
+
+/** What loading settings into one host and gating it needs: a step's HostContext and an undo's target both fit. */
+export interface RestartTarget {
+  host: HostConfig;
+  engine: Engine;
+  run: Pick<RunInfo, 'timeouts' | 'journal'>;
+  /** Horizon's login page as the container's web server serves it (see loginUrl). */
+  loginUrl: string;
 }
 
 /** Everything a step may use on one host. Steps never open connections. */
@@ -153,10 +165,10 @@ export interface UndoTarget {
   engine?: Engine;
 }
 
-/** What every undo may use: the target, the run's waits and journal, and whether --force was given. */
+/** What every undo may use: the target, the run's waits and journal, whether --force was given, and whether --restart was (restart instead of reload). */
 export interface UndoContext {
   target: UndoTarget;
-  run: Pick<RunInfo, 'timeouts' | 'journal'> & { id: string; force: boolean };
+  run: Pick<RunInfo, 'timeouts' | 'journal'> & { id: string; force: boolean; restart?: boolean };
 }
 
 /** A change recorded by a step's apply before it made it: what its undo needs. */
@@ -244,13 +256,17 @@ export function fleetStep<const N extends ValueKey = never, const G extends Flee
 /** The undo record of a settings file write (the journal's file record). */
 export type FileUndo = FileRecord;
 
-/** The undo record of a restart: the backend that must be effective again afterwards. */
+/** The undo record of loading the settings: the backend that must be effective again afterwards. */
 export interface RestartUndo {
   container: string;
   /** What Django resolved before the run (null: unknown; then only health is checked). */
   before: BeforeBackend | null;
-  /** The run restarted it on the new settings (and no rollback restarted it since). */
+  /** The run loaded the new settings into it (and no rollback loaded the old ones since). */
   restarted: boolean;
+  /** How the run loaded them (absent in journals older than reloads: restart). */
+  method?: LoadMethod;
+  /** reload: the files (names in the Kolla config dir) copied into the container. */
+  files?: string[];
   /** The login page the health gate waits for (unset in journals older than this field: the host's default). */
   loginUrl?: string;
 }

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cli, djangoPython, djangoSettings, horizonStartedAt, hostFileBytes, labsFor, labWheelhouse, redisCli, redisInventory, runs, skipUnlessRuns } from './harness.js';
+import { cli, djangoPython, djangoSettings, horizonStartedAt, hostFileBytes, labsFor, labWheelhouse, redisCli, redisInventory, runs, servingPids, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
@@ -20,7 +20,7 @@ function redisUrl(lab: LabInfo): string {
 
 
 async function snapshot(lab: LabInfo) {
-  return Promise.all(lab.hosts.map(async (h) => ({ file: await hostFileBytes(h.container, CUSTOM), started: await horizonStartedAt(h.container) })));
+  return Promise.all(lab.hosts.map(async (h) => ({ file: await hostFileBytes(h.container, CUSTOM), started: await horizonStartedAt(h.container), serving: await servingPids(h.container) })));
 }
 
 for (const lab of labsFor('apply-redis', 'apply-redis:plan')) {

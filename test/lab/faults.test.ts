@@ -53,7 +53,8 @@ for (const lab of labsFor('faults:core', 'faults')) {
     // so its automatic rollback cannot prove it healthy either.
     const hosts = Object.fromEntries(lab.hosts.map((h) => [h.name, { address: h.address, port: h.sshPort, ...(h.name === 'dash2' ? { health_url: 'http://127.0.0.1:1/auth/login/' } : {}) }]));
     // Long enough for dash1's real restart on a busy machine; dash2 waits it out.
-    const res = await cli(['apply', '-i', redisInventory(lab, await labWheelhouse(), { hosts }), '--state-dir', state, '--health-timeout', '60', '--yes', '--json']);
+    // --restart: the restart path's gate (a reload would wait on the same closed port).
+    const res = await cli(['apply', '-i', redisInventory(lab, await labWheelhouse(), { hosts }), '--state-dir', state, '--health-timeout', '60', '--restart', '--yes', '--json']);
     t.is(res.code, 2, res.stderr);
     const report = JSON.parse(res.stdout) as SwitchReport;
     t.is(report.outcome, 'rollback-failed', report.error);
@@ -61,7 +62,7 @@ for (const lab of labsFor('faults:core', 'faults')) {
     t.deepEqual(report.rollbackFailed, ['dash2']);
     const after = await fleetSnapshot(lab, [CUSTOM]);
     t.deepEqual(after.map((h) => h.files), before.map((h) => h.files), 'every settings file has its exact original bytes');
-    t.is(after[2]!.started, before[2]!.started, 'host 3 was never restarted');
+    t.deepEqual([after[2]!.started, after[2]!.serving], [before[2]!.started, before[2]!.serving], 'host 3 was never restarted or reloaded');
     t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => MEMCACHED), 'dash2 was restarted on its restored file all the same');
     const failed = records(report.journal!).find((r) => r.type === 'step' && (r.result as { host: string; outcome: string }).host === 'dash2' && (r.result as { outcome: string }).outcome === 'rollback-failed');
     t.regex(String((failed?.result as { detail?: string } | undefined)?.detail), /by hand on dash2/, 'the journal says what to do by hand');
@@ -129,7 +130,8 @@ for (const lab of labsFor('faults:core', 'faults')) {
     const original = await hostFiles(lab, CUSTOM);
     const state = scratch('sessionctl-state-');
     const inv = redisInventory(lab, await labWheelhouse());
-    const child = spawn(process.execPath, ['dist/cli.js', 'apply', '-i', inv, '--state-dir', state, '--yes', '--json'], { env: { ...process.env, SSH_AUTH_SOCK: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // --restart: the interrupt lands in Kolla's recompress, which a reload never runs.
+    const child = spawn(process.execPath, ['dist/cli.js', 'apply', '-i', inv, '--state-dir', state, '--restart', '--yes', '--json'], { env: { ...process.env, SSH_AUTH_SOCK: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));

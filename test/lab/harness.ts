@@ -58,6 +58,10 @@ export const MATRIX = {
   faults: ['zed'],
   'faults:more': [],
   'rollback:core': ['k2026'],
+  // Issue 15: a switch under load through HAProxy by graceful reloads (uWSGI workers one at a
+  // time, Apache's graceful restart), and a reload the serving processes ignore, rolled back.
+  'reload:load': ['k2026', 'zed'],
+  'reload:fault': ['k2026'],
   rollback: [],
   'kolla-override': ['k2026'],
   'kolla-override:rollout-failure': [],
@@ -236,13 +240,23 @@ export async function labIndexDown(lab: LabInfo): Promise<void> {
   await run('docker', ['rm', '-f', `sessionctl-${lab.name}-pypi`]).catch(() => undefined);
 }
 
-/** Files and container start times of every host: equal snapshots mean nothing was changed. */
-export async function fleetSnapshot(lab: LabInfo, paths: string[]): Promise<{ host: string; files: (string | null)[]; started: string }[]> {
+/**
+ * The web server's processes in a host's horizon container (PIDs as the host's Docker sees them):
+ * a reload replaces them, a restart too. Docker's own view, not sessionctl's.
+ */
+export async function servingPids(container: string): Promise<string> {
+  const top = await onHost(container, ['docker', 'top', 'horizon', '-eo', 'pid,comm']);
+  return top.split('\n').map((l) => l.trim().split(/\s+/)).filter(([pid, comm]) => /^\d+$/.test(pid ?? '') && /^(uwsgi|apache2)$/.test(comm ?? '')).map(([pid]) => pid).sort().join(' ');
+}
+
+/** Files, container start times and serving processes of every host: equal snapshots mean nothing was changed, reloaded or restarted. */
+export async function fleetSnapshot(lab: LabInfo, paths: string[]): Promise<{ host: string; files: (string | null)[]; started: string; serving: string }[]> {
   return Promise.all(
     lab.hosts.map(async (h) => ({
       host: h.name,
       files: await Promise.all(paths.map(async (p) => (await hostFileBytes(h.container, p))?.toString('base64') ?? null)),
       started: await horizonStartedAt(h.container),
+      serving: await servingPids(h.container),
     })),
   );
 }

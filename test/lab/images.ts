@@ -32,6 +32,8 @@ export interface LabImages {
   dash: string;
   jump: string;
   services: string;
+  /** HAProxy and the load generator, started by the tests that need them (labLoadBalancer). */
+  lb: string;
   /** Only for flavours with Valkey (k2026). */
   valkey?: string;
 }
@@ -75,6 +77,7 @@ export function labImageTags(imagesDir: string, flavour: Flavour): LabImages {
     dash: imageTag(imagesDir, 'dash', 'bookworm'),
     jump: imageTag(imagesDir, 'jump', 'bookworm'),
     services: imageTag(imagesDir, 'services', 'bookworm'),
+    lb: imageTag(imagesDir, 'lb', 'bookworm'),
     ...(f.valkey ? { valkey: imageTag(imagesDir, 'valkey', 'trixie') } : {}),
   };
 }
@@ -148,6 +151,7 @@ export async function ensureImages(imagesDir: string, flavours: Flavour[], log: 
     builds.set(tags.dash, () => build(imagesDir, tags.dash, 'dash', 'bookworm', log));
     builds.set(tags.jump, () => build(imagesDir, tags.jump, 'jump', 'bookworm', log));
     builds.set(tags.services, () => build(imagesDir, tags.services, 'services', 'bookworm', log));
+    builds.set(tags.lb, () => build(imagesDir, tags.lb, 'lb', 'bookworm', log));
   }
   await Promise.all([...builds.values()].map((b) => b()));
   return labImageTags(imagesDir, flavours[0]!);

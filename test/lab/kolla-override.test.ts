@@ -60,7 +60,7 @@ if (lab) {
     t.true(report.fleet.some((r) => r.step === 'kolla-override' && r.outcome === 'rolled-back'));
     const after = await fleetSnapshot(lab, files);
     t.deepEqual(after.map((h) => h.files), before.map((h) => h.files), 'every settings file and the override have their exact bytes again');
-    t.is(after[2]!.started, before[2]!.started, 'host 3 was never restarted');
+    t.deepEqual([after[2]!.started, after[2]!.serving], [before[2]!.started, before[2]!.serving], 'host 3 was never restarted or reloaded');
   });
 
   test.serial('deploy host: a per-host file where one exists, the shared file for the rest; the block renders through Jinja byte for byte, hostile password included', async (t) => {

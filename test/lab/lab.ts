@@ -95,6 +95,7 @@ const SECRETS = ['redis', 'sentinel', 'mariadb', 'postgres', 'valkey'] as const;
 const servicesOf = (info: { horizon: Flavour }): Service[] => [...SERVICES, ...(FLAVOURS[info.horizon].valkey ? VALKEY_SERVICES : [])];
 const serviceAddress = (info: LabInfo, s: Service) => ({ ip: ipOf(info.slot, SERVICE_OCTET[s]), port: SERVICE_PORT[s] });
 const JUMP_OCTET = 5;
+const LB_OCTET = 6;
 const DASH_OCTET = 20;
 /** No container has this address: Horizon's Keystone URL points at it. */
 const KEYSTONE_OCTET = 250;
@@ -1023,6 +1024,98 @@ async function hostFingerprint(h: LabHost): Promise<string | null> {
   ].join('\n');
   const r = await docker(['exec', h.container, 'sh', '-c', script], { allowFailure: true });
   return r.code === 0 ? r.stdout : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load balancer and the load through it
+
+export interface LoadBalancer {
+  container: string;
+  ip: string;
+  /** Horizon's login page through HAProxy, as the load generator (in the same container) asks it. */
+  url: string;
+  /** HAProxy's admin socket in its container (Kolla's path). */
+  socket: string;
+}
+
+/** What clients saw through the load balancer: answers by HTTP status ('000': none), and their sum. */
+export interface LoadCounts {
+  byStatus: Record<string, number>;
+  total: number;
+  /** Every answer that was not 200. */
+  failed: number;
+}
+
+const HAPROXY_SOCKET = '/var/lib/kolla/haproxy/haproxy.sock';
+
+/** Where a host's Horizon listens on the lab network (uWSGI on the host's address, Apache on every address). */
+function horizonServer(info: LabInfo, h: LabHost): string {
+  return `${h.ip}:${info.horizon === 'k2026' ? 8080 : 80}`;
+}
+
+/**
+ * Have a host's web server make a session, as a browser would (curl from the HAProxy container,
+ * see images/lb/lab-session): the key of the session its serving processes wrote.
+ */
+export async function servedSessionKey(lb: LoadBalancer, info: LabInfo, h: LabHost): Promise<string> {
+  const key = (await docker(['exec', lb.container, 'lab-session', `http://${horizonServer(info, h)}/auth/login/`])).stdout.trim();
+  if (!key) throw new LabError(`${h.name}'s web server set no sessionid cookie`);
+  return key;
+}
+
+/**
+ * HAProxy in front of the lab's Dashboard hosts, as kolla-ansible configures horizon_back (see
+ * images/lb). Created on first use and kept until the lab goes down; returns once it sees every
+ * host UP. `socketLevel` 'operator' is Kolla's default (no drain through it).
+ */
+export async function labLoadBalancer(info: LabInfo, opts: { socketLevel?: 'admin' | 'operator'; log?: Log } = {}): Promise<LoadBalancer> {
+  const ip = ipOf(info.slot, LB_OCTET);
+  const container = containerOf(info.name, 'lb');
+  await ensureContainer(info.name, {
+    name: container,
+    image: info.images.lb,
+    runArgs: ['--hostname', 'lb', '--network', info.network, '--ip', ip, '--restart', 'unless-stopped', '-e', `SOCKET_LEVEL=${opts.socketLevel ?? 'admin'}`],
+    cmd: info.hosts.map((h) => `${h.name}=${horizonServer(info, h)}`),
+  }, opts.log ?? (() => {}));
+  const lb = { container, ip, url: 'http://127.0.0.1/auth/login/', socket: HAPROXY_SOCKET };
+  await waitFor('HAProxy to see every Dashboard host UP', 120_000, async () => {
+    const states = await haproxyStates(lb);
+    return info.hosts.every((h) => states[h.name] === 'UP') ? true : undefined;
+  });
+  return lb;
+}
+
+/** Each horizon_back server's status as HAProxy sees it (UP, DOWN, DRAIN, MAINT, ...). */
+export async function haproxyStates(lb: LoadBalancer): Promise<Record<string, string>> {
+  const r = await docker(['exec', lb.container, 'sh', '-c', `echo "show stat" | socat stdio ${lb.socket}`]);
+  const [header, ...rows] = r.stdout.trim().split('\n');
+  const cols = (header ?? '').replace(/^# /, '').split(',');
+  const at = (row: string[], name: string) => row[cols.indexOf(name)] ?? '';
+  return Object.fromEntries(rows.map((l) => l.split(',')).filter((row) => at(row, 'pxname') === 'horizon_back' && !['FRONTEND', 'BACKEND'].includes(at(row, 'svname'))).map((row) => [at(row, 'svname'), at(row, 'status')]));
+}
+
+/**
+ * Start `clients` loops of requests through the load balancer, for at most `seconds`; `stop()`
+ * ends them and says what they saw. Only lab addresses: the loops run in the HAProxy container.
+ */
+export function labLoad(lb: LoadBalancer, opts: { seconds: number; clients: number }): { stop(): Promise<LoadCounts> } {
+  const running = docker(['exec', lb.container, 'lab-load', String(opts.seconds), String(opts.clients), lb.url], { timeoutMs: (opts.seconds + 120) * 1000 });
+  // A test that fails before stop() must not leave an unhandled rejection behind.
+  running.catch(() => undefined);
+  return {
+    async stop() {
+      await docker(['exec', lb.container, 'touch', '/tmp/lab-load.stop']);
+      const out = (await running).stdout;
+      const byStatus: Record<string, number> = {};
+      let total = 0;
+      for (const line of out.trim().split('\n')) {
+        const [k = '', n = '0'] = line.split(' ');
+        if (k === 'total') total = Number(n);
+        else if (k) byStatus[k] = Number(n);
+      }
+      return { byStatus, total, failed: total - (byStatus['200'] ?? 0) };
+    },
+  };
 }
 
 /** Removes the lab's containers and network. `purge` also drops its volumes and state directory. */

@@ -9,20 +9,21 @@ import sys
 KOLLA_CONFIG_DIR = "/var/lib/kolla/config_files"
 
 
-def kolla_destinations():
-    """Kolla's config.json: file name in the config dir -> path inside the container."""
+def kolla_entries():
+    """Kolla's config.json: file name in the config dir -> {"dest", "owner", "perm"} inside the container."""
     try:
         with open(os.path.join(KOLLA_CONFIG_DIR, "config.json")) as f:
             config = json.load(f)
     except (OSError, ValueError):
         return {}
-    dests = {}
+    entries = {}
     for entry in config.get("config_files", []):
         src, dest = entry.get("source", ""), entry.get("dest", "")
         if src.startswith(KOLLA_CONFIG_DIR + "/") and "*" not in src:
             name = os.path.basename(src)
-            dests[name] = os.path.join(dest, name) if dest.endswith("/") else dest
-    return dests
+            entries[name] = {"dest": os.path.join(dest, name) if dest.endswith("/") else dest,
+                             "owner": entry.get("owner") or "root", "perm": entry.get("perm")}
+    return entries
 
 
 def install_overlay(files):
@@ -81,9 +82,9 @@ def overlay_kolla_files(overlay):
     """{file name in the Kolla config dir: text} -> served at its destination; an error message or None."""
     if not overlay:
         return None
-    dests = kolla_destinations()
-    missing = [name for name in overlay if name not in dests]
+    entries = kolla_entries()
+    missing = [name for name in overlay if name not in entries]
     if missing:
         return "not copied in by Kolla's config.json: " + ", ".join(missing)
-    install_overlay({dests[name]: text for name, text in overlay.items()})
+    install_overlay({entries[name]["dest"]: text for name, text in overlay.items()})
     return None

@@ -232,6 +232,7 @@ def main():
         "horizon": package_version("horizon"),
         "modules": module_versions(),
         "kolla_config_files": listing(KOLLA_CONFIG_DIR),
+        "kolla_entries": kolla_entries(),
         "settings_d": listing("/etc/openstack-dashboard/local_settings.d"),
         "settings_dir": listing("/etc/openstack-dashboard"),
         "externally_managed": externally_managed(),

@@ -53,7 +53,13 @@ def _uwsgi(argv):
         for key, scheme in (("https", "https"), ("http", "http"), ("http-socket", "http")):
             for value in options.get(key, []):
                 listen.append({"scheme": scheme, "address": value.split(",", 1)[0]})
-    return {"kind": "uwsgi", "config": ini, "listen": listen}
+    def flag(*keys):
+        values = [v for k in keys for v in (options or {}).get(k, [])]
+        return bool(values) and values[-1].lower() in ("", "1", "true", "yes", "on")
+
+    # What a graceful reload needs: a master to respawn workers, and workers that import the app
+    # themselves (lazy-apps) instead of forking the master's copy with the old settings.
+    return {"kind": "uwsgi", "config": ini, "listen": listen, "master": flag("master"), "lazy_apps": flag("lazy-apps", "lazy")}
 
 
 def _apache():

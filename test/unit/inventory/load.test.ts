@@ -61,7 +61,7 @@ test('minimal inventory: every default filled in', (t) => {
   t.deepEqual(inv.hosts[0]?.pos, { file: FILE, line: 2, col: 3, lineText: '  dash1:' });
   t.deepEqual(inv.session, {});
   t.deepEqual(inv.install, { method: 'pip' });
-  t.deepEqual(inv.rollout, { serial: 1, maxFail: 0 });
+  t.deepEqual(inv.rollout, { serial: 1, maxFail: 0, method: 'auto' });
   t.is(inv.kolla, undefined);
   t.is(inv.digest, createHash('sha256').update(yaml('hosts:', '  dash1:', '    address: 10.0.0.11')).digest('hex'));
 });
@@ -203,7 +203,7 @@ test('full session, install and rollout sections', (t) => {
     '  database: { engine: mysql, host: db.example, port: 3306, name: h, user: h, options: { charset: utf8mb4, ssl: true, timeout: 5 }, session_engine: cached_db }',
     '  security: { timeout: 3600, refresh: false, cookie_secure: true, cookie_httponly: true, cookie_samesite: false, csrf_cookie_secure: true }',
     'install: { method: pip, version: "5.4.0", index_url: "https://pypi.example/simple", proxy: "http://proxy:3128" }',
-    'rollout: { serial: 3, max_fail: 1 }',
+    'rollout: { serial: 3, max_fail: 1, method: restart }',
   );
   t.deepEqual(inv.session.memcached, { servers: ['10.0.0.60:11211', '[2001:db8::61]:11211', 'mc.example:11212'] });
   t.deepEqual(inv.session.redis?.sentinel, {
@@ -221,7 +221,7 @@ test('full session, install and rollout sections', (t) => {
     csrfCookieSecure: true,
   });
   t.deepEqual(inv.install, { method: 'pip', version: '5.4.0', indexUrl: 'https://pypi.example/simple', proxy: 'http://proxy:3128' });
-  t.deepEqual(inv.rollout, { serial: 3, maxFail: 1 });
+  t.deepEqual(inv.rollout, { serial: 3, maxFail: 1, method: 'restart' });
 });
 
 test('inventory.example.yaml parses cleanly and documents every key', async (t) => {

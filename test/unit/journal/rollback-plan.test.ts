@@ -81,6 +81,19 @@ test('the journal gives the same undo entries the run would have used: files by 
   t.deepEqual(restarts[0]!.before, memcached, 'the backend before the run, from the plan record');
 });
 
+test('a run that reloaded a host is undone by a reload of the same files; a restart stays a restart', (t) => {
+  const run = journal([
+    file('dash1'),
+    file('dash2'),
+    { type: 'restart', host: 'dash1', container: 'horizon', stage: 'apply', method: 'reload', files: ['_9999-custom-settings.py'] },
+    { type: 'restart', host: 'dash2', container: 'horizon', stage: 'apply' },
+  ]);
+  const restarts = undoEntriesOf(run, (name) => ({ name, host: { container: 'horizon' } as never })).filter((e) => e.step === 'restart').map((e) => e.record as RestartUndo);
+  t.deepEqual(restarts.map((r) => [r.method, r.files]), [['reload', ['_9999-custom-settings.py']], [undefined, undefined]]);
+  t.regex(restartAction('dash1', memcached, undefined, true, 'reload').reason, /^reload its web server gracefully on the restored settings/);
+  t.regex(restartAction('dash1', memcached, redis, false).reason, /restart it on the original settings$/);
+});
+
 test('rolled back: by sessionctl rollback, or by the run\'s own complete automatic rollback', (t) => {
   t.falsy(rolledBack(journal([file('dash1'), { type: 'outcome', outcome: 'rollback-failed', endedAt: 'T' }])));
   t.is(rolledBack(journal([file('dash1'), { type: 'outcome', outcome: 'rolled-back', endedAt: 'T' }]))?.by, 'the run itself (automatic rollback)');

@@ -93,6 +93,7 @@ export interface Answers {
   probe?: (input: Record<string, unknown>) => string;
   'carry.py'?: (input: Record<string, unknown>) => unknown;
   'login_page.py'?: () => string;
+  'session.py'?: (input: Record<string, unknown>) => unknown;
 }
 
 function result(stdout: string, code = 0): ExecResult {
@@ -101,7 +102,7 @@ function result(stdout: string, code = 0): ExecResult {
 
 /** An engine whose container runs locate.py for real and answers the rest from `answers`. */
 export function fakeEngine(answers: Answers, calls: string[] = []): Engine {
-  const scripts = ['facts/python/probe.py', 'steps/python/carry.py', 'facts/python/login_page.py', 'facts/python/locate.py'] as const;
+  const scripts = ['facts/python/probe.py', 'steps/python/carry.py', 'facts/python/login_page.py', 'facts/python/locate.py', 'steps/python/session.py'] as const;
   return {
     via: 'api',
     async inspect() {
@@ -119,6 +120,7 @@ export function fakeEngine(answers: Answers, calls: string[] = []): Engine {
       if (script === 'facts/python/probe.py' && answers.probe) return result(answers.probe(input));
       if (script === 'steps/python/carry.py' && answers['carry.py']) return result(JSON.stringify(answers['carry.py'](input)));
       if (script === 'facts/python/login_page.py' && answers['login_page.py']) return result(answers['login_page.py']());
+      if (script === 'steps/python/session.py' && answers['session.py']) return result(JSON.stringify(answers['session.py'](input)));
       throw new Error(`this case gives no answer for ${script ?? argv.join(' ')}`);
     },
   };
@@ -233,7 +235,7 @@ export function host(run: RunInfo, c: HostCase = {}): HostContext {
 }
 
 export function runInfo(d: Desired): RunInfo {
-  return { id: '20261201T000000-abcdef', mode: 'plan', desired: d, rollout: { serial: 1, maxFail: 0 }, log: () => undefined, timeouts: { health: 300 } };
+  return { id: '20261201T000000-abcdef', mode: 'plan', desired: d, rollout: { serial: 1, maxFail: 0, method: 'auto' }, log: () => undefined, timeouts: { health: 300 } };
 }
 
 export function fleet(run: RunInfo, hosts: HostCase[]): FleetContext {

@@ -9,6 +9,8 @@ import type { DeployFileChange, FleetStep, HostStep, HostSettingsChange } from '
 import type { StepPlan } from '../../../src/runner/results.js';
 import type { LibraryAfterRun } from '../../../src/backends/libraries.js';
 import type { LibraryFact } from '../../../src/facts/libraries.js';
+import type { HorizonFacts } from '../../../src/facts/horizon.js';
+import type { RolloutConfig } from '../../../src/inventory/types.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -196,26 +198,52 @@ test('patch-settings: our block already there and running -> no change; there bu
   t.true((pending.gives!.settings as HostSettingsChange).switches, 'the restart step restarts it');
 });
 
+const UWSGI: Partial<HorizonFacts> = {
+  webServer: { kind: 'uwsgi', config: '/etc/horizon/horizon-uwsgi.ini', listen: [{ scheme: 'http', address: '10.0.0.11:8080' }], master: true, lazyApps: true },
+  kollaEntries: { '_9999-custom-settings.py': { dest: '/etc/openstack-dashboard/local_settings.d/_9999-custom-settings.py', owner: 'horizon', perm: '0600' } },
+};
+
 test('restart: a changed file, or a file that says the new backend while Horizon does not run it yet; otherwise nothing', async (t) => {
   const restart = (s: HostSettingsChange, c: HostCase = {}) => planHost('restart', 'redis', c, { settings: s });
-  const changed = await restart(change({ changed: true, switches: true }));
-  t.is(text(changed), "restart horizon (stop timeout 10s) to load the new settings; Kolla's start regenerates the static files");
-  t.deepEqual(changed.gives, { restart: true });
-  const pending = await restart(change({ switches: true }));
-  t.regex(text(pending), /^restart horizon: the file is already patched but the running Horizon still has CACHES\['default'\] BACKEND would be .*PyMemcacheCache/);
-  const none = await restart(change(), { settings: REDIS_SETTINGS });
-  t.deepEqual([none.action, text(none), none.gives], ['none', 'no change: Horizon already runs with this backend', { restart: false }]);
+  const changed = await restart(change({ changed: true, switches: true }), { horizon: UWSGI });
+  t.is(text(changed), "copy _9999-custom-settings.py into the container as Kolla's config.json does, then reload uWSGI one worker at a time (SIGHUP; the next once the new one has loaded Horizon); no restart, nothing recompressed");
+  t.deepEqual(changed.gives, { method: 'reload' });
+  const pending = await restart(change({ switches: true }), { horizon: UWSGI });
+  t.regex(text(pending), /^copy .* nothing recompressed: the file is already patched but the running Horizon still has CACHES\['default'\] BACKEND would be .*PyMemcacheCache/);
+  const none = await restart(change(), { settings: REDIS_SETTINGS, horizon: UWSGI });
+  t.deepEqual([none.action, text(none), none.gives], ['none', 'no change: Horizon already runs with this backend', { method: false }]);
 });
 
-test('health-gate and verify-settings: a check on a restarted host, nothing otherwise; verify judges what the gate read', async (t) => {
-  t.is((await planHost('health-gate', 'redis', {}, { restart: true })).action, 'check');
-  t.is(text(await planHost('health-gate', 'redis', {}, { restart: false })), 'not restarted');
-  t.is((await planHost('verify-settings', 'redis', {}, { restart: true })).action, 'check');
+test('restart: reload where it can be done, else a restart that says why; rollout.method decides', async (t) => {
+  const plan = async (horizon: Partial<HorizonFacts>, method: RolloutConfig['method'] = 'auto') => {
+    const run = { ...runInfo(await desired('redis')), rollout: { serial: 1, maxFail: 0, method } };
+    return (STEPS.restart as HostStep).plan(host(run, { horizon }), { settings: change({ changed: true, switches: true }) } as never) as Promise<Planned>;
+  };
+  const apache = await plan({ ...UWSGI, webServer: { kind: 'apache', config: '/etc/apache2', listen: [] } });
+  t.deepEqual([apache.gives, text(apache)], [{ method: 'reload' }, "copy _9999-custom-settings.py into the container as Kolla's config.json does, then reload Apache gracefully (SIGUSR1); no restart, nothing recompressed"]);
+  const eager = await plan({ ...UWSGI, webServer: { ...UWSGI.webServer!, lazyApps: false } });
+  t.deepEqual(eager.gives, { method: 'restart' });
+  t.is(text(eager), "restart horizon (stop timeout 10s; no graceful reload: uWSGI runs without lazy-apps: its workers fork the master's loaded app, so a reloaded worker keeps the old settings); Kolla's start regenerates the static files");
+  t.regex(text(await plan({ ...UWSGI, webServer: { ...UWSGI.webServer!, master: false } })), /no graceful reload: uWSGI runs without a master/);
+  t.regex(text(await plan({ ...UWSGI, kollaEntries: {} })), /no graceful reload: Kolla's config\.json does not copy _9999-custom-settings\.py into the container/);
+  t.regex(text(await plan({ ...UWSGI, webServer: { kind: 'unknown', config: null, listen: [], pid1: 'gunicorn' } })), /no graceful reload: the container's main process \(gunicorn\) is neither Apache nor uWSGI/);
+  t.regex(text(await plan(UWSGI, 'restart')), /^restart horizon \(stop timeout 10s; rollout\.method is restart \(or --restart\)\)/);
+  t.is((await plan(UWSGI, 'reload')).gives!.method, 'reload');
+  await t.throwsAsync(plan({ ...UWSGI, kollaEntries: {} }, 'reload'), { message: /rollout\.method is reload, but Kolla's config\.json does not copy .*; use rollout\.method auto .* or --restart/ });
+});
+
+test('health-gate and verify-settings: a check on a host that loads new settings, nothing otherwise; verify judges what the gate read, then what the web server serves', async (t) => {
+  t.is((await planHost('health-gate', 'redis', {}, { method: 'reload' })).action, 'check');
+  t.is(text(await planHost('health-gate', 'redis', {}, { method: false })), 'no change: nothing loaded');
+  t.regex(text(await planHost('verify-settings', 'redis', {}, { method: 'restart' })), /post the login form to http:\/\/127\.0\.0\.1\/auth\/login\/: the session it makes must be in Redis/);
   const run = runInfo(await desired('redis'));
   const verify = STEPS['verify-settings'] as HostStep;
-  const apply = (s: ReturnType<typeof settings>) => verify.apply!(host(run), { restart: true, restarted: host(run, { settings: s }).facts.horizon, plan: { action: 'check', summary: '' } } as never, () => undefined);
-  t.regex(String(await apply(REDIS_SETTINGS)), new RegExp(`effective: .*${REDIS}`));
-  await t.throwsAsync(apply(settings()), { message: /after the restart CACHES\['default'\] BACKEND would be/ });
+  const served = (answer: unknown) => host(run, { answers: { 'session.py': () => answer } });
+  const apply = (s: ReturnType<typeof settings>, answer: unknown = {}) =>
+    verify.apply!(served(answer), { method: 'reload', restarted: host(run, { settings: s }).facts.horizon, plan: { action: 'check', summary: '' } } as never, () => undefined);
+  await t.throwsAsync(apply(settings()), { message: /after the reload CACHES\['default'\] BACKEND would be/ });
+  await t.throwsAsync(apply(REDIS_SETTINGS, { engine: 'x', error: 'the login page answered 302 without a login form' }), { message: /could not have http:\/\/127\.0\.0\.1\/auth\/login\/ make a session: the login page answered 302/ });
+  await t.throwsAsync(apply(REDIS_SETTINGS, { engine: 'x', key: 'k'.repeat(32), value: null }), { message: /the session http:\/\/127\.0\.0\.1\/auth\/login\/ made \(k+\) is not in Redis at .*: the serving processes do not use the new backend/ });
 });
 
 async function planFleet(step: string, backend: 'redis' | 'memcached' | 'database' | 'cookie', hosts: HostCase[], input: Record<string, unknown>, flags: { carrySessions?: boolean } = {}, inv = inventory()) {
@@ -276,8 +304,8 @@ test('carry-sessions: from the first switching host; not asked, not possible (an
 test('carry-sessions-again and cross-host-session: only when sessions were carried, and only when a host switched', async (t) => {
   t.is(text(await planFleet('carry-sessions-again', 'redis', [{}], { carry: { route: null } })), 'no session is carried in this run');
   t.is((await planFleet('carry-sessions-again', 'redis', [{}], { carry: { route: { from: 'memcached' } } })).action, 'check');
-  t.is(text(await planFleet('cross-host-session', 'redis', [{}, {}], { hosts: [{ restart: false }, { restart: false }] })), 'no change: nothing was switched');
-  t.regex(text(await planFleet('cross-host-session', 'redis', [{}, {}], { hosts: [{ restart: false }, { restart: true }] })), /^write a session on dash1 .* read it on dash2, find it in Redis/);
+  t.is(text(await planFleet('cross-host-session', 'redis', [{}, {}], { hosts: [{ method: false }, { method: false }] })), 'no change: nothing was switched');
+  t.regex(text(await planFleet('cross-host-session', 'redis', [{}, {}], { hosts: [{ method: false }, { method: 'reload' }] })), /^write a session on dash1 .* read it on dash2, find it in Redis/);
 });
 
 test('every step has a plan table here', (t) => {

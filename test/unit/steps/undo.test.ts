@@ -44,10 +44,16 @@ test('a restart: the run restarted it -> restart; otherwise only when Django the
   const still = await undo.plan(ctx(ORIGINAL, false, probeLine(REDIS_SETTINGS)), idle);
   t.deepEqual([still.action, still.restart?.reason], ['undo', 'the running Horizon still uses redis: restart it on the original settings']);
   t.is((await undo.plan(ctx(ORIGINAL, false, probeLine(undefined, { settings_error: 'ImportError: x' })), idle)).action, 'undo', 'cannot be asked: restart and check');
+  const reloaded: RestartUndo = { ...restarted, method: 'reload', files: ['_9999-custom-settings.py'] };
+  t.regex((await undo.plan(ctx(ORIGINAL), reloaded)).restart?.reason ?? '', /^reload its web server gracefully on the restored settings/, 'undone the way it was done');
+  const forced = { ...ctx(ORIGINAL), run: { ...ctx(ORIGINAL).run, restart: true } };
+  t.regex((await undo.plan(forced, reloaded)).restart?.reason ?? '', /^restart it on the restored settings/, 'rollback --restart');
 });
 
 test('journal records: a file write is journaled as itself, a restart as the restart it announces', (t) => {
   t.deepEqual(STEPS['patch-settings']!.undo!.journal!(record, 'dash1'), record);
   t.deepEqual(STEPS.restart!.undo!.journal!({ container: 'horizon', before: null, restarted: true }, 'dash2'), { type: 'restart', host: 'dash2', container: 'horizon', stage: 'apply' });
+  const reload = STEPS.restart!.undo!.journal!({ container: 'horizon', before: null, restarted: true, method: 'reload', files: ['_9999-custom-settings.py'] }, 'dash2');
+  t.deepEqual(reload, { type: 'restart', host: 'dash2', container: 'horizon', stage: 'apply', method: 'reload', files: ['_9999-custom-settings.py'] });
   t.is(STEPS['carry-sessions']!.undo!.journal, undefined, 'the carried copies are undone within the run only');
 });

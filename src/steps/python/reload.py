@@ -1,0 +1,176 @@
+"""Load new settings into the running Horizon without restarting its container: a graceful reload.
+
+Copies the named files from Kolla's config dir to where config.json puts them, with its owner and
+mode (what kolla_set_configs does at a start), then reloads the web server gracefully and waits
+until every process that served before has been replaced and the login page answers 200:
+- Apache (PID 1): SIGUSR1, a graceful restart. Children finish the request they serve; mod_wsgi's
+  daemon processes are replaced too. The listening socket stays open throughout.
+- uWSGI (master as PID 1, lazy-apps): SIGHUP to one worker at a time. The master respawns it and
+  the new worker imports Django itself; the next worker is reloaded only once the new one has
+  loaded the app, so one always accepts. The HTTP router and the master are left alone (a SIGHUP
+  to the master re-execs everything, router included, and drops requests).
+No start hook runs, so nothing is recompressed. Runs as root (signals to PID 1, Kolla's owners).
+
+Input: {"files": [names in the config dir], "url": login page, "seconds": N}.
+Output: {"server", "replaced": [[old pid, new pid or null], ...], "copied": [dest], "seconds",
+"login": status} or {"error": reason, "stage"}.
+Needs overlay.py (kolla_entries), http_status.py and web_server.py (prepended by runPython).
+"""
+import grp
+import hashlib
+import json
+import os
+import pwd
+import signal
+import sys
+import tempfile
+import time
+
+
+class ReloadError(Exception):
+    def __init__(self, stage, reason):
+        super().__init__(reason)
+        self.stage = stage
+
+
+def owner_ids(owner):
+    user, _, group = owner.partition(":")
+    uid = pwd.getpwnam(user).pw_uid
+    return uid, grp.getgrnam(group).gr_gid if group else pwd.getpwnam(user).pw_gid
+
+
+def copy_in(name, entry):
+    """Kolla's copy of one file, made atomic: readers see the old bytes or the new, never half."""
+    src = os.path.join(KOLLA_CONFIG_DIR, name)
+    with open(src, "rb") as f:
+        data = f.read()
+    dest = entry["dest"]
+    uid, gid = owner_ids(entry["owner"])
+    mode = int(entry["perm"], 8) if entry.get("perm") else os.stat(src).st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(prefix=".sessionctl-", dir=os.path.dirname(dest))
+    try:
+        os.write(fd, data)
+        os.fchown(fd, uid, gid)
+        os.fchmod(fd, mode)
+        os.fsync(fd)
+        os.close(fd)
+        fd = None
+        os.replace(tmp, dest)
+    finally:
+        if fd is not None:
+            os.close(fd)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    with open(dest, "rb") as f:
+        if hashlib.sha256(f.read()).digest() != hashlib.sha256(data).digest():
+            raise ReloadError("copy", "%s does not hold the bytes of %s after the copy" % (dest, src))
+    return dest
+
+
+def stat_of(pid):
+    """(ppid, state, cpu ticks, rss pages) of a live process, or None (gone or a zombie)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[1]), fields[0], int(fields[11]) + int(fields[12]), int(fields[21])
+
+
+def children_of_pid1():
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            st = stat_of(int(entry))
+            if st and st[0] == 1:
+                found[int(entry)] = st
+    return found
+
+
+def wait_for(deadline, what, ready, interval=0.1):
+    while True:
+        answer = ready()
+        if answer:
+            return answer
+        if time.monotonic() >= deadline:
+            raise ReloadError("reload", "%s within the health timeout" % what)
+        time.sleep(interval)
+
+
+def reload_uwsgi(deadline):
+    """SIGHUP each worker in turn; wait for its replacement to have loaded the app (its memory near
+    the old worker's and its CPU time settled: it sits in accept)."""
+    children = children_of_pid1()
+    if not children:
+        raise ReloadError("reload", "the uWSGI master (PID 1) has no worker processes")
+    largest = max(st[3] for st in children.values())
+    # The HTTP router is a child of the master too, a few MB against the workers' loaded Django.
+    workers = sorted(pid for pid, st in children.items() if st[3] * 2 >= largest)
+    known = set(children)
+    replaced = []
+    for old in workers:
+        old_rss = children[old][3]
+        os.kill(old, signal.SIGHUP)
+        wait_for(deadline, "worker %d did not finish its requests and exit" % old, lambda: stat_of(old) is None)
+
+        def respawned():
+            fresh = [pid for pid in children_of_pid1() if pid not in known]
+            return fresh[0] if fresh else None
+
+        new = wait_for(deadline, "the uWSGI master did not respawn worker %d" % old, respawned)
+        known.add(new)
+        samples = []
+
+        def loaded():
+            st = stat_of(new)
+            if st is None:
+                raise ReloadError("reload", "the new worker %d (for %d) died while loading Horizon: see the container's log" % (new, old))
+            samples.append(st[2])
+            return st[3] * 2 >= old_rss and len(samples) >= 4 and samples[-1] == samples[-4]
+
+        wait_for(deadline, "the new worker %d did not load Horizon" % new, loaded)
+        replaced.append([old, new])
+    return replaced
+
+
+def reload_apache(deadline):
+    """SIGUSR1 to the parent: a graceful restart. Every child of the moment must go."""
+    old = set(children_of_pid1())
+    os.kill(1, signal.SIGUSR1)
+
+    def all_replaced():
+        now = children_of_pid1()
+        return now if now and not old & set(now) else None
+
+    new = wait_for(deadline, "Apache's old processes did not all finish their requests and exit", all_replaced)
+    return [[pid, None] for pid in sorted(old)] + [[None, pid] for pid in sorted(new)]
+
+
+def main():
+    request = json.load(sys.stdin)
+    t0 = time.monotonic()
+    deadline = t0 + float(request["seconds"])
+    server = web_server()
+    out = {"server": server["kind"]}
+    try:
+        if server["kind"] not in ("apache", "uwsgi"):
+            raise ReloadError("check", "PID 1 is not Apache or uWSGI (%s)" % server.get("pid1", "?"))
+        entries = kolla_entries()
+        missing = [name for name in request["files"] if name not in entries]
+        if missing:
+            raise ReloadError("check", "Kolla's config.json does not copy %s into the container" % ", ".join(missing))
+        out["copied"] = [copy_in(name, entries[name]) for name in request["files"]]
+        out["replaced"] = reload_uwsgi(deadline) if server["kind"] == "uwsgi" else reload_apache(deadline)
+        out["login"] = wait_for(deadline, "the login page did not answer 200", lambda: http_status(request["url"], timeout=5) == "200")
+    except ReloadError as exc:
+        out.update(error=str(exc), stage=exc.stage)
+    except OSError as exc:
+        out.update(error="%s: %s" % (type(exc).__name__, exc), stage="copy" if "copied" not in out else "reload")
+    out["seconds"] = round(time.monotonic() - t0, 2)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

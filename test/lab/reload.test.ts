@@ -1,0 +1,118 @@
+/**
+ * Issue 15 on the real lab: a switch under load through HAProxy (configured as kolla-ansible
+ * configures horizon_back) fails no request, because each host loads the new settings by a
+ * graceful reload of its web server instead of a restart. Checked where users and operators meet
+ * it, never through sessionctl's own report alone: the load generator's answers, Docker's view of
+ * the serving processes, a session made by each web server (curl, as a browser) read out of Redis,
+ * the settings files byte for byte on the host and in the container, Django in each container.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cli, effectiveBackends, fleetSnapshot, labsFor, labWheelhouse, onHost, redisCli, redisInventory, runs, scratch, skipUnlessRuns } from './harness.js';
+import { labLoad, labLoadBalancer, labReset, servedSessionKey, type LabInfo, type LoadBalancer, type LoadCounts } from './lab.js';
+import { sleep } from './exec.js';
+import type { SwitchReport } from '../../src/report/types.js';
+
+const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
+/** Where Kolla's config.json copies it in the container. */
+const IN_CONTAINER = '/etc/openstack-dashboard/local_settings.d/_9999-custom-settings.py';
+const MEMCACHED = 'django.core.cache.backends.memcached.PyMemcacheCache';
+const REDIS = 'django_redis.cache.RedisCache';
+
+/** Each host's copy in the container, as the host's Docker reads it. */
+const containerCopies = (lab: LabInfo) => Promise.all(lab.hosts.map((h) => onHost(h.container, ['docker', 'exec', 'horizon', 'sha256sum', IN_CONTAINER])));
+
+/** apply under load: the load runs a few seconds before and after the switch too. */
+async function applyUnderLoad(lb: LoadBalancer, args: string[]): Promise<{ code: number; stdout: string; stderr: string; seen: LoadCounts }> {
+  const load = labLoad(lb, { seconds: 900, clients: 2 });
+  await sleep(3000);
+  const res = await cli(args);
+  await sleep(3000);
+  return { ...res, seen: await load.stop() };
+}
+
+function noFailedRequest(t: ExecutionContext, seen: LoadCounts): void {
+  t.is(seen.failed, 0, `answers through HAProxy: ${JSON.stringify(seen.byStatus)}`);
+  t.true(seen.total >= 50, `the load ran (${seen.total} requests)`);
+  t.log(`through HAProxy: ${JSON.stringify(seen.byStatus)}`);
+}
+
+skipUnlessRuns(test, 'reload:load', 'reload:fault');
+for (const lab of labsFor('reload:load', 'reload:fault')) {
+  if (runs('reload:load', lab)) test.serial(`${lab.name}: a switch under load reloads every host in place: 0 failed requests, the serving processes replaced and writing to Redis`, async (t) => {
+    await labReset(lab.name);
+    const lb = await labLoadBalancer(lab);
+    const before = await fleetSnapshot(lab, [CUSTOM]);
+    const state = scratch('sessionctl-state-');
+    const { code, stdout, stderr, seen } = await applyUnderLoad(lb, ['apply', '-i', redisInventory(lab, await labWheelhouse()), '--state-dir', state, '--yes', '--json']);
+    t.is(code, 0, stderr);
+    const report = JSON.parse(stdout) as SwitchReport;
+    t.is(report.outcome, 'applied', report.error);
+    noFailedRequest(t, seen);
+    for (const h of report.hosts) t.regex(h.steps.find((s) => s.step === 'restart')?.detail ?? '', /^reloaded (uwsgi|apache) gracefully/, h.host);
+
+    const after = await fleetSnapshot(lab, [CUSTOM]);
+    for (const [i, h] of lab.hosts.entries()) {
+      t.is(after[i]!.started, before[i]!.started, `${h.name}: the container was not restarted`);
+      t.notDeepEqual(after[i]!.serving, before[i]!.serving, `${h.name}: its web server processes were replaced`);
+      // Each web server's own answers write their sessions into Redis (a request per worker, or more).
+      for (let n = 0; n < 3; n++) {
+        const key = await servedSessionKey(lb, lab, h);
+        t.is(await redisCli(lab, ['EXISTS', `:1:django.contrib.sessions.cache${key}`]), '1', `${h.name}: a session its web server made is in Redis`);
+      }
+    }
+    t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => REDIS));
+    // The file Kolla copies in at the next start holds what was copied in now.
+    const hostShas = after.map((h) => (h.files[0] ? createHash('sha256').update(Buffer.from(h.files[0], 'base64')).digest('hex') : null));
+    t.deepEqual((await containerCopies(lab)).map((l) => l.split(' ')[0]), hostShas, 'the container copies hold the host files\' bytes');
+  });
+
+  if (runs('reload:fault', lab)) test.serial(`${lab.name}: a reload whose serving processes ignore the new backend fails host 2: hosts 1-2 reloaded back, 0 failed requests, every file byte-identical`, async (t) => {
+    await labReset(lab.name);
+    const lb = await labLoadBalancer(lab);
+    const dash2 = lab.hosts[1]!;
+    // Only the web server's own processes (never a fresh interpreter, as sessionctl's probes are)
+    // fall back to signed cookies once the settings say Redis: the fault only the proof through
+    // the serving processes can see.
+    const fault = [
+      'try:',
+      '    import uwsgi as _server  # noqa: F401 (only in uWSGI workers)',
+      'except ImportError:',
+      '    try:',
+      '        import mod_wsgi as _server  # noqa: F401 (only in mod_wsgi processes)',
+      '    except ImportError:',
+      '        _server = None',
+      "if _server is not None and 'redis' in CACHES['default']['BACKEND']:",
+      "    SESSION_ENGINE = 'django.contrib.sessions.backends.signed_cookies'",
+      '',
+    ].join('\n');
+    await onHost(dash2.container, ['docker', 'exec', '-i', '-u', 'root', 'horizon', 'sh', '-c', 'cat > /etc/openstack-dashboard/local_settings.d/_9999z-lab-fault.py'], fault);
+    const before = await fleetSnapshot(lab, [CUSTOM]);
+    const copies = await containerCopies(lab);
+    const state = scratch('sessionctl-state-');
+    const { code, stdout, stderr, seen } = await applyUnderLoad(lb, ['apply', '-i', redisInventory(lab, await labWheelhouse()), '--state-dir', state, '--yes', '--json']);
+    t.is(code, 2, stderr);
+    const report = JSON.parse(stdout) as SwitchReport;
+    t.is(report.outcome, 'rolled-back', report.error);
+    t.regex(report.error ?? '', /^dash2: the session http:\S+ made \(.*\) is not in Redis at \S+: the serving processes do not use the new backend/);
+    noFailedRequest(t, seen);
+
+    const after = await fleetSnapshot(lab, [CUSTOM]);
+    t.deepEqual(after.map((h) => h.files), before.map((h) => h.files), 'every settings file on the hosts has its exact original bytes');
+    t.deepEqual(await containerCopies(lab), copies, 'and every copy in the containers');
+    t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => MEMCACHED));
+    for (const i of [0, 1]) {
+      t.is(after[i]!.started, before[i]!.started, `${lab.hosts[i]!.name}: reloaded back, not restarted`);
+      t.notDeepEqual(after[i]!.serving, before[i]!.serving, `${lab.hosts[i]!.name}: its processes were reloaded`);
+    }
+    t.deepEqual([after[2]!.started, after[2]!.serving], [before[2]!.started, before[2]!.serving], 'host 3 was never touched');
+    const rollbacks = readFileSync(report.journal!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; stage?: string; method?: string; host?: string })
+      .filter((r) => r.type === 'restart' && r.stage === 'rollback');
+    t.deepEqual(rollbacks.map((r) => `${r.host} ${r.method}`).sort(), ['dash1 reload', 'dash2 reload'], 'the rollback reloaded, as the run did');
+  });
+
+  test.after.always(`${lab.name}: reset the lab`, async () => {
+    await labReset(lab.name);
+  });
+}
