@@ -19,6 +19,7 @@ import { beforeBackend } from '../backends/effective.js';
 import type { Desired } from '../backends/types.js';
 import { libraryDurability, pin, type LibraryDurability } from '../backends/libraries.js';
 import { Journal } from '../journal/journal.js';
+import { gatherBalancers } from '../facts/balancers.js';
 import { journalFile, newRunId } from '../journal/paths.js';
 import type { PlanRecord } from '../journal/records.js';
 import type { SwitchReport } from '../report/types.js';
@@ -231,7 +232,9 @@ async function lockAndGather(fleet: Fleet, hosts: HostConfig[], desired: Desired
 }
 
 /** The steps' contexts: each host's facts with its engine and files, and the deploy host when the inventory names one. */
-async function connect(fleet: Fleet, inventory: Inventory, facts: HostFacts[], run: RunInfo): Promise<FleetContext> {
+async function connect(fleet: Fleet, inventory: Inventory, facts: HostFacts[], info: RunInfo): Promise<FleetContext> {
+  const balancers = inventory.loadbalancer && (await gatherBalancers(inventory.loadbalancer, (name) => fleet.engine(inventory.hosts.find((h) => h.name === name)!)));
+  const run: RunInfo = balancers ? { ...info, balancers } : info;
   const hosts = await Promise.all(
     facts.map(async (f): Promise<HostContext> => {
       // A host whose facts failed fails at its first step (container-healthy) and is never

@@ -1,3 +1,4 @@
+import { gatherBalancers } from '../facts/balancers.js';
 import { ConfigError, ExitCode, HostUnreachableError, SessionctlError, type ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
 import { Fleet } from '../transport/fleet.js';
@@ -77,11 +78,14 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
     }
     if (holders.length) throw new SessionctlError(`not locked, nothing changed: ${holders.join('; ')}`, ExitCode.hostFailed);
 
+    // Hosts the run restarted behind a drain are drained again around their restart and set ready.
+    const drained = run.restarts.some((r) => r.drains?.length);
+    const balancers = drained && inventory.loadbalancer ? await gatherBalancers(inventory.loadbalancer, (name) => fleet.engine(inventory.hosts.find((h) => h.name === name)!)) : undefined;
     const results = new Map<string, { outcome: string; detail: string }>();
     const undo: UndoRun = {
       steps: STEPS,
       order: playbook.phases.flatMap((p) => p.steps.map((s) => ({ phase: p.name, step: s }))),
-      ctx: { id: lockId, force: opts.force, timeouts: { health: opts.healthTimeout }, restart: Boolean(opts.restart) },
+      ctx: { id: lockId, force: opts.force, timeouts: { health: opts.healthTimeout }, restart: Boolean(opts.restart), ...(balancers ? { balancers } : {}) },
       record: (_phase, step, _host, outcome, detail, _t0, entry) => {
         results.set(resultKey(entry), { outcome, detail });
         opts.log(entry.target.name, `${step}: ${detail}`);

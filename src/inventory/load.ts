@@ -40,7 +40,7 @@ import {
   suggest,
   url,
 } from './schema.js';
-import type { HostConfig, Inventory, SecretRef } from './types.js';
+import type { HostConfig, Inventory, LoadBalancerConfig, SecretRef } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Schema
@@ -63,7 +63,7 @@ const HOST = {
   become: bool().default(false),
   container: str('a container name ([A-Za-z0-9][A-Za-z0-9_.-]*)', CONTAINER_NAME).default('horizon'),
   proxy_jump: str('a host name from hosts'),
-  role: oneOf(['dashboard', 'jump']).default('dashboard'),
+  role: oneOf(['dashboard', 'jump', 'loadbalancer']).default('dashboard'),
   layout: oneOf(['auto', 'kolla-local-settings-d', 'kolla-local-settings', 'plain']).default('auto'),
   config_dir: absPath().default('/etc/kolla/horizon'),
   settings_file: absPath(),
@@ -151,6 +151,16 @@ const ROLLOUT_SHAPE = {
 };
 const ROLLOUT = object(ROLLOUT_SHAPE);
 
+// HAProxy's names (backends, servers): no whitespace or ';', which its runtime API would split on.
+const HAPROXY_NAME = /^[A-Za-z0-9_.:-]+$/;
+const LOADBALANCER = object({
+  hosts: list(str('a host name from hosts'), { nonEmpty: true }).required(),
+  container: str('a container name ([A-Za-z0-9][A-Za-z0-9_.-]*)', CONTAINER_NAME).default('haproxy'),
+  socket: absPath().default('/var/lib/kolla/haproxy/haproxy.sock'),
+  backends: list(str('an HAProxy backend name ([A-Za-z0-9_.:-]+)', HAPROXY_NAME), { nonEmpty: true }).default(['horizon_back', 'horizon_external_back']),
+  servers: scalarMap(),
+});
+
 const KOLLA = object({
   deploy_host: str('a host name from hosts'),
   config_dir: absPath().default('/etc/kolla/config'),
@@ -163,6 +173,7 @@ const TOP = {
   session: SESSION,
   install: INSTALL,
   rollout: ROLLOUT,
+  loadbalancer: LOADBALANCER,
   kolla: KOLLA,
 };
 
@@ -197,7 +208,7 @@ export function parseInventory(text: string, file: string, env: NodeJS.ProcessEn
   if (root === null) {
     ctx.fail(0, "the inventory is empty: it needs at least a 'hosts' mapping");
   } else if (!isMap(root)) {
-    const sections = "'hosts' (and optionally defaults, session, install, rollout, kolla)";
+    const sections = "'hosts' (and optionally defaults, session, install, rollout, loadbalancer, kolla)";
     ctx.fail(offsetOf(root), `the inventory must be a mapping with ${sections}, got ${describe(root)}`);
   }
   ctx.throwIfFailed();
@@ -212,6 +223,7 @@ export function parseInventory(text: string, file: string, env: NodeJS.ProcessEn
   if (kolla?.deployHost !== undefined && !hosts.some((h) => h.name === kolla.deployHost)) {
     ctx.fail(ctx.offsetOf(kolla, 'deployHost') ?? 0, unknownHost(`kolla.deploy_host`, kolla.deployHost, hosts));
   }
+  const lb = top.loadbalancer && readLoadBalancer(top.loadbalancer, hosts, ctx);
   ctx.throwIfFailed();
 
   return {
@@ -222,7 +234,22 @@ export function parseInventory(text: string, file: string, env: NodeJS.ProcessEn
     install: top.install ?? emptyObject(INSTALL_SHAPE, ctx, 'in install'),
     rollout: top.rollout ?? emptyObject(ROLLOUT_SHAPE, ctx, 'in rollout'),
     ...(kolla ? { kolla } : {}),
+    ...(lb ? { loadbalancer: lb } : {}),
   };
+}
+
+/** The load balancers' hosts exist; `servers` maps Dashboard hosts to HAProxy server names. */
+function readLoadBalancer(raw: { hosts: string[]; container: string; socket: string; backends: string[]; servers?: Record<string, string | number | boolean> }, hosts: HostConfig[], ctx: Ctx): LoadBalancerConfig {
+  const at = ctx.offsetOf(raw, 'hosts') ?? 0;
+  for (const name of raw.hosts) if (!hosts.some((h) => h.name === name)) ctx.fail(at, unknownHost('loadbalancer.hosts', name, hosts));
+  const servers: Record<string, string> = {};
+  for (const [host, server] of Object.entries(raw.servers ?? {})) {
+    const where = ctx.offsetOf(raw, 'servers') ?? at;
+    if (!hosts.some((h) => h.name === host && h.role === 'dashboard')) ctx.fail(where, `loadbalancer.servers names '${host}', which is not a Dashboard host of hosts`);
+    else if (typeof server !== 'string' || !HAPROXY_NAME.test(server)) ctx.fail(where, `loadbalancer.servers.${host} must be an HAProxy server name ([A-Za-z0-9_.:-]+), got ${JSON.stringify(server)}`);
+    else servers[host] = server;
+  }
+  return { hosts: raw.hosts, container: raw.container, socket: raw.socket, backends: raw.backends, servers };
 }
 
 function readHosts(map: YAMLMap, defaults: RawObject | undefined, ctx: Ctx): HostConfig[] {
@@ -293,8 +320,8 @@ function checkHosts(hosts: HostConfig[], map: YAMLMap, ctx: Ctx): void {
 
   if (map.items.length === 0) {
     ctx.fail(offsetOf(map), 'hosts is empty: add at least one Dashboard host');
-  } else if (hosts.length === map.items.length && hosts.every((h) => h.role === 'jump')) {
-    ctx.fail(offsetOf(map), "hosts has no Dashboard host: every host has role 'jump'");
+  } else if (hosts.length === map.items.length && hosts.every((h) => h.role !== 'dashboard')) {
+    ctx.fail(offsetOf(map), "hosts has no Dashboard host: every host has role 'jump' or 'loadbalancer'");
   }
 }
 
@@ -334,7 +361,7 @@ export async function loadInventory(file: string): Promise<Inventory> {
  * @throws {ConfigError} naming every pattern that matches no Dashboard host
  */
 export function selectHosts(inv: Inventory, limit?: string): HostConfig[] {
-  const dashboards = inv.hosts.filter((h) => h.role !== 'jump');
+  const dashboards = inv.hosts.filter((h) => h.role === 'dashboard');
   if (limit === undefined) return dashboards;
   const patterns = limit.split(',').map((p) => p.trim()).filter((p) => p !== '');
   if (patterns.length === 0) throw new ConfigError(`--limit is empty: give host names or globs, like --limit 'dash*'`);

@@ -9,7 +9,8 @@ export type SettingsLayout = 'auto' | 'kolla-local-settings-d' | 'kolla-local-se
 /** One host of the inventory, with `defaults` already merged in and paths expanded (what SSH needs, and more). */
 export interface HostConfig extends SshTarget {
   container: string;
-  role: 'dashboard' | 'jump';
+  /** jump: an SSH hop only; loadbalancer: reached only for its HAProxy (see LoadBalancerConfig). */
+  role: 'dashboard' | 'jump' | 'loadbalancer';
   layout: SettingsLayout;
   /** Host directory Kolla renders Horizon's config into (bind-mounted into the container). */
   configDir: string;
@@ -81,6 +82,18 @@ export interface RolloutConfig {
   method: 'auto' | 'reload' | 'restart';
 }
 
+/** HAProxy in front of the Dashboard hosts (kolla-ansible: on every loadbalancer host, in its `haproxy` container). */
+export interface LoadBalancerConfig {
+  /** Hosts of the inventory that run HAProxy (each its own). */
+  hosts: string[];
+  container: string;
+  /** The runtime API's socket in that container (Kolla: operator level unless haproxy_socket_level_admin). */
+  socket: string;
+  backends: string[];
+  /** Dashboard host -> its server name in those backends (default: the host's name). */
+  servers: Record<string, string>;
+}
+
 export interface KollaConfig {
   deployHost?: string;
   configDir: string;
@@ -97,5 +110,6 @@ export interface Inventory {
   session: SessionConfig;
   install: InstallConfig;
   rollout: RolloutConfig;
+  loadbalancer?: LoadBalancerConfig;
   kolla?: KollaConfig;
 }

@@ -90,6 +90,8 @@ export interface RestartRecord {
   /** A graceful reload (absent: a restart), and the files (names in the Kolla config dir) it copied into the container. */
   method?: 'reload';
   files?: string[];
+  /** A restart behind a drain: the load balancers' servers drained first. */
+  drains?: { lb: string; backend: string; server: string }[];
 }
 
 export interface OutcomeRecord {

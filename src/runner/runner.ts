@@ -310,7 +310,7 @@ export class Runner {
     const run: UndoRun = {
       steps: this.steps,
       order: this.playbook.phases.flatMap((p) => p.steps.map((s) => ({ phase: p.name, step: s }))),
-      ctx: { id: this.ctx.run.id, force: false, timeouts: this.ctx.run.timeouts, ...(this.ctx.run.journal ? { journal: this.ctx.run.journal } : {}) },
+      ctx: { id: this.ctx.run.id, force: false, timeouts: this.ctx.run.timeouts, ...(this.ctx.run.journal ? { journal: this.ctx.run.journal } : {}), ...(this.ctx.run.balancers ? { balancers: this.ctx.run.balancers } : {}) },
       record: (phase, step, host, outcome, detail, t0) => this.record(phase, step, host, outcome, detail, t0),
     };
     // Hosts by name; targets with fleet undos only (the deploy host's override, the carried sessions) only when they fail.

@@ -2,7 +2,7 @@ import type { Step } from './types.js';
 import { backendLogin, backendReachable, containerHealthy, diskSpace, djangoVersion, secretKeyConsistent, settingsLayout } from './preflight.js';
 import { installClientLibrary } from './install.js';
 import { patchSettingsStep } from './settings.js';
-import { healthGateStep, restart, verifySettings } from './rollout.js';
+import { healthGateStep, loadBalancerReady, restart, verifySettings } from './rollout.js';
 import { crossHostSession } from './prove.js';
 import { migrateSessions } from './migrate.js';
 import { kollaOverride } from './kolla-override.js';
@@ -22,6 +22,7 @@ export const STEPS: Record<string, Step> = {
   restart,
   'health-gate': healthGateStep,
   'verify-settings': verifySettings,
+  'lb-ready': loadBalancerReady,
   'kolla-override': kollaOverride,
   'migrate-sessions': migrateSessions,
   'carry-sessions': carrySessions,

@@ -33,6 +33,7 @@ export function undoEntriesOf(run: RunJournal, targetOf: (host: string) => UndoT
         restarted: last?.stage === 'apply',
         ...(loginUrl ? { loginUrl } : {}),
         ...(loaded?.method === 'reload' && loaded.files ? { method: 'reload' as const, files: loaded.files } : {}),
+        ...(loaded?.drains?.length ? { drains: loaded.drains } : {}),
       };
       entries.push({ target, step: 'restart', record });
     }

@@ -9,7 +9,8 @@ import type { HostConfig } from '../inventory/types.js';
 import type { Engine } from '../transport/types.js';
 import type { BeforeBackend } from '../journal/records.js';
 import { chooseMethod, reloadInPlace, reloadSummary, whyNoReload } from './reload.js';
-import { hostStep, type HostContext, type HostSettingsChange, type LoadMethod, type RestartTarget, type RestartUndo, type Undo, type UndoContext } from './types.js';
+import { byHand, describeDrains, drainHost, drainPlan, readyHost } from './drain.js';
+import { hostStep, type HostContext, type Drain, type HostSettingsChange, type LoadMethod, type RestartTarget, type RestartUndo, type Undo, type UndoContext } from './types.js';
 
 /** The restart target of a host in a run: its login page from the facts gathered at the start. */
 function restartTarget(ctx: HostContext): RestartTarget {
@@ -79,13 +80,17 @@ export async function healthGate(ctx: RestartTarget): Promise<{ note: string; fa
   throw new HostError(ctx.host.name, `not healthy within ${ctx.run.timeouts.health}s: ${last}`);
 }
 
-/** How this host loads its settings file, and the plan's words for it (a refusal fails the host). */
-function loadPlan(ctx: HostContext, settings: HostSettingsChange): { method: LoadMethod; summary: string } {
+/** How this host loads its settings file, behind which drains, and the plan's words for it (a refusal fails the host). */
+function loadPlan(ctx: HostContext, settings: HostSettingsChange): { method: LoadMethod; drain: Drain[]; summary: string } {
   const file = basename(settings.path);
   const chosen = chooseMethod(ctx.run.rollout.method, whyNoReload(ctx.facts.horizon!, file));
   if ('refuse' in chosen) throw new HostError(ctx.host.name, chosen.refuse);
-  if (chosen.method === 'reload') return { method: 'reload', summary: reloadSummary(ctx.facts.horizon!, file) };
-  return { method: 'restart', summary: `restart ${ctx.host.container} (stop timeout ${STOP_TIMEOUT_S}s; ${chosen.why}); Kolla's start regenerates the static files` };
+  if (chosen.method === 'reload') return { method: 'reload', drain: [], summary: reloadSummary(ctx.facts.horizon!, file) };
+  const restart = `restart ${ctx.host.container} (stop timeout ${STOP_TIMEOUT_S}s; ${chosen.why}); Kolla's start regenerates the static files`;
+  const drain = drainPlan(ctx.run.balancers, ctx.host.name);
+  if (!drain) return { method: 'restart', drain: [], summary: restart };
+  if ('unavailable' in drain) return { method: 'restart', drain: [], summary: `${restart}; no drain (requests to it may fail): ${drain.unavailable}` };
+  return { method: 'restart', drain: drain.drains, summary: `drain ${describeDrains(drain.drains)} until it serves no request, then ${restart}` };
 }
 
 /**
@@ -97,15 +102,15 @@ function loadPlan(ctx: HostContext, settings: HostSettingsChange): { method: Loa
 export const restart = hostStep({
   title: 'new settings loaded (graceful reload, or restart)',
   needs: ['settings'],
-  gives: ['method'],
+  gives: ['method', 'drain'],
   async plan(ctx, { settings }) {
-    if (!settings.changed && !settings.switches) return { action: 'none', reason: 'no change: Horizon already runs with this backend', gives: { method: false as const } };
-    const { method, summary } = loadPlan(ctx, settings);
-    if (settings.changed) return { action: 'change', summary, gives: { method } };
+    if (!settings.changed && !settings.switches) return { action: 'none', reason: 'no change: Horizon already runs with this backend', gives: { method: false as const, drain: [] } };
+    const { method, drain, summary } = loadPlan(ctx, settings);
+    if (settings.changed) return { action: 'change', summary, gives: { method, drain } };
     const wrong = mismatches(hostSettings(ctx).expect, ctx.facts.horizon!);
-    return { action: 'change', summary: `${summary}: the file is already patched but the running Horizon still has ${wrong.join('; ')}`, gives: { method } };
+    return { action: 'change', summary: `${summary}: the file is already patched but the running Horizon still has ${wrong.join('; ')}`, gives: { method, drain } };
   },
-  async apply(ctx, { method, settings }, remember: (r: RestartUndo) => void) {
+  async apply(ctx, { method, drain, settings }, remember: (r: RestartUndo) => void) {
     // A container someone stopped since the preflight is theirs to start: do not race them.
     const now = await ctx.engine.inspect(ctx.host.container);
     if (now?.state !== 'running') {
@@ -114,10 +119,11 @@ export const restart = hostStep({
     const previous = ctx.facts.horizon?.settings;
     const target = restartTarget(ctx);
     const files = [basename(settings.path)];
-    remember({ container: ctx.host.container, before: previous ? beforeBackend(previous) : null, restarted: true, loginUrl: target.loginUrl, method: method || 'restart', files });
+    remember({ container: ctx.host.container, before: previous ? beforeBackend(previous) : null, restarted: true, loginUrl: target.loginUrl, method: method || 'restart', files, ...(drain.length ? { drains: drain } : {}) });
     if (method === 'reload') return reloadInPlace(target, files);
+    const drained = drain.length ? `${await drainHost(ctx.run.balancers, ctx.host.name, drain, ctx.run.timeouts.health)}; ` : '';
     await restartRegenerating(ctx.engine, ctx.host.container);
-    return `restarted ${ctx.host.container}`;
+    return `${drained}restarted ${ctx.host.container}`;
   },
   undo: restartUndo(),
 });
@@ -135,6 +141,7 @@ function restartUndo(): Undo<RestartUndo> {
       type: 'restart', host, container: r.container, stage: 'apply',
       ...(r.loginUrl ? { loginUrl: r.loginUrl } : {}),
       ...(r.method === 'reload' ? { method: r.method, files: r.files } : {}),
+      ...(r.drains ? { drains: r.drains } : {}),
     }),
     async plan(ctx, r) {
       const running = r.restarted ? undefined : await runningBackend(ctx.target.name, ctx.target.engine!, r.container);
@@ -153,9 +160,33 @@ function restartUndo(): Undo<RestartUndo> {
           return `${detailFor(err, host.name)}; then ${await loadPrevious(target, r.before, 'restart')}`;
         }
       }
-      return loadPrevious(target, r.before, 'restart');
+      if (!r.drains?.length) return loadPrevious(target, r.before, 'restart');
+      return behindDrain(target, r.drains, () => loadPrevious(target, r.before, 'restart'));
     },
   };
+}
+
+/**
+ * Restart a host that the run drained: drained again first (a drain that cannot be made is said,
+ * the restart goes on), and set ready again afterwards whatever the restart did: a drain left
+ * behind would take the host out of the load balancer for good.
+ */
+async function behindDrain(t: RestartTarget, drains: Drain[], restart: () => Promise<string>): Promise<string> {
+  const name = t.host.name;
+  const ready = () => readyHost(t.run.balancers, name, drains, t.run.timeouts.health);
+  const drained = await drainHost(t.run.balancers, name, drains, t.run.timeouts.health).catch((err: Error) => `not drained (${detailFor(err, name)})`);
+  let done: string;
+  try {
+    done = await restart();
+  } catch (err) {
+    const left = await ready().then(() => 'set ready again', (e: Error) => `still drained (${detailFor(e, name)}): by hand ${byHand(drains)}`);
+    throw new HostError(name, `${detailFor(err, name)}; ${left}`);
+  }
+  try {
+    return `${drained}; ${done}; ${await ready()}`;
+  } catch (err) {
+    throw new HostError(name, `${done}, but it is still drained: ${detailFor(err, name)}; by hand ${byHand(drains)}`);
+  }
 }
 
 /** The run's method, unless the rollback was told to restart (or the record names no file to copy). */
@@ -228,5 +259,18 @@ export const verifySettings = hostStep({
     }
     const served = await servedSession(ctx, restartTarget(ctx).loginUrl);
     return `effective: ${restarted.settings!.sessionEngine} + ${restarted.settings!.cache.backend} at ${JSON.stringify(restarted.settings!.cache.location)}; ${served}`;
+  },
+});
+
+/** A host restarted behind a drain goes back into every load balancer once it is verified, and the next host waits until HAProxy sees it UP. */
+export const loadBalancerReady = hostStep({
+  title: 'back in the load balancers (ready, UP)',
+  needs: ['drain'],
+  gives: [],
+  async plan(ctx, { drain }) {
+    return drain.length ? { action: 'change', summary: `set ${describeDrains(drain)} ready again; wait up to ${ctx.run.timeouts.health}s until HAProxy sees it UP` } : { action: 'none', reason: 'not drained' };
+  },
+  async apply(ctx, { drain }) {
+    return readyHost(ctx.run.balancers, ctx.host.name, drain, ctx.run.timeouts.health);
   },
 });

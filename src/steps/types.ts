@@ -15,9 +15,18 @@ import type { Journal } from '../journal/journal.js';
 import type { BeforeBackend, FileRecord, JournalRecord } from '../journal/records.js';
 import type { FileAction, HostAction } from '../journal/rollback-plan.js';
 import type { CarryCounts, StepPlan, UndoPlan } from '../runner/results.js';
+import type { Balancers } from '../facts/balancers.js';
 
 /** How a host loads new settings: a graceful reload of its web server, or a restart of its container. */
 export type LoadMethod = 'reload' | 'restart';
+
+/** A Dashboard host's server in one backend of one load balancer, drained around its restart. */
+export interface Drain {
+  /** The inventory host HAProxy runs on. */
+  lb: string;
+  backend: string;
+  server: string;
+}
 
 /** A settings file a step patches: its bytes now and the text it will hold (the same text when nothing changes). */
 export interface SettingsChange {
@@ -69,6 +78,8 @@ export interface HostValues {
   settings: HostSettingsChange;
   /** restart (plan): how this host loads the new settings in this run (then it is gated, verified and proven), or false. */
   method: LoadMethod | false;
+  /** restart (plan): where the host is drained around its restart (none: a reload, no load balancer, or no drain possible). */
+  drain: Drain[];
   /** health-gate (apply): what Django resolves in the container once the settings are loaded, read right after the 200. */
   restarted: HorizonFacts;
   /** install-client-library (plan): the target backend's client libraries after the run: from the image or only the container layer. */
@@ -101,6 +112,7 @@ export type ApplyKey = 'restarted' | 'installed' | 'carried' | 'carriedAgain';
 export const VALUES: Record<ValueKey, { scope: 'host' | 'fleet'; stage: 'plan' | 'apply' }> = {
   settings: { scope: 'host', stage: 'plan' },
   method: { scope: 'host', stage: 'plan' },
+  drain: { scope: 'host', stage: 'plan' },
   restarted: { scope: 'host', stage: 'apply' },
   libraries: { scope: 'host', stage: 'plan' },
   installed: { scope: 'host', stage: 'apply' },
@@ -119,6 +131,8 @@ export interface RunInfo {
   log(host: string | null, line: string): void;
   /** Per-step waits (seconds), overridable for slow hosts. */
   timeouts: { health: number };
+  /** The inventory's load balancers as read at the start (absent: none in the inventory). */
+  balancers?: Balancers;
   /** apply: the run journal; the runner journals each undo record before the change it announces. */
   journal?: Journal;
 }
@@ -127,7 +141,7 @@ export interface RunInfo {
 export interface RestartTarget {
   host: HostConfig;
   engine: Engine;
-  run: Pick<RunInfo, 'timeouts' | 'journal'>;
+  run: Pick<RunInfo, 'timeouts' | 'journal' | 'balancers'>;
   /** Horizon's login page as the container's web server serves it (see loginUrl). */
   loginUrl: string;
 }
@@ -168,7 +182,7 @@ export interface UndoTarget {
 /** What every undo may use: the target, the run's waits and journal, whether --force was given, and whether --restart was (restart instead of reload). */
 export interface UndoContext {
   target: UndoTarget;
-  run: Pick<RunInfo, 'timeouts' | 'journal'> & { id: string; force: boolean; restart?: boolean };
+  run: Pick<RunInfo, 'timeouts' | 'journal' | 'balancers'> & { id: string; force: boolean; restart?: boolean };
 }
 
 /** A change recorded by a step's apply before it made it: what its undo needs. */
@@ -267,6 +281,8 @@ export interface RestartUndo {
   method?: LoadMethod;
   /** reload: the files (names in the Kolla config dir) copied into the container. */
   files?: string[];
+  /** restart: where it was drained first (the rollback drains it the same way and sets it ready). */
+  drains?: Drain[];
   /** The login page the health gate waits for (unset in journals older than this field: the host's default). */
   loginUrl?: string;
 }

@@ -62,6 +62,9 @@ export const MATRIX = {
   // time, Apache's graceful restart), and a reload the serving processes ignore, rolled back.
   'reload:load': ['k2026', 'zed'],
   'reload:fault': ['k2026'],
+  // A restart (--restart) behind HAProxy drains; the drain a failed restart leaves is undone.
+  'reload:drain': ['k2026'],
+  'reload:drain-fault': [],
   rollback: [],
   'kolla-override': ['k2026'],
   'kolla-override:rollout-failure': [],

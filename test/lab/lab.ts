@@ -95,7 +95,6 @@ const SECRETS = ['redis', 'sentinel', 'mariadb', 'postgres', 'valkey'] as const;
 const servicesOf = (info: { horizon: Flavour }): Service[] => [...SERVICES, ...(FLAVOURS[info.horizon].valkey ? VALKEY_SERVICES : [])];
 const serviceAddress = (info: LabInfo, s: Service) => ({ ip: ipOf(info.slot, SERVICE_OCTET[s]), port: SERVICE_PORT[s] });
 const JUMP_OCTET = 5;
-const LB_OCTET = 6;
 const DASH_OCTET = 20;
 /** No container has this address: Horizon's Keystone URL points at it. */
 const KEYSTONE_OCTET = 250;
@@ -704,7 +703,7 @@ async function waitInnerDocker(h: LabHost): Promise<void> {
  * Copies the horizon image into the engines that do not have that image id yet: one
  * `docker save` streamed into every `docker load`. Older lab horizon images there are removed.
  */
-async function loadHorizonImage(hosts: LabHost[], tag: string, log: Log): Promise<void> {
+async function loadImage(hosts: LabHost[], tag: string, log: Log): Promise<void> {
   const want = await imageId(tag);
   const missing: LabHost[] = [];
   for (const h of hosts) {
@@ -957,7 +956,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     }
 
     await Promise.all(info.hosts.map(waitInnerDocker));
-    await loadHorizonImage(info.hosts, info.images.horizon, log);
+    await loadImage(info.hosts, info.images.horizon, log);
     await Promise.all(info.hosts.map((h) => provisionHorizon(info, h, fresh.has(h.name), log)));
     log('waiting for sshd, services and healthy horizon containers');
     await Promise.all([
@@ -995,7 +994,7 @@ export async function labReset(name = 'lab', opts: { log?: (line: string) => voi
     const t0 = Date.now();
     const at = (what: string) => log(`reset ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await Promise.all(info.hosts.map(waitInnerDocker));
-    await loadHorizonImage(info.hosts, info.images.horizon, log);
+    await loadImage(info.hosts, info.images.horizon, log);
     at('images checked');
     await Promise.all(info.hosts.map((h) => provisionHorizon(info, h, true, log)));
     at('containers started');
@@ -1030,11 +1029,13 @@ async function hostFingerprint(h: LabHost): Promise<string | null> {
 // The load balancer and the load through it
 
 export interface LoadBalancer {
-  container: string;
-  ip: string;
+  /** The Dashboard host whose Docker engine runs HAProxy (Kolla runs it on the controllers). */
+  host: LabHost;
+  /** HAProxy's container there, with host networking, as Kolla's. */
+  container: 'haproxy';
   /** Horizon's login page through HAProxy, as the load generator (in the same container) asks it. */
   url: string;
-  /** HAProxy's admin socket in its container (Kolla's path). */
+  /** HAProxy's runtime API socket in that container (Kolla's path). */
   socket: string;
 }
 
@@ -1047,37 +1048,40 @@ export interface LoadCounts {
 }
 
 const HAPROXY_SOCKET = '/var/lib/kolla/haproxy/haproxy.sock';
+/** HAProxy's frontend port: 80 and 8080 are Horizon's own (Apache, uWSGI) on the same host. */
+const HAPROXY_PORT = 8000;
 
 /** Where a host's Horizon listens on the lab network (uWSGI on the host's address, Apache on every address). */
 function horizonServer(info: LabInfo, h: LabHost): string {
   return `${h.ip}:${info.horizon === 'k2026' ? 8080 : 80}`;
 }
 
-/**
- * Have a host's web server make a session, as a browser would (curl from the HAProxy container,
- * see images/lb/lab-session): the key of the session its serving processes wrote.
- */
-export async function servedSessionKey(lb: LoadBalancer, info: LabInfo, h: LabHost): Promise<string> {
-  const key = (await docker(['exec', lb.container, 'lab-session', `http://${horizonServer(info, h)}/auth/login/`])).stdout.trim();
-  if (!key) throw new LabError(`${h.name}'s web server set no sessionid cookie`);
-  return key;
+/** A command in the HAProxy container, through its host's Docker engine. */
+function inHaproxy(lb: LoadBalancer, argv: string[], opts: Parameters<typeof run>[2] = {}) {
+  return docker(['exec', lb.host.container, 'docker', 'exec', lb.container, ...argv], opts);
 }
 
 /**
  * HAProxy in front of the lab's Dashboard hosts, as kolla-ansible configures horizon_back (see
- * images/lb). Created on first use and kept until the lab goes down; returns once it sees every
- * host UP. `socketLevel` 'operator' is Kolla's default (no drain through it).
+ * images/lb), in dash1's Docker engine as a container named `haproxy` with host networking (as
+ * Kolla runs it), so sessionctl reaches its socket the way it would on a controller. Created on
+ * first use (or when `socketLevel` changes) and kept until the lab goes down; returns once it sees
+ * every host UP. `socketLevel` 'operator' is Kolla's default (no drain through it).
  */
 export async function labLoadBalancer(info: LabInfo, opts: { socketLevel?: 'admin' | 'operator'; log?: Log } = {}): Promise<LoadBalancer> {
-  const ip = ipOf(info.slot, LB_OCTET);
-  const container = containerOf(info.name, 'lb');
-  await ensureContainer(info.name, {
-    name: container,
-    image: info.images.lb,
-    runArgs: ['--hostname', 'lb', '--network', info.network, '--ip', ip, '--restart', 'unless-stopped', '-e', `SOCKET_LEVEL=${opts.socketLevel ?? 'admin'}`],
-    cmd: info.hosts.map((h) => `${h.name}=${horizonServer(info, h)}`),
-  }, opts.log ?? (() => {}));
-  const lb = { container, ip, url: 'http://127.0.0.1/auth/login/', socket: HAPROXY_SOCKET };
+  const log = opts.log ?? (() => {});
+  const host = info.hosts[0]!;
+  const lb: LoadBalancer = { host, container: 'haproxy', url: `http://127.0.0.1:${HAPROXY_PORT}/auth/login/`, socket: HAPROXY_SOCKET };
+  await loadImage([host], info.images.lb, log);
+  const runArgs = ['--net', 'host', '--restart', 'unless-stopped', '-e', `SOCKET_LEVEL=${opts.socketLevel ?? 'admin'}`, '-e', `LB_PORT=${HAPROXY_PORT}`];
+  const cmd = info.hosts.map((h) => `${h.name}=${horizonServer(info, h)}`);
+  const spec = specHash({ runArgs: [...runArgs, info.images.lb], files: { cmd: cmd.join(' ') } });
+  const have = await docker(['exec', host.container, 'docker', 'inspect', '-f', `{{index .Config.Labels "${SPEC}"}} {{.State.Running}}`, lb.container], { allowFailure: true });
+  if (have.code !== 0 || have.stdout.trim() !== `${spec} true`) {
+    log(`starting HAProxy on ${host.name}`);
+    await docker(['exec', host.container, 'docker', 'rm', '-f', lb.container], { allowFailure: true });
+    await docker(['exec', host.container, 'docker', 'run', '-d', '--name', lb.container, '--label', `${SPEC}=${spec}`, ...runArgs, info.images.lb, ...cmd]);
+  }
   await waitFor('HAProxy to see every Dashboard host UP', 120_000, async () => {
     const states = await haproxyStates(lb);
     return info.hosts.every((h) => states[h.name] === 'UP') ? true : undefined;
@@ -1087,7 +1091,7 @@ export async function labLoadBalancer(info: LabInfo, opts: { socketLevel?: 'admi
 
 /** Each horizon_back server's status as HAProxy sees it (UP, DOWN, DRAIN, MAINT, ...). */
 export async function haproxyStates(lb: LoadBalancer): Promise<Record<string, string>> {
-  const r = await docker(['exec', lb.container, 'sh', '-c', `echo "show stat" | socat stdio ${lb.socket}`]);
+  const r = await inHaproxy(lb, ['sh', '-c', `echo "show stat" | socat stdio ${lb.socket}`]);
   const [header, ...rows] = r.stdout.trim().split('\n');
   const cols = (header ?? '').replace(/^# /, '').split(',');
   const at = (row: string[], name: string) => row[cols.indexOf(name)] ?? '';
@@ -1095,16 +1099,26 @@ export async function haproxyStates(lb: LoadBalancer): Promise<Record<string, st
 }
 
 /**
+ * Have a host's web server make a session, as a browser would (curl from the HAProxy container,
+ * see images/lb/lab-session): the key of the session its serving processes wrote.
+ */
+export async function servedSessionKey(lb: LoadBalancer, info: LabInfo, h: LabHost): Promise<string> {
+  const key = (await inHaproxy(lb, ['lab-session', `http://${horizonServer(info, h)}/auth/login/`])).stdout.trim();
+  if (!key) throw new LabError(`${h.name}'s web server set no sessionid cookie`);
+  return key;
+}
+
+/**
  * Start `clients` loops of requests through the load balancer, for at most `seconds`; `stop()`
  * ends them and says what they saw. Only lab addresses: the loops run in the HAProxy container.
  */
 export function labLoad(lb: LoadBalancer, opts: { seconds: number; clients: number }): { stop(): Promise<LoadCounts> } {
-  const running = docker(['exec', lb.container, 'lab-load', String(opts.seconds), String(opts.clients), lb.url], { timeoutMs: (opts.seconds + 120) * 1000 });
+  const running = inHaproxy(lb, ['lab-load', String(opts.seconds), String(opts.clients), lb.url], { timeoutMs: (opts.seconds + 120) * 1000 });
   // A test that fails before stop() must not leave an unhandled rejection behind.
   running.catch(() => undefined);
   return {
     async stop() {
-      await docker(['exec', lb.container, 'touch', '/tmp/lab-load.stop']);
+      await inHaproxy(lb, ['touch', '/tmp/lab-load.stop']);
       const out = (await running).stdout;
       const byStatus: Record<string, number> = {};
       let total = 0;

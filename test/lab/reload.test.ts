@@ -10,7 +10,7 @@ import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cli, effectiveBackends, fleetSnapshot, labsFor, labWheelhouse, onHost, redisCli, redisInventory, runs, scratch, skipUnlessRuns } from './harness.js';
-import { labLoad, labLoadBalancer, labReset, servedSessionKey, type LabInfo, type LoadBalancer, type LoadCounts } from './lab.js';
+import { haproxyStates, labLoad, labLoadBalancer, labReset, servedSessionKey, type LabInfo, type LoadBalancer, type LoadCounts } from './lab.js';
 import { sleep } from './exec.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
@@ -38,8 +38,11 @@ function noFailedRequest(t: ExecutionContext, seen: LoadCounts): void {
   t.log(`through HAProxy: ${JSON.stringify(seen.byStatus)}`);
 }
 
-skipUnlessRuns(test, 'reload:load', 'reload:fault');
-for (const lab of labsFor('reload:load', 'reload:fault')) {
+/** The lab's HAProxy as the inventory names it: on dash1, Kolla's container and socket, the one backend it has. */
+const LOADBALANCER = ['loadbalancer: { hosts: [dash1], backends: [horizon_back] }'];
+
+skipUnlessRuns(test, 'reload:load', 'reload:fault', 'reload:drain', 'reload:drain-fault');
+for (const lab of labsFor('reload:load', 'reload:fault', 'reload:drain', 'reload:drain-fault')) {
   if (runs('reload:load', lab)) test.serial(`${lab.name}: a switch under load reloads every host in place: 0 failed requests, the serving processes replaced and writing to Redis`, async (t) => {
     await labReset(lab.name);
     const lb = await labLoadBalancer(lab);
@@ -110,6 +113,49 @@ for (const lab of labsFor('reload:load', 'reload:fault')) {
     const rollbacks = readFileSync(report.journal!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; stage?: string; method?: string; host?: string })
       .filter((r) => r.type === 'restart' && r.stage === 'rollback');
     t.deepEqual(rollbacks.map((r) => `${r.host} ${r.method}`).sort(), ['dash1 reload', 'dash2 reload'], 'the rollback reloaded, as the run did');
+  });
+
+  if (runs('reload:drain', lab)) test.serial(`${lab.name}: --restart behind a drain: Kolla's operator-level socket -> the plan says no drain; an admin socket -> 0 failed requests, every host UP again`, async (t) => {
+    await labReset(lab.name);
+    const inv = redisInventory(lab, await labWheelhouse(), { extra: LOADBALANCER });
+    await labLoadBalancer(lab, { socketLevel: 'operator' });
+    const planned = await cli(['plan', '-i', inv, '--restart', '--json']);
+    t.is(planned.code, 0, planned.stderr);
+    for (const h of (JSON.parse(planned.stdout) as SwitchReport).hosts) {
+      t.regex(h.steps.find((s) => s.step === 'restart')?.detail ?? '', /; no drain \(requests to it may fail\): HAProxy's socket on dash1 is operator level and a drain needs admin/, h.host);
+    }
+
+    const lb = await labLoadBalancer(lab, { socketLevel: 'admin' });
+    const before = await fleetSnapshot(lab, [CUSTOM]);
+    const { code, stdout, stderr, seen } = await applyUnderLoad(lb, ['apply', '-i', inv, '--restart', '--state-dir', scratch('sessionctl-state-'), '--yes', '--json']);
+    t.is(code, 0, stderr);
+    const report = JSON.parse(stdout) as SwitchReport;
+    t.is(report.outcome, 'applied', report.error);
+    noFailedRequest(t, seen);
+    for (const h of report.hosts) {
+      t.regex(h.steps.find((s) => s.step === 'restart')?.detail ?? '', new RegExp(`^drained ${h.host} on dash1 \\(horizon_back\\): no request left after [\\d.]+s; restarted horizon$`), h.host);
+      t.regex(h.steps.find((s) => s.step === 'lb-ready')?.detail ?? '', /^ready again on dash1 \(horizon_back\), UP after [\d.]+s$/, h.host);
+    }
+    const after = await fleetSnapshot(lab, [CUSTOM]);
+    for (const [i, h] of lab.hosts.entries()) t.not(after[i]!.started, before[i]!.started, `${h.name} was restarted`);
+    t.deepEqual(await haproxyStates(lb), Object.fromEntries(lab.hosts.map((h) => [h.name, 'UP'])), 'HAProxy sends to every host again');
+    t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => REDIS));
+  });
+
+  if (runs('reload:drain-fault', lab)) test.serial(`${lab.name}: a restart behind a drain that never gets healthy: the rollback leaves no server drained`, async (t) => {
+    await labReset(lab.name);
+    const lb = await labLoadBalancer(lab, { socketLevel: 'admin' });
+    // dash2's gate asks a closed port: its restart never passes, nor the rollback's.
+    const hosts = Object.fromEntries(lab.hosts.map((h) => [h.name, { address: h.address, port: h.sshPort, ...(h.name === 'dash2' ? { health_url: 'http://127.0.0.1:1/auth/login/' } : {}) }]));
+    const inv = redisInventory(lab, await labWheelhouse(), { hosts, extra: LOADBALANCER });
+    const res = await cli(['apply', '-i', inv, '--restart', '--health-timeout', '60', '--state-dir', scratch('sessionctl-state-'), '--yes', '--json']);
+    t.is(res.code, 2, res.stderr);
+    const report = JSON.parse(res.stdout) as SwitchReport;
+    t.is(report.outcome, 'rollback-failed', report.error);
+    t.regex(report.error ?? '', /^dash2: not healthy within 60s/);
+    const states = await haproxyStates(lb);
+    t.false(Object.values(states).includes('DRAIN'), `no server left drained: ${JSON.stringify(states)}`);
+    t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => MEMCACHED));
   });
 
   test.after.always(`${lab.name}: reset the lab`, async () => {

@@ -224,6 +224,16 @@ test('full session, install and rollout sections', (t) => {
   t.deepEqual(inv.rollout, { serial: 3, maxFail: 1, method: 'restart' });
 });
 
+test('loadbalancer: Kolla\'s defaults; hosts from hosts (a host only balancing has role loadbalancer); servers map Dashboard hosts to HAProxy names', async (t) => {
+  const inv = parse(...H, '  ctl9: { address: 10.0.0.9, role: loadbalancer }', 'loadbalancer: { hosts: [ctl9, dash1], servers: { dash1: ctl-1 } }');
+  t.deepEqual(inv.loadbalancer, { hosts: ['ctl9', 'dash1'], container: 'haproxy', socket: '/var/lib/kolla/haproxy/haproxy.sock', backends: ['horizon_back', 'horizon_external_back'], servers: { dash1: 'ctl-1' } });
+  t.false(selectHosts(inv).some((h) => h.name === 'ctl9'), 'not a Dashboard host');
+  const bad = t.throws(() => parse(...H, 'loadbalancer: { hosts: [ctl8], servers: { ctl8: x, dash1: "a b" } }')) as Error;
+  t.regex(bad.message, /loadbalancer\.hosts names unknown host 'ctl8'/);
+  t.regex(bad.message, /loadbalancer\.servers names 'ctl8', which is not a Dashboard host of hosts/);
+  t.regex(bad.message, /loadbalancer\.servers\.dash1 must be an HAProxy server name/);
+});
+
 test('inventory.example.yaml parses cleanly and documents every key', async (t) => {
   const file = path.join(ROOT, 'inventory.example.yaml');
   const inv = await loadInventory(file);
@@ -327,7 +337,7 @@ const BAD: Bad[] = [
   {
     name: 'bad enum with suggestion',
     lines: [...H, '  bastion: { address: 10.0.0.1, role: jmp }'],
-    message: `hosts.bastion.role must be one of dashboard, jump, got "jmp" (did you mean 'jump'?)`,
+    message: `hosts.bastion.role must be one of dashboard, jump, loadbalancer, got "jmp" (did you mean 'jump'?)`,
     at: '3:39',
   },
   {

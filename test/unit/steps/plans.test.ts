@@ -10,6 +10,7 @@ import type { StepPlan } from '../../../src/runner/results.js';
 import type { LibraryAfterRun } from '../../../src/backends/libraries.js';
 import type { LibraryFact } from '../../../src/facts/libraries.js';
 import type { HorizonFacts } from '../../../src/facts/horizon.js';
+import type { Balancer } from '../../../src/facts/balancers.js';
 import type { RolloutConfig } from '../../../src/inventory/types.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -207,11 +208,11 @@ test('restart: a changed file, or a file that says the new backend while Horizon
   const restart = (s: HostSettingsChange, c: HostCase = {}) => planHost('restart', 'redis', c, { settings: s });
   const changed = await restart(change({ changed: true, switches: true }), { horizon: UWSGI });
   t.is(text(changed), "copy _9999-custom-settings.py into the container as Kolla's config.json does, then reload uWSGI one worker at a time (SIGHUP; the next once the new one has loaded Horizon); no restart, nothing recompressed");
-  t.deepEqual(changed.gives, { method: 'reload' });
+  t.deepEqual(changed.gives, { method: 'reload', drain: [] });
   const pending = await restart(change({ switches: true }), { horizon: UWSGI });
   t.regex(text(pending), /^copy .* nothing recompressed: the file is already patched but the running Horizon still has CACHES\['default'\] BACKEND would be .*PyMemcacheCache/);
   const none = await restart(change(), { settings: REDIS_SETTINGS, horizon: UWSGI });
-  t.deepEqual([none.action, text(none), none.gives], ['none', 'no change: Horizon already runs with this backend', { method: false }]);
+  t.deepEqual([none.action, text(none), none.gives], ['none', 'no change: Horizon already runs with this backend', { method: false, drain: [] }]);
 });
 
 test('restart: reload where it can be done, else a restart that says why; rollout.method decides', async (t) => {
@@ -220,9 +221,9 @@ test('restart: reload where it can be done, else a restart that says why; rollou
     return (STEPS.restart as HostStep).plan(host(run, { horizon }), { settings: change({ changed: true, switches: true }) } as never) as Promise<Planned>;
   };
   const apache = await plan({ ...UWSGI, webServer: { kind: 'apache', config: '/etc/apache2', listen: [] } });
-  t.deepEqual([apache.gives, text(apache)], [{ method: 'reload' }, "copy _9999-custom-settings.py into the container as Kolla's config.json does, then reload Apache gracefully (SIGUSR1); no restart, nothing recompressed"]);
+  t.deepEqual([apache.gives, text(apache)], [{ method: 'reload', drain: [] }, "copy _9999-custom-settings.py into the container as Kolla's config.json does, then reload Apache gracefully (SIGUSR1); no restart, nothing recompressed"]);
   const eager = await plan({ ...UWSGI, webServer: { ...UWSGI.webServer!, lazyApps: false } });
-  t.deepEqual(eager.gives, { method: 'restart' });
+  t.deepEqual(eager.gives, { method: 'restart', drain: [] });
   t.is(text(eager), "restart horizon (stop timeout 10s; no graceful reload: uWSGI runs without lazy-apps: its workers fork the master's loaded app, so a reloaded worker keeps the old settings); Kolla's start regenerates the static files");
   t.regex(text(await plan({ ...UWSGI, webServer: { ...UWSGI.webServer!, master: false } })), /no graceful reload: uWSGI runs without a master/);
   t.regex(text(await plan({ ...UWSGI, kollaEntries: {} })), /no graceful reload: Kolla's config\.json does not copy _9999-custom-settings\.py into the container/);
@@ -230,6 +231,34 @@ test('restart: reload where it can be done, else a restart that says why; rollou
   t.regex(text(await plan(UWSGI, 'restart')), /^restart horizon \(stop timeout 10s; rollout\.method is restart \(or --restart\)\)/);
   t.is((await plan(UWSGI, 'reload')).gives!.method, 'reload');
   await t.throwsAsync(plan({ ...UWSGI, kollaEntries: {} }, 'reload'), { message: /rollout\.method is reload, but Kolla's config\.json does not copy .*; use rollout\.method auto .* or --restart/ });
+});
+
+test('restart behind a drain: every load balancer admin and knowing the server -> drained, then ready; else the plan says why not and restarts as before', async (t) => {
+  const lb = (host: string, level = 'admin', servers: Record<string, string[]> = { horizon_back: ['dash1', 'dash2'], horizon_external_back: ['dash1'] }): Balancer => ({
+    host, socket: null, level, servers: Object.fromEntries(Object.entries(servers).map(([b, names]) => [b, Object.fromEntries(names.map((n) => [n, { status: 'UP', sessions: 0 }]))])),
+  });
+  const config = { hosts: ['ctl1', 'ctl2'], container: 'haproxy', socket: '/var/lib/kolla/haproxy/haproxy.sock', backends: ['horizon_back', 'horizon_external_back'], servers: {} as Record<string, string> };
+  const plan = async (found: Balancer[], servers: Record<string, string> = {}, method: RolloutConfig['method'] = 'restart') => {
+    const run = { ...runInfo(await desired('redis')), rollout: { serial: 1, maxFail: 0, method }, balancers: { config: { ...config, servers }, found } };
+    return (STEPS.restart as HostStep).plan(host(run, { horizon: UWSGI }), { settings: change({ changed: true, switches: true }) } as never) as Promise<Planned>;
+  };
+  const drained = await plan([lb('ctl1'), lb('ctl2', 'admin', { horizon_back: ['dash1'] })]);
+  t.deepEqual(drained.gives!.drain, [
+    { lb: 'ctl1', backend: 'horizon_back', server: 'dash1' },
+    { lb: 'ctl1', backend: 'horizon_external_back', server: 'dash1' },
+    { lb: 'ctl2', backend: 'horizon_back', server: 'dash1' },
+  ]);
+  t.regex(text(drained), /^drain dash1 on ctl1 \(horizon_back, horizon_external_back\), ctl2 \(horizon_back\) until it serves no request, then restart horizon/);
+  t.deepEqual((await plan([lb('ctl1', 'admin', { horizon_back: ['ctl-a'] })], { dash1: 'ctl-a' })).gives!.drain, [{ lb: 'ctl1', backend: 'horizon_back', server: 'ctl-a' }], 'loadbalancer.servers names it');
+  const operator = await plan([lb('ctl1'), lb('ctl2', 'operator')]);
+  t.deepEqual(operator.gives!.drain, []);
+  t.regex(text(operator), /; no drain \(requests to it may fail\): HAProxy's socket on ctl2 is operator level and a drain needs admin \(kolla-ansible: haproxy_socket_level_admin: true\)$/);
+  t.regex(text(await plan([{ ...lb('ctl1'), error: 'cannot connect' }])), /no drain .*: ctl1: cannot connect$/);
+  t.regex(text(await plan([lb('ctl1', 'admin', { horizon_back: ['dash2'] })])), /no drain .*: HAProxy on ctl1 has no server 'dash1' in horizon_back, horizon_external_back/);
+  t.deepEqual((await plan([lb('ctl1')], {}, 'auto')).gives, { method: 'reload', drain: [] }, 'a reload needs no drain');
+
+  t.regex(text(await planHost('lb-ready', 'redis', {}, { drain: drained.gives!.drain })), /^set dash1 on ctl1 \(horizon_back, horizon_external_back\), ctl2 \(horizon_back\) ready again; wait up to 300s until HAProxy sees it UP$/);
+  t.is(text(await planHost('lb-ready', 'redis', {}, { drain: [] })), 'not drained');
 });
 
 test('health-gate and verify-settings: a check on a host that loads new settings, nothing otherwise; verify judges what the gate read, then what the web server serves', async (t) => {
@@ -309,7 +338,7 @@ test('carry-sessions-again and cross-host-session: only when sessions were carri
 });
 
 test('every step has a plan table here', (t) => {
-  const covered = ['container-healthy', 'settings-layout', 'django-version', 'backend-reachable', 'backend-login', 'disk-space', 'secret-key-consistent', 'install-client-library', 'patch-settings', 'restart', 'health-gate', 'verify-settings', 'kolla-override', 'migrate-sessions', 'carry-sessions', 'carry-sessions-again', 'cross-host-session'];
+  const covered = ['container-healthy', 'settings-layout', 'django-version', 'backend-reachable', 'backend-login', 'disk-space', 'secret-key-consistent', 'install-client-library', 'patch-settings', 'restart', 'health-gate', 'verify-settings', 'lb-ready', 'kolla-override', 'migrate-sessions', 'carry-sessions', 'carry-sessions-again', 'cross-host-session'];
   t.deepEqual(Object.keys(STEPS).sort(), covered.sort());
 });
 
