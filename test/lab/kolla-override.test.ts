@@ -53,7 +53,8 @@ if (lab) {
     // dash2's health check points at a closed port: its restart never looks healthy.
     const hosts = Object.fromEntries(lab.hosts.map((h) => [h.name, { address: h.address, port: h.sshPort, ...(h.name === 'dash2' ? { health_url: 'http://127.0.0.1:1/auth/login/' } : {}) }]));
     // Long enough for a restart that recompresses (dash1's), short for dash2's that never answers.
-    const res = await cli(['apply', '-i', inventory(lab, await labWheelhouse(), hosts), '--health-timeout', '45', '--yes', '--json']);
+    // --restart: the restart gate waits on that port (a reload would too, in its own words).
+    const res = await cli(['apply', '-i', inventory(lab, await labWheelhouse(), hosts), '--health-timeout', '45', '--restart', '--yes', '--json']);
     t.is(res.code, 2);
     const report = JSON.parse(res.stdout) as SwitchReport;
     t.regex(report.error ?? '', /dash2: not healthy within 45s/);
