@@ -248,6 +248,7 @@ test('inventory.example.yaml parses cleanly and documents every key', async (t) 
     'memcached', 'servers', 'database', 'engine', 'host', 'name', 'options', 'session_engine',
     'security', 'timeout', 'refresh', 'cookie_secure', 'cookie_httponly', 'cookie_samesite', 'csrf_cookie_secure',
     'method', 'version', 'index_url', 'proxy', 'wheelhouse', 'serial', 'max_fail', 'deploy_host',
+    'loadbalancer', 'socket', 'backends',
   ];
   const missing = keys.filter((k) => !new RegExp(`^\\s*(#.*)?\\b${k}:`, 'm').test(text));
   t.deepEqual(missing, []);
