@@ -12,6 +12,9 @@ export interface ServerState {
   sessions: number;
 }
 
+/** What HAProxy accepts in a backend or server name, and nothing its runtime API splits on (spaces, ';'). */
+const NAME = /^[A-Za-z0-9_.:-]+$/;
+
 export class HaproxySocket {
   constructor(
     /** The inventory host HAProxy runs on. */
@@ -51,6 +54,8 @@ export class HaproxySocket {
 
   /** `set server <backend>/<server> state drain|ready`; HAProxy answers nothing when it did it. */
   async setState(backend: string, server: string, state: 'drain' | 'ready'): Promise<void> {
+    // The names may come from a journal: nothing that the runtime API would read as a second command.
+    if (!NAME.test(backend) || !NAME.test(server)) throw new HostError(this.host, `refusing HAProxy names ${JSON.stringify(`${backend}/${server}`)}: only [A-Za-z0-9_.:-] are accepted`);
     const answer = (await this.command(`set server ${backend}/${server} state ${state}`)).trim();
     if (answer) throw new HostError(this.host, `HAProxy refused 'set server ${backend}/${server} state ${state}': ${answer.slice(0, 300)}`);
   }
