@@ -252,6 +252,9 @@ export async function servingPids(container: string): Promise<string> {
   return top.split('\n').map((l) => l.trim().split(/\s+/)).filter(([pid, comm]) => /^\d+$/.test(pid ?? '') && /^(uwsgi|apache2)$/.test(comm ?? '')).map(([pid]) => pid).sort().join(' ');
 }
 
+/** The lab's HAProxy (labLoadBalancer) as an inventory names it: on dash1, Kolla's container and socket, its one backend. */
+export const LAB_LOADBALANCER = ['loadbalancer: { hosts: [dash1], backends: [horizon_back] }'];
+
 /** Files, container start times and serving processes of every host: equal snapshots mean nothing was changed, reloaded or restarted. */
 export async function fleetSnapshot(lab: LabInfo, paths: string[]): Promise<{ host: string; files: (string | null)[]; started: string; serving: string }[]> {
   return Promise.all(

@@ -9,7 +9,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cli, effectiveBackends, fleetSnapshot, labsFor, labWheelhouse, onHost, redisCli, redisInventory, runs, scratch, skipUnlessRuns } from './harness.js';
+import { LAB_LOADBALANCER, cli, effectiveBackends, fleetSnapshot, labsFor, labWheelhouse, onHost, redisCli, redisInventory, runs, scratch, skipUnlessRuns } from './harness.js';
 import { haproxyStates, labLoad, labLoadBalancer, labReset, servedSessionKey, type LabInfo, type LoadBalancer, type LoadCounts } from './lab.js';
 import { sleep } from './exec.js';
 import type { SwitchReport } from '../../src/report/types.js';
@@ -38,8 +38,7 @@ function noFailedRequest(t: ExecutionContext, seen: LoadCounts): void {
   t.log(`through HAProxy: ${JSON.stringify(seen.byStatus)}`);
 }
 
-/** The lab's HAProxy as the inventory names it: on dash1, Kolla's container and socket, the one backend it has. */
-const LOADBALANCER = ['loadbalancer: { hosts: [dash1], backends: [horizon_back] }'];
+const LOADBALANCER = LAB_LOADBALANCER;
 
 skipUnlessRuns(test, 'reload:load', 'reload:fault', 'reload:drain', 'reload:drain-fault');
 for (const lab of labsFor('reload:load', 'reload:fault', 'reload:drain', 'reload:drain-fault')) {
