@@ -35,7 +35,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { horizonUrl, labDown, labReset, labUp, type Flavour, type LabHost, type LabInfo } from '../test/lab/lab.js';
 import { LAB_LOADBALANCER, allBackendsInventory, horizonSessions, labWheelhouse, onHost, redisInventory } from '../test/lab/harness.js';
-import { labLoad, labLoadBalancer } from '../test/lab/lab.js';
+import { labLoadBalancer, withLoad } from '../test/lab/lab.js';
 import type { CarryCounts, StepResult } from '../src/runner/results.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -115,11 +115,7 @@ async function underLoad(lab: LabInfo, wheelhouse: string, rssFile: string, floo
     for (let i = 0; i < RUNS; i++) {
       await labReset(lab.name);
       const lb = await labLoadBalancer(lab, { socketLevel: 'admin' });
-      const load = labLoad(lb, { seconds: 900, clients: 2 });
-      await new Promise((r) => setTimeout(r, 3000));
-      const a = apply(redisInventory(lab, wheelhouse, { extra: ['rollout: { serial: 1 }', ...way.extra] }), rssFile, undefined, way.args);
-      await new Promise((r) => setTimeout(r, 3000));
-      const seen = await load.stop();
+      const { result: a, seen } = await withLoad(lb, () => apply(redisInventory(lab, wheelhouse, { extra: ['rollout: { serial: 1 }', ...way.extra] }), rssFile, undefined, way.args));
       if (a.code !== 0 || a.outcome !== 'applied') throw new Error(`${way.name}: exit ${a.code}, ${a.outcome}`);
       failed.push(`${seen.failed}/${seen.total}`);
       perHost.push(...a.rollout);

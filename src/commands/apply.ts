@@ -233,7 +233,7 @@ async function lockAndGather(fleet: Fleet, hosts: HostConfig[], desired: Desired
 
 /** The steps' contexts: each host's facts with its engine and files, and the deploy host when the inventory names one. */
 async function connect(fleet: Fleet, inventory: Inventory, facts: HostFacts[], info: RunInfo): Promise<FleetContext> {
-  const balancers = inventory.loadbalancer && (await gatherBalancers(inventory.loadbalancer, (name) => fleet.engine(inventory.hosts.find((h) => h.name === name)!)));
+  const balancers = inventory.loadbalancer && (await gatherBalancers(inventory.loadbalancer, (name) => fleet.engine(name)));
   const run: RunInfo = balancers ? { ...info, balancers } : info;
   const hosts = await Promise.all(
     facts.map(async (f): Promise<HostContext> => {

@@ -80,7 +80,7 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
 
     // Hosts the run restarted behind a drain are drained again around their restart and set ready.
     const drained = run.restarts.some((r) => r.drains?.length);
-    const balancers = drained && inventory.loadbalancer ? await gatherBalancers(inventory.loadbalancer, (name) => fleet.engine(inventory.hosts.find((h) => h.name === name)!)) : undefined;
+    const balancers = drained && inventory.loadbalancer ? await gatherBalancers(inventory.loadbalancer, (name) => fleet.engine(name)) : undefined;
     const results = new Map<string, { outcome: string; detail: string }>();
     const undo: UndoRun = {
       steps: STEPS,

@@ -23,11 +23,21 @@ export function drainPlan(b: Balancers | undefined, host: string): { drains: Dra
   return { drains };
 }
 
+/** Pure: each load balancer of `drains` with its drains there, in order. */
+function byBalancer(drains: Drain[]): Map<string, Drain[]> {
+  const out = new Map<string, Drain[]>();
+  for (const d of drains) out.set(d.lb, [...(out.get(d.lb) ?? []), d]);
+  return out;
+}
+
+/** Pure: "lb1 (horizon_back, horizon_external_back), lb2 (horizon_back)". */
+function where(drains: Drain[]): string {
+  return [...byBalancer(drains)].map(([lb, ds]) => `${lb} (${ds.map((d) => d.backend).join(', ')})`).join(', ');
+}
+
 /** Pure: "dash1 on lb1 (horizon_back, horizon_external_back), lb2 (horizon_back)". */
 export function describeDrains(drains: Drain[]): string {
-  const byLb = new Map<string, string[]>();
-  for (const d of drains) byLb.set(d.lb, [...(byLb.get(d.lb) ?? []), d.backend]);
-  return `${drains[0]?.server ?? '?'} on ${[...byLb].map(([lb, backends]) => `${lb} (${backends.join(', ')})`).join(', ')}`;
+  return `${drains[0]?.server ?? '?'} on ${where(drains)}`;
 }
 
 /** What to type when sessionctl cannot set a server ready itself. */
@@ -43,12 +53,17 @@ function socketOf(b: Balancers | undefined, host: string, d: Drain): HaproxySock
 
 const POLL_MS = 500;
 
-/** Poll every load balancer of `drains` until `done` holds for the server's state on each. */
+/** Poll every load balancer of `drains` (one `show stat` each) until `done` holds for the server's state in each backend. */
 async function waitAll(b: Balancers | undefined, host: string, drains: Drain[], seconds: number, what: string, done: (status: string, sessions: number) => boolean): Promise<number> {
   const t0 = Date.now();
   for (;;) {
-    const states = await Promise.all(drains.map(async (d) => (await socketOf(b, host, d).servers([d.backend]))[d.backend]?.[d.server]));
-    const left = drains.map((d, i) => ({ d, s: states[i] })).filter(({ s }) => !s || !done(s.status, s.sessions));
+    const polled = await Promise.all(
+      [...byBalancer(drains)].map(async ([, ds]) => {
+        const servers = await socketOf(b, host, ds[0]!).servers(ds.map((d) => d.backend));
+        return ds.map((d) => ({ d, s: servers[d.backend]?.[d.server] }));
+      }),
+    );
+    const left = polled.flat().filter(({ s }) => !s || !done(s.status, s.sessions));
     if (!left.length) return (Date.now() - t0) / 1000;
     if (Date.now() - t0 > seconds * 1000) {
       throw new HostError(host, `${what} within ${seconds}s: ${left.map(({ d, s }) => `on ${d.lb} ${d.backend}/${d.server} is ${s?.status ?? 'gone'} with ${s?.sessions ?? 0} request(s)`).join(', ')}`);
@@ -68,5 +83,5 @@ export async function drainHost(b: Balancers | undefined, host: string, drains: 
 export async function readyHost(b: Balancers | undefined, host: string, drains: Drain[], seconds: number): Promise<string> {
   for (const d of drains) await socketOf(b, host, d).setState(d.backend, d.server, 'ready');
   const waited = await waitAll(b, host, drains, seconds, 'HAProxy did not see the server UP', (status) => status === 'UP' || status === 'no check');
-  return `ready again on ${describeDrains(drains).replace(/^\S+ on /, '')}, UP after ${waited.toFixed(1)}s`;
+  return `ready again on ${where(drains)}, UP after ${waited.toFixed(1)}s`;
 }

@@ -35,7 +35,10 @@ export class Fleet {
     return conn;
   }
 
-  engine(host: SshTarget): Promise<Engine> {
+  /** The host's container engine (by its inventory name too), through its connection. */
+  engine(target: SshTarget | string): Promise<Engine> {
+    const host = typeof target === 'string' ? this.byName.get(target) : target;
+    if (!host) return Promise.reject(new InternalError(`${String(target)} is not a known host`));
     let engine = this.engines.get(host.name);
     if (!engine) {
       engine = this.ssh(host).then(connectEngine);

@@ -1132,6 +1132,15 @@ export function labLoad(lb: LoadBalancer, opts: { seconds: number; clients: numb
   };
 }
 
+/** Run `fn` while 2 clients load the login page through `lb`, from 3 s before it to 3 s after: what they saw. */
+export async function withLoad<T>(lb: LoadBalancer, fn: () => T | Promise<T>): Promise<{ result: T; seen: LoadCounts }> {
+  const load = labLoad(lb, { seconds: 900, clients: 2 });
+  await sleep(3000);
+  const result = await fn();
+  await sleep(3000);
+  return { result, seen: await load.stop() };
+}
+
 /** Removes the lab's containers and network. `purge` also drops its volumes and state directory. */
 export async function labDown(name = 'lab', opts: { purge?: boolean; log?: (line: string) => void } = {}): Promise<void> {
   checkName(name);

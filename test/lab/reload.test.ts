@@ -10,8 +10,7 @@ import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { LAB_LOADBALANCER, cli, effectiveBackends, fleetSnapshot, labsFor, labWheelhouse, onHost, redisCli, redisInventory, runs, scratch, skipUnlessRuns } from './harness.js';
-import { haproxyStates, labLoad, labLoadBalancer, labReset, servedSessionKey, type LabInfo, type LoadBalancer, type LoadCounts } from './lab.js';
-import { sleep } from './exec.js';
+import { haproxyStates, labLoadBalancer, labReset, servedSessionKey, withLoad, type LabInfo, type LoadBalancer, type LoadCounts } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
 const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
@@ -25,11 +24,8 @@ const containerCopies = (lab: LabInfo) => Promise.all(lab.hosts.map((h) => onHos
 
 /** apply under load: the load runs a few seconds before and after the switch too. */
 async function applyUnderLoad(lb: LoadBalancer, args: string[]): Promise<{ code: number; stdout: string; stderr: string; seen: LoadCounts }> {
-  const load = labLoad(lb, { seconds: 900, clients: 2 });
-  await sleep(3000);
-  const res = await cli(args);
-  await sleep(3000);
-  return { ...res, seen: await load.stop() };
+  const { result, seen } = await withLoad(lb, () => cli(args));
+  return { ...result, seen };
 }
 
 function noFailedRequest(t: ExecutionContext, seen: LoadCounts): void {
@@ -37,8 +33,6 @@ function noFailedRequest(t: ExecutionContext, seen: LoadCounts): void {
   t.true(seen.total >= 50, `the load ran (${seen.total} requests)`);
   t.log(`through HAProxy: ${JSON.stringify(seen.byStatus)}`);
 }
-
-const LOADBALANCER = LAB_LOADBALANCER;
 
 skipUnlessRuns(test, 'reload:load', 'reload:fault', 'reload:drain', 'reload:drain-fault');
 for (const lab of labsFor('reload:load', 'reload:fault', 'reload:drain', 'reload:drain-fault')) {
@@ -116,7 +110,7 @@ for (const lab of labsFor('reload:load', 'reload:fault', 'reload:drain', 'reload
 
   if (runs('reload:drain', lab)) test.serial(`${lab.name}: --restart behind a drain: Kolla's operator-level socket -> the plan says no drain; an admin socket -> 0 failed requests, every host UP again`, async (t) => {
     await labReset(lab.name);
-    const inv = redisInventory(lab, await labWheelhouse(), { extra: LOADBALANCER });
+    const inv = redisInventory(lab, await labWheelhouse(), { extra: LAB_LOADBALANCER });
     await labLoadBalancer(lab, { socketLevel: 'operator' });
     const planned = await cli(['plan', '-i', inv, '--restart', '--json']);
     t.is(planned.code, 0, planned.stderr);
@@ -146,7 +140,7 @@ for (const lab of labsFor('reload:load', 'reload:fault', 'reload:drain', 'reload
     const lb = await labLoadBalancer(lab, { socketLevel: 'admin' });
     // dash2's gate asks a closed port: its restart never passes, nor the rollback's.
     const hosts = Object.fromEntries(lab.hosts.map((h) => [h.name, { address: h.address, port: h.sshPort, ...(h.name === 'dash2' ? { health_url: 'http://127.0.0.1:1/auth/login/' } : {}) }]));
-    const inv = redisInventory(lab, await labWheelhouse(), { hosts, extra: LOADBALANCER });
+    const inv = redisInventory(lab, await labWheelhouse(), { hosts, extra: LAB_LOADBALANCER });
     const res = await cli(['apply', '-i', inv, '--restart', '--health-timeout', '60', '--state-dir', scratch('sessionctl-state-'), '--yes', '--json']);
     t.is(res.code, 2, res.stderr);
     const report = JSON.parse(res.stdout) as SwitchReport;
