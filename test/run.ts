@@ -8,11 +8,14 @@
  * only the unit tests); which scenario runs on which flavour is test/lab/harness.ts's MATRIX
  * (SESSIONCTL_MATRIX=full: every scenario on every flavour that can run it). Side by side, the two
  * labs' scenarios took as long as one after the other (the CPUs, not the waits, are the limit).
- * SESSIONCTL_KEEP_LAB=1 leaves the labs running afterwards (faster reruns while developing).
+ * Every lab already on the engine (any name, volumes included) is removed first, so a run starts
+ * as on a fresh machine but for the image cache: an interrupted run's labs restart with the engine
+ * and would share the CPUs and their state. SESSIONCTL_KEEP_LAB=1 keeps and reuses them, and leaves
+ * the labs running afterwards (faster reruns while developing).
  * Extra arguments go to ava (e.g. a file or --match).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { buildLabImages, labUp, labDown, type Flavour } from './lab/lab.js';
+import { buildLabImages, labUp, labDown, labPurgeAll, type Flavour } from './lab/lab.js';
 
 const [first, ...rest] = process.argv.slice(2);
 const only = first === '--unit' ? 'unit' : first === '--lab' ? 'lab' : undefined;
@@ -23,8 +26,11 @@ const flavours = (only === 'unit' ? '' : (process.env.SESSIONCTL_LAB_FLAVOURS ??
   .map((s) => s.trim())
   .filter(Boolean) as Flavour[];
 
+const startedAt = Date.now();
+
+/** A stage's title with the minutes since the start: where the time went, from the log alone. */
 function step(title: string): void {
-  process.stderr.write(`\n== ${title}\n`);
+  process.stderr.write(`\n== ${title} (at ${((Date.now() - startedAt) / 60_000).toFixed(1)} min)\n`);
 }
 
 function sh(cmd: string, args: string[]): void {
@@ -42,6 +48,10 @@ async function main(): Promise<number> {
       sh('npx', ['tsc', '-p', 'tsconfig.build.json']);
       step('docker engine');
       sh('bash', ['test/lab/host-setup.sh']);
+      if (process.env.SESSIONCTL_KEEP_LAB !== '1') {
+        step('labs left by earlier runs');
+        await labPurgeAll((l) => process.stderr.write(`  ${l}\n`));
+      }
       step(`images (${flavours.join(', ')})`);
       const t0 = Date.now();
       await buildLabImages(flavours, (l) => process.stderr.write(`  ${l}\n`));

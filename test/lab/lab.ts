@@ -1164,6 +1164,23 @@ export async function labDown(name = 'lab', opts: { purge?: boolean; log?: (line
   });
 }
 
+/**
+ * Every lab on this engine, whatever its name, down with its volumes and state: what a fresh
+ * machine starts from, but for the image cache (content-addressed, so never stale). `npm test` runs
+ * it first, so containers and inner engines left by an interrupted run never share its CPUs or state.
+ */
+export async function labPurgeAll(log: Log = () => {}): Promise<void> {
+  const names = new Set<string>();
+  for (const kind of [['ps', '-a'], ['volume', 'ls']]) {
+    const r = await docker([...kind, '--filter', `label=${LABEL}`, '--format', `{{.Label "${LABEL}"}}`]);
+    for (const n of r.stdout.split('\n').map((l) => l.trim())) if (n) names.add(n);
+  }
+  for (const name of names) {
+    log(`removing lab ${name} (containers, network, volumes, state)`);
+    await labDown(name, { purge: true, log });
+  }
+}
+
 function tryReadLab(name: string): LabInfo | undefined {
   try {
     return JSON.parse(readFileSync(join(stateDirOf(name), 'lab.json'), 'utf8')) as LabInfo;

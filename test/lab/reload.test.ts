@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { LAB_LOADBALANCER, cli, effectiveBackends, fleetSnapshot, labsFor, labWheelhouse, onHost, redisCli, redisInventory, runs, scratch, skipUnlessRuns } from './harness.js';
 import { haproxyStates, labLoadBalancer, labReset, servedSessionKey, withLoad, type LabInfo, type LoadBalancer, type LoadCounts } from './lab.js';
-import type { SwitchReport } from '../../src/report/types.js';
+import type { StatusReport, SwitchReport } from '../../src/report/types.js';
 
 const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
 /** Where Kolla's config.json copies it in the container. */
@@ -41,12 +41,22 @@ for (const lab of labsFor('reload:load', 'reload:fault', 'reload:drain', 'reload
     const lb = await labLoadBalancer(lab);
     const before = await fleetSnapshot(lab, [CUSTOM]);
     const state = scratch('sessionctl-state-');
-    const { code, stdout, stderr, seen } = await applyUnderLoad(lb, ['apply', '-i', redisInventory(lab, await labWheelhouse()), '--state-dir', state, '--yes', '--json']);
+    const inventory = redisInventory(lab, await labWheelhouse());
+    const { code, stdout, stderr, seen } = await applyUnderLoad(lb, ['apply', '-i', inventory, '--state-dir', state, '--yes', '--json']);
     t.is(code, 0, stderr);
     const report = JSON.parse(stdout) as SwitchReport;
     t.is(report.outcome, 'applied', report.error);
     noFailedRequest(t, seen);
     for (const h of report.hosts) t.regex(h.steps.find((s) => s.step === 'restart')?.detail ?? '', /^reloaded (uwsgi|apache) gracefully/, h.host);
+    if (lab.horizon === 'k2026') {
+      // Its image bakes django_redis in (Kolla 2026.1): nothing installed, nothing warned, no
+      // override; status says where it comes from (library-origin's image case, full matrix only).
+      for (const h of report.hosts) t.regex(h.steps.find((s) => s.step === 'install-client-library')?.detail ?? '', /django_redis .* already imports/, h.host);
+      t.false(report.warnings.some((w) => /writable layer/.test(w)), report.warnings.join('\n'));
+      t.is(report.imageOverrides, undefined);
+      const status = JSON.parse((await cli(['status', '-i', inventory, '--json'])).stdout) as StatusReport;
+      for (const h of status.hosts) t.deepEqual(h.libraries?.map((l) => [l.module, l.origin]), [['django_redis', 'image']], h.host);
+    }
 
     const after = await fleetSnapshot(lab, [CUSTOM]);
     for (const [i, h] of lab.hosts.entries()) {
