@@ -11,7 +11,6 @@
  *              their first requests after a restart, and compete for the lab's CPUs meanwhile)
  * Also: SSH connections opened per host (counted in each host's sshd log), peak RSS of the CLI.
  * Targets (issue 15 replaced issue 3's): no-change <= 1.5 s; 1 connection per host; RSS <= 150 MB.
- * (Issue 15's full switch <= 0.5 x a hand-written Ansible playbook's is not measured here yet.)
  *
  * carry      = 1,000 sessions saved through Django on the old backend, then a switch with the
  *              default carry-over, hop by hop: memcached -> Redis -> memcached -> database -> Redis.
@@ -22,15 +21,21 @@
  * under load = issue 15: 2 clients looping on the login page through HAProxy (kolla-ansible's
  *              horizon_back) during the switch, for each way a host loads the settings: the graceful
  *              reload (the default), a restart behind a drain (--restart, admin socket), a plain
- *              restart (--restart, no load balancer in the inventory). Per way: failed requests, the
- *              per-host rollout (load, gate, verify, ready again), the full switch.
- *              Targets (issue 15): 0 failed requests; per-host reload <= 0.25 x the restart floor.
+ *              restart (--restart, no load balancer in the inventory), and bench/ansible/switch-redis.yml,
+ *              the playbook an operator would write (Debian's ansible, installed on first use). Per way:
+ *              failed requests, the per-host rollout (sessionctl: load, gate, verify, ready again; the
+ *              playbook: restart -> 200), the full switch, the re-run with nothing to change.
+ *              Targets (issue 15): 0 failed requests; per-host reload <= 0.25 x the restart floor; the
+ *              full switch by reload <= 0.5 x the playbook's.
+ *
+ * growth     = issue 15: a lab of BENCH_GROWTH_HOSTS (10) hosts of the first flavour, the preflight and
+ *              the no-change re-run on 1..10 of them, with CPU seconds per host (BENCH_ONLY=growth).
  *
  * BENCH_ONLY=floor measures the floor alone, BENCH_ONLY=load the floor and the switch under load. BENCH_RUNS (3), BENCH_FLAVOURS (zed,k2026), BENCH_LAB_PREFIX ('bench-': the lab of a flavour is
  * bench-<flavour>; '' reuses a test lab named after the flavour).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { horizonUrl, labDown, labReset, labUp, type Flavour, type LabHost, type LabInfo } from '../test/lab/lab.js';
@@ -66,16 +71,19 @@ function sshLogins(container: string): number {
 
 type StepTimes = Record<string, number[]>;
 
-function apply(
+/** Run the CLI (`apply` or `plan`) with --json; its wall time, exit, outcome, peak RSS and CPU time, per-host rollout. */
+function cli(
+  command: 'apply' | 'plan',
   inventory: string,
   rssFile: string,
   steps?: StepTimes,
   args: string[] = [],
-): { seconds: number; code: number; outcome: string; rss: number; carried?: CarryCounts[]; rollout: number[] } {
+): { seconds: number; code: number; outcome: string; rss: number; cpu: number; carried?: CarryCounts[]; rollout: number[] } {
   const t0 = performance.now();
-  const res = spawnSync(process.execPath, ['--require', './bench/rss.cjs', 'dist/cli.js', 'apply', '-i', inventory, '--yes', '--json', ...args], {
+  const res = spawnSync(process.execPath, ['--require', './bench/rss.cjs', 'dist/cli.js', command, '-i', inventory, ...(command === 'apply' ? ['--yes'] : []), '--json', ...args], {
     encoding: 'utf8',
     env: { ...process.env, SSH_AUTH_SOCK: '', SESSIONCTL_BENCH_RSS: rssFile },
+    maxBuffer: 64 * 1024 * 1024,
   });
   const seconds = (performance.now() - t0) / 1000;
   let outcome = 'unparsable';
@@ -94,7 +102,12 @@ function apply(
   } catch {
     process.stderr.write(res.stderr);
   }
-  return { seconds, code: res.status ?? -1, outcome, rss: Number(readFileSync(rssFile, 'utf8')), ...(carried ? { carried } : {}), rollout };
+  const usage = JSON.parse(readFileSync(rssFile, 'utf8')) as { rss: number; cpu: number };
+  return { seconds, code: res.status ?? -1, outcome, ...usage, ...(carried ? { carried } : {}), rollout };
+}
+
+function apply(inventory: string, rssFile: string, steps?: StepTimes, args: string[] = []) {
+  return cli('apply', inventory, rssFile, steps, args);
 }
 
 const ROLLOUT_STEPS = ['restart', 'health-gate', 'verify-settings', 'lb-ready'];
@@ -108,23 +121,175 @@ async function underLoad(lab: LabInfo, wheelhouse: string, rssFile: string, floo
   ];
   const f = (x: number) => x.toFixed(2);
   const lines = [`  under load: 2 clients through HAProxy during the switch (median of ${RUNS}; floor per host ${f(floorPerHost)} s)`];
+  // The playbook first: a broken comparison should stop the bench before its long part.
+  const playbook = await ansibleUnderLoad(lab, wheelhouse, floorPerHost);
+  const fullOf: number[] = [];
   for (const way of ways) {
     const failed: string[] = [];
     const perHost: number[] = [];
     const full: number[] = [];
+    const again: number[] = [];
+    const steps: StepTimes = {};
     for (let i = 0; i < RUNS; i++) {
       await labReset(lab.name);
       const lb = await labLoadBalancer(lab, { socketLevel: 'admin' });
-      const { result: a, seen } = await withLoad(lb, () => apply(redisInventory(lab, wheelhouse, { extra: ['rollout: { serial: 1 }', ...way.extra] }), rssFile, undefined, way.args));
+      const inventory = redisInventory(lab, wheelhouse, { extra: ['rollout: { serial: 1 }', ...way.extra] });
+      const { result: a, seen } = await withLoad(lb, () => apply(inventory, rssFile, steps, way.args));
       if (a.code !== 0 || a.outcome !== 'applied') throw new Error(`${way.name}: exit ${a.code}, ${a.outcome}`);
       failed.push(`${seen.failed}/${seen.total}`);
       perHost.push(...a.rollout);
       full.push(a.seconds);
+      const b = apply(inventory, rssFile, undefined, way.args);
+      if (b.code !== 0 || b.outcome !== 'no-change') throw new Error(`${way.name}: the re-run was not a no-change: exit ${b.code}, ${b.outcome}`);
+      again.push(b.seconds);
     }
     const host = median(perHost);
-    lines.push(`    ${way.name.padEnd(26)} failed requests ${failed.join(', ')}; per host ${f(host)} s (${f(host / floorPerHost)} x floor; raw ${perHost.map(f).join(' ')}); full switch ${f(median(full))} s`);
+    fullOf.push(median(full));
+    lines.push(`    ${way.name.padEnd(26)} failed requests ${failed.join(', ')}; per host ${f(host)} s (${f(host / floorPerHost)} x floor; raw ${perHost.map(f).join(' ')}); full switch ${f(median(full))} s; re-run ${f(median(again))} s`);
+    lines.push(`      median seconds per applied step: ${Object.entries(steps).map(([k, v]) => `${k} ${f(median(v))}`).join(', ')}`);
   }
-  return lines;
+  return [
+    ...lines,
+    playbook.line,
+    `    sessionctl's switch by reload / the playbook's: ${f(fullOf[0]! / playbook.full)} (target <= 0.5; sessionctl with the carry-over and every verification on)`,
+  ];
+}
+
+/** The django-redis an operator would pin for the flavour's Django (what sessionctl takes from the lab's wheelhouse). */
+const DJANGO_REDIS: Record<Flavour, string> = { zed: '5.2.0', h25: '5.4.0', k2026: '5.4.0' };
+
+/** Debian's ansible, installed on first use (it is not a test dependency: only the bench compares against it). */
+function ensureAnsible(): void {
+  if (spawnSync('ansible-playbook', ['--version']).status === 0) return;
+  process.stderr.write('  installing Debian\'s ansible for the comparison\n');
+  const res = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'ansible'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (res.status !== 0) throw new Error('apt-get install ansible failed');
+}
+
+/** bench/ansible/switch-redis.yml against the lab: wall time, and each host's restart -> 200 from the playbook's own clock. */
+function ansibleSwitch(lab: LabInfo, wheelhouse: string): { seconds: number; perHost: number[]; changed: boolean } {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-ansible-'));
+  const inventory = join(dir, 'hosts');
+  writeFileSync(
+    inventory,
+    ['[dashboard]', ...lab.hosts.map((h) => `${h.name} ansible_host=${h.address} ansible_port=${h.sshPort} login_url=${horizonUrl(lab, h)}/auth/login/`), '',
+      '[dashboard:vars]', 'ansible_user=root', `ansible_ssh_private_key_file=${lab.identity}`, `ansible_ssh_common_args='-o UserKnownHostsFile=${lab.knownHosts}'`, ''].join('\n'),
+  );
+  // Secrets through a vars file, as an operator would keep them (never on the command line).
+  const vars = join(dir, 'vars.json');
+  writeFileSync(vars, JSON.stringify({
+    redis_url: `redis://${lab.services.redis.ip}:${lab.services.redis.port}/0`,
+    redis_password: readFileSync(lab.services.redis.passwordFile, 'utf8').trim(),
+    wheelhouse,
+    django_redis: DJANGO_REDIS[lab.horizon],
+    pip: lab.horizon === 'k2026' ? '/var/lib/kolla/venv/bin/python3 -m pip' : 'python3 -m pip --break-system-packages',
+  }), { mode: 0o600 });
+  const t0 = performance.now();
+  const res = spawnSync('ansible-playbook', ['-i', inventory, 'bench/ansible/switch-redis.yml', '-e', `@${vars}`], {
+    encoding: 'utf8',
+    env: { ...process.env, ANSIBLE_NOCOLOR: '1', SSH_AUTH_SOCK: '' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  if (res.status !== 0) throw new Error(`ansible-playbook failed (exit ${res.status}):\n${res.stdout.slice(-3000)}${res.stderr.slice(-2000)}`);
+  const perHost = [...res.stdout.matchAll(/BENCH-RESTART \S+ ([\d.]+)/g)].map((m) => Number(m[1]));
+  return { seconds, perHost, changed: perHost.length > 0 };
+}
+
+/** Issue 15's yardstick: the same switch by the hand-written playbook, under the same load, and its re-run. */
+async function ansibleUnderLoad(lab: LabInfo, wheelhouse: string, floorPerHost: number): Promise<{ line: string; full: number }> {
+  ensureAnsible();
+  const f = (x: number) => x.toFixed(2);
+  const failed: string[] = [];
+  const perHost: number[] = [];
+  const full: number[] = [];
+  const again: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    await labReset(lab.name);
+    const lb = await labLoadBalancer(lab, { socketLevel: 'admin' });
+    const { result, seen } = await withLoad(lb, () => ansibleSwitch(lab, wheelhouse));
+    if (result.perHost.length !== lab.hosts.length) throw new Error(`the playbook restarted ${result.perHost.length} of ${lab.hosts.length} hosts`);
+    failed.push(`${seen.failed}/${seen.total}`);
+    perHost.push(...result.perHost);
+    full.push(result.seconds);
+    const rerun = ansibleSwitch(lab, wheelhouse);
+    if (rerun.changed) throw new Error('the playbook restarted a host on its re-run');
+    again.push(rerun.seconds);
+  }
+  const host = median(perHost);
+  return {
+    line: `    ${'Ansible playbook (by hand)'.padEnd(26)} failed requests ${failed.join(', ')}; per host ${f(host)} s (${f(host / floorPerHost)} x floor; raw ${perHost.map(f).join(' ')}); full switch ${f(median(full))} s; re-run ${f(median(again))} s`,
+    full: median(full),
+  };
+}
+
+/** CPU seconds the whole machine has been busy (every core, /proc/stat): the CLI, sshd, Docker and the probes in the containers. */
+function machineBusySeconds(): number {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number) as number[];
+  return (user! + nice! + system! + irq! + softirq! + steal!) / 100; // USER_HZ
+}
+
+/** Least squares: the slope (seconds per added host) and intercept of ys over xs. */
+function fit(xs: number[], ys: number[]): { slope: number; intercept: number } {
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  const slope = xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+  return { slope, intercept: my - slope * mx };
+}
+
+/**
+ * Issue 15: one lab of BENCH_GROWTH_HOSTS (10) hosts; the preflight (`plan`) and the no-change
+ * re-run on the first 1, 2, 4, 7, 10 hosts (--limit), median of RUNS each, with the CLI's CPU
+ * seconds and the whole machine's busy CPU seconds per host beside them.
+ */
+async function growth(flavour: Flavour): Promise<string[]> {
+  const total = Number(process.env.BENCH_GROWTH_HOSTS ?? 10);
+  const name = `${process.env.BENCH_LAB_PREFIX ?? 'bench-'}${flavour}-${total}`;
+  const lab = await labUp({ name, horizon: flavour, hosts: total, log: (l) => process.stderr.write(`  ${l}\n`) });
+  try {
+    const wheelhouse = await labWheelhouse();
+    const inventory = redisInventory(lab, wheelhouse, { extra: ['rollout: { serial: 1 }'] });
+    const rssFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'rss');
+    const sizes = [1, 2, 4, 7, 10].filter((n) => n <= total);
+    const f = (x: number) => x.toFixed(2);
+    const measure = (command: 'apply' | 'plan', n: number, outcome: string) => {
+      const wall: number[] = [];
+      const cpu: number[] = [];
+      const busy: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const b0 = machineBusySeconds();
+        const r = cli(command, inventory, rssFile, undefined, ['--limit', lab.hosts.slice(0, n).map((h) => h.name).join(',')]);
+        if (r.code !== 0 || (command === 'apply' && r.outcome !== outcome)) throw new Error(`${command} on ${n} hosts: exit ${r.code}, ${r.outcome}`);
+        busy.push(machineBusySeconds() - b0);
+        wall.push(r.seconds);
+        cpu.push(r.cpu);
+      }
+      return { n, wall: median(wall), cli: median(cpu), busyPerHost: median(busy) / n };
+    };
+    await labReset(lab.name);
+    await new Promise((r) => setTimeout(r, 10_000)); // the hosts settle after the reset's restarts
+    const preflight = sizes.map((n) => measure('plan', n, 'planned'));
+    const a = apply(inventory, rssFile);
+    if (a.code !== 0 || a.outcome !== 'applied') throw new Error(`the switch of ${total} hosts: exit ${a.code}, ${a.outcome}`);
+    await new Promise((r) => setTimeout(r, 10_000));
+    const noChange = sizes.map((n) => measure('apply', n, 'no-change'));
+    const row = (what: string, ms: typeof preflight) => {
+      const { slope, intercept } = fit(ms.map((m) => m.n), ms.map((m) => m.wall));
+      return [
+        `  ${what}: ${f(slope)} s per added host (fit: ${f(intercept)} s + ${f(slope)} s x hosts)`,
+        ...ms.map((m) => `    ${String(m.n).padStart(2)} hosts  ${f(m.wall)} s   CLI CPU ${f(m.cli)} s (${f(m.cli / m.n)} s/host)   machine CPU ${f(m.busyPerHost)} s/host`),
+      ];
+    };
+    return [
+      `sessionctl bench: growth on lab '${lab.name}', ${total} hosts (Horizon ${flavour}), --limit to the first N, median of ${RUNS}`,
+      ...row('preflight (plan memcached -> Redis)', preflight),
+      `  the switch of all ${total} hosts (reload): ${f(a.seconds)} s`,
+      ...row('no-change re-run (apply)', noChange),
+    ];
+  } finally {
+    await labDown(name);
+  }
 }
 
 const CARRY_HOPS = ['redis', 'memcached', 'database', 'redis'] as const;
@@ -134,6 +299,10 @@ async function main(): Promise<void> {
   spawnSync('bash', ['test/lab/host-setup.sh'], { stdio: 'inherit' });
   spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   const flavours = (process.env.BENCH_FLAVOURS ?? 'zed,k2026').split(',').filter(Boolean) as Flavour[];
+  if (process.env.BENCH_ONLY === 'growth') {
+    process.stdout.write(`${(await growth(flavours[0]!)).join('\n')}\n`);
+    return;
+  }
   const reports: string[] = [];
   for (const flavour of flavours) {
     const name = `${process.env.BENCH_LAB_PREFIX ?? 'bench-'}${flavour}`;
