@@ -962,7 +962,8 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     await Promise.all([
       ...[info.jump, ...info.hosts].map(waitSsh),
       waitServices(info),
-      ...info.hosts.map((h) => waitHorizonHealthy(h)),
+      // The hosts start (and recompress) at once on the same CPUs: 5 minutes for 3, more for more.
+      ...info.hosts.map((h) => waitHorizonHealthy(h, 100_000 * Math.max(3, info.hosts.length))),
     ]);
 
     writeFileSync(join(stateDir, 'lab.json'), `${JSON.stringify(info, null, 2)}\n`);
