@@ -71,6 +71,8 @@ function sshLogins(container: string): number {
 
 type StepTimes = Record<string, number[]>;
 
+const f = (x: number) => x.toFixed(2);
+
 /** Run the CLI (`apply` or `plan`) with --json; its wall time, exit, outcome, peak RSS and CPU time, per-host rollout. */
 function cli(
   command: 'apply' | 'plan',
@@ -112,46 +114,89 @@ function apply(inventory: string, rssFile: string, steps?: StepTimes, args: stri
 
 const ROLLOUT_STEPS = ['restart', 'health-gate', 'verify-settings', 'lb-ready'];
 
-/** Issue 15: the switch under load through HAProxy, for each way a host loads the settings. */
+/** One way to make the switch: the switch (wall time, per-host rollout, per-step times) and its re-run with nothing to change. */
+interface Way {
+  name: string;
+  switch(): { seconds: number; perHost: number[] };
+  rerun(): number;
+  steps?: StepTimes;
+}
+
+/** sessionctl's switch with these extra inventory lines and flags. */
+function sessionctlWay(name: string, lab: LabInfo, wheelhouse: string, rssFile: string, extra: string[], args: string[]): Way {
+  const inventory = redisInventory(lab, wheelhouse, { extra: ['rollout: { serial: 1 }', ...extra] });
+  const steps: StepTimes = {};
+  return {
+    name,
+    steps,
+    switch() {
+      const a = apply(inventory, rssFile, steps, args);
+      if (a.code !== 0 || a.outcome !== 'applied') throw new Error(`${name}: exit ${a.code}, ${a.outcome}`);
+      return { seconds: a.seconds, perHost: a.rollout };
+    },
+    rerun() {
+      const b = apply(inventory, rssFile, undefined, args);
+      if (b.code !== 0 || b.outcome !== 'no-change') throw new Error(`${name}: the re-run was not a no-change: exit ${b.code}, ${b.outcome}`);
+      return b.seconds;
+    },
+  };
+}
+
+/** Issue 15's yardstick: bench/ansible/switch-redis.yml; per host, its restart -> 200. */
+function playbookWay(lab: LabInfo, wheelhouse: string): Way {
+  ensureAnsible();
+  return {
+    name: 'Ansible playbook (by hand)',
+    switch() {
+      const r = ansibleSwitch(lab, wheelhouse);
+      if (r.perHost.length !== lab.hosts.length) throw new Error(`the playbook restarted ${r.perHost.length} of ${lab.hosts.length} hosts`);
+      return r;
+    },
+    rerun() {
+      const r = ansibleSwitch(lab, wheelhouse);
+      if (r.perHost.length) throw new Error('the playbook restarted a host on its re-run');
+      return r.seconds;
+    },
+  };
+}
+
+/**
+ * Issue 15: the switch under load through HAProxy, for each way a host loads the settings and for
+ * the hand-written playbook (first: a broken comparison stops the bench before its long part).
+ */
 async function underLoad(lab: LabInfo, wheelhouse: string, rssFile: string, floorPerHost: number): Promise<string[]> {
   const ways = [
-    { name: 'graceful reload (default)', args: [] as string[], extra: [] as string[] },
-    { name: 'restart behind a drain', args: ['--restart'], extra: LAB_LOADBALANCER },
-    { name: 'plain restart', args: ['--restart'], extra: [] as string[] },
+    playbookWay(lab, wheelhouse),
+    sessionctlWay('graceful reload (default)', lab, wheelhouse, rssFile, [], []),
+    sessionctlWay('restart behind a drain', lab, wheelhouse, rssFile, LAB_LOADBALANCER, ['--restart']),
+    sessionctlWay('plain restart', lab, wheelhouse, rssFile, [], ['--restart']),
   ];
-  const f = (x: number) => x.toFixed(2);
-  const lines = [`  under load: 2 clients through HAProxy during the switch (median of ${RUNS}; floor per host ${f(floorPerHost)} s)`];
-  // The playbook first: a broken comparison should stop the bench before its long part.
-  const playbook = await ansibleUnderLoad(lab, wheelhouse, floorPerHost);
+  const lines: string[] = [];
   const fullOf: number[] = [];
   for (const way of ways) {
     const failed: string[] = [];
     const perHost: number[] = [];
     const full: number[] = [];
     const again: number[] = [];
-    const steps: StepTimes = {};
     for (let i = 0; i < RUNS; i++) {
       await labReset(lab.name);
       const lb = await labLoadBalancer(lab, { socketLevel: 'admin' });
-      const inventory = redisInventory(lab, wheelhouse, { extra: ['rollout: { serial: 1 }', ...way.extra] });
-      const { result: a, seen } = await withLoad(lb, () => apply(inventory, rssFile, steps, way.args));
-      if (a.code !== 0 || a.outcome !== 'applied') throw new Error(`${way.name}: exit ${a.code}, ${a.outcome}`);
+      const { result, seen } = await withLoad(lb, () => way.switch());
       failed.push(`${seen.failed}/${seen.total}`);
-      perHost.push(...a.rollout);
-      full.push(a.seconds);
-      const b = apply(inventory, rssFile, undefined, way.args);
-      if (b.code !== 0 || b.outcome !== 'no-change') throw new Error(`${way.name}: the re-run was not a no-change: exit ${b.code}, ${b.outcome}`);
-      again.push(b.seconds);
+      perHost.push(...result.perHost);
+      full.push(result.seconds);
+      again.push(way.rerun());
     }
     const host = median(perHost);
     fullOf.push(median(full));
     lines.push(`    ${way.name.padEnd(26)} failed requests ${failed.join(', ')}; per host ${f(host)} s (${f(host / floorPerHost)} x floor; raw ${perHost.map(f).join(' ')}); full switch ${f(median(full))} s; re-run ${f(median(again))} s`);
-    lines.push(`      median seconds per applied step: ${Object.entries(steps).map(([k, v]) => `${k} ${f(median(v))}`).join(', ')}`);
+    if (way.steps) lines.push(`      median seconds per applied step: ${Object.entries(way.steps).map(([k, v]) => `${k} ${f(median(v))}`).join(', ')}`);
   }
+  const [playbook, reload] = fullOf;
   return [
+    `  under load: 2 clients through HAProxy during the switch (median of ${RUNS}; floor per host ${f(floorPerHost)} s)`,
     ...lines,
-    playbook.line,
-    `    sessionctl's switch by reload / the playbook's: ${f(fullOf[0]! / playbook.full)} (target <= 0.5; sessionctl with the carry-over and every verification on)`,
+    `    sessionctl's switch by reload / the playbook's: ${f(reload! / playbook!)} (target <= 0.5; sessionctl with the carry-over and every verification on)`,
   ];
 }
 
@@ -166,8 +211,8 @@ function ensureAnsible(): void {
   if (res.status !== 0) throw new Error('apt-get install ansible failed');
 }
 
-/** bench/ansible/switch-redis.yml against the lab: wall time, and each host's restart -> 200 from the playbook's own clock. */
-function ansibleSwitch(lab: LabInfo, wheelhouse: string): { seconds: number; perHost: number[]; changed: boolean } {
+/** bench/ansible/switch-redis.yml against the lab: wall time, and each host's restart -> 200 from the playbook's own clock (none: nothing restarted). */
+function ansibleSwitch(lab: LabInfo, wheelhouse: string): { seconds: number; perHost: number[] } {
   const dir = mkdtempSync(join(tmpdir(), 'bench-ansible-'));
   const inventory = join(dir, 'hosts');
   writeFileSync(
@@ -193,34 +238,7 @@ function ansibleSwitch(lab: LabInfo, wheelhouse: string): { seconds: number; per
   const seconds = (performance.now() - t0) / 1000;
   if (res.status !== 0) throw new Error(`ansible-playbook failed (exit ${res.status}):\n${res.stdout.slice(-3000)}${res.stderr.slice(-2000)}`);
   const perHost = [...res.stdout.matchAll(/BENCH-RESTART \S+ ([\d.]+)/g)].map((m) => Number(m[1]));
-  return { seconds, perHost, changed: perHost.length > 0 };
-}
-
-/** Issue 15's yardstick: the same switch by the hand-written playbook, under the same load, and its re-run. */
-async function ansibleUnderLoad(lab: LabInfo, wheelhouse: string, floorPerHost: number): Promise<{ line: string; full: number }> {
-  ensureAnsible();
-  const f = (x: number) => x.toFixed(2);
-  const failed: string[] = [];
-  const perHost: number[] = [];
-  const full: number[] = [];
-  const again: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    await labReset(lab.name);
-    const lb = await labLoadBalancer(lab, { socketLevel: 'admin' });
-    const { result, seen } = await withLoad(lb, () => ansibleSwitch(lab, wheelhouse));
-    if (result.perHost.length !== lab.hosts.length) throw new Error(`the playbook restarted ${result.perHost.length} of ${lab.hosts.length} hosts`);
-    failed.push(`${seen.failed}/${seen.total}`);
-    perHost.push(...result.perHost);
-    full.push(result.seconds);
-    const rerun = ansibleSwitch(lab, wheelhouse);
-    if (rerun.changed) throw new Error('the playbook restarted a host on its re-run');
-    again.push(rerun.seconds);
-  }
-  const host = median(perHost);
-  return {
-    line: `    ${'Ansible playbook (by hand)'.padEnd(26)} failed requests ${failed.join(', ')}; per host ${f(host)} s (${f(host / floorPerHost)} x floor; raw ${perHost.map(f).join(' ')}); full switch ${f(median(full))} s; re-run ${f(median(again))} s`,
-    full: median(full),
-  };
+  return { seconds, perHost };
 }
 
 /** CPU seconds the whole machine has been busy (every core, /proc/stat): the CLI, sshd, Docker and the probes in the containers. */
@@ -251,16 +269,15 @@ async function growth(flavour: Flavour): Promise<string[]> {
     const wheelhouse = await labWheelhouse();
     const inventory = redisInventory(lab, wheelhouse, { extra: ['rollout: { serial: 1 }'] });
     const rssFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'rss');
-    const sizes = [1, 2, 4, 7, 10].filter((n) => n <= total);
-    const f = (x: number) => x.toFixed(2);
-    const measure = (command: 'apply' | 'plan', n: number, outcome: string) => {
+    const sizes = [...new Set([1, 2, 4, 7, total].filter((n) => n <= total))];
+      const measure = (command: 'apply' | 'plan', n: number, outcome: string) => {
       const wall: number[] = [];
       const cpu: number[] = [];
       const busy: number[] = [];
       for (let i = 0; i < RUNS; i++) {
         const b0 = machineBusySeconds();
         const r = cli(command, inventory, rssFile, undefined, ['--limit', lab.hosts.slice(0, n).map((h) => h.name).join(',')]);
-        if (r.code !== 0 || (command === 'apply' && r.outcome !== outcome)) throw new Error(`${command} on ${n} hosts: exit ${r.code}, ${r.outcome}`);
+        if (r.code !== 0 || r.outcome !== outcome) throw new Error(`${command} on ${n} hosts: exit ${r.code}, ${r.outcome}`);
         busy.push(machineBusySeconds() - b0);
         wall.push(r.seconds);
         cpu.push(r.cpu);
@@ -328,7 +345,6 @@ async function bench(lab: LabInfo): Promise<string[]> {
   const restarts: number[] = [];
   for (let i = 0; i < RUNS; i++) for (const h of lab.hosts) restarts.push(await restartTo200(lab, h, i));
   const floor = (median(restarts) * lab.hosts.length) / 1;
-  const f = (x: number) => x.toFixed(2);
   const floorLine = `  floor (settings change + restart -> 200 incl. Kolla's recompress, one host, median of ${restarts.length}) ${f(median(restarts))} s  x ${lab.hosts.length} hosts = ${f(floor)} s   (raw ${restarts.map(f).join(' ')})`;
   const title = `sessionctl bench: lab '${lab.name}', ${lab.hosts.length} hosts (Horizon ${lab.horizon}), rollout.serial 1, ${RUNS} runs each, medians`;
   if (process.env.BENCH_ONLY === 'floor') return [title, floorLine];
