@@ -49,7 +49,7 @@ function buildProgram(run: (code: ExitCodeValue) => void): Command {
     .option('-v, --verbose', 'show debug lines and stack traces on stderr', false)
     .option('-y, --yes', 'do not ask for confirmation (unattended runs)', false)
     .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (a changed key is always refused)', false)
-    .option('--state-dir <dir>', 'where run journals are kept (default: $XDG_STATE_HOME/sessionctl or ~/.local/state/sessionctl)')
+    .option('--state-dir <dir>', 'where run journals and earlier runs\' facts are kept (default: $XDG_STATE_HOME/sessionctl or ~/.local/state/sessionctl)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `${EXIT_CODES_HELP}
 
@@ -101,6 +101,7 @@ ${EXIT_CODES_HELP}`)
       .option('--restart', 'restart every host\'s container instead of a graceful reload of its web server (overrides rollout.method)')
       .option('--carry-sessions', 'copy the live sessions into the new backend, so users stay logged in (the default; overrides session.carry)')
       .option('--no-carry-sessions', 'do not copy them: every user is logged out (also: session.carry: false)')
+      .option('--fresh-facts', "import every host's settings afresh, even where nothing they depend on changed since an earlier run (see below)")
       .addHelpText('after', `
 ${mode === 'plan' ? 'Nothing is written and nothing restarted.' : 'Shows the plan and asks for confirmation unless --yes. A failure rolls back every changed host.\nThe run is journaled under --state-dir: see it with `sessionctl history`, undo it later with `sessionctl rollback`.'}
 Hosts load the new settings one at a time: by a graceful reload of the web server in the running
@@ -111,6 +112,9 @@ and a session its web server makes must be in the new backend, before the next o
 Live sessions are copied into the new backend before the first host loads it and again after the
 last, so users stay logged in; the plan says when the old backend's sessions cannot be listed (then
 every user is logged out).
+What Django resolves on a host is kept under --state-dir and reused while the settings files, the
+packages, the interpreter and its environment in the container are byte for byte as then (the plan's
+Django step says "unchanged since"); the backend is always checked afresh. --fresh-facts skips it.
 
 Examples:
   sessionctl ${mode} -i inventory.yaml --backend redis --redis-url redis://10.0.0.50:6379/0
@@ -220,6 +224,7 @@ async function statusCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
 interface SwitchFlags extends BackendFlags {
   healthTimeout: string;
   restart?: boolean;
+  freshFacts?: boolean;
 }
 
 async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & SwitchFlags): Promise<ExitCodeValue> {
@@ -246,6 +251,7 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
       carrySessions: opts.carrySessions,
       healthTimeout,
       restart: Boolean(opts.restart),
+      freshFacts: Boolean(opts.freshFacts),
       ssh: { acceptNewHostKeys: opts.acceptNewHostKeys },
     },
     opts,

@@ -5,6 +5,7 @@ import { Fleet } from '../transport/fleet.js';
 import { HostFiles } from '../transport/hostfs.js';
 import type { SshOptions } from '../transport/ssh.js';
 import type { Engine, Shell } from '../transport/types.js';
+import { factsCache, type FactsCache } from '../facts/cache.js';
 import { gatherHostFacts, type HostFacts } from '../facts/gather.js';
 import { backendOf } from '../facts/horizon.js';
 import { loadPlaybook, type Playbook } from '../playbook/load.js';
@@ -20,7 +21,7 @@ import type { Desired } from '../backends/types.js';
 import { libraryDurability, pin, type LibraryDurability } from '../backends/libraries.js';
 import { Journal } from '../journal/journal.js';
 import { gatherBalancers } from '../facts/balancers.js';
-import { journalFile, newRunId } from '../journal/paths.js';
+import { factsDir, journalFile, newRunId } from '../journal/paths.js';
 import type { PlanRecord } from '../journal/records.js';
 import type { SwitchReport } from '../report/types.js';
 import { lockHost, lockHolder, operator, whoHolds } from './lock.js';
@@ -34,6 +35,8 @@ export interface SwitchOptions extends BackendFlags {
   healthTimeout?: number;
   /** --restart: restart every host instead of reloading (overrides rollout.method). */
   restart?: boolean;
+  /** Read every host's settings afresh instead of reusing an earlier run's answer (facts/cache.ts). */
+  freshFacts?: boolean;
   /** apply journals the run under <stateDir>/runs/<runId>.jsonl (absent: no journal, e.g. in tests). */
   stateDir?: string;
 }
@@ -70,7 +73,8 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
   const signals: NodeJS.Signals[] = opts.mode === 'apply' ? ['SIGINT', 'SIGTERM', 'SIGHUP'] : [];
   for (const sig of signals) process.on(sig, onSignal);
   try {
-    const gathered = await lockAndGather(fleet, hosts, desired, run.info, locked);
+    const cache = opts.stateDir && !opts.freshFacts ? factsCache(factsDir(opts.stateDir)) : undefined;
+    const gathered = await lockAndGather(fleet, hosts, desired, run.info, locked, cache);
     if (gathered.refusals.length) {
       report.outcome = 'refused';
       report.error = `not locked, nothing changed: ${gathered.refusals.join('; ')}`;
@@ -214,10 +218,17 @@ function openRun(inventory: Inventory, hosts: HostConfig[], desired: Desired, pl
  * what we change. The backend's check and the parse of the files we patch run in the facts probe's
  * process; the preflight and patch steps use their answers. `locked` gets every lock taken.
  */
-async function lockAndGather(fleet: Fleet, hosts: HostConfig[], desired: Desired, run: RunInfo, locked: HostConfig[]): Promise<{ facts: HostFacts[]; refusals: string[] }> {
+async function lockAndGather(
+  fleet: Fleet,
+  hosts: HostConfig[],
+  desired: Desired,
+  run: RunInfo,
+  locked: HostConfig[],
+  cache?: FactsCache,
+): Promise<{ facts: HostFacts[]; refusals: string[] }> {
   const holder = lockHolder(run.id);
   const also = [...(desired.target.reachCheck ? [desired.target.reachCheck] : []), ...locateChecks(desired.owned)];
-  const gathered = await Promise.all(hosts.map((h) => Promise.all([gatherHostFacts(fleet, h, also), lockHost(fleet, h, run.mode, holder)])));
+  const gathered = await Promise.all(hosts.map((h) => Promise.all([gatherHostFacts(fleet, h, also, cache), lockHost(fleet, h, run.mode, holder)])));
   const refusals: string[] = [];
   for (const [f, lock] of gathered) {
     if (lock.held) locked.push(f.host);

@@ -3,7 +3,8 @@ import type { Fleet } from '../transport/fleet.js';
 import type { ContainerInfo } from '../transport/types.js';
 import type { ContainerCheck } from '../backends/types.js';
 import { HostError, SessionctlError, ExitCode, detailFor } from '../errors.js';
-import { CUSTOM_FILES, detectLayout, probeHorizon, type HorizonFacts, type LayoutFact } from './horizon.js';
+import type { FactsCache } from './cache.js';
+import { CUSTOM_FILES, detectLayout, probeHorizon, type CachedFacts, type HorizonFacts, type LayoutFact } from './horizon.js';
 import { LIBRARIES_CHECK, libraryFacts, type LibraryFact } from './libraries.js';
 
 /** Everything read-only we know about one host; `error` set when we could not learn it all. */
@@ -19,8 +20,12 @@ export interface HostFacts {
   error?: { kind: 'unreachable' | 'failed'; message: string };
 }
 
-/** Connect and read the facts of one host (and run `also` in the probe's process); never throws for host-level problems. */
-export async function gatherHostFacts(fleet: Fleet, host: HostConfig, also: ContainerCheck[] = []): Promise<HostFacts> {
+/**
+ * Connect and read the facts of one host (and run `also` in the probe's process); never throws for
+ * host-level problems. With a `cache`, Django's answer from an earlier run is reused while nothing it
+ * depends on changed, and a new answer is kept.
+ */
+export async function gatherHostFacts(fleet: Fleet, host: HostConfig, also: ContainerCheck[] = [], cache?: FactsCache): Promise<HostFacts> {
   const facts: HostFacts = { host, reachable: false };
   try {
     await fleet.ssh(host);
@@ -28,7 +33,10 @@ export async function gatherHostFacts(fleet: Fleet, host: HostConfig, also: Cont
     const engine = await fleet.engine(host);
     facts.engineVia = engine.via;
     // The probe starts with the inspect; its answer counts only for a running container.
-    const probe = probeHorizon(host.name, engine, host.container, { also: [...also, LIBRARIES_CHECK] });
+    const probe = probeHorizon(host.name, engine, host.container, {
+      also: [...also, LIBRARIES_CHECK],
+      ...(cache ? { cache: { cached: cache.get(host), keep: (kept: CachedFacts) => cache.put(host, kept) } } : {}),
+    });
     probe.catch(() => undefined);
     facts.container = await engine.inspect(host.container);
     if (!facts.container) throw new HostError(host.name, `no container named '${host.container}'`);

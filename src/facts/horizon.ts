@@ -38,7 +38,18 @@ export interface HorizonFacts {
   loginPage?: { status: string; seconds: number };
   /** The container's main process (see python/web_server.py). */
   webServer?: WebServer;
+  /** With a `cache` request: what the costly facts are a function of, whether they were reused, and their raw answers. */
+  fingerprint?: { value: string; reused: boolean; part: Record<string, unknown> };
 }
+
+/** The costly part of a probe's answer (the settings import, the libraries' versions) and its fingerprint (python/probe.py). */
+export interface CachedFacts {
+  fingerprint: string;
+  part: Record<string, unknown>;
+}
+
+/** The probe's answers that CachedFacts keep: all that needs the settings or the libraries imported. */
+const CACHED_KEYS = ['horizon', 'modules', 'pip', 'settings'];
 
 export interface WebServer {
   kind: 'apache' | 'uwsgi' | 'unknown';
@@ -109,17 +120,21 @@ export async function probeHorizon(
   host: string,
   engine: Engine,
   container: string,
-  request: { wait?: { url: string; seconds: number }; also?: ContainerCheck[] } = {},
+  request: { wait?: { url: string; seconds: number }; also?: ContainerCheck[]; cache?: { cached: CachedFacts | null; keep(facts: CachedFacts): void } } = {},
 ): Promise<HorizonFacts> {
-  const { also, ...rest } = request;
+  const { also, cache, ...rest } = request;
   const res = await runPython(engine, container, 'probe.py', {
     ...rest,
+    ...(cache ? { fingerprint: true, ...(cache.cached ? { cached: cache.cached.fingerprint } : {}) } : {}),
     ...(also?.length ? { also: also.map((c) => ({ name: c.name ?? c.script, source: asset(`src/facts/python/${c.script}`), input: c.input })) } : {}),
   });
   if (res.code !== 0) {
     throw new HostError(host, `the settings probe failed in container '${container}' (exit ${res.code}):\n${tail(res.stderr)}`);
   }
-  return parseProbeOutput(res.stdout.toString('utf8'));
+  const facts = parseProbeOutput(res.stdout.toString('utf8'), cache?.cached);
+  // Only what Django answered: an error may come and go, and the next run must see it afresh.
+  if (cache && facts.fingerprint && !facts.fingerprint.reused && facts.settings) cache.keep({ fingerprint: facts.fingerprint.value, part: facts.fingerprint.part });
+  return facts;
 }
 
 /** Run a backend's check in the host's container, with `extra` input on top of its own. */
@@ -139,10 +154,13 @@ export function alsoAnswer<T>(facts: HorizonFacts | undefined, name: string): T 
 }
 
 /** Pure: find the marker line and map snake_case JSON to HorizonFacts. */
-export function parseProbeOutput(stdout: string): HorizonFacts {
+/** The probe's facts from its output (Horizon's settings may print before the marker), the reused part from `cached`. */
+export function parseProbeOutput(stdout: string, cached?: CachedFacts | null): HorizonFacts {
   const line = stdout.split('\n').find((l) => l.startsWith(MARKER));
   if (!line) throw new Error('probe printed no facts line');
-  const raw = JSON.parse(line.slice(MARKER.length)) as Record<string, any>;
+  const answer = JSON.parse(line.slice(MARKER.length)) as Record<string, any>;
+  if (answer.cached && answer.fingerprint !== cached?.fingerprint) throw new Error('the probe reused facts it was not given');
+  const raw = answer.cached ? { ...answer, ...cached!.part } : answer;
   const loginPage = raw.login_page ? { status: String(raw.login_page.status), seconds: Number(raw.login_page.seconds) } : undefined;
   const none: HorizonFacts = { python: '', executable: '', horizon: null, modules: {}, kollaConfigFiles: null, settingsD: null, managepy: null };
   if (raw.overlay_error) return { ...none, overlayError: String(raw.overlay_error) };
@@ -165,6 +183,9 @@ export function parseProbeOutput(stdout: string): HorizonFacts {
   if (loginPage) facts.loginPage = loginPage;
   if (raw.also) facts.also = raw.also;
   if (raw.kolla_entries) facts.kollaEntries = raw.kolla_entries;
+  if (typeof raw.fingerprint === 'string') {
+    facts.fingerprint = { value: raw.fingerprint, reused: Boolean(answer.cached), part: Object.fromEntries(CACHED_KEYS.map((k) => [k, raw[k]])) };
+  }
   const ws = raw.web_server;
   if (ws) {
     facts.webServer = {

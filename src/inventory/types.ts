@@ -16,7 +16,6 @@ export interface HostConfig extends SshTarget {
   configDir: string;
   /** For `plain` layout: the settings file to patch on the host. */
   settingsFile?: string;
-  /** URL of Horizon's login page as seen from inside the container (Kolla's health check). */
   /** URL of Horizon's login page as seen from inside the container; unset: derived from the web server (see loginUrl). */
   healthUrl?: string;
 }

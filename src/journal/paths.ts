@@ -13,6 +13,11 @@ export function runsDir(stateDir: string): string {
   return join(stateDir, 'runs');
 }
 
+/** Django's answers from earlier runs, per host (facts/cache.ts). */
+export function factsDir(stateDir: string): string {
+  return join(stateDir, 'facts');
+}
+
 export function journalFile(stateDir: string, runId: string): string {
   return join(runsDir(stateDir), `${runId}.jsonl`);
 }

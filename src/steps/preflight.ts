@@ -63,7 +63,8 @@ export const djangoVersion = hostStep({
         throw new HostError(ctx.host.name, (err as Error).message);
       }
     }
-    return { action: 'none', reason: `ok: Django ${django}, Python ${f.horizon!.python}; ${(expect.cacheBackend ?? expect.sessionEngine).split('.').pop()}, ${needs}` };
+    const reused = f.horizon!.fingerprint?.reused ? ' (settings unchanged since an earlier run: its answer reused)' : '';
+    return { action: 'none', reason: `ok: Django ${django}, Python ${f.horizon!.python}${reused}; ${(expect.cacheBackend ?? expect.sessionEngine).split('.').pop()}, ${needs}` };
   },
 });
 

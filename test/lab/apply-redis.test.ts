@@ -6,7 +6,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cli, djangoPython, djangoSettings, horizonStartedAt, hostFileBytes, labsFor, labWheelhouse, redisCli, redisInventory, runs, servingPids, skipUnlessRuns } from './harness.js';
+import { cli, djangoPython, djangoSettings, horizonStartedAt, hostFileBytes, labsFor, labWheelhouse, onHost, redisCli, redisInventory, runs, scratch, servingPids, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
@@ -38,6 +38,38 @@ for (const lab of labsFor('apply-redis', 'apply-redis:plan')) {
     }
     t.deepEqual(await snapshot(lab), before, 'no file written, no container restarted');
     for (const h of lab.hosts) t.is((await djangoSettings(h.container)).backend, 'django.core.cache.backends.memcached.PyMemcacheCache');
+  });
+
+  if (runs('apply-redis:plan', lab)) test.serial(`${lab.name}: an earlier run's facts are reused only while nothing they depend on changed`, async (t) => {
+    const inv = redisInventory(lab, await labWheelhouse());
+    const stateDir = scratch();
+    const [dash1] = lab.hosts;
+    const plan = async (code = 0) => {
+      const res = await cli(['plan', '-i', inv, '--json', '--state-dir', stateDir]);
+      t.is(res.code, code, res.stderr);
+      const report = JSON.parse(res.stdout) as SwitchReport;
+      const reused = (h: SwitchReport['hosts'][number]) => /answer reused/.test(h.steps.find((s) => s.step === 'django-version')?.detail ?? '');
+      return { before: report.hosts.map((h) => h.before), reused: report.hosts.map(reused) };
+    };
+    const inContainer = (script: string) => onHost(dash1!.container, ['docker', 'exec', '-u', 'root', 'horizon', 'sh', '-c', script]);
+    t.deepEqual(await plan(), { before: ['memcached', 'memcached', 'memcached'], reused: [false, false, false] });
+    t.deepEqual(await plan(), { before: ['memcached', 'memcached', 'memcached'], reused: [true, true, true] });
+    // A settings file changed in the container behind sessionctl's back: Django is asked again and its new answer shows.
+    const extra = '/etc/openstack-dashboard/local_settings.d/zz-sessionctl-test.py'; // read after Kolla's files
+    await inContainer(`echo "SESSION_ENGINE = 'django.contrib.sessions.backends.signed_cookies'" > ${extra}`);
+    // (It would override sessionctl's file, so the plan refuses dash1.)
+    t.deepEqual(await plan(2), { before: ['cookie', 'memcached', 'memcached'], reused: [false, true, true] });
+    await inContainer(`rm ${extra}`);
+    t.deepEqual(await plan(), { before: ['memcached', 'memcached', 'memcached'], reused: [false, true, true] });
+    // A package appears where Python looks for them (as pip or apt would put it).
+    const python = 'if [ -x /var/lib/kolla/venv/bin/python3 ]; then /var/lib/kolla/venv/bin/python3 "$@"; else python3 "$@"; fi';
+    const site = (await inContainer(`set -- -c 'import os, sys; print([p for p in sys.path if p.endswith("-packages") and os.path.isdir(p)][0])'; ${python}`)).trim();
+    await inContainer(`mkdir ${site}/sessionctl_test-1.0.dist-info`);
+    t.deepEqual((await plan()).reused, [false, true, true]);
+    await inContainer(`rmdir ${site}/sessionctl_test-1.0.dist-info`);
+    // --fresh-facts asks Django everywhere.
+    const fresh = await cli(['plan', '-i', inv, '--json', '--state-dir', stateDir, '--fresh-facts']);
+    t.notRegex(fresh.stdout, /answer reused/);
   });
 
   if (runs('apply-redis', lab)) test.serial(`${lab.name}: apply switches every host to Redis; Django and redis-cli agree; a second apply changes nothing`, async (t) => {

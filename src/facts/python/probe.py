@@ -17,6 +17,10 @@ Input (stdin JSON, optional):
   login page answers 200 (Kolla has copied the settings in and Apache serves them), then read the
   facts in this same process. Output has "login_page": {"status", "seconds"}, and the facts only
   after a 200.
+  {"fingerprint": true} adds "fingerprint": what the costly facts (horizon, modules, pip and
+  settings: the settings import and the client libraries' imports) are a function of.
+  {"cached": "<fingerprint>"}: when it is still the same, those facts are left out and "cached":
+  true says so (the caller kept them from a run before). Never with an overlay.
 """
 import contextlib
 import hashlib
@@ -37,6 +41,61 @@ SECURITY = [
     "SESSION_TIMEOUT", "SESSION_REFRESH", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY",
     "SESSION_COOKIE_SAMESITE", "CSRF_COOKIE_SECURE", "SESSION_SERIALIZER",
 ]
+
+
+# What the costly facts (horizon, modules, pip, settings) are a function of: the settings files
+# (Kolla's copies, Debian's secret key file), the packages Python finds (each sys.path folder's
+# entries with size and mtime: pip and apt change them, and the code of the two packages whose
+# settings these are), the interpreter and its environment.
+SETTINGS_TREES = ["/etc/openstack-dashboard"]
+SETTINGS_FILES = ["/var/lib/openstack-dashboard/secret_key"]
+SETTINGS_PACKAGES = ["openstack_dashboard", "horizon"]
+
+
+def fingerprint():
+    """Equal fingerprints, equal CACHED facts. Reads names, sizes, mtimes and the settings' bytes."""
+    h = hashlib.sha256()
+
+    def add(*parts):
+        for part in parts:
+            h.update(os.fsencode(str(part)) + b"\0")
+
+    def add_file(path):
+        try:
+            with open(path, "rb") as f:
+                add(path, hashlib.sha256(f.read()).hexdigest())
+        except OSError as exc:
+            add(path, type(exc).__name__)
+
+    def add_stats(folder):
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            add(folder, type(exc).__name__)
+            return
+        for e in entries:
+            try:
+                st = e.stat()
+                add(e.path, st.st_size, st.st_mtime_ns)
+            except OSError:
+                add(e.path, "gone")
+
+    add(sys.version, sys.executable, *sorted("%s=%s" % kv for kv in os.environ.items()))
+    for top in SETTINGS_TREES:
+        for root, dirs, files in os.walk(top, followlinks=True):
+            dirs.sort()
+            add(root)
+            for name in sorted(files):
+                add_file(os.path.join(root, name))
+    for path in SETTINGS_FILES:
+        add_file(path)
+    for folder in sys.path:
+        if folder and os.path.isdir(folder):
+            add_stats(folder)
+            for package in SETTINGS_PACKAGES:
+                if os.path.isdir(os.path.join(folder, package)):
+                    add_stats(os.path.join(folder, package))
+    return h.hexdigest()
 
 
 def mask_url(value):
@@ -216,6 +275,9 @@ def main():
     raw = sys.stdin.read() if not sys.stdin.isatty() else ""
     if raw.strip():
         request = json.loads(raw)
+    # Before anything is read: files that change meanwhile change the fingerprint, not only the facts.
+    fp = fingerprint() if request.get("fingerprint") or request.get("cached") else None
+    hit = fp is not None and fp == request.get("cached") and not request.get("overlay")
     waited = None
     if request.get("wait"):
         waited = wait_for_login_page(request["wait"]["url"], float(request["wait"]["seconds"]))
@@ -229,23 +291,30 @@ def main():
     facts = {
         "python": platform.python_version(),
         "executable": sys.executable,
-        "horizon": package_version("horizon"),
-        "modules": module_versions(),
         "kolla_config_files": listing(KOLLA_CONFIG_DIR),
         "kolla_entries": kolla_entries(),
         "settings_d": listing("/etc/openstack-dashboard/local_settings.d"),
         "settings_dir": listing("/etc/openstack-dashboard"),
         "externally_managed": externally_managed(),
-        # Whether pip can install here, without starting pip (its import alone costs a third of a second).
-        "pip": package_version("pip") if importlib.util.find_spec("pip") else None,
         "manage_py": next((p for p in ("/var/lib/kolla/venv/bin/manage.py", "/usr/share/openstack-dashboard/manage.py")
                            if os.path.exists(p)), None),
         "web_server": web_server(),
     }
-    try:
-        facts["settings"] = effective_settings()
-    except Exception as exc:  # noqa: BLE001 - reported as a fact, not a crash
-        facts["settings_error"] = "%s: %s" % (type(exc).__name__, exc)
+    if fp is not None:
+        facts["fingerprint"] = fp
+    if hit:
+        facts["cached"] = True
+    else:
+        facts.update(
+            horizon=package_version("horizon"),
+            modules=module_versions(),
+            # Whether pip can install here, without starting pip (its import alone costs a third of a second).
+            pip=package_version("pip") if importlib.util.find_spec("pip") else None,
+        )
+        try:
+            facts["settings"] = effective_settings()
+        except Exception as exc:  # noqa: BLE001 - reported as a fact, not a crash
+            facts["settings_error"] = "%s: %s" % (type(exc).__name__, exc)
     if waited:
         facts["login_page"] = waited
     if request.get("also"):

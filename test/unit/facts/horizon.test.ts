@@ -172,3 +172,16 @@ test("probe.py masks a URL's password but keeps an ACL user name (redis-py reads
   const { stdout } = await promisify(execFile)('python3', ['-c', code]);
   t.deepEqual(JSON.parse(stdout), ['redis://u:***@h:6379/0', 'redis://***@h/0', 'redis://jinja@h:6379/0', 'redis://h/0', 5]);
 });
+
+test('parseProbeOutput: a fingerprint hit takes the costly facts from the cache, a miss gives them to keep', (t) => {
+  const part = { horizon: '25.1.0', modules: { django_redis: '5.4.0' }, pip: null, settings: { django: '4.2.28', session_engine: 'django.contrib.sessions.backends.cache', cache: { backend: 'django_redis.cache.RedisCache' }, security: {} } };
+  const fresh = parseProbeOutput(probeLine({ python: '3.13.5', executable: 'x', fingerprint: 'f1', ...part }));
+  t.deepEqual(fresh.fingerprint, { value: 'f1', reused: false, part });
+  const hit = parseProbeOutput(probeLine({ python: '3.13.5', executable: 'x', fingerprint: 'f1', cached: true }), { fingerprint: 'f1', part });
+  t.is(hit.settings?.django, '4.2.28');
+  t.is(hit.modules.django_redis, '5.4.0');
+  t.true(hit.fingerprint?.reused);
+  // Reused facts are only ever the ones the probe was given.
+  t.throws(() => parseProbeOutput(probeLine({ python: '3.13.5', executable: 'x', fingerprint: 'f2', cached: true }), { fingerprint: 'f1', part }), { message: /reused facts it was not given/ });
+  t.throws(() => parseProbeOutput(probeLine({ python: '3.13.5', executable: 'x', fingerprint: 'f1', cached: true })), { message: /reused facts it was not given/ });
+});
