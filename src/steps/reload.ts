@@ -37,6 +37,8 @@ interface ReloadAnswer {
   copied?: string[];
   replaced?: [number | null, number | null][];
   seconds: number;
+  /** uWSGI: how a new worker was known to have loaded Horizon (its log's word, or /proc). */
+  ready_by?: 'log' | 'proc';
   error?: string;
   stage?: string;
 }
@@ -55,7 +57,7 @@ export async function reloadInPlace(t: RestartTarget, files: string[]): Promise<
   if (a.error) throw new HostError(t.host.name, `graceful reload (${a.server}) failed ${a.stage === 'copy' ? 'copying the settings in' : a.stage === 'check' ? 'before it began' : `after ${a.seconds}s`}: ${a.error}`);
   const pairs = a.replaced ?? [];
   const served = a.server === 'uwsgi'
-    ? `workers ${pairs.map(([o, n]) => `${o}->${n}`).join(', ')}`
+    ? `workers ${pairs.map(([o, n]) => `${o}->${n}`).join(', ')}, each loaded per ${a.ready_by === 'log' ? "uWSGI's log" : '/proc'}`
     : `processes ${pairs.filter(([o]) => o !== null).map(([o]) => o).join(', ')} replaced by ${pairs.filter(([, n]) => n !== null).map(([, n]) => n).join(', ')}`;
   return `reloaded ${a.server} gracefully in ${a.seconds}s (${served}); login page 200`;
 }

@@ -434,10 +434,13 @@ interface ConfigFile {
 /**
  * kolla-ansible's uWSGI ini for Horizon (service-uwsgi-config role), with what Debian's packages need:
  * the HTTP router plugins, the venv named (Kolla's uWSGI lives in the venv), wsgi-file instead of
- * the module Debian's Horizon lacks, Debian's STATIC_ROOT.
+ * the module Debian's Horizon lacks, Debian's STATIC_ROOT. The last host's ini names no log file
+ * (uWSGI logs to Docker), as an operator's own may not: a reload there knows a new worker has
+ * loaded Horizon from /proc alone, elsewhere from uWSGI's log, so a switch runs both ways.
  */
 function uwsgiIni(info: LabInfo, h: LabHost): string {
   const listen = new URL(horizonUrl(info, h)).host;
+  const logto = h.name === info.hosts.at(-1)?.name ? '' : 'logto2 = /var/log/kolla/horizon/horizon-uwsgi.log\n';
   return `[uwsgi]
 add-header = Connection: close
 buffer-size = 65535
@@ -450,7 +453,7 @@ http-auto-chunked = true
 http-chunked-input = true
 http-raw-body = true
 lazy-apps = true
-master = true
+${logto}master = true
 wsgi-file = /usr/share/openstack-dashboard/wsgi.py
 virtualenv = /var/lib/kolla/venv
 plugins-dir = /usr/lib/uwsgi/plugins

@@ -54,6 +54,9 @@ for (const lab of labsFor('reload:load', 'reload:fault', 'reload:drain', 'reload
       for (const h of report.hosts) t.regex(h.steps.find((s) => s.step === 'install-client-library')?.detail ?? '', /django_redis .* already imports/, h.host);
       t.false(report.warnings.some((w) => /writable layer/.test(w)), report.warnings.join('\n'));
       t.is(report.imageOverrides, undefined);
+      // uWSGI's log (Kolla's logto2) tells when a new worker has loaded Horizon; the last host's ini names no log file, so /proc does.
+      const readyBy = report.hosts.map((h) => /each loaded per (uWSGI's log|\/proc)/.exec(h.steps.find((s) => s.step === 'restart')?.detail ?? '')?.[1]);
+      t.deepEqual(readyBy, lab.hosts.map((h, i) => (i === lab.hosts.length - 1 ? '/proc' : "uWSGI's log")));
       const status = JSON.parse((await cli(['status', '-i', inventory, '--json'])).stdout) as StatusReport;
       for (const h of status.hosts) t.deepEqual(h.libraries?.map((l) => [l.module, l.origin]), [['django_redis', 'image']], h.host);
     }

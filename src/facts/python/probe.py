@@ -48,12 +48,14 @@ SECURITY = [
 # entries with size and mtime: pip and apt change them, and the code of the two packages whose
 # settings these are), the interpreter and its environment.
 SETTINGS_TREES = ["/etc/openstack-dashboard"]
-SETTINGS_FILES = ["/var/lib/openstack-dashboard/secret_key"]
+# Where Debian's local_settings and Horizon's own default keep a generated SECRET_KEY.
+SETTINGS_FILES = ["/var/lib/openstack-dashboard/secret-key/.secret_key_store", "/var/lib/openstack-dashboard/secret_key"]
 SETTINGS_PACKAGES = ["openstack_dashboard", "horizon"]
 
 
 def fingerprint():
-    """Equal fingerprints, equal CACHED facts. Reads names, sizes, mtimes and the settings' bytes."""
+    """Equal fingerprints, equal costly facts. Reads names, sizes, mtimes and the settings' bytes;
+    skips __pycache__, which imports write (compiled copies of sources counted here)."""
     h = hashlib.sha256()
 
     def add(*parts):
@@ -74,6 +76,8 @@ def fingerprint():
             add(folder, type(exc).__name__)
             return
         for e in entries:
+            if e.name == "__pycache__":
+                continue
             try:
                 st = e.stat()
                 add(e.path, st.st_size, st.st_mtime_ns)
@@ -83,7 +87,7 @@ def fingerprint():
     add(sys.version, sys.executable, *sorted("%s=%s" % kv for kv in os.environ.items()))
     for top in SETTINGS_TREES:
         for root, dirs, files in os.walk(top, followlinks=True):
-            dirs.sort()
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
             add(root)
             for name in sorted(files):
                 add_file(os.path.join(root, name))
@@ -95,6 +99,7 @@ def fingerprint():
             for package in SETTINGS_PACKAGES:
                 if os.path.isdir(os.path.join(folder, package)):
                     add_stats(os.path.join(folder, package))
+                    add_file(os.path.join(folder, package, "local", ".secret_key_store"))
     return h.hexdigest()
 
 

@@ -57,9 +57,13 @@ def _uwsgi(argv):
         values = [v for k in keys for v in (options or {}).get(k, [])]
         return bool(values) and values[-1].lower() in ("", "1", "true", "yes", "on")
 
+    # Kolla's ini logs to a file (logto2 = /var/log/kolla/horizon/horizon-uwsgi.log); without one
+    # uWSGI logs to its stderr, which only Docker reads.
+    logs = [v for k in ("logto", "logto2") for v in (options or {}).get(k, []) if v.startswith("/")]
     # What a graceful reload needs: a master to respawn workers, and workers that import the app
     # themselves (lazy-apps) instead of forking the master's copy with the old settings.
-    return {"kind": "uwsgi", "config": ini, "listen": listen, "master": flag("master"), "lazy_apps": flag("lazy-apps", "lazy")}
+    return {"kind": "uwsgi", "config": ini, "listen": listen, "master": flag("master"), "lazy_apps": flag("lazy-apps", "lazy"),
+            "log": logs[-1] if logs else None}
 
 
 def _apache():

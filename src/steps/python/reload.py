@@ -8,12 +8,13 @@ until every process that served before has been replaced and the login page answ
 - uWSGI (master as PID 1, lazy-apps): SIGHUP to one worker at a time. The master respawns it and
   the new worker imports Django itself; the next worker is reloaded only once the new one has
   loaded the app, so one always accepts. The HTTP router and the master are left alone (a SIGHUP
-  to the master re-execs everything, router included, and drops requests).
+  to the master re-execs everything, router included, and drops requests). A worker has loaded
+  the app when uWSGI's log file says so, or (no log file: Docker has uWSGI's log) when /proc shows it.
 No start hook runs, so nothing is recompressed. Runs as root (signals to PID 1, Kolla's owners).
 
 Input: {"files": [names in the config dir], "url": login page, "seconds": N}.
 Output: {"server", "replaced": [[old pid, new pid or null], ...], "copied": [dest], "seconds",
-"login": status} or {"error": reason, "stage"}.
+"login": status, "ready_by": "log"|"proc" (uWSGI)} or {"error": reason, "stage"}.
 Needs overlay.py (kolla_entries), http_status.py and web_server.py (prepended by runPython).
 """
 import grp
@@ -21,6 +22,7 @@ import hashlib
 import json
 import os
 import pwd
+import re
 import signal
 import sys
 import tempfile
@@ -99,9 +101,40 @@ def wait_for(deadline, what, ready, interval=0.1):
         time.sleep(interval)
 
 
-def reload_uwsgi(deadline):
-    """SIGHUP each worker in turn; wait for its replacement to have loaded the app (its memory near
-    the old worker's, and it sits in accept: its CPU time settled, or asleep between requests)."""
+class UwsgiLog:
+    """uWSGI's log file, read on from its end: a lazy-apps worker logs "WSGI app 0 (mountpoint='')
+    ready in 1 seconds on interpreter 0x... pid: 340" once it has imported the app, uWSGI's own
+    word, the moment it is said (a worker serving its first request looks busy to /proc for a
+    second more)."""
+    READY = re.compile(rb"WSGI app \d+ \(mountpoint='[^']*'\) ready in .* pid: (\d+)")
+
+    def __init__(self, path):
+        self.file = open(path, "rb")
+        self.file.seek(0, os.SEEK_END)
+        self.rest = b""
+        self.ready = set()
+
+    def ready_pids(self):
+        lines = (self.rest + self.file.read()).split(b"\n")
+        self.rest = lines.pop()
+        for line in lines:
+            m = self.READY.search(line)
+            if m:
+                self.ready.add(int(m.group(1)))
+        return self.ready
+
+
+def open_log(path):
+    try:
+        return UwsgiLog(path) if path else None
+    except OSError:
+        return None
+
+
+def reload_uwsgi(deadline, log):
+    """SIGHUP each worker in turn; wait for its replacement to have loaded the app: uWSGI's log
+    says so, or /proc shows it (its memory near the old worker's, and it sits in accept: its CPU
+    time settled, or asleep between requests)."""
     children = children_of_pid1()
     if not children:
         raise ReloadError("reload", "the uWSGI master (PID 1) has no worker processes")
@@ -113,13 +146,13 @@ def reload_uwsgi(deadline):
     for old in workers:
         old_rss = children[old][3]
         os.kill(old, signal.SIGHUP)
-        wait_for(deadline, "worker %d did not finish its requests and exit" % old, lambda: stat_of(old) is None)
+        wait_for(deadline, "worker %d did not finish its requests and exit" % old, lambda: stat_of(old) is None, interval=0.05)
 
         def respawned():
             fresh = [pid for pid in children_of_pid1() if pid not in known]
             return fresh[0] if fresh else None
 
-        new = wait_for(deadline, "the uWSGI master did not respawn worker %d" % old, respawned)
+        new = wait_for(deadline, "the uWSGI master did not respawn worker %d" % old, respawned, interval=0.05)
         known.add(new)
         samples = []
 
@@ -127,16 +160,21 @@ def reload_uwsgi(deadline):
             st = stat_of(new)
             if st is None:
                 raise ReloadError("reload", "the new worker %d (for %d) died while loading Horizon: see the container's log" % (new, old))
-            samples.append(st)
+            if log is not None and new in log.ready_pids():
+                return True
+            if samples and time.monotonic() - samples[-1][0] < 0.095:
+                return False
+            samples.append((time.monotonic(),) + st)
             if st[3] * 2 < old_rss or len(samples) < 4:
                 return False
             last = samples[-4:]
             # In uWSGI's accept loop: idle (its CPU time settled), or, under load, asleep between
-            # requests (S) in 3 of 4 samples. Importing Horizon runs or waits on the disk (R, D):
-            # it is seldom asleep, least of all in most of 0.3 s once its memory nears the old worker's.
-            return last[0][2] == last[-1][2] or sum(x[1] == "S" for x in last) >= 3
+            # requests (S) in 3 of 4 samples 0.1 s apart. Importing Horizon runs or waits on the
+            # disk (R, D): it is seldom asleep, least of all in most of 0.3 s once its memory nears
+            # the old worker's.
+            return last[0][3] == last[-1][3] or sum(x[2] == "S" for x in last) >= 3
 
-        wait_for(deadline, "the new worker %d did not load Horizon" % new, loaded)
+        wait_for(deadline, "the new worker %d did not load Horizon" % new, loaded, interval=0.05)
         replaced.append([old, new])
     return replaced
 
@@ -168,7 +206,12 @@ def main():
         if missing:
             raise ReloadError("check", "Kolla's config.json does not copy %s into the container" % ", ".join(missing))
         out["copied"] = [copy_in(name, entries[name]) for name in request["files"]]
-        out["replaced"] = reload_uwsgi(deadline) if server["kind"] == "uwsgi" else reload_apache(deadline)
+        if server["kind"] == "uwsgi":
+            log = open_log(server.get("log"))
+            out["ready_by"] = "log" if log else "proc"
+            out["replaced"] = reload_uwsgi(deadline, log)
+        else:
+            out["replaced"] = reload_apache(deadline)
         out["login"] = wait_for(deadline, "the login page did not answer 200", lambda: http_status(request["url"], timeout=5) == "200")
     except ReloadError as exc:
         out.update(error=str(exc), stage=exc.stage)
