@@ -157,13 +157,14 @@ test('web_server.py reads the uWSGI ini PID 1 runs (kolla-ansible renders http =
   const ini = join(dir, 'horizon-uwsgi.ini');
   writeFileSync(ini, '[uwsgi]\n; comment\nmaster = true\nhttp = 10.0.0.11:8080\nlazy-apps = true\n[other]\nhttp = 1.2.3.4:1\n');
   const eager = join(dir, 'eager.ini');
-  writeFileSync(eager, '[uwsgi]\nmaster = true\nlazy-apps = true\nlazy-apps = false\nhttp = :8080\n');
+  writeFileSync(eager, '[uwsgi]\nmaster = true\nlazy-apps = true\nlazy-apps = false\nhttp = :8080\nlogto = 127.0.0.1:514\nlogto2 = /var/log/kolla/horizon/horizon-uwsgi.log\n');
   const code = `${readFileSync('src/facts/python/web_server.py', 'utf8')}\nimport json, sys\nprint(json.dumps(_uwsgi(['uwsgi', sys.argv[1]])))\nprint(json.dumps(_uwsgi(['uwsgi', '--ini', sys.argv[1]])))\nprint(json.dumps(_uwsgi(['uwsgi', sys.argv[2]])))\nprint(json.dumps(web_server()['kind'] in ('apache', 'uwsgi', 'unknown')))`;
   const { stdout } = await promisify(execFile)('python3', ['-c', code, ini, eager]);
   const [a, b, c, kind] = stdout.trim().split('\n').map((l) => JSON.parse(l));
-  t.deepEqual(a, { kind: 'uwsgi', config: ini, listen: [{ scheme: 'http', address: '10.0.0.11:8080' }], master: true, lazy_apps: true });
+  t.deepEqual(a, { kind: 'uwsgi', config: ini, listen: [{ scheme: 'http', address: '10.0.0.11:8080' }], master: true, lazy_apps: true, log: null });
   t.deepEqual(b, a);
   t.deepEqual([c.master, c.lazy_apps], [true, false], 'the last value of a repeated key wins, as in uWSGI');
+  t.is(c.log, '/var/log/kolla/horizon/horizon-uwsgi.log', "Kolla's logto2; a UDP logger is no file to read");
   t.true(kind);
 });
 
