@@ -95,7 +95,7 @@ const SCRIPT_LIBRARIES: Record<string, string[]> = {
   'steps/python/carry.py': ['facts/python/overlay.py'],
   'steps/python/migrate.py': ['facts/python/overlay.py'],
   'facts/python/login_page.py': ['facts/python/http_status.py'],
-  'steps/python/reload.py': ['facts/python/overlay.py', 'facts/python/http_status.py', 'facts/python/web_server.py'],
+  'steps/python/reload.py': ['facts/python/overlay.py', 'facts/python/web_server.py'],
 };
 
 /** Who runs a script in the container (default: the image's user) and how long it may take. */

@@ -48,16 +48,16 @@ const EXEC_SLACK_S = 30;
 
 /**
  * Copy `files` (names in the Kolla config dir, as they are there now) into the container and
- * reload its web server; resolves once every process that served before is replaced and the login
- * page answers 200. Runs as root: Kolla's owners and the signals to PID 1 need it.
+ * reload its web server; resolves once every process that served before is replaced (every caller's
+ * health gate then waits for the login page). Runs as root: Kolla's owners and the signals to PID 1 need it.
  */
 export async function reloadInPlace(t: RestartTarget, files: string[]): Promise<string> {
   const seconds = t.run.timeouts.health;
-  const a = await pythonJson<ReloadAnswer>(t.host.name, t.engine, t.host.container, 'steps/python/reload.py', { files, url: t.loginUrl, seconds }, { user: 'root', timeoutMs: (seconds + EXEC_SLACK_S) * 1000 });
+  const a = await pythonJson<ReloadAnswer>(t.host.name, t.engine, t.host.container, 'steps/python/reload.py', { files, seconds }, { user: 'root', timeoutMs: (seconds + EXEC_SLACK_S) * 1000 });
   if (a.error) throw new HostError(t.host.name, `graceful reload (${a.server}) failed ${a.stage === 'copy' ? 'copying the settings in' : a.stage === 'check' ? 'before it began' : `after ${a.seconds}s`}: ${a.error}`);
   const pairs = a.replaced ?? [];
   const served = a.server === 'uwsgi'
     ? `workers ${pairs.map(([o, n]) => `${o}->${n}`).join(', ')}, each loaded per ${a.ready_by === 'log' ? "uWSGI's log" : '/proc'}`
     : `processes ${pairs.filter(([o]) => o !== null).map(([o]) => o).join(', ')} replaced by ${pairs.filter(([, n]) => n !== null).map(([, n]) => n).join(', ')}`;
-  return `reloaded ${a.server} gracefully in ${a.seconds}s (${served}); login page 200`;
+  return `reloaded ${a.server} gracefully in ${a.seconds}s (${served})`;
 }

@@ -2,7 +2,8 @@
 
 Copies the named files from Kolla's config dir to where config.json puts them, with its owner and
 mode (what kolla_set_configs does at a start), then reloads the web server gracefully and waits
-until every process that served before has been replaced and the login page answers 200:
+until every process that served before has been replaced (the health gate that follows waits for
+the login page's 200 and reads what Django resolves):
 - Apache (PID 1): SIGUSR1, a graceful restart. Children finish the request they serve; mod_wsgi's
   daemon processes are replaced too. The listening socket stays open throughout.
 - uWSGI (master as PID 1, lazy-apps): SIGHUP to one worker at a time. The master respawns it and
@@ -12,10 +13,10 @@ until every process that served before has been replaced and the login page answ
   the app when uWSGI's log file says so, or (no log file: Docker has uWSGI's log) when /proc shows it.
 No start hook runs, so nothing is recompressed. Runs as root (signals to PID 1, Kolla's owners).
 
-Input: {"files": [names in the config dir], "url": login page, "seconds": N}.
+Input: {"files": [names in the config dir], "seconds": N}.
 Output: {"server", "replaced": [[old pid, new pid or null], ...], "copied": [dest], "seconds",
-"login": status, "ready_by": "log"|"proc" (uWSGI)} or {"error": reason, "stage"}.
-Needs overlay.py (kolla_entries), http_status.py and web_server.py (prepended by runPython).
+"ready_by": "log"|"proc" (uWSGI)} or {"error": reason, "stage"}.
+Needs overlay.py (kolla_entries) and web_server.py (prepended by runPython).
 """
 import grp
 import hashlib
@@ -212,7 +213,6 @@ def main():
             out["replaced"] = reload_uwsgi(deadline, log)
         else:
             out["replaced"] = reload_apache(deadline)
-        out["login"] = wait_for(deadline, "the login page did not answer 200", lambda: http_status(request["url"], timeout=5) == "200")
     except ReloadError as exc:
         out.update(error=str(exc), stage=exc.stage)
     except OSError as exc:
