@@ -153,8 +153,7 @@ export function alsoAnswer<T>(facts: HorizonFacts | undefined, name: string): T 
   }
 }
 
-/** Pure: find the marker line and map snake_case JSON to HorizonFacts. */
-/** The probe's facts from its output (Horizon's settings may print before the marker), the reused part from `cached`. */
+/** Pure: find the marker line (Horizon's settings may print before it) and map snake_case JSON to HorizonFacts, the reused part from `cached`. */
 export function parseProbeOutput(stdout: string, cached?: CachedFacts | null): HorizonFacts {
   const line = stdout.split('\n').find((l) => l.startsWith(MARKER));
   if (!line) throw new Error('probe printed no facts line');

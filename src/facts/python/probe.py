@@ -48,7 +48,7 @@ SECURITY = [
 # entries with size and mtime: pip and apt change them, and the code of the two packages whose
 # settings these are), the interpreter and its environment.
 SETTINGS_TREES = ["/etc/openstack-dashboard"]
-# Where Debian's local_settings and Horizon's own default keep a generated SECRET_KEY.
+# Where Debian's local_settings keeps a generated SECRET_KEY (and an older name for it).
 SETTINGS_FILES = ["/var/lib/openstack-dashboard/secret-key/.secret_key_store", "/var/lib/openstack-dashboard/secret_key"]
 SETTINGS_PACKAGES = ["openstack_dashboard", "horizon"]
 
@@ -99,7 +99,8 @@ def fingerprint():
             for package in SETTINGS_PACKAGES:
                 if os.path.isdir(os.path.join(folder, package)):
                     add_stats(os.path.join(folder, package))
-                    add_file(os.path.join(folder, package, "local", ".secret_key_store"))
+            # Horizon's own default place for a generated SECRET_KEY.
+            add_file(os.path.join(folder, "openstack_dashboard", "local", ".secret_key_store"))
     return h.hexdigest()
 
 
