@@ -103,7 +103,7 @@ ${EXIT_CODES_HELP}`)
       .option('--no-carry-sessions', 'do not copy them: every user is logged out (also: session.carry: false)')
       .option('--fresh-facts', "import every host's settings afresh, even where nothing they depend on changed since an earlier run (see below)")
       .addHelpText('after', `
-${mode === 'plan' ? 'Nothing is written and nothing restarted.' : 'Shows the plan and asks for confirmation unless --yes. A failure rolls back every changed host.\nThe run is journaled under --state-dir: see it with `sessionctl history`, undo it later with `sessionctl rollback`.'}
+${mode === 'plan' ? 'Nothing is written on the hosts and nothing restarted.' : 'Shows the plan and asks for confirmation unless --yes. A failure rolls back every changed host.\nThe run is journaled under --state-dir: see it with `sessionctl history`, undo it later with `sessionctl rollback`.'}
 Hosts load the new settings one at a time: by a graceful reload of the web server in the running
 container (Apache SIGUSR1, uWSGI one worker at a time; no request fails, nothing is recompressed)
 where it can be done, else by a restart (the plan says which and why); rollout.method in the
