@@ -270,7 +270,7 @@ async function growth(flavour: Flavour): Promise<string[]> {
     const inventory = redisInventory(lab, wheelhouse, { extra: ['rollout: { serial: 1 }'] });
     const rssFile = join(mkdtempSync(join(tmpdir(), 'bench-')), 'rss');
     const sizes = [...new Set([1, 2, 4, 7, total].filter((n) => n <= total))];
-      const measure = (command: 'apply' | 'plan', n: number, outcome: string) => {
+    const measure = (command: 'apply' | 'plan', n: number, outcome: string) => {
       const wall: number[] = [];
       const cpu: number[] = [];
       const busy: number[] = [];

@@ -38,18 +38,15 @@ export interface HorizonFacts {
   loginPage?: { status: string; seconds: number };
   /** The container's main process (see python/web_server.py). */
   webServer?: WebServer;
-  /** With a `cache` request: what the costly facts are a function of, whether they were reused, and their raw answers. */
+  /** With a `cache` request: what the costly facts are a function of, whether they were reused, and the probe's `costly` answer. */
   fingerprint?: { value: string; reused: boolean; part: Record<string, unknown> };
 }
 
-/** The costly part of a probe's answer (the settings import, the libraries' versions) and its fingerprint (python/probe.py). */
+/** The costly part of a probe's answer (its `costly`: the settings import, the libraries' versions) and its fingerprint (python/probe.py). */
 export interface CachedFacts {
   fingerprint: string;
   part: Record<string, unknown>;
 }
-
-/** The probe's answers that CachedFacts keep: all that needs the settings or the libraries imported. */
-const CACHED_KEYS = ['horizon', 'modules', 'pip', 'settings'];
 
 export interface WebServer {
   kind: 'apache' | 'uwsgi' | 'unknown';
@@ -159,7 +156,8 @@ export function parseProbeOutput(stdout: string, cached?: CachedFacts | null): H
   if (!line) throw new Error('probe printed no facts line');
   const answer = JSON.parse(line.slice(MARKER.length)) as Record<string, any>;
   if (answer.cached && answer.fingerprint !== cached?.fingerprint) throw new Error('the probe reused facts it was not given');
-  const raw = answer.cached ? { ...answer, ...cached!.part } : answer;
+  const part = (answer.cached ? cached!.part : answer.costly) as Record<string, unknown> | undefined;
+  const raw = { ...answer, ...part };
   const loginPage = raw.login_page ? { status: String(raw.login_page.status), seconds: Number(raw.login_page.seconds) } : undefined;
   const none: HorizonFacts = { python: '', executable: '', horizon: null, modules: {}, kollaConfigFiles: null, settingsD: null, managepy: null };
   if (raw.overlay_error) return { ...none, overlayError: String(raw.overlay_error) };
@@ -183,7 +181,7 @@ export function parseProbeOutput(stdout: string, cached?: CachedFacts | null): H
   if (raw.also) facts.also = raw.also;
   if (raw.kolla_entries) facts.kollaEntries = raw.kolla_entries;
   if (typeof raw.fingerprint === 'string') {
-    facts.fingerprint = { value: raw.fingerprint, reused: Boolean(answer.cached), part: Object.fromEntries(CACHED_KEYS.map((k) => [k, raw[k]])) };
+    facts.fingerprint = { value: raw.fingerprint, reused: Boolean(answer.cached), part: part ?? {} };
   }
   const ws = raw.web_server;
   if (ws) {

@@ -17,10 +17,10 @@ Input (stdin JSON, optional):
   login page answers 200 (Kolla has copied the settings in and Apache serves them), then read the
   facts in this same process. Output has "login_page": {"status", "seconds"}, and the facts only
   after a 200.
-  {"fingerprint": true} adds "fingerprint": what the costly facts (horizon, modules, pip and
-  settings: the settings import and the client libraries' imports) are a function of.
-  {"cached": "<fingerprint>"}: when it is still the same, those facts are left out and "cached":
-  true says so (the caller kept them from a run before). Never with an overlay.
+  The facts that cost the settings import and the client libraries' imports are under "costly".
+  {"fingerprint": true} adds "fingerprint": what the costly facts are a function of; with
+  "cached": "<fingerprint>" as well, while it is still the same, "costly" is left out and "cached":
+  true says so (the caller kept it from a run before). Never with an overlay.
 """
 import contextlib
 import hashlib
@@ -282,7 +282,7 @@ def main():
     if raw.strip():
         request = json.loads(raw)
     # Before anything is read: files that change meanwhile change the fingerprint, not only the facts.
-    fp = fingerprint() if request.get("fingerprint") or request.get("cached") else None
+    fp = fingerprint() if request.get("fingerprint") else None
     hit = fp is not None and fp == request.get("cached") and not request.get("overlay")
     waited = None
     if request.get("wait"):
@@ -311,14 +311,14 @@ def main():
     if hit:
         facts["cached"] = True
     else:
-        facts.update(
-            horizon=package_version("horizon"),
-            modules=module_versions(),
+        costly = facts["costly"] = {
+            "horizon": package_version("horizon"),
+            "modules": module_versions(),
             # Whether pip can install here, without starting pip (its import alone costs a third of a second).
-            pip=package_version("pip") if importlib.util.find_spec("pip") else None,
-        )
+            "pip": package_version("pip") if importlib.util.find_spec("pip") else None,
+        }
         try:
-            facts["settings"] = effective_settings()
+            costly["settings"] = effective_settings()
         except Exception as exc:  # noqa: BLE001 - reported as a fact, not a crash
             facts["settings_error"] = "%s: %s" % (type(exc).__name__, exc)
     if waited:

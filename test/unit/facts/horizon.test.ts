@@ -16,18 +16,20 @@ test('parseProbeOutput maps the probe JSON and ignores noise before the marker',
     probeLine({
       python: '3.11.2',
       executable: '/usr/bin/python3',
-      horizon: '23.0.0',
-      modules: { django_redis: null, pymemcache: '4.0.0' },
       kolla_config_files: ['config.json', '_9998-kolla-settings.py'],
       settings_d: ['_0006_debian_cache.py'],
       manage_py: '/usr/share/openstack-dashboard/manage.py',
-      settings: {
-        django: '3.2.19',
-        session_engine: 'django.contrib.sessions.backends.cache',
-        cache: { backend: 'django.core.cache.backends.memcached.PyMemcacheCache', location: ['10.0.0.1:11211'], options: [] },
-        database: null,
-        security: { SESSION_TIMEOUT: 3600 },
-        secret_key_sha256: 'abcdef0123456789',
+      costly: {
+        horizon: '23.0.0',
+        modules: { django_redis: null, pymemcache: '4.0.0' },
+        settings: {
+          django: '3.2.19',
+          session_engine: 'django.contrib.sessions.backends.cache',
+          cache: { backend: 'django.core.cache.backends.memcached.PyMemcacheCache', location: ['10.0.0.1:11211'], options: [] },
+          database: null,
+          security: { SESSION_TIMEOUT: 3600 },
+          secret_key_sha256: 'abcdef0123456789',
+        },
       },
     }),
   );
@@ -176,7 +178,7 @@ test("probe.py masks a URL's password but keeps an ACL user name (redis-py reads
 
 test('parseProbeOutput: a fingerprint hit takes the costly facts from the cache, a miss gives them to keep', (t) => {
   const part = { horizon: '25.1.0', modules: { django_redis: '5.4.0' }, pip: null, settings: { django: '4.2.28', session_engine: 'django.contrib.sessions.backends.cache', cache: { backend: 'django_redis.cache.RedisCache' }, security: {} } };
-  const fresh = parseProbeOutput(probeLine({ python: '3.13.5', executable: 'x', fingerprint: 'f1', ...part }));
+  const fresh = parseProbeOutput(probeLine({ python: '3.13.5', executable: 'x', fingerprint: 'f1', costly: part }));
   t.deepEqual(fresh.fingerprint, { value: 'f1', reused: false, part });
   const hit = parseProbeOutput(probeLine({ python: '3.13.5', executable: 'x', fingerprint: 'f1', cached: true }), { fingerprint: 'f1', part });
   t.is(hit.settings?.django, '4.2.28');
