@@ -6,7 +6,7 @@ import { HostFiles } from '../transport/hostfs.js';
 import type { SshOptions } from '../transport/ssh.js';
 import type { Engine, Shell } from '../transport/types.js';
 import { factsCache, type FactsCache } from '../facts/cache.js';
-import { gatherHostFacts, type HostFacts } from '../facts/gather.js';
+import { gatherHostFacts, settingsCandidates, type HostFacts } from '../facts/gather.js';
 import { backendOf } from '../facts/horizon.js';
 import { loadPlaybook, type Playbook } from '../playbook/load.js';
 import { STEPS } from '../steps/index.js';
@@ -228,9 +228,10 @@ async function lockAndGather(
 ): Promise<{ facts: HostFacts[]; refusals: string[] }> {
   const holder = lockHolder(run.id);
   const also = [...(desired.target.reachCheck ? [desired.target.reachCheck] : []), ...locateChecks(desired.owned)];
-  const gathered = await Promise.all(hosts.map((h) => Promise.all([gatherHostFacts(fleet, h, also, cache), lockHost(fleet, h, run.mode, holder)])));
+  const gathered = await Promise.all(hosts.map((h) => Promise.all([gatherHostFacts(fleet, h, also, cache), lockHost(fleet, h, run.mode, holder, settingsCandidates(h))])));
   const refusals: string[] = [];
   for (const [f, lock] of gathered) {
+    if (lock.read && f.reachable) f.readUnderLock = lock.read;
     if (lock.held) locked.push(f.host);
     if (lock.error) refusals.push(`${f.host.name}: could not take the lock: ${lock.error}`);
     if (lock.holder) {

@@ -2,25 +2,20 @@ import { hostname, userInfo } from 'node:os';
 import { detailFor } from '../errors.js';
 import type { HostConfig } from '../inventory/types.js';
 import type { Fleet } from '../transport/fleet.js';
-import { HostFiles } from '../transport/hostfs.js';
+import { HOST_BACKUPS_DIR, HostFiles, type LockAndRead, type LockHolder } from '../transport/hostfs.js';
+
+export type { LockHolder };
 
 /** Who is running sessionctl, for locks and journals. */
 export function operator(): string {
   return `${userInfo().username}@${hostname()}`;
 }
 
-export interface LockHolder {
-  run: string;
-  by: string;
-  pid: number;
-  since: string;
-}
-
 export function lockHolder(id: string): LockHolder {
   return { run: id, by: operator(), pid: process.pid, since: new Date().toISOString() };
 }
 
-export type LockAnswer = { held: boolean; holder?: Record<string, unknown> | null; error?: string };
+export type LockAnswer = { held: boolean; holder?: Record<string, unknown> | null; error?: string; read?: Omit<LockAndRead, 'lock'> };
 
 /** `<host> is locked by run ... (by, pid, since)` for refusals and notes. */
 export function whoHolds(host: string, holder: Record<string, unknown>): string {
@@ -29,9 +24,11 @@ export function whoHolds(host: string, holder: Record<string, unknown>): string 
 
 /**
  * apply and rollback: take the host's lock (the caller releases every lock it got if any host
- * refused); plan: only read who holds it. An unreachable host answers nothing: its facts carry the error.
+ * refused); plan: only read who holds it. In the same round trip, under the lock, read `paths`
+ * (the files the run may patch) and the room for backups. An unreachable host answers nothing:
+ * its facts carry the error.
  */
-export async function lockHost(fleet: Fleet, host: HostConfig, mode: 'plan' | 'apply', holder: LockHolder): Promise<LockAnswer> {
+export async function lockHost(fleet: Fleet, host: HostConfig, mode: 'plan' | 'apply', holder: LockHolder, paths: string[] = []): Promise<LockAnswer> {
   let files: HostFiles;
   try {
     files = new HostFiles(await fleet.ssh(host));
@@ -39,8 +36,8 @@ export async function lockHost(fleet: Fleet, host: HostConfig, mode: 'plan' | 'a
     return { held: false };
   }
   try {
-    if (mode === 'plan') return { held: false, holder: await files.lockHolder() };
-    return await files.lock(holder);
+    const { lock, ...read } = await files.lockAndRead(mode === 'apply' ? holder : null, paths, HOST_BACKUPS_DIR);
+    return { ...lock, read };
   } catch (err) {
     // Never thrown: the other hosts' locks must still be known, to be released.
     return { held: false, error: detailFor(err, host.name) };

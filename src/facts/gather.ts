@@ -1,6 +1,7 @@
 import type { HostConfig } from '../inventory/types.js';
 import type { Fleet } from '../transport/fleet.js';
 import type { ContainerInfo } from '../transport/types.js';
+import type { FileSnapshot } from '../transport/hostfs.js';
 import type { ContainerCheck } from '../backends/types.js';
 import { HostError, SessionctlError, ExitCode, detailFor } from '../errors.js';
 import type { FactsCache } from './cache.js';
@@ -17,6 +18,8 @@ export interface HostFacts {
   horizon?: HorizonFacts;
   /** Every known client library (facts/libraries.ts): image, container layer or missing. */
   libraries?: Record<string, LibraryFact>;
+  /** Read in the lock's round trip (commands/lock.ts): files the run may patch (absent: not read), room for backups. */
+  readUnderLock?: { files: Map<string, FileSnapshot | null>; free?: number };
   error?: { kind: 'unreachable' | 'failed'; message: string };
 }
 
@@ -53,6 +56,19 @@ export async function gatherHostFacts(fleet: Fleet, host: HostConfig, also: Cont
     if (kind === 'unreachable') facts.reachable = false;
   }
   return facts;
+}
+
+/** The files a host's settings may be in, before its layout is known: read in the lock's round trip. */
+export function settingsCandidates(host: HostConfig): string[] {
+  switch (host.layout) {
+    case 'auto':
+      return Object.values(CUSTOM_FILES).map((name) => `${host.configDir}/${name}`);
+    case 'kolla-local-settings-d':
+    case 'kolla-local-settings':
+      return [`${host.configDir}/${CUSTOM_FILES[host.layout]}`];
+    case 'plain':
+      return host.settingsFile ? [host.settingsFile] : [];
+  }
 }
 
 /** The inventory may pin the layout (and the file for `plain`); detection fills the rest. */

@@ -1,12 +1,12 @@
 import { HostError, InternalError } from '../errors.js';
-import { HOST_STATE_DIR, sha256, type FileSnapshot, type HostFiles } from '../transport/hostfs.js';
+import { HOST_BACKUPS_DIR, sha256, type FileSnapshot, type HostFiles } from '../transport/hostfs.js';
 import { fileAction } from '../journal/rollback-plan.js';
 import type { FileRecord } from '../journal/records.js';
 import type { Undo } from './types.js';
 
 /** Where a run keeps the host backup of a file it writes. */
 export function backupPath(runId: string, path: string): string {
-  return `${HOST_STATE_DIR}/backups/${runId}/${path.replace(/\//g, '%')}`;
+  return `${HOST_BACKUPS_DIR}/${runId}/${path.replace(/\//g, '%')}`;
 }
 
 /**

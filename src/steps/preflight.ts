@@ -1,7 +1,7 @@
 import { HostError } from '../errors.js';
 import { hostSettings } from './settings.js';
 import { alsoAnswer, hostsBySecretKey, loginUrl, runCheck, runPython } from '../facts/horizon.js';
-import { HOST_STATE_DIR } from '../transport/hostfs.js';
+import { HOST_BACKUPS_DIR } from '../transport/hostfs.js';
 import { fleetStep, hostStep, type HostContext } from './types.js';
 
 /** Facts gathered before planning; a host whose facts failed fails here, at the first step. */
@@ -117,9 +117,9 @@ export const diskSpace = hostStep({
   needs: [],
   gives: [],
   async plan(ctx) {
-    const free = await ctx.files.freeBytes(`${HOST_STATE_DIR}/backups`);
+    const free = ctx.facts.readUnderLock?.free ?? (await ctx.files.freeBytes(HOST_BACKUPS_DIR));
     if (free < MIN_FREE_BYTES) {
-      throw new HostError(ctx.host.name, `only ${Math.floor(free / 1024)} KiB free for ${HOST_STATE_DIR}/backups; need ${MIN_FREE_BYTES / 1024 / 1024} MiB for backups`);
+      throw new HostError(ctx.host.name, `only ${Math.floor(free / 1024)} KiB free for ${HOST_BACKUPS_DIR}; need ${MIN_FREE_BYTES / 1024 / 1024} MiB for backups`);
     }
     return { action: 'none', reason: `ok: ${Math.floor(free / 1024 / 1024)} MiB free` };
   },

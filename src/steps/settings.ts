@@ -76,7 +76,8 @@ export const patchSettingsStep = hostStep({
   async plan(ctx) {
     const layout = ctx.facts.layout!;
     const path = layout.customFile!;
-    const before = await ctx.files.read(path);
+    const early = ctx.facts.readUnderLock?.files;
+    const before = early?.has(path) ? early.get(path)! : await ctx.files.read(path);
     const original = before ? before.content.toString('utf8') : '';
     if (before && !Buffer.from(original, 'utf8').equals(before.content)) {
       throw new HostError(ctx.host.name, `${path} is not UTF-8 text; sessionctl will not rewrite it`);

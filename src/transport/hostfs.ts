@@ -16,6 +16,7 @@ export interface FileSnapshot {
 
 /** Where sessionctl keeps its own state on a host: outside every folder Horizon loads settings from. */
 export const HOST_STATE_DIR = '/var/lib/sessionctl';
+export const HOST_BACKUPS_DIR = `${HOST_STATE_DIR}/backups`;
 
 /**
  * File operations on a host through its python3 (sudo -n when the host has `become`), one JSON
@@ -43,10 +44,10 @@ export class HostFiles {
 
   /** Several files in one round trip (absent ones map to null). */
   async readAll(paths: string[]): Promise<Map<string, FileSnapshot | null>> {
-    const { files } = await this.call<{ files: Record<string, { sha256: string; mode: number; uid: number; gid: number; content: string } | null> }>({
-      op: 'read',
-      paths,
-    });
+    return this.snapshots(paths, (await this.call<ReadAnswer>({ op: 'read', paths })).files);
+  }
+
+  private snapshots(paths: string[], files: ReadAnswer['files']): Map<string, FileSnapshot | null> {
     return new Map(
       paths.map((path) => {
         const f = files[path];
@@ -94,24 +95,59 @@ export class HostFiles {
     return (await this.call<{ free: number }>({ op: 'df', path })).free;
   }
 
-  /** Take the host lock; returns the current holder when someone else has it. */
-  async lock(holder: { run: string; by: string; pid: number; since: string }): Promise<{ held: boolean; holder?: Record<string, unknown> }> {
-    return this.call({ op: 'lock', path: `${HOST_STATE_DIR}/lock`, holder });
+  /**
+   * A run's first call, one round trip: take the lock (`take`), or only read who holds it (null);
+   * then read `paths` and measure the room in `dfPath`, under the lock just taken. A read or a
+   * measure that fails is left out (whoever needs it asks again and reports why); a lock that
+   * cannot be taken or read throws.
+   */
+  async lockAndRead(take: LockHolder | null, paths: string[], dfPath: string): Promise<LockAndRead> {
+    type Answer = Partial<ReadAnswer> & { error?: string; message?: string; held?: boolean; holder?: Record<string, unknown>; free?: number };
+    const { answers } = await this.call<{ answers: Answer[] }>({
+      op: 'batch',
+      ops: [take ? { op: 'lock', path: LOCK_PATH, holder: take } : { op: 'read', paths: [LOCK_PATH] }, { op: 'read', paths }, { op: 'df', path: dfPath }],
+    });
+    const [lock, read, df] = answers;
+    if (!lock || lock.error) throw new HostError(this.shell.name, lock?.message ?? lock?.error ?? 'no answer about the lock');
+    const holder = take ? lock.holder : holderOf(this.snapshots([LOCK_PATH], lock.files ?? {}).get(LOCK_PATH) ?? null);
+    return {
+      lock: { held: Boolean(take && lock.held), ...(holder ? { holder } : {}) },
+      files: read?.files && !read.error ? this.snapshots(paths, read.files) : new Map(),
+      ...(typeof df?.free === 'number' ? { free: df.free } : {}),
+    };
   }
 
   async unlock(run: string): Promise<void> {
-    await this.call({ op: 'unlock', path: `${HOST_STATE_DIR}/lock`, run });
+    await this.call({ op: 'unlock', path: LOCK_PATH, run });
   }
+}
 
-  /** Who holds the lock, without taking it. */
-  async lockHolder(): Promise<Record<string, unknown> | null> {
-    const snap = await this.read(`${HOST_STATE_DIR}/lock`);
-    if (!snap) return null;
-    try {
-      return JSON.parse(snap.content.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      return { run: 'unknown (unreadable lock file)' };
-    }
+const LOCK_PATH = `${HOST_STATE_DIR}/lock`;
+
+interface ReadAnswer {
+  files: Record<string, { sha256: string; mode: number; uid: number; gid: number; content: string } | null>;
+}
+
+export interface LockHolder {
+  run: string;
+  by: string;
+  pid: number;
+  since: string;
+}
+
+/** lockAndRead's answer: the lock, the files read (absent: not read), the bytes free (absent: not measured). */
+export interface LockAndRead {
+  lock: { held: boolean; holder?: Record<string, unknown> | null };
+  files: Map<string, FileSnapshot | null>;
+  free?: number;
+}
+
+function holderOf(snap: FileSnapshot | null): Record<string, unknown> | null {
+  if (!snap) return null;
+  try {
+    return JSON.parse(snap.content.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return { run: 'unknown (unreadable lock file)' };
   }
 }
 

@@ -194,17 +194,24 @@ def op_unlock(req):
     return {"released": True}
 
 
+def op_batch(req):
+    """Several operations in order in one process (one round trip), each answered on its own."""
+    return {"answers": [answer_to(r) for r in req["ops"] if r.get("op") != "batch"]}
+
+
 OPS = {"read": op_read, "holders": op_holders, "write": op_write, "backup": op_backup, "restore": op_restore,
-       "df": op_df, "lock": op_lock, "unlock": op_unlock}
+       "df": op_df, "lock": op_lock, "unlock": op_unlock, "batch": op_batch}
+
+
+def answer_to(req):
+    try:
+        return OPS[req["op"]](req)
+    except OSError as exc:
+        return {"error": "os", "message": "%s: %s" % (exc.filename or "", exc.strerror)}
 
 
 def main():
-    req = json.load(sys.stdin)
-    try:
-        answer = OPS[req["op"]](req)
-    except OSError as exc:
-        answer = {"error": "os", "message": "%s: %s" % (exc.filename or "", exc.strerror)}
-    sys.stdout.write(json.dumps(answer))
+    sys.stdout.write(json.dumps(answer_to(json.load(sys.stdin))))
 
 
 if __name__ == "__main__":
