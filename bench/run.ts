@@ -24,7 +24,9 @@
  *              restart (--restart, no load balancer in the inventory), and bench/ansible/switch-redis.yml,
  *              the playbook an operator would write (Debian's ansible, installed on first use). Per way:
  *              failed requests, the per-host rollout (sessionctl: load, gate, verify, ready again; the
- *              playbook: restart -> 200), the full switch, the re-run with nothing to change.
+ *              playbook: restart -> 200), the settings loaded -> first 200 (the floor's own measure),
+ *              the full switch, the re-run with nothing to change. BENCH_WAYS picks some of them
+ *              (playbook, reload, drained-restart, restart).
  *              Targets (issue 15): 0 failed requests; per-host reload <= 0.25 x the restart floor; the
  *              full switch by reload <= 0.5 x the playbook's.
  *
@@ -80,7 +82,7 @@ function cli(
   rssFile: string,
   steps?: StepTimes,
   args: string[] = [],
-): { seconds: number; code: number; outcome: string; rss: number; cpu: number; carried?: CarryCounts[]; rollout: number[] } {
+): { seconds: number; code: number; outcome: string; rss: number; cpu: number; carried?: CarryCounts[]; rollout: number[]; served: number[] } {
   const t0 = performance.now();
   const res = spawnSync(process.execPath, ['--require', './bench/rss.cjs', 'dist/cli.js', command, '-i', inventory, ...(command === 'apply' ? ['--yes'] : []), '--json', ...args], {
     encoding: 'utf8',
@@ -91,12 +93,19 @@ function cli(
   let outcome = 'unparsable';
   let carried: CarryCounts[] | undefined;
   let rollout: number[] = [];
+  let served: number[] = [];
   try {
     const report = JSON.parse(res.stdout) as { outcome: string; hosts: { steps: StepResult[] }[]; fleet: StepResult[]; sessionsCarried?: CarryCounts[] };
     outcome = report.outcome;
     carried = report.sessionsCarried;
     // Per host, the rollout: load the settings (reload or drain + restart), gate, verify, ready again.
     rollout = report.hosts.map((h) => h.steps.filter((r) => r.stage === 'apply' && ROLLOUT_STEPS.includes(r.step)).reduce((s, r) => s + r.durationMs / 1000, 0));
+    // Per host, the floor's own measure: the settings loaded (drain included) to the login page's first 200 (the gate's word).
+    served = report.hosts.flatMap((h) => {
+      const load = h.steps.find((r) => r.stage === 'apply' && r.step === 'restart');
+      const gate = /login page 200 after ([\d.]+)s/.exec(h.steps.find((r) => r.stage === 'apply' && r.step === 'health-gate')?.detail ?? '');
+      return load && gate ? [load.durationMs / 1000 + Number(gate[1])] : [];
+    });
     // Where the time goes: each applied step's duration, per host (fleet steps once).
     for (const r of [...report.hosts.flatMap((h) => h.steps), ...report.fleet]) {
       if (steps && r.stage === 'apply' && r.outcome !== 'skipped' && r.durationMs >= 5) (steps[r.step] ??= []).push(r.durationMs / 1000);
@@ -105,7 +114,7 @@ function cli(
     process.stderr.write(res.stderr);
   }
   const usage = JSON.parse(readFileSync(rssFile, 'utf8')) as { rss: number; cpu: number };
-  return { seconds, code: res.status ?? -1, outcome, ...usage, ...(carried ? { carried } : {}), rollout };
+  return { seconds, code: res.status ?? -1, outcome, ...usage, ...(carried ? { carried } : {}), rollout, served };
 }
 
 function apply(inventory: string, rssFile: string, steps?: StepTimes, args: string[] = []) {
@@ -117,22 +126,26 @@ const ROLLOUT_STEPS = ['restart', 'health-gate', 'verify-settings', 'lb-ready'];
 /** One way to make the switch: the switch (wall time, per-host rollout, per-step times) and its re-run with nothing to change. */
 interface Way {
   name: string;
-  switch(): { seconds: number; perHost: number[] };
+  /** BENCH_WAYS picks ways by it. */
+  key: string;
+  /** perHost: the rollout per host; served: the settings loaded to the first 200 (sessionctl only). */
+  switch(): { seconds: number; perHost: number[]; served?: number[] };
   rerun(): number;
   steps?: StepTimes;
 }
 
 /** sessionctl's switch with these extra inventory lines and flags. */
-function sessionctlWay(name: string, lab: LabInfo, wheelhouse: string, rssFile: string, extra: string[], args: string[]): Way {
+function sessionctlWay(key: string, name: string, lab: LabInfo, wheelhouse: string, rssFile: string, extra: string[], args: string[]): Way {
   const inventory = redisInventory(lab, wheelhouse, { extra: ['rollout: { serial: 1 }', ...extra] });
   const steps: StepTimes = {};
   return {
     name,
+    key,
     steps,
     switch() {
       const a = apply(inventory, rssFile, steps, args);
       if (a.code !== 0 || a.outcome !== 'applied') throw new Error(`${name}: exit ${a.code}, ${a.outcome}`);
-      return { seconds: a.seconds, perHost: a.rollout };
+      return { seconds: a.seconds, perHost: a.rollout, served: a.served };
     },
     rerun() {
       const b = apply(inventory, rssFile, undefined, args);
@@ -147,6 +160,7 @@ function playbookWay(lab: LabInfo, wheelhouse: string): Way {
   ensureAnsible();
   return {
     name: 'Ansible playbook (by hand)',
+    key: 'playbook',
     switch() {
       const r = ansibleSwitch(lab, wheelhouse);
       if (r.perHost.length !== lab.hosts.length) throw new Error(`the playbook restarted ${r.perHost.length} of ${lab.hosts.length} hosts`);
@@ -165,17 +179,20 @@ function playbookWay(lab: LabInfo, wheelhouse: string): Way {
  * the hand-written playbook (first: a broken comparison stops the bench before its long part).
  */
 async function underLoad(lab: LabInfo, wheelhouse: string, rssFile: string, floorPerHost: number): Promise<string[]> {
+  const picked = process.env.BENCH_WAYS?.split(',');
   const ways = [
-    playbookWay(lab, wheelhouse),
-    sessionctlWay('graceful reload (default)', lab, wheelhouse, rssFile, [], []),
-    sessionctlWay('restart behind a drain', lab, wheelhouse, rssFile, LAB_LOADBALANCER, ['--restart']),
-    sessionctlWay('plain restart', lab, wheelhouse, rssFile, [], ['--restart']),
-  ];
+    // Only where it is picked: it installs Debian's ansible on first use.
+    ...(!picked || picked.includes('playbook') ? [playbookWay(lab, wheelhouse)] : []),
+    sessionctlWay('reload', 'graceful reload (default)', lab, wheelhouse, rssFile, [], []),
+    sessionctlWay('drained-restart', 'restart behind a drain', lab, wheelhouse, rssFile, LAB_LOADBALANCER, ['--restart']),
+    sessionctlWay('restart', 'plain restart', lab, wheelhouse, rssFile, [], ['--restart']),
+  ].filter((w) => !picked || picked.includes(w.key));
   const lines: string[] = [];
-  const fullOf: number[] = [];
+  const fullOf: Record<string, number> = {};
   for (const way of ways) {
     const failed: string[] = [];
     const perHost: number[] = [];
+    const served: number[] = [];
     const full: number[] = [];
     const again: number[] = [];
     for (let i = 0; i < RUNS; i++) {
@@ -184,19 +201,21 @@ async function underLoad(lab: LabInfo, wheelhouse: string, rssFile: string, floo
       const { result, seen } = await withLoad(lb, () => way.switch());
       failed.push(`${seen.failed}/${seen.total}`);
       perHost.push(...result.perHost);
+      served.push(...(result.served ?? []));
       full.push(result.seconds);
       again.push(way.rerun());
     }
     const host = median(perHost);
-    fullOf.push(median(full));
+    fullOf[way.key] = median(full);
     lines.push(`    ${way.name.padEnd(26)} failed requests ${failed.join(', ')}; per host ${f(host)} s (${f(host / floorPerHost)} x floor; raw ${perHost.map(f).join(' ')}); full switch ${f(median(full))} s; re-run ${f(median(again))} s`);
+    if (served.length) lines.push(`      settings loaded -> first 200, per host (the floor's measure): ${f(median(served))} s (${f(median(served) / floorPerHost)} x floor; raw ${served.map(f).join(' ')})`);
     if (way.steps) lines.push(`      median seconds per applied step: ${Object.entries(way.steps).map(([k, v]) => `${k} ${f(median(v))}`).join(', ')}`);
   }
-  const [playbook, reload] = fullOf;
+  const { playbook, reload } = fullOf;
   return [
     `  under load: 2 clients through HAProxy during the switch (median of ${RUNS}; floor per host ${f(floorPerHost)} s)`,
     ...lines,
-    `    sessionctl's switch by reload / the playbook's: ${f(reload! / playbook!)} (target <= 0.5; sessionctl with the carry-over and every verification on)`,
+    ...(playbook && reload ? [`    sessionctl's switch by reload / the playbook's: ${f(reload / playbook)} (target <= 0.5; sessionctl with the carry-over and every verification on)`] : []),
   ];
 }
 
