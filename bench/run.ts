@@ -180,6 +180,9 @@ function playbookWay(lab: LabInfo, wheelhouse: string): Way {
  */
 async function underLoad(lab: LabInfo, wheelhouse: string, rssFile: string, floorPerHost: number): Promise<string[]> {
   const picked = process.env.BENCH_WAYS?.split(',');
+  const known = ['playbook', 'reload', 'drained-restart', 'restart'];
+  const unknown = picked?.filter((k) => !known.includes(k));
+  if (unknown?.length) throw new Error(`BENCH_WAYS: no way named ${unknown.join(', ')} (known: ${known.join(', ')})`);
   const ways = [
     // Only where it is picked: it installs Debian's ansible on first use.
     ...(!picked || picked.includes('playbook') ? [playbookWay(lab, wheelhouse)] : []),
