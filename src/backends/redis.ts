@@ -121,10 +121,28 @@ const DJANGO_REDIS: ClientLibrary = {
 
 interface RedisAnswer {
   ok: boolean;
+  /** What the server says it is (absent from an older check: Redis). */
+  server?: 'redis' | 'valkey';
   version?: string;
   role?: string;
+  persistence?: Persistence;
   error?: string;
   exists?: boolean;
+}
+
+/** redis_check.py's view of persistence: AOF on or off, the RDB save points ("" none, null hidden, and why). */
+export interface Persistence {
+  aof: boolean;
+  rdb: string | null;
+  hidden?: string;
+}
+
+/** Pure: whether sessions outlive a restart of the server, in words. */
+export function persistenceNote(p: Persistence): string {
+  const aof = `AOF ${p.aof ? 'on' : 'off'}`;
+  if (p.aof || p.rdb) return `sessions survive its restart (${p.rdb ? `RDB save ${p.rdb}; ` : p.rdb === '' ? 'no RDB save points; ' : ''}${aof})`;
+  if (p.rdb === '') return `sessions are lost when it restarts (no RDB save points, ${aof})`;
+  return `whether sessions survive its restart is unknown: ${aof}, and the RDB save points are hidden (CONFIG GET save: ${p.hidden ?? 'refused'})`;
 }
 
 /** Redis as the run's target: same settings on every host, django-redis needed. */
@@ -152,7 +170,8 @@ export function redisBackend(t: RedisTarget): BackendTarget {
       const a = answer as RedisAnswer;
       if (!a.ok) throw new HostError(host, `${where} is not usable from the horizon container: ${a.error}`);
       if (a.role && a.role !== 'master') throw new HostError(host, `${where} is a ${a.role}, not a master: sessions would fail to save`);
-      return `ok: Redis ${a.version} (${a.role ?? 'master'}) answered PING from the container`;
+      const persists = a.persistence ? `; ${persistenceNote(a.persistence)}` : '';
+      return `ok: ${a.server === 'valkey' ? 'Valkey' : 'Redis'} ${a.version} (${a.role ?? 'master'}) answered PING from the container${persists}`;
     },
     async holds(ctx, { cacheKey }) {
       if (!cacheKey) return false;

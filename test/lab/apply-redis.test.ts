@@ -38,6 +38,12 @@ for (const lab of labsFor('apply-redis', 'apply-redis:plan')) {
     }
     t.deepEqual(await snapshot(lab), before, 'no file written, no container restarted');
     for (const h of lab.hosts) t.is((await djangoSettings(h.container)).backend, 'django.core.cache.backends.memcached.PyMemcacheCache');
+    // What the server itself says: Redis, no save points, no AOF (the lab's Redis keeps nothing).
+    const [version, save, aof] = [(await redisCli(lab, ['INFO', 'server'])).match(/redis_version:(\S+)/)![1]!, await redisCli(lab, ['CONFIG', 'GET', 'save']), await redisCli(lab, ['CONFIG', 'GET', 'appendonly'])];
+    t.deepEqual([save.split('\n')[1] ?? '', aof.split('\n')[1]], ['', 'no']);
+    for (const h of report.hosts) {
+      t.is(h.steps.find((s) => s.step === 'backend-reachable')?.detail, `ok: Redis ${version} (master) answered PING from the container; sessions are lost when it restarts (no RDB save points, AOF off)`, h.host);
+    }
   });
 
   if (runs('apply-redis:plan', lab)) test.serial(`${lab.name}: an earlier run's facts are reused only while nothing they depend on changed`, async (t) => {

@@ -82,6 +82,10 @@ if (lab) {
     t.is(report.outcome, 'no-change', report.error);
     t.deepEqual(await fleetSnapshot(lab, [KOLLA, CUSTOM]), kolla, 'no file written, no container restarted');
     t.notRegex(same.stdout + same.stderr, new RegExp(readFileSync(v.passwordFile, 'utf8').trim()), 'the Valkey password is never printed');
+    // The server says it is Valkey (its own version, not the Redis one it is compatible with), and Debian's config saves RDB snapshots.
+    for (const h of report.hosts) {
+      t.regex(h.steps.find((s) => s.step === 'backend-reachable')?.detail ?? '', /^ok: Valkey (8|9)\.\d+\.\d+ \(master\) answered PING from the container; sessions survive its restart \(RDB save [\d ]+; AOF (on|off)\)$/, h.host);
+    }
 
     // Sessions users have in Valkey now are still there after the switch to memcached, on every host.
     const token = randomBytes(4).toString('hex');

@@ -18,6 +18,18 @@ test('backend checks judge the answer from the container: ok, or a HostError nam
   t.is(redis.reachCheck?.script, 'redis_check.py');
   t.is(redis.reachCheck?.input.password, 's3cret', 'the password travels in the input (stdin), never in argv');
   t.regex(redis.reached('dash2', { ok: true, version: '7.0.15', role: 'master' }), /Redis 7\.0\.15 \(master\) answered PING/);
+  // The server says which it is, and whether sessions outlive its restart.
+  const rdb = { aof: false, rdb: '3600 1 300 100 60 10000' };
+  t.is(
+    redis.reached('dash2', { ok: true, server: 'valkey', version: '8.1.1', role: 'master', persistence: rdb }),
+    'ok: Valkey 8.1.1 (master) answered PING from the container; sessions survive its restart (RDB save 3600 1 300 100 60 10000; AOF off)',
+  );
+  t.regex(redis.reached('dash2', { ok: true, server: 'redis', version: '7.0.15', role: 'master', persistence: { aof: true, rdb: '' } }), /^ok: Redis 7\.0\.15 .*; sessions survive its restart \(no RDB save points; AOF on\)$/);
+  t.regex(redis.reached('dash2', { ok: true, version: '7.0.15', role: 'master', persistence: { aof: false, rdb: '' } }), /; sessions are lost when it restarts \(no RDB save points, AOF off\)$/);
+  t.regex(
+    redis.reached('dash2', { ok: true, version: '7.0.15', role: 'master', persistence: { aof: false, rdb: null, hidden: "NoPermissionError: this user has no permissions to run the 'config|get' command" } }),
+    /; whether sessions survive its restart is unknown: AOF off, and the RDB save points are hidden \(CONFIG GET save: NoPermissionError: .*config\|get/,
+  );
   t.throws(() => redis.reached('dash2', { ok: true, version: '7.0.15', role: 'slave' }), { message: /^dash2: .* is a slave, not a master/ });
   t.throws(() => redis.reached('dash2', { ok: false, error: 'AuthenticationError: invalid password' }), { message: /^dash2: .*not usable .*AuthenticationError/ });
 
