@@ -1,5 +1,5 @@
 import { HostError } from '../errors.js';
-import { runCheck } from '../facts/horizon.js';
+import { runCheck, type RedisServerFacts } from '../facts/horizon.js';
 import type { RedisConfig } from '../inventory/types.js';
 import type { BackendTarget, ClientLibrary, ContainerCheck } from './types.js';
 import type { SettingsBlock } from '../settings/block.js';
@@ -10,6 +10,7 @@ export interface RedisTarget {
   url: string;
   password?: string;
   tlsCa?: string;
+  requirePersistence?: boolean;
   sentinel?: { service: string; hosts: string[]; password?: string };
 }
 
@@ -62,6 +63,7 @@ export function redisTarget(cfg: RedisConfig, password: string | undefined, sent
   const t: RedisTarget = { url: cfg.url };
   if (password) t.password = password;
   if (cfg.tlsCa) t.tlsCa = cfg.tlsCa;
+  if (cfg.requirePersistence) t.requirePersistence = true;
   if (cfg.sentinel) t.sentinel = { service: cfg.sentinel.service, hosts: cfg.sentinel.hosts, ...(sentinelPassword ? { password: sentinelPassword } : {}) };
   return t;
 }
@@ -119,29 +121,32 @@ const DJANGO_REDIS: ClientLibrary = {
   distroPackage: 'python3-django-redis',
 };
 
-interface RedisAnswer {
+/** redis_check.py's answer: the server's own facts when it answered. */
+interface RedisAnswer extends Partial<RedisServerFacts> {
   ok: boolean;
-  /** What the server says it is (absent from an older check: Redis). */
-  server?: 'redis' | 'valkey';
-  version?: string;
-  role?: string;
-  persistence?: Persistence;
   error?: string;
   exists?: boolean;
 }
 
-/** redis_check.py's view of persistence: AOF on or off, the RDB save points ("" none, null hidden, and why). */
-export interface Persistence {
-  aof: boolean;
-  rdb: string | null;
-  hidden?: string;
+type Persistence = RedisServerFacts['persistence'];
+
+/** Pure: "Valkey 8.1.1", "Redis 7.0.15": what the server says it is. */
+export function serverName(s: Partial<Pick<RedisServerFacts, 'server' | 'version'>>): string {
+  return `${s.server === 'valkey' ? 'Valkey' : 'Redis'} ${s.version ?? '?'}`;
+}
+
+/** Pure: whether sessions outlive a restart of the server: yes, no, or unknown (null: ACLs hide the save points). */
+export function survives(p: Persistence | undefined): boolean | null {
+  if (!p) return null;
+  return p.aof || Boolean(p.rdb) ? true : p.rdb === '' ? false : null;
 }
 
 /** Pure: whether sessions outlive a restart of the server, in words. */
 export function persistenceNote(p: Persistence): string {
   const aof = `AOF ${p.aof ? 'on' : 'off'}`;
-  if (p.aof || p.rdb) return `sessions survive its restart (${p.rdb ? `RDB save ${p.rdb}; ` : p.rdb === '' ? 'no RDB save points; ' : ''}${aof})`;
-  if (p.rdb === '') return `sessions are lost when it restarts (no RDB save points, ${aof})`;
+  const kept = survives(p);
+  if (kept) return `sessions survive its restart (${p.rdb ? `RDB save ${p.rdb}; ` : p.rdb === '' ? 'no RDB save points; ' : ''}${aof})`;
+  if (kept === false) return `sessions are lost when it restarts (no RDB save points, ${aof})`;
   return `whether sessions survive its restart is unknown: ${aof}, and the RDB save points are hidden (CONFIG GET save: ${p.hidden ?? 'refused'})`;
 }
 
@@ -171,7 +176,18 @@ export function redisBackend(t: RedisTarget): BackendTarget {
       if (!a.ok) throw new HostError(host, `${where} is not usable from the horizon container: ${a.error}`);
       if (a.role && a.role !== 'master') throw new HostError(host, `${where} is a ${a.role}, not a master: sessions would fail to save`);
       const persists = a.persistence ? `; ${persistenceNote(a.persistence)}` : '';
-      return `ok: ${a.server === 'valkey' ? 'Valkey' : 'Redis'} ${a.version} (${a.role ?? 'master'}) answered PING from the container${persists}`;
+      if (t.requirePersistence && !survives(a.persistence)) {
+        throw new HostError(host, `${where}: ${a.persistence ? persistenceNote(a.persistence) : 'persistence unknown'}, and session.redis.require_persistence is true`);
+      }
+      return `ok: ${serverName(a)} (${a.role ?? 'master'}) answered PING from the container${persists}`;
+    },
+    warning(answer) {
+      const p = (answer as RedisAnswer).persistence;
+      const kept = survives(p);
+      if (kept || !p) return null;
+      const refuse = 'session.redis.require_persistence: true refuses such a server';
+      if (kept === false) return `${where} keeps the sessions in memory only (no RDB save points, AOF off): when it restarts, every user is logged out. Turn on RDB snapshots or AOF there; ${refuse}.`;
+      return `Whether ${where} keeps the sessions when it restarts is unknown: AOF is off and its RDB save points are hidden (CONFIG GET save: ${p.hidden ?? 'refused'}); ${refuse}.`;
     },
     async holds(ctx, { cacheKey }) {
       if (!cacheKey) return false;

@@ -57,6 +57,8 @@ export interface BackendTarget {
   reachCheck?: ContainerCheck;
   /** What the check answered, as a note; throws HostError when the backend cannot be used. */
   reached(host: string, answer: unknown): string;
+  /** What the operator is told before confirming about a usable backend (e.g. sessions lost when it restarts), or null. */
+  warning?(answer: unknown): string | null;
   /** Is this session stored in the backend (checked from inside the container)? */
   holds(ctx: InContainer, session: { key: string; cacheKey?: string }): Promise<boolean>;
 }

@@ -101,6 +101,8 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     const warning = sessionWarning(runner.value('carry'));
     report.warnings.unshift(warning);
     report.warnings.push(...deployWarnings(runner.value('deployFile') ?? []));
+    // Every host asks the same server: one warning, however many hosts saw it.
+    report.warnings.push(...new Set(ctx.hosts.map((h) => runner!.hostValue(h.host.name, 'backendWarning')).filter((w): w is string => Boolean(w))));
     if (opts.mode === 'plan') return { report, exitCode: ExitCode.ok };
     if (interrupted || !(await opts.confirm(report, warning))) {
       report.outcome = 'declined';
@@ -228,7 +230,7 @@ async function lockAndGather(
 ): Promise<{ facts: HostFacts[]; refusals: string[] }> {
   const holder = lockHolder(run.id);
   const also = [...(desired.target.reachCheck ? [desired.target.reachCheck] : []), ...locateChecks(desired.owned)];
-  const gathered = await Promise.all(hosts.map((h) => Promise.all([gatherHostFacts(fleet, h, also, cache), lockHost(fleet, h, run.mode, holder, settingsCandidates(h))])));
+  const gathered = await Promise.all(hosts.map((h) => Promise.all([gatherHostFacts(fleet, h, { also, ...(cache ? { cache } : {}) }), lockHost(fleet, h, run.mode, holder, settingsCandidates(h))])));
   const refusals: string[] = [];
   for (const [f, lock] of gathered) {
     if (lock.read && f.reachable) f.readUnderLock = lock.read;

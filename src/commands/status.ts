@@ -1,7 +1,8 @@
 import type { Inventory, HostConfig } from '../inventory/types.js';
 import { Fleet } from '../transport/fleet.js';
 import { gatherHostFacts, type HostFacts } from '../facts/gather.js';
-import { backendOf, hostsBySecretKey, loginUrl } from '../facts/horizon.js';
+import { backendOf, hostsBySecretKey, loginUrl, type HorizonFacts } from '../facts/horizon.js';
+import { persistenceNote, serverName, survives } from '../backends/redis.js';
 import { sessionModules } from '../facts/libraries.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { SshOptions } from '../transport/ssh.js';
@@ -10,7 +11,7 @@ import type { HostStatus, StatusReport } from '../report/types.js';
 export async function status(inventory: Inventory, hosts: HostConfig[], ssh: SshOptions): Promise<{ report: StatusReport; exitCode: ExitCodeValue }> {
   const fleet = new Fleet(inventory.hosts, ssh);
   try {
-    const facts = await Promise.all(hosts.map((h) => gatherHostFacts(fleet, h)));
+    const facts = await Promise.all(hosts.map((h) => gatherHostFacts(fleet, h, { currentRedis: true })));
     const report = buildStatus(facts);
     return { report, exitCode: statusExitCode(facts) };
   } finally {
@@ -79,6 +80,7 @@ function toRow(f: HostFacts): HostStatus {
       row.django = s.django;
       row.sessionEngine = s.sessionEngine;
       row.backend = backendOf(s.sessionEngine, s.cache.backend);
+      row.persistence = sessionsSurvive(row.backend, hz.currentRedis);
       row.cache = { backend: s.cache.backend, location: s.cache.location };
       row.database = s.database;
       row.security = s.security;
@@ -90,6 +92,18 @@ function toRow(f: HostFacts): HostStatus {
     }
   }
   return row;
+}
+
+/** Pure: whether the current backend keeps the sessions when it restarts (Redis and Valkey say so themselves). */
+export function sessionsSurvive(backend: string, redis: HorizonFacts['currentRedis']): NonNullable<HostStatus['persistence']> {
+  if (backend.startsWith('database')) return { survives: true, detail: 'yes: rows in the database' };
+  if (backend === 'cookie') return { survives: true, detail: "yes: in the users' browsers (signed cookies)" };
+  if (backend === 'file') return { survives: true, detail: 'yes: files on each host' };
+  if (backend === 'memcached' || backend === 'local-memory' || backend === 'none') return { survives: false, detail: `no: ${backend} keeps them in memory only` };
+  if (backend !== 'redis') return { survives: null, detail: `unknown for ${backend}` };
+  if (!redis) return { survives: null, detail: 'unknown: the server was not asked' };
+  if ('error' in redis) return { survives: null, detail: `unknown: the server did not answer (${redis.error})` };
+  return { survives: survives(redis.persistence), detail: `${serverName(redis)}: ${persistenceNote(redis.persistence)}` };
 }
 
 /** 4 when a host is unreachable, else 2 when a host failed, else 0. */

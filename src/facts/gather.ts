@@ -23,12 +23,18 @@ export interface HostFacts {
   error?: { kind: 'unreachable' | 'failed'; message: string };
 }
 
-/**
- * Connect and read the facts of one host (and run `also` in the probe's process); never throws for
- * host-level problems. With a `cache`, Django's answer from an earlier run is reused while nothing it
- * depends on changed, and a new answer is kept.
- */
-export async function gatherHostFacts(fleet: Fleet, host: HostConfig, also: ContainerCheck[] = [], cache?: FactsCache): Promise<HostFacts> {
+/** What else the facts probe does in its process. */
+export interface GatherOptions {
+  /** Checks to run (the target backend's, the parse of the files the run patches). */
+  also?: ContainerCheck[];
+  /** Reuse Django's answer from an earlier run while nothing it depends on changed, and keep a new one. */
+  cache?: FactsCache;
+  /** status: ask the Redis or Valkey server Django's cache uses now what it is and whether it persists. */
+  currentRedis?: boolean;
+}
+
+/** Connect and read the facts of one host; never throws for host-level problems. */
+export async function gatherHostFacts(fleet: Fleet, host: HostConfig, { also = [], cache, currentRedis }: GatherOptions = {}): Promise<HostFacts> {
   const facts: HostFacts = { host, reachable: false };
   try {
     await fleet.ssh(host);
@@ -38,6 +44,7 @@ export async function gatherHostFacts(fleet: Fleet, host: HostConfig, also: Cont
     // The probe starts with the inspect; its answer counts only for a running container.
     const probe = probeHorizon(host.name, engine, host.container, {
       also: [...also, LIBRARIES_CHECK],
+      ...(currentRedis ? { currentRedis } : {}),
       ...(cache ? { cache: { cached: cache.get(host), keep: (kept: CachedFacts) => cache.put(host, kept) } } : {}),
     });
     probe.catch(() => undefined);

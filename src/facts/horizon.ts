@@ -32,6 +32,8 @@ export interface HorizonFacts {
   /** With a `tables` request: what the database holds, or why it could not be asked. */
   tables?: string[];
   databaseError?: string;
+  /** status: the Redis or Valkey server Django's cache uses now (python/redis_info.py), or why it did not answer. */
+  currentRedis?: RedisServerFacts | { error: string };
   /** With an `also` request: each script's output (or why it did not finish), by script name. */
   also?: Record<string, { stdout?: string; error?: string }>;
   /** With a `wait` request: what the login page answered, and after how long. */
@@ -40,6 +42,15 @@ export interface HorizonFacts {
   webServer?: WebServer;
   /** With a `cache` request: what the costly facts are a function of, whether they were reused, and the probe's `costly` answer. */
   fingerprint?: { value: string; reused: boolean; part: Record<string, unknown> };
+}
+
+/** What a Redis-protocol server says about itself (python/redis_info.py). */
+export interface RedisServerFacts {
+  server: 'redis' | 'valkey';
+  version: string;
+  role?: string;
+  /** AOF on or off; the RDB save points ("" none; null: hidden, and why). */
+  persistence: { aof: boolean; rdb: string | null; hidden?: string };
 }
 
 /** The costly part of a probe's answer (its `costly`: the settings import, the libraries' versions) and its fingerprint (python/probe.py). */
@@ -88,7 +99,8 @@ const PYTHON_LAUNCHER = [
 
 /** Scripts that use a shared Python module: it is sent ahead of them (one `python -c`, no file copied). */
 const SCRIPT_LIBRARIES: Record<string, string[]> = {
-  'facts/python/probe.py': ['facts/python/overlay.py', 'facts/python/http_status.py', 'facts/python/web_server.py'],
+  'facts/python/probe.py': ['facts/python/overlay.py', 'facts/python/http_status.py', 'facts/python/web_server.py', 'facts/python/redis_info.py'],
+  'facts/python/redis_check.py': ['facts/python/redis_info.py'],
   'steps/python/carry.py': ['facts/python/overlay.py'],
   'steps/python/migrate.py': ['facts/python/overlay.py'],
   'facts/python/login_page.py': ['facts/python/http_status.py'],
@@ -104,12 +116,16 @@ export type RunAs = Pick<ContainerExecOptions, 'user' | 'timeoutMs'>;
  * a bare name is one of facts/python/.
  */
 export function runPython(engine: Engine, container: string, script: string, input: unknown = {}, exec: RunAs = {}) {
-  const path = script.includes('/') ? script : `facts/python/${script}`;
-  const code = [...(SCRIPT_LIBRARIES[path] ?? []), path].map((s) => asset(`src/${s}`)).join('\n\n');
+  const code = scriptSource(script.includes('/') ? script : `facts/python/${script}`);
   return engine.exec(container, [...PYTHON_LAUNCHER, '-c', code], {
     stdin: JSON.stringify(input),
     ...exec,
   });
+}
+
+/** A script under src/ with the shared modules it uses sent ahead of it. */
+function scriptSource(path: string): string {
+  return [...(SCRIPT_LIBRARIES[path] ?? []), path].map((s) => asset(`src/${s}`)).join('\n\n');
 }
 
 /** Gather HorizonFacts from a running container. */
@@ -117,13 +133,14 @@ export async function probeHorizon(
   host: string,
   engine: Engine,
   container: string,
-  request: { wait?: { url: string; seconds: number }; also?: ContainerCheck[]; cache?: { cached: CachedFacts | null; keep(facts: CachedFacts): void } } = {},
+  request: { wait?: { url: string; seconds: number }; also?: ContainerCheck[]; cache?: { cached: CachedFacts | null; keep(facts: CachedFacts): void }; currentRedis?: boolean } = {},
 ): Promise<HorizonFacts> {
-  const { also, cache, ...rest } = request;
+  const { also, cache, currentRedis, ...rest } = request;
   const res = await runPython(engine, container, 'probe.py', {
     ...rest,
+    ...(currentRedis ? { current_redis: true } : {}),
     ...(cache ? { fingerprint: true, ...(cache.cached ? { cached: cache.cached.fingerprint } : {}) } : {}),
-    ...(also?.length ? { also: also.map((c) => ({ name: c.name ?? c.script, source: asset(`src/facts/python/${c.script}`), input: c.input })) } : {}),
+    ...(also?.length ? { also: also.map((c) => ({ name: c.name ?? c.script, source: scriptSource(`facts/python/${c.script}`), input: c.input })) } : {}),
   });
   if (res.code !== 0) {
     throw new HostError(host, `the settings probe failed in container '${container}' (exit ${res.code}):\n${tail(res.stderr)}`);
@@ -179,6 +196,7 @@ export function parseProbeOutput(stdout: string, cached?: CachedFacts | null): H
   if (raw.database_error) facts.databaseError = String(raw.database_error);
   if (loginPage) facts.loginPage = loginPage;
   if (raw.also) facts.also = raw.also;
+  if (raw.current_redis) facts.currentRedis = raw.current_redis;
   if (raw.kolla_entries) facts.kollaEntries = raw.kolla_entries;
   if (typeof raw.fingerprint === 'string') {
     facts.fingerprint = { value: raw.fingerprint, reused: Boolean(answer.cached), part: part ?? {} };

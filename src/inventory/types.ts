@@ -26,6 +26,8 @@ export interface RedisConfig {
   url: string;
   password?: SecretRef;
   tlsCa?: string;
+  /** Refuse a server that would lose the sessions when it restarts (or cannot say whether). */
+  requirePersistence?: boolean;
   sentinel?: { service: string; hosts: string[]; password?: SecretRef };
 }
 

@@ -11,14 +11,19 @@ export function renderStatus(report: StatusReport): string {
     h.django ? `${h.django}/py${h.python ?? '?'}` : '-',
     layoutCell(h.layout),
     h.backend ?? '-',
+    h.persistence ? (h.persistence.survives === null ? 'unknown' : h.persistence.survives ? 'yes' : 'no') : '-',
     locationCell(h),
     h.imports?.django_redis ?? (h.imports ? 'no' : '-'),
     h.imports ? [h.imports.mysql ? 'mysql' : '', h.imports.postgresql ? 'pg' : ''].filter(Boolean).join(',') || 'none' : '-',
     h.secretKeySha256 ? h.secretKeySha256.slice(0, 12) : '-',
   ]);
   const out = [
-    renderTable(['HOST', 'CONTAINER', 'WEB SERVER', 'DJANGO/PY', 'LAYOUT', 'SESSIONS', 'LOCATION', 'DJANGO_REDIS', 'DB DRIVER', 'SECRET_KEY sha256'], rows),
+    renderTable(['HOST', 'CONTAINER', 'WEB SERVER', 'DJANGO/PY', 'LAYOUT', 'SESSIONS', 'KEPT ON RESTART', 'LOCATION', 'DJANGO_REDIS', 'DB DRIVER', 'SECRET_KEY sha256'], rows),
   ];
+  // Hosts that share a backend say the same: one line for them.
+  const kept = new Map<string, string[]>();
+  for (const h of report.hosts) if (h.persistence) kept.set(h.persistence.detail, [...(kept.get(h.persistence.detail) ?? []), h.host]);
+  if (kept.size) out.push('', 'Do sessions survive a restart of the session backend?', ...[...kept].map(([detail, hosts]) => `  ${hosts.join(', ')}: ${detail}`));
   const libraries = report.hosts.flatMap((h) => (h.libraries ?? []).map((l) => [h.host, l.module, l.version ?? '-', originCell(l)]));
   if (libraries.length) out.push('', 'Session client libraries (does a recreated container still have them?):', indent(renderTable(['HOST', 'LIBRARY', 'VERSION', 'FROM'], libraries)));
   const problems = report.hosts.filter((h) => h.error).map((h) => `  ${h.host}: ${h.error}`);

@@ -24,6 +24,8 @@ export interface HostStatus {
   settingsFile?: string | null;
   sessionEngine?: string;
   backend?: string;
+  /** Whether the current backend keeps the sessions when it restarts (null: unknown), in words. */
+  persistence?: { survives: boolean | null; detail: string };
   cache?: { backend: string | null; location: unknown };
   database?: { engine: string | null; name: string | null; host: string | null } | null;
   security?: Record<string, unknown>;

@@ -72,23 +72,24 @@ export const djangoVersion = hostStep({
  * The backend's check from inside the container, judged by the backend. `fromFacts`: the answer the
  * facts probe got when it ran the check in its own process, if it did.
  */
-async function backendCheck(ctx: HostContext, fromFacts: boolean): Promise<string> {
+async function backendCheck(ctx: HostContext, fromFacts: boolean): Promise<{ note: string; warning: string | null }> {
   const { target } = ctx.run.desired;
   const check = target.reachCheck;
-  if (!check) return target.reached(ctx.host.name, undefined);
+  if (!check) return { note: target.reached(ctx.host.name, undefined), warning: null };
   // Without an answer from the probe it is asked on its own, which also reports what went wrong.
   const answer =
     (fromFacts ? alsoAnswer(ctx.facts.horizon, check.name ?? check.script) : undefined) ??
     (await runCheck(ctx, check));
-  return target.reached(ctx.host.name, answer);
+  return { note: target.reached(ctx.host.name, answer), warning: target.warning?.(answer) ?? null };
 }
 
 export const backendReachable = hostStep({
   title: 'new backend reachable from inside the container',
   needs: [],
-  gives: [],
+  gives: ['backendWarning'],
   async plan(ctx) {
-    return { action: 'none', reason: await backendCheck(ctx, true) };
+    const { note, warning } = await backendCheck(ctx, true);
+    return { action: 'none', reason: note, gives: { backendWarning: warning } };
   },
 });
 
@@ -103,7 +104,7 @@ export const backendLogin = hostStep({
     return { action: 'check', summary: 'log in with the container\'s driver and check the privileges the migration needs' };
   },
   async apply(ctx) {
-    const note = await backendCheck(ctx, false);
+    const { note } = await backendCheck(ctx, false);
     if (note.includes('no driver')) throw new HostError(ctx.host.name, 'the database driver still does not import after the install');
     return note;
   },

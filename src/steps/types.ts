@@ -86,6 +86,8 @@ export interface HostValues {
   libraries: LibraryAfterRun[];
   /** install-client-library (apply): what imports after its install. */
   installed: InstalledLibrary;
+  /** backend-reachable (plan): what the operator is told about the target before confirming (sessions lost when it restarts), or null. */
+  backendWarning: string | null;
 }
 
 /** Values a fleet step gives to later fleet steps. */
@@ -116,6 +118,7 @@ export const VALUES: Record<ValueKey, { scope: 'host' | 'fleet'; stage: 'plan' |
   restarted: { scope: 'host', stage: 'apply' },
   libraries: { scope: 'host', stage: 'plan' },
   installed: { scope: 'host', stage: 'apply' },
+  backendWarning: { scope: 'host', stage: 'plan' },
   deployFile: { scope: 'fleet', stage: 'plan' },
   carry: { scope: 'fleet', stage: 'plan' },
   carried: { scope: 'fleet', stage: 'apply' },

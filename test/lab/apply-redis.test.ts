@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cli, djangoPython, djangoSettings, horizonStartedAt, hostFileBytes, labsFor, labWheelhouse, onHost, redisCli, redisInventory, runs, scratch, servingPids, skipUnlessRuns } from './harness.js';
 import { labReset, type LabInfo } from './lab.js';
-import type { SwitchReport } from '../../src/report/types.js';
+import type { StatusReport, SwitchReport } from '../../src/report/types.js';
 
 const CUSTOM = '/etc/kolla/horizon/_9999-custom-settings.py';
 
@@ -44,6 +44,14 @@ for (const lab of labsFor('apply-redis', 'apply-redis:plan')) {
     for (const h of report.hosts) {
       t.is(h.steps.find((s) => s.step === 'backend-reachable')?.detail, `ok: Redis ${version} (master) answered PING from the container; sessions are lost when it restarts (no RDB save points, AOF off)`, h.host);
     }
+    t.is(report.warnings.filter((w) => /keeps the sessions in memory only \(no RDB save points, AOF off\): when it restarts, every user is logged out/.test(w)).length, 1, report.warnings.join('\n'));
+    // session.redis.require_persistence makes it a refusal at the preflight.
+    const strict = await cli(['plan', '-i', redisInventory(lab, await labWheelhouse(), { redisKeys: 'require_persistence: true' }), '--json']);
+    t.is(strict.code, 2, strict.stderr);
+    const refused = JSON.parse(strict.stdout) as SwitchReport;
+    t.is(refused.outcome, 'failed');
+    t.regex(refused.error ?? '', /^preflight failed, nothing changed: dash1: Redis at \S+: sessions are lost when it restarts \(no RDB save points, AOF off\), and session\.redis\.require_persistence is true/);
+    t.deepEqual(await snapshot(lab), before, 'still nothing written, no container restarted');
   });
 
   if (runs('apply-redis:plan', lab)) test.serial(`${lab.name}: an earlier run's facts are reused only while nothing they depend on changed`, async (t) => {
@@ -106,6 +114,13 @@ for (const lab of labsFor('apply-redis', 'apply-redis:plan')) {
     t.is(again.code, 0, again.stderr);
     t.is((JSON.parse(again.stdout) as SwitchReport).outcome, 'no-change');
     t.deepEqual(await snapshot(lab), started, 'second apply wrote nothing and restarted nothing');
+
+    // status asks the server Django now uses, through Django's own client: the lab's Redis keeps nothing (redis-cli agrees).
+    const version = (await redisCli(lab, ['INFO', 'server'])).match(/redis_version:(\S+)/)![1]!;
+    t.is((await redisCli(lab, ['CONFIG', 'GET', 'save'])).split('\n')[1] ?? '', '');
+    const status = JSON.parse((await cli(['status', '-i', inv, '--json'])).stdout) as StatusReport;
+    for (const h of status.hosts) t.deepEqual(h.persistence, { survives: false, detail: `Redis ${version}: sessions are lost when it restarts (no RDB save points, AOF off)` }, h.host);
+    t.notRegex(JSON.stringify(status), new RegExp(readPassword(lab)), 'no secret in the status');
   });
 
   test.after.always(`${lab.name}: reset the lab`, async () => {

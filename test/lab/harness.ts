@@ -303,7 +303,7 @@ export function memcachedAsk(lab: LabInfo, command: string): Promise<string> {
 export function redisInventory(
   lab: LabInfo,
   wheelhouse: string,
-  opts: { redisUrl?: string; hosts?: Record<string, Record<string, unknown>>; dir?: string; extra?: string[] } = {},
+  opts: { redisUrl?: string; hosts?: Record<string, Record<string, unknown>>; dir?: string; extra?: string[]; redisKeys?: string } = {},
 ): string {
   const redisUrl = opts.redisUrl ?? `redis://${lab.services.redis.ip}:${lab.services.redis.port}/0`;
   return labInventory(lab, opts.dir ?? scratch(), {
@@ -311,7 +311,7 @@ export function redisInventory(
     extra: [
       'session:',
       '  backend: redis',
-      `  redis: { url: "${redisUrl}", password_file: "${lab.services.redis.passwordFile}" }`,
+      `  redis: { url: "${redisUrl}", password_file: "${lab.services.redis.passwordFile}"${opts.redisKeys ? `, ${opts.redisKeys}` : ''} }`,
       `install: { method: wheelhouse, wheelhouse: "${wheelhouse}" }`,
       ...(opts.extra ?? []),
     ].join('\n'),

@@ -73,7 +73,13 @@ if (lab) {
     });
     const status = await cli(['status', '-i', inv, '--json']);
     t.is(status.code, 0, status.stderr);
-    t.deepEqual((JSON.parse(status.stdout) as StatusReport).hosts.map((h) => h.backend), lab.hosts.map(() => 'redis'), 'status reads Kolla\'s block as Redis');
+    const statusReport = JSON.parse(status.stdout) as StatusReport;
+    t.deepEqual(statusReport.hosts.map((h) => h.backend), lab.hosts.map(() => 'redis'), 'status reads Kolla\'s block as Redis');
+    // ... and asks the server through Django's Sentinel client: Valkey, with Debian's RDB save points.
+    for (const h of statusReport.hosts) {
+      t.is(h.persistence?.survives, true, h.host);
+      t.regex(h.persistence?.detail ?? '', /^Valkey (8|9)\.\d+\.\d+: sessions survive its restart \(RDB save [\d ]+; AOF (on|off)\)$/, h.host);
+    }
 
     const state = scratch('sessionctl-state-');
     const same = await cli(['apply', '-i', inv, '--backend', 'redis', '--state-dir', state, '--yes', '--json']);

@@ -54,6 +54,7 @@ for (const lab of labsFor('status:django')) {
       t.is(row?.secretKeySha256, truth.secretSha);
       // And the lab is what we think it is: memcached everywhere, one shared SECRET_KEY.
       t.is(row?.backend, 'memcached');
+      t.deepEqual(row?.persistence, { survives: false, detail: 'no: memcached keeps them in memory only' });
       t.is(row?.secretKeySha256, secretSha);
       t.true(JSON.stringify(row?.cache?.location).includes(memcached));
       t.is(row?.container?.health, 'healthy');

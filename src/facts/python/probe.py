@@ -21,6 +21,8 @@ Input (stdin JSON, optional):
   {"fingerprint": true} adds "fingerprint": what the costly facts are a function of; with
   "cached": "<fingerprint>" as well, while it is still the same, "costly" is left out and "cached":
   true says so (the caller kept it from a run before). Never with an overlay.
+  {"current_redis": true} (status) adds "current_redis" when Django's cache is Redis or Valkey:
+  redis_info.py's server facts and persistence, or {"error"}. Needs redis_info.py (prepended).
 """
 import contextlib
 import hashlib
@@ -244,6 +246,36 @@ def effective_settings():
     }
 
 
+def current_redis(settings):
+    """The server behind Django's default cache when it is Redis or Valkey (status asks): which it
+    is and whether it keeps the sessions across its restart, through the client Django has (its
+    password, Sentinel, TLS). None for another cache; a server that does not answer within 10 s is
+    an error, not a hang."""
+    if "redis" not in str(settings["cache"]["backend"]).lower():
+        return None
+    answer = {"error": "TimeoutError: no answer within 10 s"}
+
+    def ask():
+        from django.core.cache import caches
+        cache = caches["default"]
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                if hasattr(getattr(cache, "client", None), "get_client"):  # django-redis
+                    client = cache.client.get_client(write=True)
+                else:  # Django's own RedisCache
+                    client = cache._cache.get_client(None, write=True)
+                answer.clear()
+                answer.update(persistence=persistence(client), **server_facts(client))
+        except Exception as exc:  # noqa: BLE001 - reported, not a crash
+            answer.clear()
+            answer["error"] = "%s: %s" % (type(exc).__name__, exc)
+
+    worker = threading.Thread(target=ask, daemon=True)
+    worker.start()
+    worker.join(10)
+    return answer
+
+
 def run_scripts(scripts):
     answers = {}
     for item in scripts:
@@ -321,6 +353,8 @@ def main():
             costly["settings"] = effective_settings()
         except Exception as exc:  # noqa: BLE001 - reported as a fact, not a crash
             facts["settings_error"] = "%s: %s" % (type(exc).__name__, exc)
+        if request.get("current_redis") and "settings" in costly:
+            facts["current_redis"] = current_redis(costly["settings"])
     if waited:
         facts["login_page"] = waited
     if request.get("also"):

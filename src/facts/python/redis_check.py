@@ -4,23 +4,10 @@ Input (stdin JSON): {url, password?, tls_ca?, sentinel?: {service, hosts: [[host
                     exists?: a key to look up}
 Output: {"ok": true, "server": "redis"|"valkey", "version": "7.0.15", "role": "master",
          "persistence": {"aof": bool, "rdb": "<save points>" ("": none) | null, "hidden"?: why null}}
-or {"ok": false, "error": "..."}. The server says which it is: Valkey reports server_name (and its
-own version beside the Redis version it is compatible with).
+or {"ok": false, "error": "..."}. Needs redis_info.py (prepended).
 """
 import json
 import sys
-
-
-def persistence(client):
-    """Whether sessions outlive a restart of the server: AOF from INFO (any client may read it), the
-    RDB save points from CONFIG GET, which ACLs or a renamed CONFIG may refuse."""
-    out = {"aof": bool(client.info("persistence").get("aof_enabled"))}
-    try:
-        out["rdb"] = str(client.config_get("save").get("save", ""))
-    except Exception as exc:  # noqa: BLE001 - refused: said, not guessed
-        out["rdb"] = None
-        out["hidden"] = "%s: %s" % (type(exc).__name__, exc)
-    return out
 
 
 def main():
@@ -47,12 +34,7 @@ def main():
         else:
             client = redis.Redis.from_url(req["url"], **common)
         client.ping()
-        info = client.info("server")
-        role = client.info("replication").get("role")
-        valkey = info.get("server_name") == "valkey" or "valkey_version" in info
-        answer = {"ok": True, "server": "valkey" if valkey else "redis", "role": role,
-                  "version": info.get("valkey_version") or info.get("redis_version"),
-                  "persistence": persistence(client)}
+        answer = dict(ok=True, persistence=persistence(client), **server_facts(client))
         if req.get("exists"):
             answer["exists"] = bool(client.exists(req["exists"]))
         return answer

@@ -26,10 +26,26 @@ test('backend checks judge the answer from the container: ok, or a HostError nam
   );
   t.regex(redis.reached('dash2', { ok: true, server: 'redis', version: '7.0.15', role: 'master', persistence: { aof: true, rdb: '' } }), /^ok: Redis 7\.0\.15 .*; sessions survive its restart \(no RDB save points; AOF on\)$/);
   t.regex(redis.reached('dash2', { ok: true, version: '7.0.15', role: 'master', persistence: { aof: false, rdb: '' } }), /; sessions are lost when it restarts \(no RDB save points, AOF off\)$/);
+  const hidden = { aof: false, rdb: null, hidden: "NoPermissionError: this user has no permissions to run the 'config|get' command" };
   t.regex(
-    redis.reached('dash2', { ok: true, version: '7.0.15', role: 'master', persistence: { aof: false, rdb: null, hidden: "NoPermissionError: this user has no permissions to run the 'config|get' command" } }),
+    redis.reached('dash2', { ok: true, version: '7.0.15', role: 'master', persistence: hidden }),
     /; whether sessions survive its restart is unknown: AOF off, and the RDB save points are hidden \(CONFIG GET save: NoPermissionError: .*config\|get/,
   );
+  // Told before the confirmation: sessions lost with a restart of the server, or no way to tell.
+  t.is(redis.warning!({ ok: true, persistence: rdb }), null);
+  t.is(redis.warning!({ ok: true, persistence: { aof: true, rdb: '' } }), null);
+  t.is(
+    redis.warning!({ ok: true, persistence: { aof: false, rdb: '' } }),
+    'Redis at redis://10.0.0.50:6379/0 keeps the sessions in memory only (no RDB save points, AOF off): when it restarts, every user is logged out. Turn on RDB snapshots or AOF there; session.redis.require_persistence: true refuses such a server.',
+  );
+  t.regex(redis.warning!({ ok: true, persistence: hidden }) ?? '', /^Whether Redis at \S+ keeps the sessions when it restarts is unknown: AOF is off and its RDB save points are hidden \(CONFIG GET save: NoPermissionError/);
+  // session.redis.require_persistence: such a server is refused at the preflight.
+  const strict = redisBackend(redisTarget({ url: 'redis://10.0.0.50:6379/0', requirePersistence: true } as RedisConfig, 's3cret'));
+  t.regex(strict.reached('dash2', { ok: true, version: '7.0.15', role: 'master', persistence: rdb }), /sessions survive its restart/);
+  t.throws(() => strict.reached('dash2', { ok: true, version: '7.0.15', role: 'master', persistence: { aof: false, rdb: '' } }), {
+    message: 'dash2: Redis at redis://10.0.0.50:6379/0: sessions are lost when it restarts (no RDB save points, AOF off), and session.redis.require_persistence is true',
+  });
+  t.throws(() => strict.reached('dash2', { ok: true, version: '7.0.15', role: 'master', persistence: hidden }), { message: /: whether sessions survive its restart is unknown: .*, and session\.redis\.require_persistence is true$/ });
   t.throws(() => redis.reached('dash2', { ok: true, version: '7.0.15', role: 'slave' }), { message: /^dash2: .* is a slave, not a master/ });
   t.throws(() => redis.reached('dash2', { ok: false, error: 'AuthenticationError: invalid password' }), { message: /^dash2: .*not usable .*AuthenticationError/ });
 

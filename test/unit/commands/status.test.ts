@@ -1,5 +1,5 @@
 import test from 'ava';
-import { buildStatus, statusExitCode } from '../../../src/commands/status.js';
+import { buildStatus, sessionsSurvive, statusExitCode } from '../../../src/commands/status.js';
 import type { HostFacts } from '../../../src/facts/gather.js';
 import type { HostConfig } from '../../../src/inventory/types.js';
 import { renderStatus } from '../../../src/report/status.js';
@@ -104,4 +104,33 @@ test('status names the web server and the login page its health gate asks (uWSGI
   const report = buildStatus([uwsgi]);
   t.deepEqual(report.hosts[0]?.webServer, { kind: 'uwsgi', loginUrl: 'http://10.0.0.11:8080/auth/login/' });
   t.regex(renderStatus(report), /^a\s+running\/healthy\s+uwsgi 10\.0\.0\.11:8080\s/m);
+});
+
+test('whether sessions survive a restart of the current backend: memcached no, a database yes, Redis or Valkey as the server says', (t) => {
+  const redisOn = (name: string, currentRedis: NonNullable<HostFacts['horizon']>['currentRedis']): HostFacts => {
+    const f = healthy(name, 'k', ['redis://10.0.0.7:6379/0'] as never);
+    const hz = f.horizon!;
+    return { ...f, horizon: { ...hz, currentRedis, settings: { ...hz.settings!, cache: { ...hz.settings!.cache, backend: 'django_redis.cache.RedisCache', location: 'redis://10.0.0.7:6379/0' } } } };
+  };
+  const valkey = { server: 'valkey' as const, version: '8.1.1', role: 'master', persistence: { aof: false, rdb: '3600 1 300 100 60 10000' } };
+  const report = buildStatus([
+    healthy('m', 'k'),
+    redisOn('v1', valkey),
+    redisOn('v2', valkey),
+    redisOn('r', { server: 'redis', version: '7.0.15', persistence: { aof: false, rdb: '' } }),
+    redisOn('x', { error: 'ConnectionError: Connection refused' }),
+  ]);
+  t.deepEqual(report.hosts.map((h) => h.persistence), [
+    { survives: false, detail: 'no: memcached keeps them in memory only' },
+    { survives: true, detail: 'Valkey 8.1.1: sessions survive its restart (RDB save 3600 1 300 100 60 10000; AOF off)' },
+    { survives: true, detail: 'Valkey 8.1.1: sessions survive its restart (RDB save 3600 1 300 100 60 10000; AOF off)' },
+    { survives: false, detail: 'Redis 7.0.15: sessions are lost when it restarts (no RDB save points, AOF off)' },
+    { survives: null, detail: 'unknown: the server did not answer (ConnectionError: Connection refused)' },
+  ]);
+  t.deepEqual(sessionsSurvive('database (cached in memcached)', undefined), { survives: true, detail: 'yes: rows in the database' });
+  t.deepEqual(sessionsSurvive('redis', undefined), { survives: null, detail: 'unknown: the server was not asked' });
+  const text = renderStatus(report);
+  t.regex(text, /^v1\s.*\sredis\s+yes\s/m);
+  t.regex(text, /^x\s.*\sredis\s+unknown\s/m);
+  t.regex(text, /Do sessions survive a restart of the session backend\?\n {2}m: no: memcached .*\n {2}v1, v2: Valkey 8\.1\.1: sessions survive/);
 });
