@@ -185,9 +185,8 @@ export function redisBackend(t: RedisTarget): BackendTarget {
       const p = (answer as RedisAnswer).persistence;
       const kept = survives(p);
       if (kept || !p) return null;
-      const refuse = 'session.redis.require_persistence: true refuses such a server';
-      if (kept === false) return `${where} keeps the sessions in memory only (no RDB save points, AOF off): when it restarts, every user is logged out. Turn on RDB snapshots or AOF there; ${refuse}.`;
-      return `Whether ${where} keeps the sessions when it restarts is unknown: AOF is off and its RDB save points are hidden (CONFIG GET save: ${p.hidden ?? 'refused'}); ${refuse}.`;
+      const fix = kept === false ? ': every user is logged out then. Turn on RDB snapshots or AOF there' : '';
+      return `${where}: ${persistenceNote(p)}${fix}; session.redis.require_persistence: true refuses such a server.`;
     },
     async holds(ctx, { cacheKey }) {
       if (!cacheKey) return false;

@@ -4,8 +4,6 @@ import type { HostConfig } from '../inventory/types.js';
 import type { Fleet } from '../transport/fleet.js';
 import { HOST_BACKUPS_DIR, HostFiles, type LockAndRead, type LockHolder } from '../transport/hostfs.js';
 
-export type { LockHolder };
-
 /** Who is running sessionctl, for locks and journals. */
 export function operator(): string {
   return `${userInfo().username}@${hostname()}`;

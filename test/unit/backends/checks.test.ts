@@ -36,9 +36,9 @@ test('backend checks judge the answer from the container: ok, or a HostError nam
   t.is(redis.warning!({ ok: true, persistence: { aof: true, rdb: '' } }), null);
   t.is(
     redis.warning!({ ok: true, persistence: { aof: false, rdb: '' } }),
-    'Redis at redis://10.0.0.50:6379/0 keeps the sessions in memory only (no RDB save points, AOF off): when it restarts, every user is logged out. Turn on RDB snapshots or AOF there; session.redis.require_persistence: true refuses such a server.',
+    'Redis at redis://10.0.0.50:6379/0: sessions are lost when it restarts (no RDB save points, AOF off): every user is logged out then. Turn on RDB snapshots or AOF there; session.redis.require_persistence: true refuses such a server.',
   );
-  t.regex(redis.warning!({ ok: true, persistence: hidden }) ?? '', /^Whether Redis at \S+ keeps the sessions when it restarts is unknown: AOF is off and its RDB save points are hidden \(CONFIG GET save: NoPermissionError/);
+  t.regex(redis.warning!({ ok: true, persistence: hidden }) ?? '', /^Redis at \S+: whether sessions survive its restart is unknown: AOF off, and the RDB save points are hidden \(CONFIG GET save: NoPermissionError.*\); session\.redis\.require_persistence: true refuses such a server\.$/);
   // session.redis.require_persistence: such a server is refused at the preflight.
   const strict = redisBackend(redisTarget({ url: 'redis://10.0.0.50:6379/0', requirePersistence: true } as RedisConfig, 's3cret'));
   t.regex(strict.reached('dash2', { ok: true, version: '7.0.15', role: 'master', persistence: rdb }), /sessions survive its restart/);
