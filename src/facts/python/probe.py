@@ -273,7 +273,8 @@ def current_redis(settings):
     worker = threading.Thread(target=ask, daemon=True)
     worker.start()
     worker.join(10)
-    return answer
+    # A copy: a late answer must not change the dict while it is being printed.
+    return dict(answer)
 
 
 def run_scripts(scripts):

@@ -196,7 +196,8 @@ def op_unlock(req):
 
 def op_batch(req):
     """Several operations in order in one process (one round trip), each answered on its own."""
-    return {"answers": [answer_to(r) for r in req["ops"] if r.get("op") != "batch"]}
+    return {"answers": [answer_to(r) if r.get("op") != "batch" else {"error": "nested", "message": "a batch inside a batch"}
+                        for r in req["ops"]]}
 
 
 OPS = {"read": op_read, "holders": op_holders, "write": op_write, "backup": op_backup, "restore": op_restore,
