@@ -155,9 +155,8 @@ function sessionctlWay(key: string, name: string, lab: LabInfo, wheelhouse: stri
   };
 }
 
-/** Issue 15's yardstick: bench/ansible/switch-redis.yml; per host, its restart -> 200. */
+/** Issue 15's yardstick: bench/ansible/switch-redis.yml; per host, its restart -> 200 (ensureAnsible first). */
 function playbookWay(lab: LabInfo, wheelhouse: string): Way {
-  ensureAnsible();
   return {
     name: 'Ansible playbook (by hand)',
     key: 'playbook',
@@ -179,17 +178,18 @@ function playbookWay(lab: LabInfo, wheelhouse: string): Way {
  * the hand-written playbook (first: a broken comparison stops the bench before its long part).
  */
 async function underLoad(lab: LabInfo, wheelhouse: string, rssFile: string, floorPerHost: number): Promise<string[]> {
-  const picked = process.env.BENCH_WAYS?.split(',');
-  const known = ['playbook', 'reload', 'drained-restart', 'restart'];
-  const unknown = picked?.filter((k) => !known.includes(k));
-  if (unknown?.length) throw new Error(`BENCH_WAYS: no way named ${unknown.join(', ')} (known: ${known.join(', ')})`);
-  const ways = [
-    // Only where it is picked: it installs Debian's ansible on first use.
-    ...(!picked || picked.includes('playbook') ? [playbookWay(lab, wheelhouse)] : []),
+  const all = [
+    playbookWay(lab, wheelhouse),
     sessionctlWay('reload', 'graceful reload (default)', lab, wheelhouse, rssFile, [], []),
     sessionctlWay('drained-restart', 'restart behind a drain', lab, wheelhouse, rssFile, LAB_LOADBALANCER, ['--restart']),
     sessionctlWay('restart', 'plain restart', lab, wheelhouse, rssFile, [], ['--restart']),
-  ].filter((w) => !picked || picked.includes(w.key));
+  ];
+  const picked = process.env.BENCH_WAYS?.split(',');
+  const unknown = picked?.filter((k) => !all.some((w) => w.key === k));
+  if (unknown?.length) throw new Error(`BENCH_WAYS: no way named ${unknown.join(', ')} (known: ${all.map((w) => w.key).join(', ')})`);
+  const ways = all.filter((w) => !picked || picked.includes(w.key));
+  // Debian's ansible is installed on first use, and only when the playbook runs.
+  if (ways.some((w) => w.key === 'playbook')) ensureAnsible();
   const lines: string[] = [];
   const fullOf: Record<string, number> = {};
   for (const way of ways) {

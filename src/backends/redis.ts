@@ -175,11 +175,9 @@ export function redisBackend(t: RedisTarget): BackendTarget {
       const a = answer as RedisAnswer;
       if (!a.ok) throw new HostError(host, `${where} is not usable from the horizon container: ${a.error}`);
       if (a.role && a.role !== 'master') throw new HostError(host, `${where} is a ${a.role}, not a master: sessions would fail to save`);
-      const persists = a.persistence ? `; ${persistenceNote(a.persistence)}` : '';
-      if (t.requirePersistence && !survives(a.persistence)) {
-        throw new HostError(host, `${where}: ${a.persistence ? persistenceNote(a.persistence) : 'persistence unknown'}, and session.redis.require_persistence is true`);
-      }
-      return `ok: ${serverName(a)} (${a.role ?? 'master'}) answered PING from the container${persists}`;
+      const kept = a.persistence ? persistenceNote(a.persistence) : 'persistence unknown';
+      if (t.requirePersistence && !survives(a.persistence)) throw new HostError(host, `${where}: ${kept}, and session.redis.require_persistence is true`);
+      return `ok: ${serverName(a)} (${a.role ?? 'master'}) answered PING from the container${a.persistence ? `; ${kept}` : ''}`;
     },
     warning(answer) {
       const p = (answer as RedisAnswer).persistence;
