@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { REDIS_PROTOCOLS, redisUrlProblem } from '../inventory/load.js';
-import { resolveSecret } from '../util/secret.js';
+import { readFile, stat } from 'node:fs/promises';
+import { readProblem, resolveSecret } from '../util/secret.js';
 import { isHostPort } from '../inventory/schema.js';
 import type { Backend, InstallConfig, Inventory, SecurityConfig } from '../inventory/types.js';
 import type { SettingsBlock } from '../settings/block.js';
@@ -91,7 +92,29 @@ async function redisFrom(inv: Inventory, flags: BackendFlags) {
   if (flags.redisUrl) checkRedisUrl(flags.redisUrl);
   const password = secret(cfg?.password ? await resolveSecret(cfg.password, 'session.redis.password') : undefined);
   const sentinelPassword = secret(cfg?.sentinel?.password ? await resolveSecret(cfg.sentinel.password, 'session.redis.sentinel.password') : undefined);
-  return redisBackend(redisTarget({ ...cfg, url }, password, sentinelPassword));
+  const caData = cfg?.tlsCa ? await readCa(cfg.tlsCa) : undefined;
+  return redisBackend(redisTarget({ ...cfg, url }, password, sentinelPassword, caData));
+}
+
+/** A CA is a few KB of PEM; a bundle rarely passes 300 KB. Anything larger is not a CA file. */
+const MAX_CA_BYTES = 1 << 20;
+
+/** tls_ca's PEM certificates, read once here; only a regular file is opened (a FIFO would hang). */
+export async function readCa(file: string): Promise<string> {
+  const what = `session.redis.tls_ca: ${file}`;
+  let text: string;
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw new ConfigError(`${what} is not a regular file`);
+    if (st.size > MAX_CA_BYTES) throw new ConfigError(`${what} is ${st.size} bytes: too large for a CA file (at most ${MAX_CA_BYTES})`);
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`session.redis.tls_ca: ${readProblem(`the CA file ${file}`, err)}`);
+  }
+  const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!pems) throw new ConfigError(`${what} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  return `${pems.join('\n')}\n`;
 }
 
 /** The Dashboard hosts' files are re-rendered from the deploy host by kolla-ansible. */

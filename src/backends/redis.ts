@@ -1,4 +1,4 @@
-import { HostError } from '../errors.js';
+import { ConfigError, HostError } from '../errors.js';
 import { runCheck, type RedisServerFacts } from '../facts/horizon.js';
 import type { RedisConfig } from '../inventory/types.js';
 import type { BackendTarget, ClientLibrary, ContainerCheck } from './types.js';
@@ -9,9 +9,18 @@ import type { PyValue } from '../util/quote.js';
 export interface RedisTarget {
   url: string;
   password?: string;
-  tlsCa?: string;
+  /** rediss:// only: how the server's certificate is checked. */
+  tls?: RedisTls;
   requirePersistence?: boolean;
   sentinel?: { service: string; hosts: string[]; password?: string };
+}
+
+export interface RedisTls {
+  /** PEM text of the CA (from tls_ca); unset: the container's system CAs. */
+  caData?: string;
+  /** Where the CA came from, for messages. */
+  caFile?: string;
+  checkHostname: boolean;
 }
 
 const SESSION_CACHE = 'django.contrib.sessions.backends.cache';
@@ -49,7 +58,7 @@ export function redisBlock(t: RedisTarget): SettingsBlock {
     options.CLIENT_CLASS = 'django_redis.client.DefaultClient';
   }
   if (t.password) options.PASSWORD = t.password;
-  if (t.tlsCa) options.CONNECTION_POOL_KWARGS = { ssl_ca_certs: t.tlsCa };
+  if (t.tls) options.CONNECTION_POOL_KWARGS = sslKwargs(t.tls);
   const block: SettingsBlock = [
     ['SESSION_ENGINE', SESSION_CACHE],
     ['CACHES', { default: { BACKEND: 'django_redis.cache.RedisCache', LOCATION: location, OPTIONS: options } }],
@@ -58,11 +67,29 @@ export function redisBlock(t: RedisTarget): SettingsBlock {
   return block;
 }
 
-/** Pure: redis.url from the inventory or --redis-url, checked; the password is never allowed in it. */
-export function redisTarget(cfg: RedisConfig, password: string | undefined, sentinelPassword?: string): RedisTarget {
+/**
+ * Pure: redis-py's SSL connection arguments. The CA travels as its contents (ssl_ca_data, redis-py
+ * >= 4.1), so no file has to exist inside the containers; the name check is explicit because
+ * redis-py 4.x leaves it off by default.
+ */
+export function sslKwargs(tls: RedisTls): Record<string, PyValue> {
+  return { ssl_cert_reqs: 'required', ssl_check_hostname: tls.checkHostname, ...(tls.caData ? { ssl_ca_data: tls.caData } : {}) };
+}
+
+/**
+ * Pure: redis.url from the inventory or --redis-url with the CA's text read from tls_ca, checked
+ * together: TLS settings need a rediss:// URL, and TLS through Sentinel is refused rather than
+ * silently dropped (django-redis would reach the master by its plain address).
+ */
+export function redisTarget(cfg: RedisConfig, password: string | undefined, sentinelPassword?: string, caData?: string): RedisTarget {
   const t: RedisTarget = { url: cfg.url };
   if (password) t.password = password;
-  if (cfg.tlsCa) t.tlsCa = cfg.tlsCa;
+  const tlsUrl = cfg.url.startsWith('rediss:');
+  if (!tlsUrl && (cfg.tlsCa || cfg.tlsCheckHostname !== undefined)) {
+    throw new ConfigError(`session.redis.${cfg.tlsCa ? 'tls_ca' : 'tls_check_hostname'} is set but the Redis URL ${cfg.url} is not TLS: use rediss://`);
+  }
+  if (tlsUrl && cfg.sentinel) throw new ConfigError('session.redis: TLS (rediss://) through Sentinel is not supported yet: use a standalone rediss:// URL, or redis:// with Sentinel');
+  if (tlsUrl) t.tls = { checkHostname: cfg.tlsCheckHostname ?? true, ...(caData ? { caData } : {}), ...(cfg.tlsCa ? { caFile: cfg.tlsCa } : {}) };
   if (cfg.requirePersistence) t.requirePersistence = true;
   if (cfg.sentinel) t.sentinel = { service: cfg.sentinel.service, hosts: cfg.sentinel.hosts, ...(sentinelPassword ? { password: sentinelPassword } : {}) };
   return t;
@@ -94,7 +121,7 @@ export function redisInput(r: RedisTarget): Record<string, unknown> {
   return {
     url: r.url,
     password: r.password,
-    tls_ca: r.tlsCa,
+    tls: r.tls && sslKwargs(r.tls),
     sentinel: r.sentinel && {
       service: r.sentinel.service,
       password: r.sentinel.password,
@@ -150,6 +177,20 @@ export function persistenceNote(p: Persistence): string {
   return `whether sessions survive its restart is unknown: ${aof}, and the RDB save points are hidden (CONFIG GET save: ${p.hidden ?? 'refused'})`;
 }
 
+/** Pure: what a TLS failure from redis-py means for the operator, or undefined when it is not one. */
+export function tlsProblem(error: string, tls: RedisTls | undefined): string | undefined {
+  if (!tls) return undefined;
+  const ca = tls.caFile ? `the CA in tls_ca (${tls.caFile})` : "the container's system CAs (no tls_ca)";
+  if (/hostname mismatch|ip address mismatch|doesn't match/i.test(error)) {
+    return `the server's TLS certificate does not name the host of the URL (hostname checking is on; tls_check_hostname: false turns it off)`;
+  }
+  if (/CERTIFICATE_VERIFY_FAILED/.test(error)) return `the server's TLS certificate is not trusted by ${ca}`;
+  if (/WRONG_VERSION_NUMBER|record layer failure|unexpected eof|packet length too long/i.test(error)) return 'the server does not speak TLS on this port';
+  // A plain Redis port reads a TLS hello as the start of a command and waits for the rest.
+  if (/Timeout connecting/i.test(error)) return "no TLS handshake within 5 s: is this the server's TLS port (tls-port)?";
+  return undefined;
+}
+
 /** Redis as the run's target: same settings on every host, django-redis needed. */
 export function redisBackend(t: RedisTarget): BackendTarget {
   const block = redisBlock(t);
@@ -173,11 +214,15 @@ export function redisBackend(t: RedisTarget): BackendTarget {
     reachCheck: check,
     reached(host, answer) {
       const a = answer as RedisAnswer;
-      if (!a.ok) throw new HostError(host, `${where} is not usable from the horizon container: ${a.error}`);
+      if (!a.ok) {
+        const tls = tlsProblem(a.error ?? '', t.tls);
+        throw new HostError(host, `${where} is not usable from the horizon container: ${tls ? `${tls} (${a.error})` : a.error}`);
+      }
       if (a.role && a.role !== 'master') throw new HostError(host, `${where} is a ${a.role}, not a master: sessions would fail to save`);
       const kept = a.persistence ? persistenceNote(a.persistence) : 'persistence unknown';
       if (t.requirePersistence && !survives(a.persistence)) throw new HostError(host, `${where}: ${kept}, and session.redis.require_persistence is true`);
-      return `ok: ${serverName(a)} (${a.role ?? 'master'}) answered PING from the container${a.persistence ? `; ${kept}` : ''}`;
+      const over = t.tls ? ` over TLS (certificate checked against ${t.tls.caFile ?? 'the system CAs'}, name ${t.tls.checkHostname ? 'checked' : 'NOT checked'})` : '';
+      return `ok: ${serverName(a)} (${a.role ?? 'master'}) answered PING from the container${over}${a.persistence ? `; ${kept}` : ''}`;
     },
     warning(answer) {
       const p = (answer as RedisAnswer).persistence;

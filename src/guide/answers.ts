@@ -38,7 +38,7 @@ export interface Answers {
   hosts?: HostAnswer[];
   /** Absent while the hosts are still being entered (the inventory then has no session yet). */
   backend?: Backend;
-  redis?: { url: string; password?: SecretAnswer; sentinel?: { service: string; hosts: string[]; password?: SecretAnswer } };
+  redis?: { url: string; password?: SecretAnswer; tlsCa?: string; tlsCheckHostname?: boolean; sentinel?: { service: string; hosts: string[]; password?: SecretAnswer } };
   memcached?: { servers: string[] };
   database?: Omit<DatabaseConfig, 'password' | 'options'> & { password?: SecretAnswer };
   /** Only when the operator chose to set them. */
@@ -115,6 +115,8 @@ function backendSection(doc: Document, a: Answers): YAMLMap | undefined {
       return doc.createNode({
         url: r.url,
         ...secretKeys(r.password),
+        ...(r.tlsCa ? { tls_ca: r.tlsCa } : {}),
+        ...(r.tlsCheckHostname === false ? { tls_check_hostname: false } : {}),
         ...(r.sentinel ? { sentinel: { service: r.sentinel.service, hosts: r.sentinel.hosts, ...secretKeys(r.sentinel.password) } } : {}),
       }) as YAMLMap;
     }

@@ -1,6 +1,7 @@
 /** Steps 3 and 4 of the guided mode: the backend and only its settings, then expiry and cookie security. */
 import { COOKIE_WARNING } from '../backends/cookie.js';
 import { resolveSecret } from '../util/secret.js';
+import { readCa } from '../backends/desired.js';
 import { Bad } from '../inventory/schema.js';
 import type { Backend, Inventory, SecretRef, SecurityConfig } from '../inventory/types.js';
 import type { StatusReport } from '../report/types.js';
@@ -61,11 +62,13 @@ export async function askRedis(ask: Prompts, now: StatusReport, current: Invento
   if (sentinel && current?.sentinel === undefined) current = undefined;
   const url = await ask.input(sentinel ? 'Redis URL (the host part is replaced by the master Sentinel names)' : 'Redis URL (redis://host:6379/0, rediss:// for TLS; no password in it)', {
     ...defaultOf(current?.url ?? redisLocation(now)),
-    validate: (v) => check(answerProblem('session.redis.url', v.trim())),
+    validate: (v) =>
+      sentinel && v.trim().startsWith('rediss:') ? 'TLS through Sentinel is not supported yet: use redis:// here' : check(answerProblem('session.redis.url', v.trim())),
   });
   const redis: NonNullable<Answers['redis']> = { url: url.trim() };
   const password = await askSecret(ask, 'Redis password', 'REDIS_PASSWORD', current?.password);
   if (password) redis.password = password;
+  if (redis.url.startsWith('rediss:')) Object.assign(redis, await askTls(ask, redis.url, current));
   if (sentinel) {
     const service = await ask.input('Sentinel service (master) name', { default: current?.sentinel?.service ?? 'mymaster', validate: (v) => check(answerProblem('session.redis.sentinel.service', v)) });
     const hosts = await askServers(ask, 'Sentinels, host:port, comma separated', 'session.redis.sentinel.hosts', current?.sentinel?.hosts);
@@ -73,6 +76,22 @@ export async function askRedis(ask: Prompts, now: StatusReport, current: Invento
     redis.sentinel = { service, hosts, ...(sentinelPassword ? { password: sentinelPassword } : {}) };
   }
   return redis;
+}
+
+/** How a rediss:// server's certificate is checked: which CA (a local PEM file), and whether it must name the host. */
+async function askTls(ask: Prompts, url: string, current: Inventory['session']['redis']): Promise<{ tlsCa?: string; tlsCheckHostname?: boolean }> {
+  const ca = await ask.input("CA certificate that signed the server's (PEM file here; empty: the containers' system CAs)", {
+    ...defaultOf(current?.tlsCa),
+    validate: async (v) => {
+      if (!v.trim()) return true;
+      const full = localPath(v.trim());
+      if (full instanceof Bad) return full.message ?? 'not a usable path';
+      return readCa(full).then(() => true, (err: Error) => err.message);
+    },
+  });
+  const host = new URL(url).hostname;
+  const checkHostname = await ask.confirm(`Require the server's certificate to name ${host}? (recommended)`, current?.tlsCheckHostname ?? true);
+  return { ...(ca.trim() ? { tlsCa: localPath(ca.trim()) as string } : {}), ...(checkHostname ? {} : { tlsCheckHostname: false }) };
 }
 
 /** The memcached servers in use now, as host:port. */

@@ -101,6 +101,7 @@ const SESSION = object({
     url: REDIS_URL.required(),
     password: secret(),
     tls_ca: localPath(),
+    tls_check_hostname: bool(),
     require_persistence: bool(),
     sentinel: object({
       service: str('a sentinel service name').required(),

@@ -25,7 +25,10 @@ export type Backend = 'memcached' | 'redis' | 'database' | 'cookie';
 export interface RedisConfig {
   url: string;
   password?: SecretRef;
+  /** rediss:// only: a PEM file on this machine; its contents go into the settings (unset: the container's system CAs). */
   tlsCa?: string;
+  /** rediss:// only: the certificate must name the URL's host (default true). */
+  tlsCheckHostname?: boolean;
   /** Refuse a server that would lose the sessions when it restarts (or cannot say whether). */
   requirePersistence?: boolean;
   sentinel?: { service: string; hosts: string[]; password?: SecretRef };

@@ -11,7 +11,7 @@ import type { SwitchReport } from '../../src/report/types.js';
 
 const FILES = ['/etc/kolla/horizon/_9999-custom-settings.py', '/etc/kolla/horizon/_9998-kolla-settings.py'];
 
-skipUnlessRuns(test, 'apply-redis-variants:sentinel', 'apply-redis-variants:methods', 'apply-redis-variants:refusals');
+skipUnlessRuns(test, 'apply-redis-variants:sentinel', 'apply-redis-variants:methods', 'apply-redis-variants:refusals', 'apply-redis-variants:tls');
 
 function redisUrl(lab: LabInfo): string {
   return `redis://${lab.services.redis.ip}:${lab.services.redis.port}/0`;
@@ -32,7 +32,11 @@ async function sessionInRedis(t: import('ava').ExecutionContext, lab: LabInfo): 
   t.is(await redisCli(lab, ['EXISTS', out]), '1', 'a session saved through Django is in Redis');
 }
 
-for (const lab of labsFor('apply-redis-variants:sentinel', 'apply-redis-variants:methods', 'apply-redis-variants:refusals')) {
+/** The lab Redis's TLS-only port, checked against `ca` (a local PEM file). */
+const overTls = (lab: LabInfo, ca: string) =>
+  `{ url: "rediss://${lab.services.redis.ip}:${lab.services.redis.tlsPort}/0", password_file: "${lab.services.redis.passwordFile}", tls_ca: "${ca}" }`;
+
+for (const lab of labsFor('apply-redis-variants:sentinel', 'apply-redis-variants:methods', 'apply-redis-variants:refusals', 'apply-redis-variants:tls')) {
   if (runs('apply-redis-variants:methods', lab)) test.serial(`${lab.name}: pip installs django-redis from a local index (PEP 503) that fits the container's Django`, async (t) => {
     await labReset(lab.name);
     try {
@@ -75,6 +79,38 @@ for (const lab of labsFor('apply-redis-variants:sentinel', 'apply-redis-variants
     }
     await sessionInRedis(t, lab);
     t.notRegex(res.stdout + res.stderr, new RegExp(readFileSync(s.passwordFile, 'utf8').trim()), 'sentinel password never printed');
+  });
+
+  if (runs('apply-redis-variants:tls', lab)) test.serial(`${lab.name}: TLS: another CA, then a certificate for another name, are refused from the container with nothing changed; the lab's CA switches`, async (t) => {
+    await labReset(lab.name);
+    const tls = lab.services.redis.tls;
+    const before = await fleetSnapshot(lab, FILES);
+    const refused = async (ca: string, reason: RegExp) => {
+      const res = await cli(['apply', '-i', inventory(lab, overTls(lab, ca), await wheelhouse()), '--yes', '--json']);
+      t.is(res.code, 2, res.stderr + res.stdout);
+      t.regex((JSON.parse(res.stdout) as SwitchReport).error ?? '', reason);
+      t.deepEqual(await fleetSnapshot(lab, FILES), before, 'every settings file byte-identical, Horizon not restarted or reloaded');
+    };
+    await refused(tls.otherCa, /not usable from the horizon container: the server's TLS certificate is not trusted by the CA in tls_ca \(.*other-ca\.pem\)/);
+    // The same CA's certificate for another name, swapped in at runtime (new connections get it).
+    await redisCli(lab, ['CONFIG', 'SET', 'tls-cert-file', '/run/lab/tls/wrong-name.pem', 'tls-key-file', '/run/lab/tls/wrong-name.key']);
+    try {
+      await refused(tls.ca, /the server's TLS certificate does not name the host of the URL \(hostname checking is on/);
+    } finally {
+      await redisCli(lab, ['CONFIG', 'SET', 'tls-cert-file', '/run/lab/tls/redis.pem', 'tls-key-file', '/run/lab/tls/redis.key']);
+    }
+
+    const res = await cli(['apply', '-i', inventory(lab, overTls(lab, tls.ca), await wheelhouse()), '--yes', '--json']);
+    t.is(res.code, 0, res.stderr + res.stdout);
+    t.regex(res.stdout, /over TLS \(certificate checked against [^,]*ca\.pem, name checked\)/);
+    const ca = readFileSync(tls.ca, 'utf8');
+    for (const h of lab.hosts) {
+      // What Django in the container uses: the TLS port, and the CA's text (no file needed in the container).
+      const truth = JSON.parse(await djangoPython(h.container, "from django.conf import settings as s\nc = s.CACHES['default']\nprint(json.dumps([c['LOCATION'], c['OPTIONS']['CONNECTION_POOL_KWARGS']]))"));
+      t.deepEqual(truth, [`rediss://${lab.services.redis.ip}:${lab.services.redis.tlsPort}/0`, { ssl_cert_reqs: 'required', ssl_check_hostname: true, ssl_ca_data: ca }]);
+    }
+    // Port 6380 speaks only TLS: a session Django saved there is in the server, read over the plain port.
+    await sessionInRedis(t, lab);
   });
 
   test.after.always(`${lab.name}: reset the lab`, async () => {

@@ -44,6 +44,8 @@ export const MATRIX = {
   'apply-redis-variants:sentinel': ['zed'],
   'apply-redis-variants:methods': [],
   'apply-redis-variants:refusals': ['zed'],
+  // TLS from each redis-py: 4.3 (bookworm, no name check by default) and Python 3.13's strict X.509 (trixie).
+  'apply-redis-variants:tls': ['zed', 'k2026'],
   'backend-pairs': [],
   // Sessions carried: zed into Redis and on into the database; k2026 out of Kolla's own Valkey
   // (kolla-own-valkey).

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Prepares a Debian 12 machine for the sessionctl lab: the Docker engine, debootstrap and tmux installed,
+# Prepares a Debian 12 machine for the sessionctl lab: the Docker engine, debootstrap, tmux and openssl installed,
 # dockerd running. Idempotent; safe to run before every CI job.
 set -euo pipefail
 
@@ -15,6 +15,8 @@ command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
 # tmux: the guided mode's scenarios drive the CLI in a real pseudo-terminal.
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+# openssl: the lab's TLS Redis gets its CA and certificates made at lab up.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # python3-jinja2: the unit tests render the deploy host's override with the real Jinja2 (no skip).
 python3 -c 'import jinja2' >/dev/null 2>&1 || missing+=(python3-jinja2)
 

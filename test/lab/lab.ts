@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { fanout, LabError, run, sleep } from './exec.js';
 import { ensureImages, FLAVOURS, imageId, isFlavour, labImageTags, REPO, type Flavour, type LabImages } from './images.js';
 import { generateSshKey, type SshKeyType } from './sshkeys.js';
+import { ensureLabTls, tlsPaths, type LabTls } from './tlscerts.js';
 
 export { LabError } from './exec.js';
 export type { Flavour } from './images.js';
@@ -67,7 +68,8 @@ export interface LabInfo {
   jump: LabHost;
   services: {
     memcached: { ip: string; port: number };
-    redis: { ip: string; port: number; passwordFile: string };
+    /** tlsPort speaks only TLS, with a certificate from the lab's CA (tls.ca) naming ip. */
+    redis: { ip: string; port: number; passwordFile: string; tlsPort: number; tls: LabTls };
     sentinel: { ip: string; port: number; service: 'mymaster'; passwordFile: string };
     mariadb: { ip: string; port: number; database: string; user: string; passwordFile: string };
     postgres: { ip: string; port: number; database: string; user: string; passwordFile: string };
@@ -94,6 +96,7 @@ const SERVICE_PORT: Record<Service, number> = { memcached: 11211, redis: 6379, s
 const SECRETS = ['redis', 'sentinel', 'mariadb', 'postgres', 'valkey'] as const;
 const servicesOf = (info: { horizon: Flavour }): Service[] => [...SERVICES, ...(FLAVOURS[info.horizon].valkey ? VALKEY_SERVICES : [])];
 const serviceAddress = (info: LabInfo, s: Service) => ({ ip: ipOf(info.slot, SERVICE_OCTET[s]), port: SERVICE_PORT[s] });
+const REDIS_TLS_PORT = 6380;
 const JUMP_OCTET = 5;
 const DASH_OCTET = 20;
 /** No container has this address: Horizon's Keystone URL points at it. */
@@ -171,7 +174,7 @@ function describeLab(plan: Plan): LabInfo {
     jump: host('jump', JUMP_OCTET, jumpPortOf(slot)),
     services: {
       memcached: svc('memcached'),
-      redis: { ...svc('redis'), passwordFile: secret('redis') },
+      redis: { ...svc('redis'), passwordFile: secret('redis'), tlsPort: REDIS_TLS_PORT, tls: tlsPaths(stateDir) },
       sentinel: { ...svc('sentinel'), service: 'mymaster', passwordFile: secret('sentinel') },
       mariadb: { ...svc('mariadb'), database: 'horizon', user: 'horizon', passwordFile: secret('mariadb') },
       postgres: { ...svc('postgres'), database: 'horizon', user: 'horizon', passwordFile: secret('postgres') },
@@ -305,6 +308,7 @@ function ensureStateFiles(info: LabInfo, hostNames: string[]): void {
     writeSecretFile(info.identity, key.privateKey);
     writeFileSync(`${info.identity}.pub`, `${key.publicKey}\n`);
   }
+  ensureLabTls(stateDir, info.services.redis.ip);
   const authorized = readFileSync(`${info.identity}.pub`, 'utf8');
   for (const s of SECRETS) {
     const file = join(stateDir, 'secrets', `${s}.password`);
@@ -615,6 +619,7 @@ function serviceSpec(info: LabInfo, images: LabImages, s: Service): ContainerSpe
     '-e', `LAB_SUBNET=${info.subnet}`,
     '-v', `${join(info.stateDir, 'secrets')}:/lab/secrets:ro`,
   ];
+  if (s === 'redis') args.push('-v', `${info.services.redis.tls.dir}:/lab/tls:ro`, '-e', `TLS_PORT=${info.services.redis.tlsPort}`);
   if (s === 'sentinel') args.push('-e', `REDIS_HOST=${info.services.redis.ip}`, '-e', `REDIS_PORT=${info.services.redis.port}`);
   // SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for clients to go.
   if (s === 'postgres') args.push('--stop-signal', 'SIGINT');

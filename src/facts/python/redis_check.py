@@ -1,6 +1,6 @@
 """Connect to Redis from inside the horizon container with the container's redis-py: PING (and AUTH).
 
-Input (stdin JSON): {url, password?, tls_ca?, sentinel?: {service, hosts: [[host, port]], password?},
+Input (stdin JSON): {url, password?, tls?: redis-py's ssl_* arguments, sentinel?: {service, hosts: [[host, port]], password?},
                     exists?: a key to look up}
 Output: {"ok": true, "server": "redis"|"valkey", "version": "7.0.15", "role": "master",
          "persistence": {"aof": bool, "rdb": "<save points>" ("": none) | null, "hidden"?: why null}}
@@ -19,8 +19,8 @@ def main():
     common = {"socket_connect_timeout": 5, "socket_timeout": 5}
     if req.get("password"):
         common["password"] = req["password"]
-    if req.get("tls_ca"):
-        common["ssl_ca_certs"] = req["tls_ca"]
+    # Exactly the arguments the settings give django-redis, so the check proves what Horizon will do.
+    common.update(req.get("tls") or {})
     try:
         if req.get("sentinel"):
             from redis.sentinel import Sentinel

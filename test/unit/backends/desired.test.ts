@@ -1,6 +1,9 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { resolveDesired, securityBlock } from '../../../src/backends/desired.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readCa, resolveDesired, securityBlock } from '../../../src/backends/desired.js';
 import { parseInventory } from '../../../src/inventory/load.js';
 import { renderBlock } from '../../../src/settings/block.js';
 import { COOKIE_WARNING } from '../../../src/backends/cookie.js';
@@ -77,4 +80,30 @@ test('carrying the sessions: on by default, session.carry turns it off, a flag o
   t.false((await resolveDesired(inv(...mc), { backend: 'memcached', carrySessions: false })).carry);
   t.false((await resolveDesired(inv(...mc, '  carry: false'), { backend: 'memcached' })).carry);
   t.true((await resolveDesired(inv(...mc, '  carry: false'), { backend: 'memcached', carrySessions: true })).carry);
+});
+
+test('tls_ca: only the PEM certificates of a regular file go into the settings; anything else is refused with the path', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sessionctl-ca-'));
+  const cert = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----';
+  writeFileSync(path.join(dir, 'bundle.pem'), `# comment\n${cert}\n-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----\n${cert}\n`);
+  t.is(await readCa(path.join(dir, 'bundle.pem')), `${cert}\n${cert}\n`, 'a private key beside the CA is never copied into the settings');
+  writeFileSync(path.join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n');
+  await t.throwsAsync(readCa(path.join(dir, 'key.pem')), { message: /tls_ca: .*key\.pem holds no PEM certificate/ });
+  await t.throwsAsync(readCa(dir), { message: /is not a regular file/ });
+  execFileSync('mkfifo', [path.join(dir, 'fifo')]);
+  await t.throwsAsync(readCa(path.join(dir, 'fifo')), { message: /is not a regular file/ }, 'a FIFO is refused, not read (it would hang)');
+  await t.throwsAsync(readCa(path.join(dir, 'absent.pem')), { message: /the CA file .*absent\.pem does not exist/ });
+  writeFileSync(path.join(dir, 'huge.pem'), Buffer.alloc(2 << 20));
+  await t.throwsAsync(readCa(path.join(dir, 'huge.pem')), { message: /too large for a CA file/ });
+});
+
+test('rediss:// with tls_ca: the settings carry the CA text, not the local path', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sessionctl-ca-'));
+  const cert = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----';
+  writeFileSync(path.join(dir, 'ca.pem'), cert);
+  const desired = await resolveDesired(inv('session:', '  backend: redis', `  redis: { url: "rediss://r.example:6380/0", tls_ca: ${path.join(dir, 'ca.pem')} }`), {});
+  const text = renderBlock(desired.target.settingsFor('4.2', {}).block, 'test');
+  t.notRegex(text, /ca\.pem/);
+  const out = execFileSync('python3', ['-c', 'import sys, json; ns = {}; exec(sys.stdin.read(), ns); print(json.dumps(ns["CACHES"]["default"]["OPTIONS"]["CONNECTION_POOL_KWARGS"]))'], { input: text }).toString();
+  t.deepEqual(JSON.parse(out), { ssl_cert_reqs: 'required', ssl_check_hostname: true, ssl_ca_data: `${cert}\n` }, 'what Python reads from the file');
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { djangoRedisRequirement, redisBlock, splitHostPort } from '../../../src/backends/redis.js';
+import { djangoRedisRequirement, redisBlock, redisInput, redisTarget, splitHostPort, sslKwargs, tlsProblem } from '../../../src/backends/redis.js';
 import { STEPS } from '../../../src/steps/index.js';
 import { checkRedisUrl } from '../../../src/backends/desired.js';
 
@@ -48,4 +48,50 @@ test('--redis-url: a password in it is refused (it would be in the process list)
   t.throws(() => checkRedisUrl('redis://:pw@10.0.0.1:6379/0'), { message: /must not contain a password/ });
   t.throws(() => checkRedisUrl('http://10.0.0.1'), { message: /must start with redis/ });
   t.notThrows(() => checkRedisUrl('rediss://10.0.0.1:6380/1'));
+});
+
+const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+test('TLS: the CA travels as its text and the name check is explicit, in the settings and the container check alike', (t) => {
+  const target = redisTarget({ url: 'rediss://redis.example:6380/0', tlsCa: '/pki/ca.pem' }, 'pw', undefined, CA);
+  const caches = redisBlock(target)[1]![1] as { default: { LOCATION: string; OPTIONS: Record<string, unknown> } };
+  const ssl = { ssl_cert_reqs: 'required', ssl_check_hostname: true, ssl_ca_data: CA };
+  t.is(caches.default.LOCATION, 'rediss://redis.example:6380/0');
+  t.deepEqual(caches.default.OPTIONS.CONNECTION_POOL_KWARGS, ssl);
+  t.deepEqual(redisInput(target).tls, ssl);
+});
+
+test('TLS: without tls_ca the system CAs are used; tls_check_hostname: false is carried as written', (t) => {
+  const target = redisTarget({ url: 'rediss://redis.example:6380/0', tlsCheckHostname: false }, undefined);
+  t.deepEqual(target.tls, { checkHostname: false });
+  t.deepEqual(sslKwargs(target.tls!), { ssl_cert_reqs: 'required', ssl_check_hostname: false });
+});
+
+test('TLS settings with a plain redis:// URL, and rediss:// through Sentinel, are refused (not silently dropped)', (t) => {
+  t.throws(() => redisTarget({ url: 'redis://r:6379/0', tlsCa: '/pki/ca.pem' }, undefined, undefined, CA), { message: /tls_ca is set but the Redis URL redis:\/\/r:6379\/0 is not TLS: use rediss:\/\// });
+  t.throws(() => redisTarget({ url: 'redis://r:6379/0', tlsCheckHostname: true }, undefined), { message: /tls_check_hostname is set/ });
+  t.throws(() => redisTarget({ url: 'rediss://r:6380/0', sentinel: { service: 'm', hosts: ['s:26379'] } }, undefined), { message: /TLS \(rediss:\/\/\) through Sentinel is not supported/ });
+  t.is(redisTarget({ url: 'redis://r:6379/0' }, undefined).tls, undefined);
+});
+
+const tls = { caFile: '/pki/ca.pem', checkHostname: true };
+const tlsCases: [string, string, RegExp | undefined][] = [
+  ['IP address mismatch', "ConnectionError: Error 1 connecting to 10.0.0.5:6380. [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: IP address mismatch, certificate is not valid for '10.0.0.5'. (_ssl.c:1006).", /does not name the host of the URL/],
+  ['host name mismatch', "ConnectionError: Error 1 connecting to r:6380. [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid for 'r'.", /does not name the host/],
+  ['another CA', 'ConnectionError: Error 1 connecting to r:6380. [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate (_ssl.c:992).', /not trusted by the CA in tls_ca \(\/pki\/ca\.pem\)/],
+  ['a plain port', 'ConnectionError: Error 1 connecting to r:6379. [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:992).', /does not speak TLS on this port/],
+  ['a plain Redis port (it waits for the rest of a command)', 'TimeoutError: Timeout connecting to server', /no TLS handshake within 5 s: is this the server's TLS port/],
+  ['not a TLS error', 'AuthenticationError: invalid username-password pair', undefined],
+];
+for (const [name, error, expected] of tlsCases) {
+  test(`tlsProblem: ${name}`, (t) => {
+    const got = tlsProblem(error, tls);
+    if (expected) t.regex(got ?? '', expected);
+    else t.is(got, undefined);
+  });
+}
+
+test('tlsProblem: no TLS configured, no TLS reading of the error', (t) => {
+  t.is(tlsProblem('[SSL: CERTIFICATE_VERIFY_FAILED]', undefined), undefined);
+  t.regex(tlsProblem('[SSL: CERTIFICATE_VERIFY_FAILED] x', { checkHostname: true }) ?? '', /system CAs \(no tls_ca\)/);
 });

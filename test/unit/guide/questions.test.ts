@@ -110,6 +110,40 @@ test('Sentinel: service, sentinels and both passwords as files; no other questio
   t.is(parseInventory(inventoryText(answers), '<guided>').session.redis?.sentinel?.service, 'mymaster');
 });
 
+test('Redis over TLS: the CA file is checked as it is typed, the name check is asked (on by default), and both reach the inventory', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'guide-q-'));
+  writeFileSync(join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  writeFileSync(join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n');
+  const s = scripted([
+    [/^Redis URL/, 'rediss://redis.example:6380/0'],
+    [/^Redis password\?/, 'none'],
+    [/^CA certificate that signed the server's/, join(dir, 'key.pem'), join(dir, 'ca.pem')],
+    [/^Require the server's certificate to name redis\.example\? \(recommended\)$/, false],
+  ]);
+  const redis = await askRedis(s.ask, memcachedFleet, undefined, false);
+  t.true(s.done());
+  t.regex(s.refused[0]!, /holds no PEM certificate/);
+  t.deepEqual(redis, { url: 'rediss://redis.example:6380/0', tlsCa: join(dir, 'ca.pem'), tlsCheckHostname: false });
+  const inv = parseInventory(inventoryText({ ...base, backend: 'redis', redis }), '<guided>');
+  t.is(inv.session.redis?.tlsCa, join(dir, 'ca.pem'));
+  t.is(inv.session.redis?.tlsCheckHostname, false);
+  await t.notThrowsAsync(resolveDesired(inv, {}));
+});
+
+test('Sentinel with a rediss:// URL is refused at the question (TLS through Sentinel is not supported yet)', async (t) => {
+  const s = scripted([
+    [/^Redis URL/, 'rediss://mymaster/0', 'redis://mymaster/0'],
+    [/^Redis password\?/, 'none'],
+    [/^Sentinel service \(master\) name$/, undefined],
+    [/^Sentinels, host:port/, '10.0.0.51:26379'],
+    [/^Sentinel password\?/, 'none'],
+  ]);
+  const redis = await askRedis(s.ask, memcachedFleet, undefined, true);
+  t.true(s.done());
+  t.regex(s.refused[0]!, /TLS through Sentinel is not supported yet/);
+  t.is(redis.url, 'redis://mymaster/0');
+});
+
 test('memcached: the servers in use are the default answer', async (t) => {
   const s = scripted([[/^memcached servers/, undefined]]);
   t.deepEqual(await askMemcached(s.ask, memcachedFleet, undefined), ['10.0.0.60:11211']);
