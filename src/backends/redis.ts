@@ -26,6 +26,8 @@ export interface RedisTls {
 const SESSION_CACHE = 'django.contrib.sessions.backends.cache';
 const SENTINEL_CLIENT = 'django_redis.client.SentinelClient';
 const SENTINEL_FACTORY = 'django_redis.pool.SentinelConnectionFactory';
+/** A demoted master is converted by the sentinels within seconds (11 s measured in the lab); twice that, and some. */
+const SENTINEL_SETTLE_MS = 30_000;
 
 /** Pure: sentinel addresses as "host:port", sorted, from "host[:port]" or Django's [host, port] pairs. */
 export function sentinelHosts(hosts: (string | unknown[])[]): string[] {
@@ -212,6 +214,7 @@ export function redisBackend(t: RedisTarget): BackendTarget {
       library: DJANGO_REDIS,
     }),
     reachCheck: check,
+    ...(t.sentinel ? { settleMs: SENTINEL_SETTLE_MS } : {}),
     reached(host, answer) {
       const a = answer as RedisAnswer;
       if (!a.ok) {

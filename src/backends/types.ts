@@ -59,6 +59,12 @@ export interface BackendTarget {
   reached(host: string, answer: unknown): string;
   /** What the operator is told before confirming about a usable backend (e.g. sessions lost when it restarts), or null. */
   warning?(answer: unknown): string | null;
+  /**
+   * How long a session the web server made may be missing from the backend for reasons of the
+   * backend itself (ms; unset: none beyond a few tries). A Sentinel failover leaves the old master
+   * taking writes until the sentinels demote it (about 10 s here), and those writes are lost.
+   */
+  settleMs?: number;
   /** Is this session stored in the backend (checked from inside the container)? */
   holds(ctx: InContainer, session: { key: string; cacheKey?: string }): Promise<boolean>;
 }

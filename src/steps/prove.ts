@@ -20,20 +20,37 @@ const PROOF_TTL_S = 60;
 /** How long a reader waits for the session written on the other host to appear. */
 const READ_WAIT_S = 30;
 
+/** Tries of the served-session proof (more while the backend may still settle), and the pause between them. */
+const SERVED_TRIES = 3;
+const SERVED_PAUSE_MS = 2500;
+
 /**
  * Proof that the processes serving `url` use the new backend, not only a fresh interpreter beside
  * them: the web server's own answer to a login form post sets a session, and that session must be
  * readable through the new settings and present in the backend itself. It expires by itself.
+ * A miss is tried again: a write can be lost for reasons of the backend (a Sentinel failover drops
+ * what the old master takes until it is demoted: target.settleMs), while processes on the old
+ * backend miss every time.
  */
 export async function servedSession(h: HostContext, url: string): Promise<string> {
   const { target } = h.run.desired;
-  const a = await session(h, { op: 'served', url, ttl: PROOF_TTL_S });
-  if (a.error) throw new HostError(h.host.name, `could not have ${url} make a session: ${a.error}`);
-  const shown = a.cache_key ?? a.key.slice(0, 40);
-  if (a.value !== 'credentials' || !(await target.holds(h, { key: a.key, ...(a.cache_key ? { cacheKey: a.cache_key } : {}) }))) {
-    throw new HostError(h.host.name, `the session ${url} made (${shown}) is not in ${target.where}: the serving processes do not use the new backend`);
+  const misses: string[] = [];
+  const settled = Date.now() + (target.settleMs ?? 0);
+  for (let i = 1; ; i++) {
+    const a = await session(h, { op: 'served', url, ttl: PROOF_TTL_S });
+    const shown = a.error ? '' : a.cache_key ?? a.key.slice(0, 40);
+    const held = !a.error && a.value === 'credentials' && (await target.holds(h, { key: a.key, ...(a.cache_key ? { cacheKey: a.cache_key } : {}) }));
+    if (held) {
+      const retried = misses.length ? `; ${misses.length} earlier ${misses.length === 1 ? 'try' : 'tries'} missed (first: ${misses[0]})` : '';
+      return (target.name === 'cookie' ? `${url} makes signed-cookie sessions` : `the session ${url} made is in ${target.where} (${shown})`) + retried;
+    }
+    misses.push(a.error ? `could not have ${url} make a session: ${a.error}` : `the session ${url} made (${shown}) is not in ${target.where}`);
+    if (i >= SERVED_TRIES && Date.now() >= settled) {
+      const last = misses.at(-1)!;
+      throw new HostError(h.host.name, a.error ? `${last} (${i} tries)` : `${last} in ${i} tries: the serving processes do not use the new backend`);
+    }
+    await new Promise((r) => setTimeout(r, SERVED_PAUSE_MS));
   }
-  return target.name === 'cookie' ? `${url} makes signed-cookie sessions` : `the session ${url} made is in ${target.where} (${shown})`;
 }
 
 /** A session key as Django makes them (32 of [a-z0-9]), chosen here so the readers can start at once. */

@@ -7,7 +7,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cli, effectiveBackends, fleetSnapshot, hostFiles, journalShows, labsFor, loginPageStatus, labWheelhouse, onHost, redisInventory, runs, scratch, skipUnlessRuns } from './harness.js';
+import { cli, effectiveBackends, fleetSnapshot, horizonSessions, hostFiles, journalShows, labsFor, loginPageStatus, labWheelhouse, onHost, redisInventory, runs, scratch, sentinelCli, sentinelFailoverTo, sentinelMaster, skipUnlessRuns } from './harness.js';
 import { labReset } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 import type { RollbackReport } from '../../src/report/types.js';
@@ -21,8 +21,8 @@ function records(journal: string): { type: string; [k: string]: unknown }[] {
   return readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
 }
 
-skipUnlessRuns(test, 'faults', 'faults:core');
-for (const lab of labsFor('faults:core', 'faults')) {
+skipUnlessRuns(test, 'faults', 'faults:core', 'faults:failover');
+for (const lab of labsFor('faults:core', 'faults', 'faults:failover')) {
   const all = runs('faults', lab);
   const more = runs('faults:more', lab);
   if (all) test.serial(`${lab.name}: 1. Redis down at preflight: zero hosts changed, the journal says so`, async (t) => {
@@ -169,6 +169,43 @@ for (const lab of labsFor('faults:core', 'faults')) {
     await onHost(dash2, ['docker', 'start', 'horizon']);
     t.deepEqual(await hostFiles(lab, CUSTOM), original, 'every settings file has its exact original bytes');
     t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => MEMCACHED));
+  });
+
+  if (runs('faults:failover', lab)) test.serial(`${lab.name}: 8. the Sentinel's master fails over during the rollout: the switch completes on the new master, no carried session lost`, async (t) => {
+    await labReset(lab.name);
+    const { redis, redisReplica, sentinel } = lab.services;
+    await sentinelFailoverTo(lab, redis.ip);
+    const made = await horizonSessions(lab.hosts[1]!.container, { op: 'create', n: 200, token: 'failover', ttl: 900, step: 2 });
+    const state = scratch('sessionctl-state-');
+    const inv = redisInventory(lab, await labWheelhouse(), { redisKeys: `sentinel: { service: ${sentinel.service}, hosts: ["${sentinel.ip}:${sentinel.port}"], password_file: "${sentinel.passwordFile}" }` });
+    const running = cli(['apply', '-i', inv, '--state-dir', state, '--yes', '--json']);
+    // The sessions are carried and dash1 reloaded onto the Sentinel: now the master moves.
+    const failedOver = (async () => {
+      if (!(await journalShows(state, /"step":"restart","host":"dash1","outcome":"changed"/))) return false;
+      await sentinelCli(lab, ['SENTINEL', 'FAILOVER', sentinel.service]);
+      return true;
+    })();
+    try {
+      const [res, didFailOver] = await Promise.all([running, failedOver]);
+      t.true(didFailOver);
+      const report = JSON.parse(res.stdout) as SwitchReport;
+      t.is(res.code, 0, `${report.error}\n${res.stderr.slice(-3000)}`);
+      t.is(report.outcome, 'applied', report.error);
+      t.is(await sentinelMaster(lab), redisReplica.ip, 'the replica is the master now');
+      // A proof session the old master took after the promotion is lost with it: tried again, and said.
+      for (const h of report.hosts) t.log(`${h.host}: ${h.steps.find((s) => s.step === 'verify-settings' && s.stage === 'apply')?.detail}`);
+      t.true((report.sessionsCarried ?? []).every((p) => p.failed === 0), JSON.stringify(report.sessionsCarried));
+      t.deepEqual(await effectiveBackends(lab), lab.hosts.map(() => REDIS));
+      // Every carried session, read through Django on every host (through the Sentinel: the new master).
+      const keys = made.sessions!.map(([key]) => key);
+      for (const h of lab.hosts) {
+        const read = await horizonSessions(h.container, { op: 'read', keys });
+        const lost = made.sessions!.filter(([key, value]) => read.found![key]![0] !== value).length;
+        t.is(lost, 0, `${h.name}: ${lost} of ${keys.length} carried sessions lost`);
+      }
+    } finally {
+      await sentinelFailoverTo(lab, redis.ip);
+    }
   });
 
   if (all) test.serial(`${lab.name}: 7. a full disk where the backups go: refused before any change, no lock left behind`, async (t) => {

@@ -60,6 +60,8 @@ export const MATRIX = {
   'faults:core': ['k2026'],
   faults: ['zed'],
   'faults:more': [],
+  // Issue 16: the Sentinel's master fails over mid-rollout (Kolla 2026.1 runs Valkey Sentinel).
+  'faults:failover': ['k2026'],
   'rollback:core': ['k2026'],
   // Issue 15: a switch under load through HAProxy by graceful reloads (uWSGI workers one at a
   // time, Apache's graceful restart), and a reload the serving processes ignore, rolled back.
@@ -205,6 +207,37 @@ export async function redisCli(lab: LabInfo, args: string[]): Promise<string> {
   const password = readFileSync(lab.services.redis.passwordFile, 'utf8').trim();
   const { stdout } = await run('docker', ['exec', '-e', `REDISCLI_AUTH=${password}`, `sessionctl-${lab.name}-redis`, 'redis-cli', ...args]);
   return stdout.trim();
+}
+
+/** redis-cli against the lab's Sentinel (its own password). */
+export async function sentinelCli(lab: LabInfo, args: string[]): Promise<string> {
+  const password = readFileSync(lab.services.sentinel.passwordFile, 'utf8').trim();
+  const { stdout } = await run('docker', ['exec', '-e', `REDISCLI_AUTH=${password}`, `sessionctl-${lab.name}-sentinel`, 'redis-cli', '-p', String(lab.services.sentinel.port), ...args]);
+  return stdout.trim();
+}
+
+/** The address the Sentinel names as mymaster's master now. */
+export async function sentinelMaster(lab: LabInfo): Promise<string> {
+  return (await sentinelCli(lab, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', lab.services.sentinel.service])).split('\n')[0]!;
+}
+
+/**
+ * Make `ip` the master by a Sentinel failover (it refuses while the replica is not yet in sync
+ * after the last one, so it is asked again), and wait until that server itself says it is master.
+ */
+export async function sentinelFailoverTo(lab: LabInfo, ip: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const container = ip === lab.services.redis.ip ? 'redis' : 'redis-replica';
+  const role = async () => {
+    const password = readFileSync(lab.services.redis.passwordFile, 'utf8').trim();
+    return (await run('docker', ['exec', '-e', `REDISCLI_AUTH=${password}`, `sessionctl-${lab.name}-${container}`, 'redis-cli', 'ROLE'])).stdout.split('\n')[0];
+  };
+  while (Date.now() < deadline) {
+    if ((await sentinelMaster(lab)) === ip && (await role()) === 'master') return;
+    if ((await sentinelMaster(lab)) !== ip) await sentinelCli(lab, ['SENTINEL', 'FAILOVER', lab.services.sentinel.service]);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`the Sentinel did not make ${ip} the master within ${timeoutMs / 1000} s (now ${await sentinelMaster(lab)})`);
 }
 
 /** Run a Python snippet with Django set up inside a host's horizon container (outer engine). */

@@ -70,6 +70,8 @@ export interface LabInfo {
     memcached: { ip: string; port: number };
     /** tlsPort speaks only TLS, with a certificate from the lab's CA (tls.ca) naming ip. */
     redis: { ip: string; port: number; passwordFile: string; tlsPort: number; tls: LabTls };
+    /** Replica of redis (same password); the sentinel finds it and can promote it. */
+    redisReplica: { ip: string; port: number };
     sentinel: { ip: string; port: number; service: 'mymaster'; passwordFile: string };
     mariadb: { ip: string; port: number; database: string; user: string; passwordFile: string };
     postgres: { ip: string; port: number; database: string; user: string; passwordFile: string };
@@ -87,12 +89,12 @@ export interface LabStatus {
   hosts: Array<{ name: string; ssh: boolean; horizon: string }>;
 }
 
-const SERVICES = ['memcached', 'redis', 'sentinel', 'mariadb', 'postgres'] as const;
+const SERVICES = ['memcached', 'redis', 'redis-replica', 'sentinel', 'mariadb', 'postgres'] as const;
 /** Only on flavours whose Kolla deploys Valkey (k2026). */
 const VALKEY_SERVICES = ['valkey', 'valkey-sentinel'] as const;
 type Service = (typeof SERVICES)[number] | (typeof VALKEY_SERVICES)[number];
-const SERVICE_OCTET: Record<Service, number> = { memcached: 10, redis: 11, sentinel: 12, mariadb: 13, postgres: 14, valkey: 16, 'valkey-sentinel': 17 };
-const SERVICE_PORT: Record<Service, number> = { memcached: 11211, redis: 6379, sentinel: 26379, mariadb: 3306, postgres: 5432, valkey: 6379, 'valkey-sentinel': 26379 };
+const SERVICE_OCTET: Record<Service, number> = { memcached: 10, redis: 11, sentinel: 12, mariadb: 13, postgres: 14, 'redis-replica': 15, valkey: 16, 'valkey-sentinel': 17 };
+const SERVICE_PORT: Record<Service, number> = { memcached: 11211, redis: 6379, sentinel: 26379, mariadb: 3306, postgres: 5432, 'redis-replica': 6379, valkey: 6379, 'valkey-sentinel': 26379 };
 const SECRETS = ['redis', 'sentinel', 'mariadb', 'postgres', 'valkey'] as const;
 const servicesOf = (info: { horizon: Flavour }): Service[] => [...SERVICES, ...(FLAVOURS[info.horizon].valkey ? VALKEY_SERVICES : [])];
 const serviceAddress = (info: LabInfo, s: Service) => ({ ip: ipOf(info.slot, SERVICE_OCTET[s]), port: SERVICE_PORT[s] });
@@ -175,6 +177,7 @@ function describeLab(plan: Plan): LabInfo {
     services: {
       memcached: svc('memcached'),
       redis: { ...svc('redis'), passwordFile: secret('redis'), tlsPort: REDIS_TLS_PORT, tls: tlsPaths(stateDir) },
+      redisReplica: svc('redis-replica'),
       sentinel: { ...svc('sentinel'), service: 'mymaster', passwordFile: secret('sentinel') },
       mariadb: { ...svc('mariadb'), database: 'horizon', user: 'horizon', passwordFile: secret('mariadb') },
       postgres: { ...svc('postgres'), database: 'horizon', user: 'horizon', passwordFile: secret('postgres') },
@@ -620,7 +623,7 @@ function serviceSpec(info: LabInfo, images: LabImages, s: Service): ContainerSpe
     '-v', `${join(info.stateDir, 'secrets')}:/lab/secrets:ro`,
   ];
   if (s === 'redis') args.push('-v', `${info.services.redis.tls.dir}:/lab/tls:ro`, '-e', `TLS_PORT=${info.services.redis.tlsPort}`);
-  if (s === 'sentinel') args.push('-e', `REDIS_HOST=${info.services.redis.ip}`, '-e', `REDIS_PORT=${info.services.redis.port}`);
+  if (s === 'sentinel' || s === 'redis-replica') args.push('-e', `REDIS_HOST=${info.services.redis.ip}`, '-e', `REDIS_PORT=${info.services.redis.port}`);
   // SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for clients to go.
   if (s === 'postgres') args.push('--stop-signal', 'SIGINT');
   if (s === 'valkey' || s === 'valkey-sentinel') {

@@ -104,7 +104,7 @@ for (const lab of labsFor('reload:load', 'reload:fault', 'reload:drain', 'reload
     t.is(code, 2, stderr);
     const report = JSON.parse(stdout) as SwitchReport;
     t.is(report.outcome, 'rolled-back', report.error);
-    t.regex(report.error ?? '', /^dash2: the session http:\S+ made \(.*\) is not in Redis at \S+: the serving processes do not use the new backend/);
+    t.regex(report.error ?? '', /^dash2: the session http:\S+ made \(.*\) is not in Redis at \S+ in 3 tries: the serving processes do not use the new backend/);
     noFailedRequest(t, seen);
 
     const after = await fleetSnapshot(lab, [CUSTOM]);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { djangoRedisRequirement, redisBlock, redisInput, redisTarget, splitHostPort, sslKwargs, tlsProblem } from '../../../src/backends/redis.js';
+import { djangoRedisRequirement, redisBackend, redisBlock, redisInput, redisTarget, splitHostPort, sslKwargs, tlsProblem } from '../../../src/backends/redis.js';
 import { STEPS } from '../../../src/steps/index.js';
 import { checkRedisUrl } from '../../../src/backends/desired.js';
 
@@ -94,4 +94,9 @@ for (const [name, error, expected] of tlsCases) {
 test('tlsProblem: no TLS configured, no TLS reading of the error', (t) => {
   t.is(tlsProblem('[SSL: CERTIFICATE_VERIFY_FAILED]', undefined), undefined);
   t.regex(tlsProblem('[SSL: CERTIFICATE_VERIFY_FAILED] x', { checkHostname: true }) ?? '', /system CAs \(no tls_ca\)/);
+});
+
+test('Sentinel: the served-session proof waits out a failover (settleMs); a standalone server gets no such wait', (t) => {
+  t.is(redisBackend(redisTarget({ url: 'redis://m/0', sentinel: { service: 'm', hosts: ['s:26379'] } }, undefined)).settleMs, 30_000);
+  t.is(redisBackend(redisTarget({ url: 'redis://r:6379/0' }, undefined)).settleMs, undefined);
 });

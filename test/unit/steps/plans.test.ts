@@ -272,7 +272,19 @@ test('health-gate and verify-settings: a check on a host that loads new settings
     verify.apply!(served(answer), { method: 'reload', restarted: host(run, { settings: s }).facts.horizon, plan: { action: 'check', summary: '' } } as never, () => undefined);
   await t.throwsAsync(apply(settings()), { message: /after the reload CACHES\['default'\] BACKEND would be/ });
   await t.throwsAsync(apply(REDIS_SETTINGS, { engine: 'x', error: 'the login page answered 302 without a login form' }), { message: /could not have http:\/\/127\.0\.0\.1\/auth\/login\/ make a session: the login page answered 302/ });
-  await t.throwsAsync(apply(REDIS_SETTINGS, { engine: 'x', key: 'k'.repeat(32), value: null }), { message: /the session http:\/\/127\.0\.0\.1\/auth\/login\/ made \(k+\) is not in Redis at .*: the serving processes do not use the new backend/ });
+  await t.throwsAsync(apply(REDIS_SETTINGS, { engine: 'x', key: 'k'.repeat(32), value: null }), { message: /the session http:\/\/127\.0\.0\.1\/auth\/login\/ made \(k+\) is not in Redis at .* in 3 tries: the serving processes do not use the new backend/ });
+});
+
+test('verify-settings: a served session lost once (a failover) is tried again and the miss is said', async (t) => {
+  const run = runInfo(await desired('cookie', inventory(), { allowInsecureCookieSessions: true }));
+  const verify = STEPS['verify-settings'] as HostStep;
+  const answers = [{ engine: 'x', key: 'k'.repeat(32), value: null }, { engine: 'x', key: 'k'.repeat(32), value: 'credentials' }];
+  let asked = 0;
+  const ctx = host(run, { answers: { 'session.py': () => answers[Math.min(asked++, 1)] } });
+  const restarted = host(run, { settings: settings({ sessionEngine: 'django.contrib.sessions.backends.signed_cookies' }) }).facts.horizon;
+  const out = await verify.apply!(ctx, { method: 'reload', restarted, plan: { action: 'check', summary: '' } } as never, () => undefined);
+  t.is(asked, 2);
+  t.regex(JSON.stringify(out), /makes signed-cookie sessions; 1 earlier try missed \(first: the session http:\S+ made \(k+\) is not in signed cookies/);
 });
 
 async function planFleet(step: string, backend: 'redis' | 'memcached' | 'database' | 'cookie', hosts: HostCase[], input: Record<string, unknown>, flags: { carrySessions?: boolean } = {}, inv = inventory()) {
