@@ -1,7 +1,7 @@
 import { ConfigError, HostError } from '../errors.js';
 import { runCheck, type RedisServerFacts } from '../facts/horizon.js';
 import type { RedisConfig } from '../inventory/types.js';
-import type { BackendTarget, ClientLibrary, ContainerCheck } from './types.js';
+import type { BackendTarget, ClientLibrary, ContainerCheck, OwnModule } from './types.js';
 import type { SettingsBlock } from '../settings/block.js';
 import type { PyValue } from '../util/quote.js';
 
@@ -13,6 +13,8 @@ export interface RedisTarget {
   tls?: RedisTls;
   requirePersistence?: boolean;
   sentinel?: { service: string; hosts: string[]; password?: string };
+  /** Redis Cluster's startup nodes, "host:port". */
+  cluster?: { nodes: string[] };
 }
 
 export interface RedisTls {
@@ -26,6 +28,8 @@ export interface RedisTls {
 const SESSION_CACHE = 'django.contrib.sessions.backends.cache';
 const SENTINEL_CLIENT = 'django_redis.client.SentinelClient';
 const SENTINEL_FACTORY = 'django_redis.pool.SentinelConnectionFactory';
+/** sessionctl's own module (src/backends/python/sessionctl_redis_cluster.py), installed into the container. */
+const CLUSTER_FACTORY = 'sessionctl_redis_cluster.ClusterConnectionFactory';
 /** A demoted master is converted by the sentinels within seconds (11 s measured in the lab); twice that, and some. */
 const SENTINEL_SETTLE_MS = 30_000;
 
@@ -58,6 +62,7 @@ export function redisBlock(t: RedisTarget): SettingsBlock {
     if (t.sentinel.password) options.SENTINEL_KWARGS = { password: t.sentinel.password };
   } else {
     options.CLIENT_CLASS = 'django_redis.client.DefaultClient';
+    if (t.cluster) options.CLUSTER_NODES = t.cluster.nodes;
   }
   if (t.password) options.PASSWORD = t.password;
   if (t.tls) options.CONNECTION_POOL_KWARGS = sslKwargs(t.tls);
@@ -66,6 +71,7 @@ export function redisBlock(t: RedisTarget): SettingsBlock {
     ['CACHES', { default: { BACKEND: 'django_redis.cache.RedisCache', LOCATION: location, OPTIONS: options } }],
   ];
   if (t.sentinel) block.push(['DJANGO_REDIS_CONNECTION_FACTORY', SENTINEL_FACTORY]);
+  if (t.cluster) block.push(['DJANGO_REDIS_CONNECTION_FACTORY', CLUSTER_FACTORY]);
   return block;
 }
 
@@ -90,6 +96,9 @@ export function redisTarget(cfg: RedisConfig, password: string | undefined, sent
   if (!tlsUrl && (cfg.tlsCa || cfg.tlsCheckHostname !== undefined)) {
     throw new ConfigError(`session.redis.${cfg.tlsCa ? 'tls_ca' : 'tls_check_hostname'} is set but the Redis URL ${cfg.url} is not TLS: use rediss://`);
   }
+  if (cfg.cluster && cfg.sentinel) throw new ConfigError('session.redis: cluster and sentinel exclude each other (a Redis Cluster fails over by itself)');
+  if (cfg.cluster && !/^\/?0?$/.test(new URL(cfg.url).pathname)) throw new ConfigError(`session.redis.url ${cfg.url}: a Redis Cluster has only database 0`);
+  if (cfg.cluster) t.cluster = { nodes: [...cfg.cluster.nodes] };
   if (tlsUrl && cfg.sentinel) throw new ConfigError('session.redis: TLS (rediss://) through Sentinel is not supported yet: use a standalone rediss:// URL, or redis:// with Sentinel');
   if (tlsUrl) t.tls = { checkHostname: cfg.tlsCheckHostname ?? true, ...(caData ? { caData } : {}), ...(cfg.tlsCa ? { caFile: cfg.tlsCa } : {}) };
   if (cfg.requirePersistence) t.requirePersistence = true;
@@ -124,6 +133,12 @@ export function redisInput(r: RedisTarget): Record<string, unknown> {
     url: r.url,
     password: r.password,
     tls: r.tls && sslKwargs(r.tls),
+    cluster: r.cluster && {
+      nodes: r.cluster.nodes.map((hp) => {
+        const { host, port } = splitHostPort(hp, 6379);
+        return [host, port];
+      }),
+    },
     sentinel: r.sentinel && {
       service: r.sentinel.service,
       password: r.sentinel.password,
@@ -142,6 +157,8 @@ export function djangoRedisKnownFit(django: string): string {
   return v < 302 ? '5.2.0' : v < 402 ? '5.4.0' : '6.0.0';
 }
 
+const CLUSTER_MODULE: OwnModule = { module: 'sessionctl_redis_cluster', version: '1.0.0', source: 'src/backends/python/sessionctl_redis_cluster.py' };
+
 const DJANGO_REDIS: ClientLibrary = {
   module: 'django_redis',
   package: 'django-redis',
@@ -159,9 +176,9 @@ interface RedisAnswer extends Partial<RedisServerFacts> {
 
 type Persistence = RedisServerFacts['persistence'];
 
-/** Pure: "Valkey 8.1.1", "Redis 7.0.15": what the server says it is. */
-export function serverName(s: Partial<Pick<RedisServerFacts, 'server' | 'version'>>): string {
-  return `${s.server === 'valkey' ? 'Valkey' : 'Redis'} ${s.version ?? '?'}`;
+/** Pure: "Valkey 8.1.1", "Redis 7.0.15", "Redis 7.0.15 cluster (3 masters)": what the server says it is. */
+export function serverName(s: Partial<Pick<RedisServerFacts, 'server' | 'version' | 'masters'>>): string {
+  return `${s.server === 'valkey' ? 'Valkey' : 'Redis'} ${s.version ?? '?'}${s.masters ? ` cluster (${s.masters} masters)` : ''}`;
 }
 
 /** Pure: whether sessions outlive a restart of the server: yes, no, or unknown (null: ACLs hide the save points). */
@@ -197,7 +214,7 @@ export function tlsProblem(error: string, tls: RedisTls | undefined): string | u
 export function redisBackend(t: RedisTarget): BackendTarget {
   const block = redisBlock(t);
   const caches = block.find(([name]) => name === 'CACHES')![1] as { default: { BACKEND: string; LOCATION: string } };
-  const where = t.sentinel ? `Redis (sentinel service ${t.sentinel.service})` : `Redis at ${t.url}`;
+  const where = t.sentinel ? `Redis (sentinel service ${t.sentinel.service})` : t.cluster ? `Redis Cluster (nodes ${t.cluster.nodes.join(', ')})` : `Redis at ${t.url}`;
   const check: ContainerCheck = { script: 'redis_check.py', input: redisInput(t) };
   return {
     name: 'redis',
@@ -212,6 +229,7 @@ export function redisBackend(t: RedisTarget): BackendTarget {
         ...(t.sentinel ? { sentinel: { hosts: sentinelHosts(t.sentinel.hosts), clientClass: SENTINEL_CLIENT, connectionFactory: SENTINEL_FACTORY } } : {}),
       },
       library: DJANGO_REDIS,
+      ...(t.cluster ? { ownModule: CLUSTER_MODULE } : {}),
     }),
     reachCheck: check,
     ...(t.sentinel ? { settleMs: SENTINEL_SETTLE_MS } : {}),
@@ -225,7 +243,8 @@ export function redisBackend(t: RedisTarget): BackendTarget {
       const kept = a.persistence ? persistenceNote(a.persistence) : 'persistence unknown';
       if (t.requirePersistence && !survives(a.persistence)) throw new HostError(host, `${where}: ${kept}, and session.redis.require_persistence is true`);
       const over = t.tls ? ` over TLS (certificate checked against ${t.tls.caFile ?? 'the system CAs'}, name ${t.tls.checkHostname ? 'checked' : 'NOT checked'})` : '';
-      return `ok: ${serverName(a)} (${a.role ?? 'master'}) answered PING from the container${over}${a.persistence ? `; ${kept}` : ''}`;
+      const who = a.masters ? `${serverName(a)}, every slot served,` : `${serverName(a)} (${a.role ?? 'master'})`;
+      return `ok: ${who} answered PING from the container${over}${a.persistence ? `; ${kept}` : ''}`;
     },
     warning(answer) {
       const p = (answer as RedisAnswer).persistence;

@@ -36,6 +36,14 @@ export interface ClientLibrary {
   distroPackage: string;
 }
 
+/** One of sessionctl's own modules the settings import (installed as a wheel made in the container). */
+export interface OwnModule {
+  module: string;
+  version: string;
+  /** Its source, by path from the package root. */
+  source: string;
+}
+
 /** The settings one host gets: its Django (and what it can import) decides some classes. */
 export interface HostSettings {
   block: SettingsBlock;
@@ -43,6 +51,8 @@ export interface HostSettings {
   prelude?: string;
   expect: Expect;
   library?: ClientLibrary;
+  /** Installed after `library` (it imports it). */
+  ownModule?: OwnModule;
 }
 
 /** A session backend the run switches to, with its target resolved (secrets included, never logged). */

@@ -43,7 +43,7 @@ export async function guide(opts: GuideOptions, ask: Prompts): Promise<ExitCodeV
   // 3. Backend and only its questions; 4. optional expiry and cookie security.
   const current = inventory.session;
   answers.backend = await askBackend(ask, answers, now);
-  if (answers.backend === 'redis') answers.redis ??= await askRedis(ask, now, current.redis, false);
+  if (answers.backend === 'redis') answers.redis ??= await askRedis(ask, now, current.redis, current.redis?.cluster ? 'cluster' : current.redis?.sentinel ? 'sentinel' : 'standalone');
   if (answers.backend === 'memcached') answers.memcached = { servers: await askMemcached(ask, now, current.memcached?.servers) };
   if (answers.backend === 'database') answers.database = await askDatabase(ask, current.database);
   const security = await askSecurity(ask, current.security ?? securityFrom(now));

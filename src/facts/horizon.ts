@@ -49,6 +49,8 @@ export interface RedisServerFacts {
   server: 'redis' | 'valkey';
   version: string;
   role?: string;
+  /** A Redis Cluster's masters (its first master's facts above; the weakest master's persistence). */
+  masters?: number;
   /** AOF on or off; the RDB save points ("" none; null: hidden, and why). */
   persistence: { aof: boolean; rdb: string | null; hidden?: string };
 }
@@ -101,7 +103,7 @@ const PYTHON_LAUNCHER = [
 const SCRIPT_LIBRARIES: Record<string, string[]> = {
   'facts/python/probe.py': ['facts/python/overlay.py', 'facts/python/http_status.py', 'facts/python/web_server.py', 'facts/python/redis_info.py'],
   'facts/python/redis_check.py': ['facts/python/redis_info.py'],
-  'steps/python/carry.py': ['facts/python/overlay.py'],
+  'steps/python/carry.py': ['facts/python/overlay.py', 'facts/python/redis_info.py'],
   'steps/python/migrate.py': ['facts/python/overlay.py'],
   'facts/python/login_page.py': ['facts/python/http_status.py'],
   'steps/python/reload.py': ['facts/python/overlay.py', 'facts/python/web_server.py'],

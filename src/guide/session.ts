@@ -24,14 +24,15 @@ export async function askBackend(ask: Prompts, answers: Answers, now: StatusRepo
       [
         { name: 'Redis', value: 'redis' as const, description: 'django-redis; sessions survive a Horizon restart' },
         { name: 'Redis through Sentinel', value: 'sentinel' as const, description: 'the master is found through Redis Sentinel' },
+        { name: 'Redis Cluster', value: 'cluster' as const, description: "keys spread over the cluster's masters (sessionctl installs its connection factory)" },
         { name: 'memcached', value: 'memcached' as const, description: "Kolla's default" },
         { name: 'database (MariaDB/MySQL or PostgreSQL)', value: 'database' as const, description: "needs 'manage.py clearsessions' on a schedule" },
         { name: 'signed cookies (development only)', value: 'cookie' as const, description: COOKIE_WARNING },
       ],
       current === 'redis' ? 'memcached' : 'redis',
     );
-    if (choice === 'sentinel') {
-      answers.redis = await askRedis(ask, now, undefined, true);
+    if (choice === 'sentinel' || choice === 'cluster') {
+      answers.redis = await askRedis(ask, now, undefined, choice);
       return 'redis';
     }
     if (choice !== 'cookie') return choice;
@@ -58,9 +59,19 @@ export function redisLocation(now: StatusReport): string | undefined {
   }
 }
 
-export async function askRedis(ask: Prompts, now: StatusReport, current: Inventory['session']['redis'], sentinel: boolean): Promise<NonNullable<Answers['redis']>> {
-  if (sentinel && current?.sentinel === undefined) current = undefined;
-  const url = await ask.input(sentinel ? 'Redis URL (the host part is replaced by the master Sentinel names)' : 'Redis URL (redis://host:6379/0, rediss:// for TLS; no password in it)', {
+/** How the Redis servers are reached: one server, the master Sentinel names, or a cluster's nodes. */
+export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
+
+const URL_QUESTION: Record<RedisMode, string> = {
+  standalone: 'Redis URL (redis://host:6379/0, rediss:// for TLS; no password in it)',
+  sentinel: 'Redis URL (the host part is replaced by the master Sentinel names)',
+  cluster: 'Redis URL of one cluster node (redis://host:6379/0, rediss:// for TLS; no password in it)',
+};
+
+export async function askRedis(ask: Prompts, now: StatusReport, current: Inventory['session']['redis'], mode: RedisMode): Promise<NonNullable<Answers['redis']>> {
+  const sentinel = mode === 'sentinel';
+  if ((sentinel && current?.sentinel === undefined) || (mode === 'cluster' && current?.cluster === undefined)) current = undefined;
+  const url = await ask.input(URL_QUESTION[mode], {
     ...defaultOf(current?.url ?? redisLocation(now)),
     validate: (v) =>
       sentinel && v.trim().startsWith('rediss:') ? 'TLS through Sentinel is not supported yet: use redis:// here' : check(answerProblem('session.redis.url', v.trim())),
@@ -74,6 +85,10 @@ export async function askRedis(ask: Prompts, now: StatusReport, current: Invento
     const hosts = await askServers(ask, 'Sentinels, host:port, comma separated', 'session.redis.sentinel.hosts', current?.sentinel?.hosts);
     const sentinelPassword = await askSecret(ask, 'Sentinel password', 'REDIS_SENTINEL_PASSWORD', current?.sentinel?.password);
     redis.sentinel = { service, hosts, ...(sentinelPassword ? { password: sentinelPassword } : {}) };
+  }
+  if (mode === 'cluster') {
+    const first = new URL(redis.url);
+    redis.cluster = { nodes: await askServers(ask, 'Cluster nodes, host:port, comma separated (at least one; the client finds the rest)', 'session.redis.cluster.nodes', current?.cluster?.nodes ?? [`${first.hostname}:${first.port || 6379}`]) };
   }
   return redis;
 }

@@ -108,6 +108,9 @@ const SESSION = object({
       hosts: list(hostPort(), { nonEmpty: true }).required(),
       password: secret(),
     }),
+    cluster: object({
+      nodes: list(hostPort(), { nonEmpty: true }).required(),
+    }),
   }),
   memcached: object({
     servers: list(hostPort(), { nonEmpty: true }).required(),

@@ -32,6 +32,8 @@ export interface RedisConfig {
   /** Refuse a server that would lose the sessions when it restarts (or cannot say whether). */
   requirePersistence?: boolean;
   sentinel?: { service: string; hosts: string[]; password?: SecretRef };
+  /** Redis Cluster: its startup nodes (url names one of them; the scheme says TLS). */
+  cluster?: { nodes: string[] };
 }
 
 export interface MemcachedConfig {

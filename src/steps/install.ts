@@ -2,7 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { HostError } from '../errors.js';
 import { hostSettings } from './settings.js';
-import type { ClientLibrary, HostSettings } from '../backends/types.js';
+import type { ClientLibrary, HostSettings, OwnModule } from '../backends/types.js';
+import { asset } from '../util/assets.js';
 import { pin, wheelhouseVersion, type InstalledLibrary, type LibraryAfterRun, type LibraryPin } from '../backends/libraries.js';
 import { pythonJson } from '../facts/horizon.js';
 import { sessionModules, type LibraryAnswer } from '../facts/libraries.js';
@@ -108,7 +109,11 @@ async function librariesAfterRun(ctx: HostContext, wanted: HostSettings): Promis
   const modules = [
     ...new Set([...(library ? [library.module] : []), ...sessionModules({ sessionEngine: expect.sessionEngine, cacheBackend: expect.cacheBackend, databaseEngine: expect.database?.engine }, hz.modules)]),
   ];
-  return Promise.all(
+  const own = ownModuleToInstall(ctx, wanted);
+  const ownAfterRun: LibraryAfterRun[] = own
+    ? [{ module: own.module, origin: 'container layer', installs: true, pin: null, why: `sessionctl's own module, not on PyPI: copy ${own.source} into the image's site-packages` }]
+    : [];
+  return ownAfterRun.concat(await Promise.all(
     modules.map(async (module): Promise<LibraryAfterRun> => {
       if (library?.module === module && !hz.modules[module]) {
         const p = await installPin(ctx, library);
@@ -125,7 +130,27 @@ async function librariesAfterRun(ctx: HostContext, wanted: HostSettings): Promis
       if (fact.origin === 'missing') return { module, origin: 'unknown', installs: false, pin: null, why: `it does not import and this run does not install it (${fact.why ?? 'no reason given'})` };
       return { module, origin: 'unknown', installs: false, pin: null, why: fact.why ?? 'unknown' };
     }),
-  );
+  ));
+}
+
+/** sessionctl's own module, when the settings need it and this version does not import yet. */
+function ownModuleToInstall(ctx: HostContext, wanted: HostSettings): OwnModule | undefined {
+  const own = wanted.ownModule;
+  return own && ctx.facts.horizon?.modules[own.module] !== own.version ? own : undefined;
+}
+
+const OWN_NOTE = "sessionctl's own module, as a wheel made in the container, pip --no-index --no-deps";
+
+/** The own module through the container's pip (needs pip whatever install.method says). */
+async function installOwn(ctx: HostContext, own: OwnModule): Promise<string> {
+  const answer = await pythonJson<{ version?: string; error?: string }>(ctx.host.name, ctx.engine, ctx.host.container, 'steps/python/own_module.py', {
+    module: own.module,
+    version: own.version,
+    source: asset(own.source),
+    break_system_packages: ctx.facts.horizon!.externallyManaged,
+  });
+  if (answer.error || answer.version !== own.version) throw new HostError(ctx.host.name, answer.error ?? `${own.module} imports as version ${answer.version}, not ${own.version}`);
+  return `${own.module} ${own.version} (${OWN_NOTE})`;
 }
 
 export const installClientLibrary = hostStep({
@@ -138,6 +163,11 @@ export const installClientLibrary = hostStep({
     const gives = { libraries: await librariesAfterRun(ctx, wanted) };
     if (!library) return { action: 'none', reason: 'no change: this backend needs no extra library here', gives };
     const present = ctx.facts.horizon?.modules[library.module];
+    const own = ownModuleToInstall(ctx, wanted);
+    if (own && !ctx.facts.horizon!.pip) {
+      throw new HostError(ctx.host.name, `${own.module} (${OWN_NOTE}) needs pip for ${ctx.facts.horizon!.executable || 'python3'} in the container, and it is not installed`);
+    }
+    if (present && own) return { action: 'change', summary: `install ${own.module} ${own.version} (${OWN_NOTE}) into the container's writable layer; ${library.module} ${present} already imports`, gives };
     if (present) return { action: 'none', reason: `no change: ${library.module} ${present} already imports`, gives };
     const method = ctx.run.desired.install.method;
     if (method !== 'distro') {
@@ -152,13 +182,23 @@ export const installClientLibrary = hostStep({
     }
     return {
       action: 'change',
-      summary: `install ${method === 'distro' ? library.distroPackage : requirement(ctx, library)} (${method}) into the container's writable layer ` +
+      summary: `install ${method === 'distro' ? library.distroPackage : requirement(ctx, library)} (${method})${own ? ` and ${own.module} ${own.version} (${OWN_NOTE})` : ''} into the container's writable layer ` +
         '(kept across restarts; recreating the container loses it: bake it into the image for upgrades)',
       gives,
     };
   },
   async apply(ctx) {
-    const library = hostSettings(ctx).library!;
+    const wanted = hostSettings(ctx);
+    const library = wanted.library!;
+    const own = ownModuleToInstall(ctx, wanted);
+    if (ctx.facts.horizon?.modules[library.module]) {
+      // Only the own module is missing (plan said so).
+      ctx.run.journal?.append({ type: 'package', host: ctx.host.name, status: 'installing', what: `${own!.module} ${own!.version}` });
+      const done = await installOwn(ctx, own!);
+      ctx.run.journal?.append({ type: 'package', host: ctx.host.name, status: 'installed', what: done });
+      // No dist: it has no pip name an image build could use (librariesAfterRun says what to do instead).
+      return { note: `installed ${done}; left in place on rollback (harmless)`, gives: { installed: { module: own!.module, version: own!.version, dist: null } } };
+    }
     const method = ctx.run.desired.install.method;
     const what = `${method === 'distro' ? library.distroPackage : requirement(ctx, library)} (${method})`;
     ctx.run.journal?.append({ type: 'package', host: ctx.host.name, status: 'installing', what });
@@ -172,7 +212,7 @@ export const installClientLibrary = hostStep({
       throw new HostError(ctx.host.name, `${library.module} still does not import after the ${method} install: ${answer?.error ?? 'no answer'}`);
     }
     const installed: InstalledLibrary = { module: library.module, version: answer.version, dist: answer.dist && { name: answer.dist.name, version: answer.dist.version } };
-    const done = `${library.module} ${answer.version} (${method})`;
+    const done = [`${library.module} ${answer.version} (${method})`, ...(own ? [await installOwn(ctx, own)] : [])].join(' and ');
     ctx.run.journal?.append({ type: 'package', host: ctx.host.name, status: 'installed', what: done });
     return { note: `installed ${done}; left in place on rollback (harmless)`, gives: { installed } };
   },

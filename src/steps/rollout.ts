@@ -254,8 +254,8 @@ export const verifySettings = hostStep({
     const wrong = mismatches(wanted.expect, restarted);
     const after = method === 'reload' ? 'after the reload' : 'after the restart';
     if (wrong.length) throw new HostError(ctx.host.name, `${after} ${wrong.join('; ')}`);
-    if (wanted.library && !restarted.modules[wanted.library.module]) {
-      throw new HostError(ctx.host.name, `${wanted.library.module} does not import in the container ${after}`);
+    for (const module of [wanted.library?.module, wanted.ownModule?.module]) {
+      if (module && !restarted.modules[module]) throw new HostError(ctx.host.name, `${module} does not import in the container ${after}`);
     }
     const served = await servedSession(ctx, restartTarget(ctx).loginUrl);
     return `effective: ${restarted.settings!.sessionEngine} + ${restarted.settings!.cache.backend} at ${JSON.stringify(restarted.settings!.cache.location)}; ${served}`;

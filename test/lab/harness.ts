@@ -46,6 +46,9 @@ export const MATRIX = {
   'apply-redis-variants:refusals': ['zed'],
   // TLS from each redis-py: 4.3 (bookworm, no name check by default) and Python 3.13's strict X.509 (trixie).
   'apply-redis-variants:tls': ['zed', 'k2026'],
+  // Redis Cluster through sessionctl's own connection factory: redis-py 4.3 (bookworm) and 6 in the venv (trixie).
+  'apply-redis-cluster': ['zed', 'k2026'],
+  'apply-redis-cluster:node-restart': ['k2026'],
   'backend-pairs': [],
   // Sessions carried: zed into Redis and on into the database; k2026 out of Kolla's own Valkey
   // (kolla-own-valkey).

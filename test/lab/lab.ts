@@ -70,6 +70,8 @@ export interface LabInfo {
     memcached: { ip: string; port: number };
     /** tlsPort speaks only TLS, with a certificate from the lab's CA (tls.ca) naming ip. */
     redis: { ip: string; port: number; passwordFile: string; tlsPort: number; tls: LabTls };
+    /** A Redis Cluster of three masters (no replicas), password as redis's; containers sessionctl-LAB-cluster-N. */
+    cluster: { nodes: { ip: string; port: number; container: string }[]; passwordFile: string };
     /** Replica of redis (same password); the sentinel finds it and can promote it. */
     redisReplica: { ip: string; port: number };
     sentinel: { ip: string; port: number; service: 'mymaster'; passwordFile: string };
@@ -89,12 +91,13 @@ export interface LabStatus {
   hosts: Array<{ name: string; ssh: boolean; horizon: string }>;
 }
 
-const SERVICES = ['memcached', 'redis', 'redis-replica', 'sentinel', 'mariadb', 'postgres'] as const;
+const CLUSTER_NODES = ['cluster-1', 'cluster-2', 'cluster-3'] as const;
+const SERVICES = ['memcached', 'redis', 'redis-replica', 'sentinel', 'mariadb', 'postgres', ...CLUSTER_NODES] as const;
 /** Only on flavours whose Kolla deploys Valkey (k2026). */
 const VALKEY_SERVICES = ['valkey', 'valkey-sentinel'] as const;
 type Service = (typeof SERVICES)[number] | (typeof VALKEY_SERVICES)[number];
-const SERVICE_OCTET: Record<Service, number> = { memcached: 10, redis: 11, sentinel: 12, mariadb: 13, postgres: 14, 'redis-replica': 15, valkey: 16, 'valkey-sentinel': 17 };
-const SERVICE_PORT: Record<Service, number> = { memcached: 11211, redis: 6379, sentinel: 26379, mariadb: 3306, postgres: 5432, 'redis-replica': 6379, valkey: 6379, 'valkey-sentinel': 26379 };
+const SERVICE_OCTET: Record<Service, number> = { memcached: 10, redis: 11, sentinel: 12, mariadb: 13, postgres: 14, 'redis-replica': 15, valkey: 16, 'cluster-1': 41, 'cluster-2': 42, 'cluster-3': 43, 'valkey-sentinel': 17 };
+const SERVICE_PORT: Record<Service, number> = { memcached: 11211, redis: 6379, sentinel: 26379, mariadb: 3306, postgres: 5432, 'redis-replica': 6379, 'cluster-1': 6379, 'cluster-2': 6379, 'cluster-3': 6379, valkey: 6379, 'valkey-sentinel': 26379 };
 const SECRETS = ['redis', 'sentinel', 'mariadb', 'postgres', 'valkey'] as const;
 const servicesOf = (info: { horizon: Flavour }): Service[] => [...SERVICES, ...(FLAVOURS[info.horizon].valkey ? VALKEY_SERVICES : [])];
 const serviceAddress = (info: LabInfo, s: Service) => ({ ip: ipOf(info.slot, SERVICE_OCTET[s]), port: SERVICE_PORT[s] });
@@ -178,6 +181,7 @@ function describeLab(plan: Plan): LabInfo {
       memcached: svc('memcached'),
       redis: { ...svc('redis'), passwordFile: secret('redis'), tlsPort: REDIS_TLS_PORT, tls: tlsPaths(stateDir) },
       redisReplica: svc('redis-replica'),
+      cluster: { nodes: CLUSTER_NODES.map((n) => ({ ...svc(n), container: containerOf(name, n) })), passwordFile: secret('redis') },
       sentinel: { ...svc('sentinel'), service: 'mymaster', passwordFile: secret('sentinel') },
       mariadb: { ...svc('mariadb'), database: 'horizon', user: 'horizon', passwordFile: secret('mariadb') },
       postgres: { ...svc('postgres'), database: 'horizon', user: 'horizon', passwordFile: secret('postgres') },
@@ -631,7 +635,7 @@ function serviceSpec(info: LabInfo, images: LabImages, s: Service): ContainerSpe
     if (s === 'valkey-sentinel') args.push('-e', `VALKEY_HOST=${serviceAddress(info, 'valkey').ip}`, '-e', 'MONITOR=kolla');
     return { name: containerOf(info.name, s), image: images.valkey, runArgs: args, cmd: [s === 'valkey' ? 'server' : 'sentinel'] };
   }
-  return { name: containerOf(info.name, s), image: images.services, runArgs: args, cmd: [s] };
+  return { name: containerOf(info.name, s), image: images.services, runArgs: args, cmd: [(CLUSTER_NODES as readonly string[]).includes(s) ? 'cluster' : s] };
 }
 
 function jumpSpec(info: LabInfo, images: LabImages): ContainerSpec {
@@ -860,6 +864,27 @@ async function waitServices(info: LabInfo): Promise<void> {
       const { ip, port } = serviceAddress(info, s);
       return waitFor(`${s} on ${ip}:${port}`, 120_000, async () => ((await tcpOpen(ip, port)) ? true : undefined));
     }),
+  );
+  await ensureCluster(info);
+}
+
+/** redis-cli in a cluster node's container, authenticated. */
+export async function clusterCli(info: LabInfo, node: number, args: string[]): Promise<string> {
+  const password = readFileSync(info.services.cluster.passwordFile, 'utf8').trim();
+  return (await docker(['exec', '-e', `REDISCLI_AUTH=${password}`, info.services.cluster.nodes[node]!.container, 'redis-cli', ...args])).stdout.trim();
+}
+
+/** Join the three nodes once (their nodes.conf keeps it across restarts), then wait until every node says the cluster is ok. */
+async function ensureCluster(info: LabInfo): Promise<void> {
+  const { nodes } = info.services.cluster;
+  const field = (text: string, name: string) => new RegExp(`^${name}:(\\S+)`, 'm').exec(text)?.[1];
+  if (field(await clusterCli(info, 0, ['CLUSTER', 'INFO']), 'cluster_slots_assigned') === '0') {
+    await clusterCli(info, 0, ['--cluster', 'create', ...nodes.map((n) => `${n.ip}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+  }
+  await Promise.all(
+    nodes.map((n, i) =>
+      waitFor(`cluster state ok on ${n.ip}`, 60_000, async () => (field(await clusterCli(info, i, ['CLUSTER', 'INFO']), 'cluster_state') === 'ok' ? true : undefined)),
+    ),
   );
 }
 

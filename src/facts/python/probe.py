@@ -38,7 +38,8 @@ import time
 
 MARKER = "SESSIONCTL-FACTS "
 SETTINGS_DIRS = ["/etc/openstack-dashboard"]
-MODULES = ["django_redis", "redis", "pymemcache", "memcache", "MySQLdb", "pymysql", "psycopg2", "psycopg"]
+# sessionctl_redis_cluster: sessionctl's own module for Redis Cluster (src/backends/python/).
+MODULES = ["django_redis", "redis", "pymemcache", "memcache", "MySQLdb", "pymysql", "psycopg2", "psycopg", "sessionctl_redis_cluster"]
 SECURITY = [
     "SESSION_TIMEOUT", "SESSION_REFRESH", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY",
     "SESSION_COOKIE_SAMESITE", "CSRF_COOKIE_SECURE", "SESSION_SERIALIZER",
@@ -265,7 +266,7 @@ def current_redis(settings):
                 else:  # Django's own RedisCache
                     client = cache._cache.get_client(None, write=True)
                 answer.clear()
-                answer.update(persistence=persistence(client), **server_facts(client))
+                answer.update(facts_of(client))
         except Exception as exc:  # noqa: BLE001 - reported, not a crash
             answer.clear()
             answer["error"] = "%s: %s" % (type(exc).__name__, exc)

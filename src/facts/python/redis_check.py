@@ -1,7 +1,9 @@
 """Connect to Redis from inside the horizon container with the container's redis-py: PING (and AUTH).
 
 Input (stdin JSON): {url, password?, tls?: redis-py's ssl_* arguments, sentinel?: {service, hosts: [[host, port]], password?},
-                    exists?: a key to look up}
+                    cluster?: {nodes: [[host, port]]}, exists?: a key to look up}
+A cluster answers for its masters together: each must say cluster_state ok with all 16384 slots
+served, and the persistence reported is the weakest master's.
 Output: {"ok": true, "server": "redis"|"valkey", "version": "7.0.15", "role": "master",
          "persistence": {"aof": bool, "rdb": "<save points>" ("": none) | null, "hidden"?: why null}}
 or {"ok": false, "error": "..."}. Needs redis_info.py (prepended).
@@ -31,15 +33,39 @@ def main():
             db = int((req["url"].rsplit("/", 1)[-1] or "0")) if req["url"].count("/") >= 3 else 0
             sentinel = Sentinel([tuple(h) for h in s["hosts"]], sentinel_kwargs=sentinel_kwargs, **common)
             client = sentinel.master_for(s["service"], db=db, **common)
+        elif req.get("cluster"):
+            return cluster_answer(req, common)
         else:
             client = redis.Redis.from_url(req["url"], **common)
         client.ping()
-        answer = dict(ok=True, persistence=persistence(client), **server_facts(client))
+        answer = dict(ok=True, **facts_of(client))
         if req.get("exists"):
             answer["exists"] = bool(client.exists(req["exists"]))
         return answer
     except Exception as exc:  # noqa: BLE001 - any failure is the answer
         return {"ok": False, "error": "%s: %s" % (type(exc).__name__, exc)}
+
+
+ALL_SLOTS = 16384
+
+
+def cluster_answer(req, common):
+    from redis.cluster import ClusterNode, RedisCluster
+    if req["url"].startswith("rediss:"):
+        common["ssl"] = True
+    client = RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in req["cluster"]["nodes"]], **common)
+    for node in client.get_primaries():
+        fields = node.redis_connection.execute_command("CLUSTER INFO")
+        if not isinstance(fields, dict):  # redis-py parses it; a raw answer is "name:value" lines
+            text = fields.decode() if isinstance(fields, bytes) else fields
+            fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        if fields.get("cluster_state") != "ok" or int(fields.get("cluster_slots_ok", 0)) != ALL_SLOTS:
+            return {"ok": False, "error": "cluster node %s:%s says cluster_state %s with %s of %d slots ok" % (
+                node.host, node.port, fields.get("cluster_state"), fields.get("cluster_slots_ok"), ALL_SLOTS)}
+    answer = dict(ok=True, **facts_of(client))
+    if req.get("exists"):
+        answer["exists"] = bool(client.exists(req["exists"]))
+    return answer
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ class CacheStore:
     def _redis_expiries(self):
         client = self.cache.client.get_client(write=True)
         pattern = str(self.cache.client.make_pattern(SESSION_CACHE_PREFIX + "*"))
-        raw_keys = [k.decode() if isinstance(k, bytes) else k for k in client.scan_iter(match=pattern, count=1000)]
+        raw_keys = [k.decode() if isinstance(k, bytes) else k for server in masters_of(client) for k in server.scan_iter(match=pattern, count=1000)]
         found, now = {}, time.time()
         for i in range(0, len(raw_keys), 1000):
             batch = raw_keys[i:i + 1000]

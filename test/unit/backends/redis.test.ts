@@ -1,5 +1,8 @@
 import test from 'ava';
-import { djangoRedisRequirement, redisBackend, redisBlock, redisInput, redisTarget, splitHostPort, sslKwargs, tlsProblem } from '../../../src/backends/redis.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT } from '../../../src/util/assets.js';
+import { djangoRedisRequirement, redisBackend, redisBlock, redisInput, redisTarget, serverName, splitHostPort, sslKwargs, tlsProblem } from '../../../src/backends/redis.js';
 import { STEPS } from '../../../src/steps/index.js';
 import { checkRedisUrl } from '../../../src/backends/desired.js';
 
@@ -99,4 +102,32 @@ test('tlsProblem: no TLS configured, no TLS reading of the error', (t) => {
 test('Sentinel: the served-session proof waits out a failover (settleMs); a standalone server gets no such wait', (t) => {
   t.is(redisBackend(redisTarget({ url: 'redis://m/0', sentinel: { service: 'm', hosts: ['s:26379'] } }, undefined)).settleMs, 30_000);
   t.is(redisBackend(redisTarget({ url: 'redis://r:6379/0' }, undefined)).settleMs, undefined);
+});
+
+test('Cluster: sessionctl\'s connection factory, the startup nodes in OPTIONS, one database only, not with Sentinel', (t) => {
+  const target = redisTarget({ url: 'redis://10.0.0.1:7000/0', cluster: { nodes: ['10.0.0.1:7000', '10.0.0.2:7000', '10.0.0.3:7000'] } }, 'pw');
+  const block = redisBlock(target);
+  const caches = block[1]![1] as { default: { LOCATION: string; OPTIONS: Record<string, unknown> } };
+  t.is(caches.default.LOCATION, 'redis://10.0.0.1:7000/0');
+  t.deepEqual(caches.default.OPTIONS.CLUSTER_NODES, ['10.0.0.1:7000', '10.0.0.2:7000', '10.0.0.3:7000']);
+  t.deepEqual(block[2], ['DJANGO_REDIS_CONNECTION_FACTORY', 'sessionctl_redis_cluster.ClusterConnectionFactory']);
+  t.deepEqual(redisInput(target).cluster, { nodes: [['10.0.0.1', 7000], ['10.0.0.2', 7000], ['10.0.0.3', 7000]] });
+  t.throws(() => redisTarget({ url: 'redis://10.0.0.1:7000/2', cluster: { nodes: ['10.0.0.1:7000'] } }, undefined), { message: /a Redis Cluster has only database 0/ });
+  t.throws(() => redisTarget({ url: 'redis://m/0', cluster: { nodes: ['10.0.0.1:7000'] }, sentinel: { service: 'm', hosts: ['s:26379'] } }, undefined), { message: /cluster and sentinel exclude each other/ });
+});
+
+test("Cluster: the own module's version in the plan is the one its source declares", (t) => {
+  const own = redisBackend(redisTarget({ url: 'redis://10.0.0.1:7000/0', cluster: { nodes: ['10.0.0.1:7000'] } }, undefined)).settingsFor('4.2', {}).ownModule!;
+  const source = readFileSync(path.join(ROOT, own.source), 'utf8');
+  t.is(/^__version__ = "([^"]+)"$/m.exec(source)?.[1], own.version);
+  t.is(path.basename(own.source, '.py'), own.module);
+});
+
+test('a cluster is named with its masters, in the plan and in status', (t) => {
+  t.is(serverName({ server: 'redis', version: '7.0.15', masters: 3 }), 'Redis 7.0.15 cluster (3 masters)');
+  const target = redisBackend(redisTarget({ url: 'redis://10.0.0.1:7000/0', cluster: { nodes: ['10.0.0.1:7000'] } }, undefined));
+  t.is(
+    target.reached('dash1', { ok: true, server: 'redis', version: '7.0.15', masters: 3, persistence: { aof: true, rdb: '' } }),
+    'ok: Redis 7.0.15 cluster (3 masters), every slot served, answered PING from the container; sessions survive its restart (no RDB save points; AOF on)',
+  );
 });

@@ -68,7 +68,7 @@ test('Redis: a wrong URL is refused and corrected; the password asked masked end
     [/^Environment variable name$/, 'GUIDE Q PW', 'GUIDE_Q_PW'],
     [/^GUIDE_Q_PW is not set here/, '', 'typed-secret'],
   ]);
-  answers.redis = await askRedis(r.ask, memcachedFleet, undefined, false);
+  answers.redis = await askRedis(r.ask, memcachedFleet, undefined, 'standalone');
   t.true(r.done());
   t.is(r.refused.length, 4);
   t.regex(r.refused[0]!, /must be a URL starting with redis:\/\//);
@@ -120,7 +120,7 @@ test('Redis over TLS: the CA file is checked as it is typed, the name check is a
     [/^CA certificate that signed the server's/, join(dir, 'key.pem'), join(dir, 'ca.pem')],
     [/^Require the server's certificate to name redis\.example\? \(recommended\)$/, false],
   ]);
-  const redis = await askRedis(s.ask, memcachedFleet, undefined, false);
+  const redis = await askRedis(s.ask, memcachedFleet, undefined, 'standalone');
   t.true(s.done());
   t.regex(s.refused[0]!, /holds no PEM certificate/);
   t.deepEqual(redis, { url: 'rediss://redis.example:6380/0', tlsCa: join(dir, 'ca.pem'), tlsCheckHostname: false });
@@ -138,10 +138,27 @@ test('Sentinel with a rediss:// URL is refused at the question (TLS through Sent
     [/^Sentinels, host:port/, '10.0.0.51:26379'],
     [/^Sentinel password\?/, 'none'],
   ]);
-  const redis = await askRedis(s.ask, memcachedFleet, undefined, true);
+  const redis = await askRedis(s.ask, memcachedFleet, undefined, 'sentinel');
   t.true(s.done());
   t.regex(s.refused[0]!, /TLS through Sentinel is not supported yet/);
   t.is(redis.url, 'redis://mymaster/0');
+});
+
+test('Redis Cluster: one node\'s URL, then the nodes (the URL\'s node offered), reaching the inventory', async (t) => {
+  const s = scripted([
+    [/^Switch every host/, 'cluster'],
+    [/^Redis URL of one cluster node/, 'redis://10.0.0.81:7000/0'],
+    [/^Redis password\?/, 'none'],
+    [/^Cluster nodes, host:port/, '10.0.0.81:7000,10.0.0.82', '10.0.0.81:7000, 10.0.0.82:7000, 10.0.0.83:7000'],
+  ]);
+  const answers: Answers = { ...base };
+  answers.backend = await askBackend(s.ask, answers, memcachedFleet);
+  t.true(s.done());
+  t.regex(s.refused[0]!, /nodes\[1\] must be host:port/);
+  t.deepEqual(answers.redis, { url: 'redis://10.0.0.81:7000/0', cluster: { nodes: ['10.0.0.81:7000', '10.0.0.82:7000', '10.0.0.83:7000'] } });
+  const inv = parseInventory(inventoryText(answers), '<guided>');
+  t.deepEqual(inv.session.redis?.cluster, { nodes: ['10.0.0.81:7000', '10.0.0.82:7000', '10.0.0.83:7000'] });
+  await t.notThrowsAsync(resolveDesired(inv, {}));
 });
 
 test('memcached: the servers in use are the default answer', async (t) => {

@@ -244,7 +244,7 @@ test('inventory.example.yaml parses cleanly and documents every key', async (t) 
     'defaults', 'hosts', 'session', 'install', 'rollout', 'kolla',
     'address', 'port', 'user', 'identity', 'identity_passphrase', 'known_hosts', 'become', 'container',
     'proxy_jump', 'role', 'layout', 'config_dir', 'settings_file', 'connect_timeout', 'command_timeout',
-    'backend', 'redis', 'url', 'password', 'password_env', 'password_file', 'tls_ca', 'tls_check_hostname', 'require_persistence', 'sentinel', 'service',
+    'backend', 'redis', 'url', 'password', 'password_env', 'password_file', 'tls_ca', 'tls_check_hostname', 'require_persistence', 'sentinel', 'service', 'cluster', 'nodes',
     'memcached', 'servers', 'database', 'engine', 'host', 'name', 'options', 'session_engine',
     'security', 'timeout', 'refresh', 'cookie_secure', 'cookie_httponly', 'cookie_samesite', 'csrf_cookie_secure',
     'method', 'version', 'index_url', 'proxy', 'wheelhouse', 'serial', 'max_fail', 'deploy_host',

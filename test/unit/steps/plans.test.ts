@@ -3,6 +3,7 @@
  * expected plan (action, summary or reason, diff) and the values it gives. No lab: the facts are
  * data, locate.py parses for real, and Horizon's answers are given by each case (see fakes.ts).
  */
+import { parseInventory } from '../../../src/inventory/load.js';
 import test from 'ava';
 import { STEPS } from '../../../src/steps/index.js';
 import type { DeployFileChange, FleetStep, HostStep, HostSettingsChange } from '../../../src/steps/types.js';
@@ -84,6 +85,18 @@ test('install-client-library: nothing when the module imports; an install into t
   t.regex(text(install), /^install django-redis[^ ]* \(pip\) into the container's writable layer/);
   await t.throwsAsync(planHost('install-client-library', 'redis', { horizon: { modules: {}, pip: null } }), { message: /pip is not installed/ });
   t.regex(text(await planHost('install-client-library', 'cookie')), /needs no extra library/);
+});
+
+test('install-client-library for Redis Cluster: sessionctl\'s own module beside django-redis, alone when django-redis is there, nothing when both import', async (t) => {
+  const inv = parseInventory(['hosts:', '  dash1: { address: 10.0.0.1 }', 'session:', '  redis: { url: "redis://10.0.0.81:7000/0", cluster: { nodes: ["10.0.0.81:7000"] } }', ''].join('\n'), 'inv.yaml', { HOME: '/home/op' });
+  const both = await planInstall({ horizon: { modules: { redis: '4.3.4' } } }, {}, inv);
+  t.regex(text(both), /^install django-redis\S* \(pip\) and sessionctl_redis_cluster 1\.0\.0 \(sessionctl's own module, as a wheel made in the container, pip --no-index --no-deps\) into the container's writable layer/);
+  const own = after(both).find((l) => l.module === 'sessionctl_redis_cluster');
+  t.like(own, { origin: 'container layer', installs: true, pin: null });
+  t.regex(own?.why ?? '', /not on PyPI: copy src\/backends\/python\/sessionctl_redis_cluster\.py into the image/);
+  t.regex(text(await planInstall({ horizon: { modules: { django_redis: '5.4.0', redis: '4.3.4' } } }, {}, inv)), /^install sessionctl_redis_cluster 1\.0\.0 .*; django_redis 5\.4\.0 already imports$/);
+  t.regex(text(await planInstall({ horizon: { modules: { django_redis: '5.4.0', sessionctl_redis_cluster: '1.0.0' } } }, {}, inv)), /^no change: django_redis 5\.4\.0 already imports$/);
+  await t.throwsAsync(planInstall({ horizon: { modules: { django_redis: '5.4.0' }, pip: null } }, {}, inv), { message: /sessionctl_redis_cluster .* needs pip/ });
 });
 
 /** install-client-library's plan with its own inventory and flags (install method, pin, wheelhouse). */
