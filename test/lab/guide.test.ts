@@ -200,7 +200,7 @@ for (const lab of labsFor('guide:switch', 'guide:cancel')) {
         await tty.answer('Add another Dashboard host?', i < lab.hosts.length - 1 ? text('y') : text('n'), 'Enter');
       }
       const server = `${lab.services.memcached.ip}:${lab.services.memcached.port}`;
-      await tty.answer('Switch every host to which session backend?', 'Down', 'Down', 'Enter');
+      await tty.answer('Switch every host to which session backend?', 'Down', 'Down', 'Down', 'Enter'); // past Sentinel and Cluster
       await tty.answer(`memcached servers, host:port, comma separated (${server})`, 'Enter');
       await tty.answer('Also set session expiry', 'Enter');
       await tty.answer('How to install the client library', 'Enter');
