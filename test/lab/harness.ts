@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
-import { horizonUrl, readLab, type Flavour, type LabHost, type LabInfo } from './lab.js';
+import { horizonUrl, readLab, serviceCli, type Flavour, type LabHost, type LabInfo } from './lab.js';
 
 const run = promisify(execFile);
 
@@ -206,17 +206,13 @@ export async function horizonStartedAt(container: string): Promise<string> {
 }
 
 /** redis-cli on the lab's Redis container, authenticated through the environment. */
-export async function redisCli(lab: LabInfo, args: string[]): Promise<string> {
-  const password = readFileSync(lab.services.redis.passwordFile, 'utf8').trim();
-  const { stdout } = await run('docker', ['exec', '-e', `REDISCLI_AUTH=${password}`, `sessionctl-${lab.name}-redis`, 'redis-cli', ...args]);
-  return stdout.trim();
+export function redisCli(lab: LabInfo, args: string[]): Promise<string> {
+  return serviceCli(`sessionctl-${lab.name}-redis`, lab.services.redis.passwordFile, args);
 }
 
 /** redis-cli against the lab's Sentinel (its own password). */
-export async function sentinelCli(lab: LabInfo, args: string[]): Promise<string> {
-  const password = readFileSync(lab.services.sentinel.passwordFile, 'utf8').trim();
-  const { stdout } = await run('docker', ['exec', '-e', `REDISCLI_AUTH=${password}`, `sessionctl-${lab.name}-sentinel`, 'redis-cli', '-p', String(lab.services.sentinel.port), ...args]);
-  return stdout.trim();
+export function sentinelCli(lab: LabInfo, args: string[]): Promise<string> {
+  return serviceCli(`sessionctl-${lab.name}-sentinel`, lab.services.sentinel.passwordFile, ['-p', String(lab.services.sentinel.port), ...args]);
 }
 
 /** The address the Sentinel names as mymaster's master now. */
@@ -231,10 +227,7 @@ export async function sentinelMaster(lab: LabInfo): Promise<string> {
 export async function sentinelFailoverTo(lab: LabInfo, ip: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const container = ip === lab.services.redis.ip ? 'redis' : 'redis-replica';
-  const role = async () => {
-    const password = readFileSync(lab.services.redis.passwordFile, 'utf8').trim();
-    return (await run('docker', ['exec', '-e', `REDISCLI_AUTH=${password}`, `sessionctl-${lab.name}-${container}`, 'redis-cli', 'ROLE'])).stdout.split('\n')[0];
-  };
+  const role = async () => (await serviceCli(`sessionctl-${lab.name}-${container}`, lab.services.redis.passwordFile, ['ROLE'])).split('\n')[0];
   while (Date.now() < deadline) {
     if ((await sentinelMaster(lab)) === ip && (await role()) === 'master') return;
     if ((await sentinelMaster(lab)) !== ip) await sentinelCli(lab, ['SENTINEL', 'FAILOVER', lab.services.sentinel.service]);

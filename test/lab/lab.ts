@@ -868,10 +868,15 @@ async function waitServices(info: LabInfo): Promise<void> {
   await ensureCluster(info);
 }
 
-/** redis-cli in a cluster node's container, authenticated. */
-export async function clusterCli(info: LabInfo, node: number, args: string[]): Promise<string> {
-  const password = readFileSync(info.services.cluster.passwordFile, 'utf8').trim();
-  return (await docker(['exec', '-e', `REDISCLI_AUTH=${password}`, info.services.cluster.nodes[node]!.container, 'redis-cli', ...args])).stdout.trim();
+/** redis-cli in one of the lab's Redis-family containers, authenticated through the environment (never argv). */
+export async function serviceCli(container: string, passwordFile: string, args: string[]): Promise<string> {
+  const password = readFileSync(passwordFile, 'utf8').trim();
+  return (await docker(['exec', '-e', `REDISCLI_AUTH=${password}`, container, 'redis-cli', ...args])).stdout.trim();
+}
+
+/** redis-cli in a cluster node's container. */
+export function clusterCli(info: LabInfo, node: number, args: string[]): Promise<string> {
+  return serviceCli(info.services.cluster.nodes[node]!.container, info.services.cluster.passwordFile, args);
 }
 
 /** Join the three nodes once (their nodes.conf keeps it across restarts), then wait until every node says the cluster is ok. */
