@@ -34,7 +34,10 @@ def main():
             sentinel = Sentinel([tuple(h) for h in s["hosts"]], sentinel_kwargs=sentinel_kwargs, **common)
             client = sentinel.master_for(s["service"], db=db, **common)
         elif req.get("cluster"):
-            return cluster_answer(req, common)
+            client = cluster_client(req, common)
+            problem = cluster_problem(client)
+            if problem:
+                return {"ok": False, "error": problem}
         else:
             client = redis.Redis.from_url(req["url"], **common)
         client.ping()
@@ -49,23 +52,24 @@ def main():
 ALL_SLOTS = 16384
 
 
-def cluster_answer(req, common):
+def cluster_client(req, common):
     from redis.cluster import ClusterNode, RedisCluster
     if req["url"].startswith("rediss:"):
         common["ssl"] = True
-    client = RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in req["cluster"]["nodes"]], **common)
+    return RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in req["cluster"]["nodes"]], **common)
+
+
+def cluster_problem(client):
+    """Why the cluster cannot take sessions (a master not ok, or slots not served), or None."""
     for node in client.get_primaries():
         fields = node.redis_connection.execute_command("CLUSTER INFO")
         if not isinstance(fields, dict):  # redis-py parses it; a raw answer is "name:value" lines
             text = fields.decode() if isinstance(fields, bytes) else fields
             fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
         if fields.get("cluster_state") != "ok" or int(fields.get("cluster_slots_ok", 0)) != ALL_SLOTS:
-            return {"ok": False, "error": "cluster node %s:%s says cluster_state %s with %s of %d slots ok" % (
-                node.host, node.port, fields.get("cluster_state"), fields.get("cluster_slots_ok"), ALL_SLOTS)}
-    answer = dict(ok=True, **facts_of(client))
-    if req.get("exists"):
-        answer["exists"] = bool(client.exists(req["exists"]))
-    return answer
+            return "cluster node %s:%s says cluster_state %s with %s of %d slots ok" % (
+                node.host, node.port, fields.get("cluster_state"), fields.get("cluster_slots_ok"), ALL_SLOTS)
+    return None
 
 
 if __name__ == "__main__":
