@@ -153,6 +153,20 @@ async function installOwn(ctx: HostContext, own: OwnModule): Promise<string> {
   return `${own.module} ${own.version} (${OWN_NOTE})`;
 }
 
+/** The client library by install.method, then proven importable by the facts' own read-only script. */
+async function installLibrary(ctx: HostContext, library: ClientLibrary): Promise<InstalledLibrary> {
+  const method = ctx.run.desired.install.method;
+  if (method === 'pip') await installPip(ctx, requirement(ctx, library));
+  else if (method === 'wheelhouse') await installWheelhouse(ctx, requirement(ctx, library));
+  else await installDistro(ctx, library.distroPackage);
+  const answers = await pythonJson<Record<string, LibraryAnswer>>(ctx.host.name, ctx.engine, ctx.host.container, 'libraries.py', { modules: [library.module] });
+  const answer = answers[library.module];
+  if (!answer || 'error' in answer) {
+    throw new HostError(ctx.host.name, `${library.module} still does not import after the ${method} install: ${answer?.error ?? 'no answer'}`);
+  }
+  return { module: library.module, version: answer.version, dist: answer.dist && { name: answer.dist.name, version: answer.dist.version } };
+}
+
 export const installClientLibrary = hostStep({
   title: 'client library importable in the container',
   needs: [],
@@ -191,28 +205,16 @@ export const installClientLibrary = hostStep({
     const wanted = hostSettings(ctx);
     const library = wanted.library!;
     const own = ownModuleToInstall(ctx, wanted);
-    if (ctx.facts.horizon?.modules[library.module]) {
-      // Only the own module is missing (plan said so).
-      ctx.run.journal?.append({ type: 'package', host: ctx.host.name, status: 'installing', what: `${own!.module} ${own!.version}` });
-      const done = await installOwn(ctx, own!);
-      ctx.run.journal?.append({ type: 'package', host: ctx.host.name, status: 'installed', what: done });
-      // No dist: it has no pip name an image build could use (librariesAfterRun says what to do instead).
-      return { note: `installed ${done}; left in place on rollback (harmless)`, gives: { installed: { module: own!.module, version: own!.version, dist: null } } };
-    }
     const method = ctx.run.desired.install.method;
-    const what = `${method === 'distro' ? library.distroPackage : requirement(ctx, library)} (${method})`;
+    const needsLibrary = !ctx.facts.horizon?.modules[library.module];
+    const what = [
+      ...(needsLibrary ? [`${method === 'distro' ? library.distroPackage : requirement(ctx, library)} (${method})`] : []),
+      ...(own ? [`${own.module} ${own.version}`] : []),
+    ].join(' and ');
     ctx.run.journal?.append({ type: 'package', host: ctx.host.name, status: 'installing', what });
-    if (method === 'pip') await installPip(ctx, requirement(ctx, library));
-    else if (method === 'wheelhouse') await installWheelhouse(ctx, requirement(ctx, library));
-    else await installDistro(ctx, library.distroPackage);
-    // The same read-only script as the facts: it imports the module and names what installed it.
-    const answers = await pythonJson<Record<string, LibraryAnswer>>(ctx.host.name, ctx.engine, ctx.host.container, 'libraries.py', { modules: [library.module] });
-    const answer = answers[library.module];
-    if (!answer || 'error' in answer) {
-      throw new HostError(ctx.host.name, `${library.module} still does not import after the ${method} install: ${answer?.error ?? 'no answer'}`);
-    }
-    const installed: InstalledLibrary = { module: library.module, version: answer.version, dist: answer.dist && { name: answer.dist.name, version: answer.dist.version } };
-    const done = [`${library.module} ${answer.version} (${method})`, ...(own ? [await installOwn(ctx, own)] : [])].join(' and ');
+    // The own module alone has no dist: no pip name an image build could use (librariesAfterRun says what to do instead).
+    const installed: InstalledLibrary = needsLibrary ? await installLibrary(ctx, library) : { module: own!.module, version: own!.version, dist: null };
+    const done = [...(needsLibrary ? [`${library.module} ${installed.version} (${method})`] : []), ...(own ? [await installOwn(ctx, own)] : [])].join(' and ');
     ctx.run.journal?.append({ type: 'package', host: ctx.host.name, status: 'installed', what: done });
     return { note: `installed ${done}; left in place on rollback (harmless)`, gives: { installed } };
   },
