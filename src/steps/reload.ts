@@ -28,7 +28,7 @@ export function chooseMethod(choice: RolloutConfig['method'], cannot: string | n
 
 /** What the plan says a reload does, per web server. */
 export function reloadSummary(facts: Pick<HorizonFacts, 'webServer'>, file: string): string {
-  const how = facts.webServer?.kind === 'uwsgi' ? 'uWSGI one worker at a time (SIGHUP; the next once the new one has loaded Horizon)' : 'Apache gracefully (SIGUSR1)';
+  const how = facts.webServer?.kind === 'uwsgi' ? 'uWSGI one worker at a time (SIGHUP between two requests; the next once the new one has loaded Horizon)' : 'Apache gracefully (SIGUSR1)';
   return `copy ${file} into the container as Kolla's config.json does, then reload ${how}; no restart, nothing recompressed`;
 }
 
@@ -39,6 +39,8 @@ interface ReloadAnswer {
   seconds: number;
   /** uWSGI: how a new worker was known to have loaded Horizon (its log's word, or /proc). */
   ready_by?: 'log' | 'proc';
+  /** uWSGI: how often a worker was found in a request and its SIGHUP waited for the request to end. */
+  busy?: number;
   error?: string;
   stage?: string;
 }
@@ -57,7 +59,7 @@ export async function reloadInPlace(t: RestartTarget, files: string[]): Promise<
   if (a.error) throw new HostError(t.host.name, `graceful reload (${a.server}) failed ${a.stage === 'copy' ? 'copying the settings in' : a.stage === 'check' ? 'before it began' : `after ${a.seconds}s`}: ${a.error}`);
   const pairs = a.replaced ?? [];
   const served = a.server === 'uwsgi'
-    ? `workers ${pairs.map(([o, n]) => `${o}->${n}`).join(', ')}, each loaded per ${a.ready_by === 'log' ? "uWSGI's log" : '/proc'}`
+    ? `workers ${pairs.map(([o, n]) => `${o}->${n}`).join(', ')}, each loaded per ${a.ready_by === 'log' ? "uWSGI's log" : '/proc'}; each signalled between two requests${a.busy ? ` (${a.busy} waits)` : ''}`
     : `processes ${pairs.filter(([o]) => o !== null).map(([o]) => o).join(', ')} replaced by ${pairs.filter(([, n]) => n !== null).map(([, n]) => n).join(', ')}`;
   return `reloaded ${a.server} gracefully in ${a.seconds}s (${served})`;
 }

@@ -47,7 +47,11 @@ for (const lab of labsFor('reload:load', 'reload:fault', 'reload:drain', 'reload
     const report = JSON.parse(stdout) as SwitchReport;
     t.is(report.outcome, 'applied', report.error);
     noFailedRequest(t, seen);
-    for (const h of report.hosts) t.regex(h.steps.find((s) => s.step === 'restart')?.detail ?? '', /^reloaded (uwsgi|apache) gracefully/, h.host);
+    for (const h of report.hosts) {
+      const detail = h.steps.find((s) => s.step === 'restart')?.detail ?? '';
+      t.regex(detail, /^reloaded (uwsgi|apache) gracefully/, h.host);
+      t.log(`${h.host}: ${detail}`);
+    }
     if (lab.horizon === 'k2026') {
       // Its image bakes django_redis in (Kolla 2026.1): nothing installed, nothing warned, no
       // override; status says where it comes from (library-origin's image case, full matrix only).

@@ -6,16 +6,16 @@ until every process that served before has been replaced (the health gate that f
 the login page's 200 and reads what Django resolves):
 - Apache (PID 1): SIGUSR1, a graceful restart. Children finish the request they serve; mod_wsgi's
   daemon processes are replaced too. The listening socket stays open throughout.
-- uWSGI (master as PID 1, lazy-apps): SIGHUP to one worker at a time. The master respawns it and
-  the new worker imports Django itself; the next worker is reloaded only once the new one has
-  loaded the app, so one always accepts. The HTTP router and the master are left alone (a SIGHUP
+- uWSGI (master as PID 1, lazy-apps): SIGHUP to one worker at a time, between two requests (see
+  hup_between_requests). The master respawns it and the new worker imports Django itself; the next
+  worker is reloaded only once the new one has loaded the app, so one always accepts. The HTTP router and the master are left alone (a SIGHUP
   to the master re-execs everything, router included, and drops requests). A worker has loaded
   the app when uWSGI's log file says so, or (no log file: Docker has uWSGI's log) when /proc shows it.
 No start hook runs, so nothing is recompressed. Runs as root (signals to PID 1, Kolla's owners).
 
 Input: {"files": [names in the config dir], "seconds": N}.
 Output: {"server", "replaced": [[old pid, new pid or null], ...], "copied": [dest], "seconds",
-"ready_by": "log"|"proc" (uWSGI)} or {"error": reason, "stage"}.
+"ready_by": "log"|"proc", "busy": stops that found a worker in a request (uWSGI)} or {"error": reason, "stage"}.
 Needs overlay.py (kolla_entries) and web_server.py (prepended by runPython).
 """
 import grp
@@ -132,8 +132,83 @@ def open_log(path):
         return None
 
 
+def socket_table(pid):
+    """{socket inode: (address, listening)} in the network namespace of pid: TCP as (hex ip, hex
+    port), a named Unix socket as (path,)."""
+    table = {}
+    for name in ("tcp", "tcp6"):
+        try:
+            with open("/proc/%d/net/%s" % (pid, name)) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            table[int(fields[9])] = (tuple(fields[1].split(":")), fields[3] == "0A")
+    try:
+        with open("/proc/%d/net/unix" % pid) as f:
+            rows = f.read().splitlines()[1:]
+    except OSError:
+        rows = []
+    for row in rows:
+        fields = row.split(None, 7)
+        # An accepted connection carries its listener's path; an unnamed socket has none to match.
+        if len(fields) == 8:
+            table[int(fields[6])] = ((fields[7],), int(fields[3], 16) & 0x10000 != 0)
+    return table
+
+
+def accepted_connections(pid):
+    """How many connections pid holds that it accepted on one of its own listening sockets."""
+    inodes = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.append(int(target[8:-1]))
+    table = socket_table(pid)
+    mine = [table[i] for i in inodes if i in table]
+    listening = {addr for addr, listens in mine if listens}
+
+    def on_a_listener(addr):
+        # A listener on any address (0.0.0.0, ::) accepts on every address of its port.
+        return addr in listening or (len(addr) == 2 and ("0" * len(addr[0]), addr[1]) in listening)
+
+    return sum(1 for addr, listens in mine if not listens and on_a_listener(addr))
+
+
+def hup_between_requests(pid, deadline):
+    """SIGHUP a uWSGI worker while it holds no request. uWSGI counts a request as begun only once
+    it starts reading it, after accept(): a SIGHUP in between makes the worker exit at once with the
+    connection it took, unanswered (a 502 at the load balancer). Stopped by SIGSTOP, a worker's
+    open files show whether it holds an accepted connection; if not, the SIGHUP sent while it is
+    stopped is the first thing it handles when SIGCONT lets it go on. Returns how many stops found
+    it in a request."""
+    busy = 0
+    while True:
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            wait_for(deadline, "worker %d did not stop for its reload" % pid, lambda: (stat_of(pid) or (0, "T"))[1] in ("T", "t"), interval=0.001)
+            if stat_of(pid) is None:
+                raise ReloadError("reload", "worker %d exited before its reload" % pid)
+            if not accepted_connections(pid):
+                os.kill(pid, signal.SIGHUP)
+                return busy
+        finally:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        busy += 1
+        if time.monotonic() >= deadline:
+            raise ReloadError("reload", "worker %d was never between two requests within the health timeout" % pid)
+        time.sleep(0.02)
+
+
 def reload_uwsgi(deadline, log):
-    """SIGHUP each worker in turn; wait for its replacement to have loaded the app: uWSGI's log
+    """SIGHUP each worker in turn, between two of its requests; wait for its replacement to have loaded the app: uWSGI's log
     says so, or /proc shows it (its memory near the old worker's, and it sits in accept: its CPU
     time settled, or asleep between requests)."""
     children = children_of_pid1()
@@ -144,9 +219,10 @@ def reload_uwsgi(deadline, log):
     workers = sorted(pid for pid, st in children.items() if st[3] * 2 >= largest)
     known = set(children)
     replaced = []
+    busy = 0
     for old in workers:
         old_rss = children[old][3]
-        os.kill(old, signal.SIGHUP)
+        busy += hup_between_requests(old, deadline)
         wait_for(deadline, "worker %d did not finish its requests and exit" % old, lambda: stat_of(old) is None, interval=0.05)
 
         def respawned():
@@ -177,7 +253,7 @@ def reload_uwsgi(deadline, log):
 
         wait_for(deadline, "the new worker %d did not load Horizon" % new, loaded, interval=0.05)
         replaced.append([old, new])
-    return replaced
+    return replaced, busy
 
 
 def reload_apache(deadline):
@@ -210,7 +286,7 @@ def main():
         if server["kind"] == "uwsgi":
             log = open_log(server.get("log"))
             out["ready_by"] = "log" if log else "proc"
-            out["replaced"] = reload_uwsgi(deadline, log)
+            out["replaced"], out["busy"] = reload_uwsgi(deadline, log)
         else:
             out["replaced"] = reload_apache(deadline)
     except ReloadError as exc:

@@ -220,7 +220,7 @@ const UWSGI: Partial<HorizonFacts> = {
 test('restart: a changed file, or a file that says the new backend while Horizon does not run it yet; otherwise nothing', async (t) => {
   const restart = (s: HostSettingsChange, c: HostCase = {}) => planHost('restart', 'redis', c, { settings: s });
   const changed = await restart(change({ changed: true, switches: true }), { horizon: UWSGI });
-  t.is(text(changed), "copy _9999-custom-settings.py into the container as Kolla's config.json does, then reload uWSGI one worker at a time (SIGHUP; the next once the new one has loaded Horizon); no restart, nothing recompressed");
+  t.is(text(changed), "copy _9999-custom-settings.py into the container as Kolla's config.json does, then reload uWSGI one worker at a time (SIGHUP between two requests; the next once the new one has loaded Horizon); no restart, nothing recompressed");
   t.deepEqual(changed.gives, { method: 'reload', drain: [] });
   const pending = await restart(change({ switches: true }), { horizon: UWSGI });
   t.regex(text(pending), /^copy .* nothing recompressed: the file is already patched but the running Horizon still has CACHES\['default'\] BACKEND would be .*PyMemcacheCache/);
