@@ -40,14 +40,15 @@ export const MATRIX = {
   'apply-database:refusals': ['zed'],
   'apply-memcached': [],
   'apply-cookie-security': [],
-  // sessionctl's own Sentinel block (Kolla's runs in kolla-own-valkey) and the refusals before any change.
-  'apply-redis-variants:sentinel': ['zed'],
+  // sessionctl's own Sentinel block runs in faults:failover (k2026), Kolla's in kolla-own-valkey.
+  'apply-redis-variants:sentinel': [],
   'apply-redis-variants:methods': [],
   'apply-redis-variants:refusals': ['zed'],
   // TLS from each redis-py: 4.3 (bookworm, no name check by default) and Python 3.13's strict X.509 (trixie).
   'apply-redis-variants:tls': ['zed', 'k2026'],
-  // Redis Cluster through sessionctl's own connection factory: redis-py 4.3 (bookworm) and 6 in the venv (trixie).
-  'apply-redis-cluster': ['zed', 'k2026'],
+  // Redis Cluster through sessionctl's own connection factory: redis-py 4.3 (bookworm) both ways;
+  // redis-py 6 in the venv (trixie) in the node-restart case's switch into the cluster.
+  'apply-redis-cluster': ['zed'],
   'apply-redis-cluster:node-restart': ['k2026'],
   'backend-pairs': [],
   // Sessions carried: zed into Redis and on into the database; k2026 out of Kolla's own Valkey
@@ -71,8 +72,9 @@ export const MATRIX = {
   // Apache's reload runs in every zed switch (the carry's hops, faults 5, library-origin); under load only in the full matrix.
   'reload:load': ['k2026'],
   'reload:fault': ['k2026'],
-  // A restart (--restart) behind HAProxy drains; the drain a failed restart leaves is undone.
-  'reload:drain': ['k2026'],
+  // A restart (--restart) behind HAProxy drains; the drain a failed restart leaves is undone. The
+  // restart path on uWSGI (recompress, the gate on 8080) runs in faults:core.
+  'reload:drain': [],
   'reload:drain-fault': [],
   rollback: [],
   'kolla-override': ['k2026'],
