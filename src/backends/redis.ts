@@ -23,9 +23,13 @@ export interface RedisTls {
   /** Where the CA came from, for messages. */
   caFile?: string;
   checkHostname: boolean;
+  /** A client certificate and its key, paths inside the container (redis-py loads them by path). */
+  certFile?: string;
+  keyFile?: string;
 }
 
 const SESSION_CACHE = 'django.contrib.sessions.backends.cache';
+const TLS_FIELDS = { tls_ca: 'tlsCa', tls_check_hostname: 'tlsCheckHostname', tls_cert: 'tlsCert', tls_key: 'tlsKey' } as const;
 const SENTINEL_CLIENT = 'django_redis.client.SentinelClient';
 const SENTINEL_FACTORY = 'django_redis.pool.SentinelConnectionFactory';
 /** sessionctl's own module (src/backends/python/sessionctl_redis_cluster.py), installed into the container. */
@@ -59,13 +63,17 @@ export function redisBlock(t: RedisTarget): SettingsBlock {
       const { host, port } = splitHostPort(hp, 26379);
       return { tuple: [host, port] };
     });
-    if (t.sentinel.password) options.SENTINEL_KWARGS = { password: t.sentinel.password };
+    // The sentinels get their own arguments (django-redis passes SENTINEL_KWARGS alone to them),
+    // the master's connections the pool's: over TLS both, as SentinelManagedSSLConnection.
+    const toSentinels = { ...(t.tls ? { ssl: true, ...sslKwargs(t.tls) } : {}), ...(t.sentinel.password ? { password: t.sentinel.password } : {}) };
+    if (Object.keys(toSentinels).length) options.SENTINEL_KWARGS = toSentinels;
   } else {
     options.CLIENT_CLASS = 'django_redis.client.DefaultClient';
     if (t.cluster) options.CLUSTER_NODES = t.cluster.nodes;
   }
   if (t.password) options.PASSWORD = t.password;
-  if (t.tls) options.CONNECTION_POOL_KWARGS = sslKwargs(t.tls);
+  // A Sentinel LOCATION is redis://service: ssl tells the Sentinel pool to speak TLS to the master.
+  if (t.tls) options.CONNECTION_POOL_KWARGS = { ...(t.sentinel ? { ssl: true } : {}), ...sslKwargs(t.tls) };
   const block: SettingsBlock = [
     ['SESSION_ENGINE', SESSION_CACHE],
     ['CACHES', { default: { BACKEND: 'django_redis.cache.RedisCache', LOCATION: location, OPTIONS: options } }],
@@ -81,26 +89,39 @@ export function redisBlock(t: RedisTarget): SettingsBlock {
  * redis-py 4.x leaves it off by default.
  */
 export function sslKwargs(tls: RedisTls): Record<string, PyValue> {
-  return { ssl_cert_reqs: 'required', ssl_check_hostname: tls.checkHostname, ...(tls.caData ? { ssl_ca_data: tls.caData } : {}) };
+  return {
+    ssl_cert_reqs: 'required',
+    ssl_check_hostname: tls.checkHostname,
+    ...(tls.caData ? { ssl_ca_data: tls.caData } : {}),
+    ...(tls.certFile ? { ssl_certfile: tls.certFile } : {}),
+    ...(tls.keyFile ? { ssl_keyfile: tls.keyFile } : {}),
+  };
 }
 
 /**
  * Pure: redis.url from the inventory or --redis-url with the CA's text read from tls_ca, checked
- * together: TLS settings need a rediss:// URL, and TLS through Sentinel is refused rather than
- * silently dropped (django-redis would reach the master by its plain address).
+ * together: TLS settings need a rediss:// URL; with Sentinel, rediss:// means TLS to the sentinels
+ * and to the master they name.
  */
 export function redisTarget(cfg: RedisConfig, password: string | undefined, sentinelPassword?: string, caData?: string): RedisTarget {
   const t: RedisTarget = { url: cfg.url };
   if (password) t.password = password;
   const tlsUrl = cfg.url.startsWith('rediss:');
-  if (!tlsUrl && (cfg.tlsCa || cfg.tlsCheckHostname !== undefined)) {
-    throw new ConfigError(`session.redis.${cfg.tlsCa ? 'tls_ca' : 'tls_check_hostname'} is set but the Redis URL ${cfg.url} is not TLS: use rediss://`);
-  }
+  const tlsKey = (['tls_ca', 'tls_check_hostname', 'tls_cert', 'tls_key'] as const).find((k) => cfg[TLS_FIELDS[k]] !== undefined);
+  if (!tlsUrl && tlsKey) throw new ConfigError(`session.redis.${tlsKey} is set but the Redis URL ${cfg.url} is not TLS: use rediss://`);
+  if (cfg.tlsKey && !cfg.tlsCert) throw new ConfigError('session.redis.tls_key is set without tls_cert: the key belongs to a client certificate');
   if (cfg.cluster && cfg.sentinel) throw new ConfigError('session.redis: cluster and sentinel exclude each other (a Redis Cluster fails over by itself)');
   if (cfg.cluster && !/^\/?0?$/.test(new URL(cfg.url).pathname)) throw new ConfigError(`session.redis.url ${cfg.url}: a Redis Cluster has only database 0`);
   if (cfg.cluster) t.cluster = { nodes: [...cfg.cluster.nodes] };
-  if (tlsUrl && cfg.sentinel) throw new ConfigError('session.redis: TLS (rediss://) through Sentinel is not supported yet: use a standalone rediss:// URL, or redis:// with Sentinel');
-  if (tlsUrl) t.tls = { checkHostname: cfg.tlsCheckHostname ?? true, ...(caData ? { caData } : {}), ...(cfg.tlsCa ? { caFile: cfg.tlsCa } : {}) };
+  if (tlsUrl) {
+    t.tls = {
+      checkHostname: cfg.tlsCheckHostname ?? true,
+      ...(caData ? { caData } : {}),
+      ...(cfg.tlsCa ? { caFile: cfg.tlsCa } : {}),
+      ...(cfg.tlsCert ? { certFile: cfg.tlsCert } : {}),
+      ...(cfg.tlsKey ? { keyFile: cfg.tlsKey } : {}),
+    };
+  }
   if (cfg.requirePersistence) t.requirePersistence = true;
   if (cfg.sentinel) t.sentinel = { service: cfg.sentinel.service, hosts: cfg.sentinel.hosts, ...(sentinelPassword ? { password: sentinelPassword } : {}) };
   return t;
@@ -204,6 +225,12 @@ export function tlsProblem(error: string, tls: RedisTls | undefined): string | u
     return `the server's TLS certificate does not name the host of the URL (hostname checking is on; tls_check_hostname: false turns it off)`;
   }
   if (/CERTIFICATE_VERIFY_FAILED/.test(error)) return `the server's TLS certificate is not trusted by ${ca}`;
+  if (/certificate required|peer did not return a certificate/i.test(error)) {
+    return tls.certFile ? `the server refused the client certificate in tls_cert (${tls.certFile})` : 'the server asks for a client certificate: set tls_cert (and tls_key), paths inside the horizon container';
+  }
+  const client = [tls.certFile, tls.keyFile].filter(Boolean).join(' and ');
+  if (client && /No such file|Permission denied|Errno (2|13)\b/.test(error)) return `the client certificate (${client}) cannot be read inside the container`;
+  if (client && /PEM lib|KEY_VALUES_MISMATCH|no start line/i.test(error)) return `tls_cert and tls_key (${client}) are not a PEM certificate and its matching key`;
   if (/WRONG_VERSION_NUMBER|record layer failure|unexpected eof|packet length too long/i.test(error)) return 'the server does not speak TLS on this port';
   // A plain Redis port reads a TLS hello as the start of a command and waits for the rest.
   if (/Timeout connecting/i.test(error)) return "no TLS handshake within 5 s: is this the server's TLS port (tls-port)?";
@@ -242,7 +269,7 @@ export function redisBackend(t: RedisTarget): BackendTarget {
       if (a.role && a.role !== 'master') throw new HostError(host, `${where} is a ${a.role}, not a master: sessions would fail to save`);
       const kept = a.persistence ? persistenceNote(a.persistence) : 'persistence unknown';
       if (t.requirePersistence && !survives(a.persistence)) throw new HostError(host, `${where}: ${kept}, and session.redis.require_persistence is true`);
-      const over = t.tls ? ` over TLS (certificate checked against ${t.tls.caFile ?? 'the system CAs'}, name ${t.tls.checkHostname ? 'checked' : 'NOT checked'})` : '';
+      const over = t.tls ? ` over TLS (certificate checked against ${t.tls.caFile ?? 'the system CAs'}, name ${t.tls.checkHostname ? 'checked' : 'NOT checked'}${t.tls.certFile ? `, client certificate ${t.tls.certFile}` : ''})` : '';
       const who = a.masters ? `${serverName(a)}, every slot served,` : `${serverName(a)} (${a.role ?? 'master'})`;
       return `ok: ${who} answered PING from the container${over}${a.persistence ? `; ${kept}` : ''}`;
     },

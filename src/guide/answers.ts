@@ -38,7 +38,7 @@ export interface Answers {
   hosts?: HostAnswer[];
   /** Absent while the hosts are still being entered (the inventory then has no session yet). */
   backend?: Backend;
-  redis?: { url: string; password?: SecretAnswer; tlsCa?: string; tlsCheckHostname?: boolean; sentinel?: { service: string; hosts: string[]; password?: SecretAnswer }; cluster?: { nodes: string[] } };
+  redis?: { url: string; password?: SecretAnswer; tlsCa?: string; tlsCheckHostname?: boolean; tlsCert?: string; tlsKey?: string; sentinel?: { service: string; hosts: string[]; password?: SecretAnswer }; cluster?: { nodes: string[] } };
   memcached?: { servers: string[] };
   database?: Omit<DatabaseConfig, 'password' | 'options'> & { password?: SecretAnswer };
   /** Only when the operator chose to set them. */
@@ -117,6 +117,8 @@ function backendSection(doc: Document, a: Answers): YAMLMap | undefined {
         ...secretKeys(r.password),
         ...(r.tlsCa ? { tls_ca: r.tlsCa } : {}),
         ...(r.tlsCheckHostname === false ? { tls_check_hostname: false } : {}),
+        ...(r.tlsCert ? { tls_cert: r.tlsCert } : {}),
+        ...(r.tlsKey ? { tls_key: r.tlsKey } : {}),
         ...(r.sentinel ? { sentinel: { service: r.sentinel.service, hosts: r.sentinel.hosts, ...secretKeys(r.sentinel.password) } } : {}),
         ...(r.cluster ? { cluster: { nodes: r.cluster.nodes } } : {}),
       }) as YAMLMap;

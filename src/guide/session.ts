@@ -64,7 +64,7 @@ export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
 
 const URL_QUESTION: Record<RedisMode, string> = {
   standalone: 'Redis URL (redis://host:6379/0, rediss:// for TLS; no password in it)',
-  sentinel: 'Redis URL (the host part is replaced by the master Sentinel names)',
+  sentinel: 'Redis URL (rediss:// for TLS to the sentinels and the master; the host part is replaced by the master Sentinel names)',
   cluster: 'Redis URL of one cluster node (redis://host:6379/0, rediss:// for TLS; no password in it)',
 };
 
@@ -73,13 +73,12 @@ export async function askRedis(ask: Prompts, now: StatusReport, current: Invento
   if ((sentinel && current?.sentinel === undefined) || (mode === 'cluster' && current?.cluster === undefined)) current = undefined;
   const url = await ask.input(URL_QUESTION[mode], {
     ...defaultOf(current?.url ?? redisLocation(now)),
-    validate: (v) =>
-      sentinel && v.trim().startsWith('rediss:') ? 'TLS through Sentinel is not supported yet: use redis:// here' : check(answerProblem('session.redis.url', v.trim())),
+    validate: (v) => check(answerProblem('session.redis.url', v.trim())),
   });
   const redis: NonNullable<Answers['redis']> = { url: url.trim() };
   const password = await askSecret(ask, 'Redis password', 'REDIS_PASSWORD', current?.password);
   if (password) redis.password = password;
-  if (redis.url.startsWith('rediss:')) Object.assign(redis, await askTls(ask, redis.url, current));
+  if (redis.url.startsWith('rediss:')) Object.assign(redis, await askTls(ask, sentinel ? 'the address it is reached at' : new URL(redis.url).hostname, current));
   if (sentinel) {
     const service = await ask.input('Sentinel service (master) name', { default: current?.sentinel?.service ?? 'mymaster', validate: (v) => check(answerProblem('session.redis.sentinel.service', v)) });
     const hosts = await askServers(ask, 'Sentinels, host:port, comma separated', 'session.redis.sentinel.hosts', current?.sentinel?.hosts);
@@ -93,8 +92,11 @@ export async function askRedis(ask: Prompts, now: StatusReport, current: Invento
   return redis;
 }
 
-/** How a rediss:// server's certificate is checked: which CA (a local PEM file), and whether it must name the host. */
-async function askTls(ask: Prompts, url: string, current: Inventory['session']['redis']): Promise<{ tlsCa?: string; tlsCheckHostname?: boolean }> {
+/**
+ * How a rediss:// server's certificate is checked: which CA (a local PEM file), whether it must
+ * name the host; and a client certificate, if the server asks for one (paths in the container).
+ */
+async function askTls(ask: Prompts, host: string, current: Inventory['session']['redis']): Promise<{ tlsCa?: string; tlsCheckHostname?: boolean; tlsCert?: string; tlsKey?: string }> {
   const ca = await ask.input("CA certificate that signed the server's (PEM file here; empty: the containers' system CAs)", {
     ...defaultOf(current?.tlsCa),
     validate: async (v) => {
@@ -104,9 +106,19 @@ async function askTls(ask: Prompts, url: string, current: Inventory['session']['
       return readCa(full).then(() => true, (err: Error) => err.message);
     },
   });
-  const host = new URL(url).hostname;
   const checkHostname = await ask.confirm(`Require the server's certificate to name ${host}? (recommended)`, current?.tlsCheckHostname ?? true);
-  return { ...(ca.trim() ? { tlsCa: localPath(ca.trim()) as string } : {}), ...(checkHostname ? {} : { tlsCheckHostname: false }) };
+  const inContainer = (key: string) => (v: string) => !v.trim() || check(answerProblem(`session.redis.${key}`, v.trim()));
+  const cert = (await ask.input('Client certificate, a path inside the horizon container (empty: none; only if the server asks for one)', {
+    ...defaultOf(current?.tlsCert),
+    validate: inContainer('tls_cert'),
+  })).trim();
+  const key = cert ? (await ask.input('Its private key inside the container (empty: the certificate file holds it)', { ...defaultOf(current?.tlsKey), validate: inContainer('tls_key') })).trim() : '';
+  return {
+    ...(ca.trim() ? { tlsCa: localPath(ca.trim()) as string } : {}),
+    ...(checkHostname ? {} : { tlsCheckHostname: false }),
+    ...(cert ? { tlsCert: cert } : {}),
+    ...(key ? { tlsKey: key } : {}),
+  };
 }
 
 /** The memcached servers in use now, as host:port. */

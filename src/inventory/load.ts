@@ -102,6 +102,8 @@ const SESSION = object({
     password: secret(),
     tls_ca: localPath(),
     tls_check_hostname: bool(),
+    tls_cert: absPath(),
+    tls_key: absPath(),
     require_persistence: bool(),
     sentinel: object({
       service: str('a sentinel service name').required(),

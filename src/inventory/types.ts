@@ -29,6 +29,9 @@ export interface RedisConfig {
   tlsCa?: string;
   /** rediss:// only: the certificate must name the URL's host (default true). */
   tlsCheckHostname?: boolean;
+  /** rediss:// only: a client certificate (and its key, unless the same file holds it), paths inside the horizon container. */
+  tlsCert?: string;
+  tlsKey?: string;
   /** Refuse a server that would lose the sessions when it restarts (or cannot say whether). */
   requirePersistence?: boolean;
   sentinel?: { service: string; hosts: string[]; password?: SecretRef };

@@ -75,6 +75,8 @@ export interface LabInfo {
     /** Replica of redis (same password); the sentinel finds it and can promote it. */
     redisReplica: { ip: string; port: number };
     sentinel: { ip: string; port: number; service: 'mymaster'; passwordFile: string };
+    /** A Sentinel on TLS only (the lab CA), watching redis's TLS port as service mytls; sentinel's password. */
+    sentinelTls: { ip: string; port: number; service: 'mytls'; passwordFile: string; container: string };
     mariadb: { ip: string; port: number; database: string; user: string; passwordFile: string };
     postgres: { ip: string; port: number; database: string; user: string; passwordFile: string };
     /** Valkey and its Sentinel (monitor "kolla"), as kolla-ansible 2026.1 deploys them: k2026 labs only. */
@@ -92,12 +94,12 @@ export interface LabStatus {
 }
 
 const CLUSTER_NODES = ['cluster-1', 'cluster-2', 'cluster-3'] as const;
-const SERVICES = ['memcached', 'redis', 'redis-replica', 'sentinel', 'mariadb', 'postgres', ...CLUSTER_NODES] as const;
+const SERVICES = ['memcached', 'redis', 'redis-replica', 'sentinel', 'sentinel-tls', 'mariadb', 'postgres', ...CLUSTER_NODES] as const;
 /** Only on flavours whose Kolla deploys Valkey (k2026). */
 const VALKEY_SERVICES = ['valkey', 'valkey-sentinel'] as const;
 type Service = (typeof SERVICES)[number] | (typeof VALKEY_SERVICES)[number];
-const SERVICE_OCTET: Record<Service, number> = { memcached: 10, redis: 11, sentinel: 12, mariadb: 13, postgres: 14, 'redis-replica': 15, valkey: 16, 'cluster-1': 41, 'cluster-2': 42, 'cluster-3': 43, 'valkey-sentinel': 17 };
-const SERVICE_PORT: Record<Service, number> = { memcached: 11211, redis: 6379, sentinel: 26379, mariadb: 3306, postgres: 5432, 'redis-replica': 6379, 'cluster-1': 6379, 'cluster-2': 6379, 'cluster-3': 6379, valkey: 6379, 'valkey-sentinel': 26379 };
+const SERVICE_OCTET: Record<Service, number> = { memcached: 10, redis: 11, sentinel: 12, mariadb: 13, postgres: 14, 'redis-replica': 15, valkey: 16, 'cluster-1': 41, 'cluster-2': 42, 'cluster-3': 43, 'valkey-sentinel': 17, 'sentinel-tls': 18 };
+const SERVICE_PORT: Record<Service, number> = { memcached: 11211, redis: 6379, sentinel: 26379, mariadb: 3306, postgres: 5432, 'redis-replica': 6379, 'cluster-1': 6379, 'cluster-2': 6379, 'cluster-3': 6379, valkey: 6379, 'valkey-sentinel': 26379, 'sentinel-tls': 26380 };
 const SECRETS = ['redis', 'sentinel', 'mariadb', 'postgres', 'valkey'] as const;
 const servicesOf = (info: { horizon: Flavour }): Service[] => [...SERVICES, ...(FLAVOURS[info.horizon].valkey ? VALKEY_SERVICES : [])];
 const serviceAddress = (info: LabInfo, s: Service) => ({ ip: ipOf(info.slot, SERVICE_OCTET[s]), port: SERVICE_PORT[s] });
@@ -183,6 +185,7 @@ function describeLab(plan: Plan): LabInfo {
       redisReplica: svc('redis-replica'),
       cluster: { nodes: CLUSTER_NODES.map((n) => ({ ...svc(n), container: containerOf(name, n) })), passwordFile: secret('redis') },
       sentinel: { ...svc('sentinel'), service: 'mymaster', passwordFile: secret('sentinel') },
+      sentinelTls: { ...svc('sentinel-tls'), service: 'mytls', passwordFile: secret('sentinel'), container: containerOf(name, 'sentinel-tls') },
       mariadb: { ...svc('mariadb'), database: 'horizon', user: 'horizon', passwordFile: secret('mariadb') },
       postgres: { ...svc('postgres'), database: 'horizon', user: 'horizon', passwordFile: secret('postgres') },
       ...(FLAVOURS[plan.horizon].valkey
@@ -315,7 +318,7 @@ function ensureStateFiles(info: LabInfo, hostNames: string[]): void {
     writeSecretFile(info.identity, key.privateKey);
     writeFileSync(`${info.identity}.pub`, `${key.publicKey}\n`);
   }
-  ensureLabTls(stateDir, info.services.redis.ip);
+  ensureLabTls(stateDir, [info.services.redis.ip, info.services.sentinelTls.ip]);
   const authorized = readFileSync(`${info.identity}.pub`, 'utf8');
   for (const s of SECRETS) {
     const file = join(stateDir, 'secrets', `${s}.password`);
@@ -626,8 +629,8 @@ function serviceSpec(info: LabInfo, images: LabImages, s: Service): ContainerSpe
     '-e', `LAB_SUBNET=${info.subnet}`,
     '-v', `${join(info.stateDir, 'secrets')}:/lab/secrets:ro`,
   ];
-  if (s === 'redis') args.push('-v', `${info.services.redis.tls.dir}:/lab/tls:ro`, '-e', `TLS_PORT=${info.services.redis.tlsPort}`);
-  if (s === 'sentinel' || s === 'redis-replica') args.push('-e', `REDIS_HOST=${info.services.redis.ip}`, '-e', `REDIS_PORT=${info.services.redis.port}`);
+  if (s === 'redis' || s === 'sentinel-tls') args.push('-v', `${info.services.redis.tls.dir}:/lab/tls:ro`, '-e', `TLS_PORT=${info.services.redis.tlsPort}`);
+  if (s === 'sentinel' || s === 'sentinel-tls' || s === 'redis-replica') args.push('-e', `REDIS_HOST=${info.services.redis.ip}`, '-e', `REDIS_PORT=${info.services.redis.port}`);
   // SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for clients to go.
   if (s === 'postgres') args.push('--stop-signal', 'SIGINT');
   if (s === 'valkey' || s === 'valkey-sentinel') {

@@ -1,6 +1,6 @@
 """Connect to Redis from inside the horizon container with the container's redis-py: PING (and AUTH).
 
-Input (stdin JSON): {url, password?, tls?: redis-py's ssl_* arguments, sentinel?: {service, hosts: [[host, port]], password?},
+Input (stdin JSON): {url, password?, tls?: redis-py's ssl_* arguments (rediss:// only), sentinel?: {service, hosts: [[host, port]], password?},
                     cluster?: {nodes: [[host, port]]}, exists?: a key to look up}
 A cluster answers for its masters together: each must say cluster_state ok with all 16384 slots
 served, and the persistence reported is the weakest master's.
@@ -30,6 +30,10 @@ def main():
             sentinel_kwargs = {"socket_connect_timeout": 5, "socket_timeout": 5}
             if s.get("password"):
                 sentinel_kwargs["password"] = s["password"]
+            if req["url"].startswith("rediss:"):
+                # As the settings say it: TLS to the sentinels, and to the master they name.
+                sentinel_kwargs.update(req["tls"], ssl=True)
+                common["ssl"] = True
             db = int((req["url"].rsplit("/", 1)[-1] or "0")) if req["url"].count("/") >= 3 else 0
             sentinel = Sentinel([tuple(h) for h in s["hosts"]], sentinel_kwargs=sentinel_kwargs, **common)
             client = sentinel.master_for(s["service"], db=db, **common)

@@ -70,11 +70,30 @@ test('TLS: without tls_ca the system CAs are used; tls_check_hostname: false is 
   t.deepEqual(sslKwargs(target.tls!), { ssl_cert_reqs: 'required', ssl_check_hostname: false });
 });
 
-test('TLS settings with a plain redis:// URL, and rediss:// through Sentinel, are refused (not silently dropped)', (t) => {
+test('TLS settings with a plain redis:// URL are refused (not silently dropped); a key needs its certificate', (t) => {
   t.throws(() => redisTarget({ url: 'redis://r:6379/0', tlsCa: '/pki/ca.pem' }, undefined, undefined, CA), { message: /tls_ca is set but the Redis URL redis:\/\/r:6379\/0 is not TLS: use rediss:\/\// });
   t.throws(() => redisTarget({ url: 'redis://r:6379/0', tlsCheckHostname: true }, undefined), { message: /tls_check_hostname is set/ });
-  t.throws(() => redisTarget({ url: 'rediss://r:6380/0', sentinel: { service: 'm', hosts: ['s:26379'] } }, undefined), { message: /TLS \(rediss:\/\/\) through Sentinel is not supported/ });
+  t.throws(() => redisTarget({ url: 'redis://r:6379/0', tlsCert: '/etc/c.pem' }, undefined), { message: /tls_cert is set but the Redis URL/ });
+  t.throws(() => redisTarget({ url: 'rediss://r:6380/0', tlsKey: '/etc/k.pem' }, undefined), { message: /tls_key is set without tls_cert/ });
   t.is(redisTarget({ url: 'redis://r:6379/0' }, undefined).tls, undefined);
+});
+
+test('TLS: a client certificate and key are paths in the container, for the settings and the check alike', (t) => {
+  const target = redisTarget({ url: 'rediss://r:6380/0', tlsCert: '/etc/horizon/redis.crt', tlsKey: '/etc/horizon/redis.key' }, undefined);
+  const ssl = { ssl_cert_reqs: 'required', ssl_check_hostname: true, ssl_certfile: '/etc/horizon/redis.crt', ssl_keyfile: '/etc/horizon/redis.key' };
+  t.deepEqual((redisBlock(target)[1]![1] as { default: { OPTIONS: Record<string, unknown> } }).default.OPTIONS.CONNECTION_POOL_KWARGS, ssl);
+  t.deepEqual(redisInput(target).tls, ssl);
+});
+
+test('TLS through Sentinel: LOCATION names the service over redis://, ssl for the master\'s pool and the sentinels (with their password)', (t) => {
+  const target = redisTarget({ url: 'rediss://ignored:6380/2', tlsCa: '/pki/ca.pem', sentinel: { service: 'kolla', hosts: ['10.0.0.5:26380'] } }, 'pw', 'sp', CA);
+  const caches = redisBlock(target)[1]![1] as { default: { LOCATION: string; OPTIONS: Record<string, unknown> } };
+  const ssl = { ssl_cert_reqs: 'required', ssl_check_hostname: true, ssl_ca_data: CA };
+  t.is(caches.default.LOCATION, 'redis://kolla/2');
+  t.deepEqual(caches.default.OPTIONS.CONNECTION_POOL_KWARGS, { ssl: true, ...ssl });
+  t.deepEqual(caches.default.OPTIONS.SENTINEL_KWARGS, { ssl: true, ...ssl, password: 'sp' });
+  t.is(caches.default.OPTIONS.PASSWORD, 'pw');
+  t.deepEqual(redisInput(target).tls, ssl);
 });
 
 const tls = { caFile: '/pki/ca.pem', checkHostname: true };
@@ -85,6 +104,7 @@ const tlsCases: [string, string, RegExp | undefined][] = [
   ['a plain port', 'ConnectionError: Error 1 connecting to r:6379. [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:992).', /does not speak TLS on this port/],
   ['a plain Redis port (it waits for the rest of a command)', 'TimeoutError: Timeout connecting to server', /no TLS handshake within 5 s: is this the server's TLS port/],
   ['not a TLS error', 'AuthenticationError: invalid username-password pair', undefined],
+  ['the server wants a client certificate', 'ConnectionError: Error while reading from r:6380 : [SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required (_ssl.c:2648)', /asks for a client certificate: set tls_cert/],
 ];
 for (const [name, error, expected] of tlsCases) {
   test(`tlsProblem: ${name}`, (t) => {

@@ -119,6 +119,7 @@ test('Redis over TLS: the CA file is checked as it is typed, the name check is a
     [/^Redis password\?/, 'none'],
     [/^CA certificate that signed the server's/, join(dir, 'key.pem'), join(dir, 'ca.pem')],
     [/^Require the server's certificate to name redis\.example\? \(recommended\)$/, false],
+    [/^Client certificate, a path inside the horizon container/, ''],
   ]);
   const redis = await askRedis(s.ask, memcachedFleet, undefined, 'standalone');
   t.true(s.done());
@@ -130,18 +131,25 @@ test('Redis over TLS: the CA file is checked as it is typed, the name check is a
   await t.notThrowsAsync(resolveDesired(inv, {}));
 });
 
-test('Sentinel with a rediss:// URL is refused at the question (TLS through Sentinel is not supported yet)', async (t) => {
+test('Sentinel over TLS: the TLS questions, a client certificate as paths in the container (a relative one refused), all reaching the inventory', async (t) => {
   const s = scripted([
-    [/^Redis URL/, 'rediss://mymaster/0', 'redis://mymaster/0'],
+    [/^Redis URL/, 'rediss://mymaster/0'],
     [/^Redis password\?/, 'none'],
+    [/^CA certificate that signed the server's/, ''],
+    [/^Require the server's certificate to name the address it is reached at\? \(recommended\)$/, undefined],
+    [/^Client certificate, a path inside the horizon container/, 'redis.crt', '/etc/horizon/redis.crt'],
+    [/^Its private key inside the container/, '/etc/horizon/redis.key'],
     [/^Sentinel service \(master\) name$/, undefined],
-    [/^Sentinels, host:port/, '10.0.0.51:26379'],
+    [/^Sentinels, host:port/, '10.0.0.51:26380'],
     [/^Sentinel password\?/, 'none'],
   ]);
   const redis = await askRedis(s.ask, memcachedFleet, undefined, 'sentinel');
   t.true(s.done());
-  t.regex(s.refused[0]!, /TLS through Sentinel is not supported yet/);
-  t.is(redis.url, 'redis://mymaster/0');
+  t.is(s.refused.length, 1);
+  t.deepEqual(redis, { url: 'rediss://mymaster/0', tlsCert: '/etc/horizon/redis.crt', tlsKey: '/etc/horizon/redis.key', sentinel: { service: 'mymaster', hosts: ['10.0.0.51:26380'] } });
+  const inv = parseInventory(inventoryText({ ...base, backend: 'redis', redis }), '<guided>');
+  t.deepEqual([inv.session.redis?.tlsCert, inv.session.redis?.tlsKey], ['/etc/horizon/redis.crt', '/etc/horizon/redis.key']);
+  await t.notThrowsAsync(resolveDesired(inv, {}));
 });
 
 test('Redis Cluster: one node\'s URL, then the nodes (the URL\'s node offered), reaching the inventory', async (t) => {
