@@ -107,11 +107,26 @@ if (lab) {
       t.deepEqual(made.sessions!.filter(([k, value]) => read.found![k]![0] !== value).length, 0, `${h.name} reads every session carried out of Valkey`);
     }
 
+    const journal = (JSON.parse(away.stdout) as SwitchReport).journal!;
+    t.false(readFileSync(journal, 'utf8').includes(readFileSync(v.passwordFile, 'utf8').trim()), 'no secret in the journal');
     const back = await cli(['rollback', '-i', inv, '--state-dir', state, '--yes', '--json']);
     t.is(back.code, 0, back.stderr + back.stdout);
     t.is((JSON.parse(back.stdout) as RollbackReport).outcome, 'rolled-back');
     t.deepEqual((await fleetSnapshot(lab, [KOLLA, CUSTOM])).map((h) => h.files), kolla.map((h) => h.files), "every file byte-identical to Kolla's");
     for (const h of lab.hosts) t.is((await djangoSettings(h.container)).location, 'redis://kolla/0', `${h.name} is back on Kolla's Valkey Sentinel`);
+    const again = await cli(['rollback', '-i', inv, '--state-dir', state, '--run', (JSON.parse(away.stdout) as SwitchReport).runId!, '--yes', '--json']);
+    t.is((JSON.parse(again.stdout) as RollbackReport).outcome, 'already-rolled-back', 'a second rollback of the run does nothing');
+    t.deepEqual((await fleetSnapshot(lab, [KOLLA, CUSTOM])).map((h) => h.files), kolla.map((h) => h.files));
+
+    // Valkey standalone as a target: the plan names it from the server's own answer, in each container.
+    const standalone = labInventory(lab, scratch(), {
+      extra: ['session:', `  redis: { url: "redis://${v.ip}:${v.port}/0", password_file: "${v.passwordFile}" }`].join('\n'),
+    });
+    const planned = await cli(['plan', '-i', standalone, '--backend', 'redis', '--json']);
+    t.is(planned.code, 0, planned.stderr + planned.stdout);
+    for (const h of (JSON.parse(planned.stdout) as SwitchReport).hosts) {
+      t.regex(h.steps.find((s) => s.step === 'backend-reachable')?.detail ?? '', /^ok: Valkey (8|9)\.\d+\.\d+ \(master\) answered PING from the container/, h.host);
+    }
   });
 
   test.after.always(async () => {
