@@ -44,11 +44,14 @@ export const MATRIX = {
   'apply-redis-variants:sentinel': [],
   'apply-redis-variants:methods': [],
   'apply-redis-variants:refusals': ['zed'],
-  // TLS from each redis-py: 4.3 (bookworm, no name check by default) and Python 3.13's strict X.509 (trixie).
-  'apply-redis-variants:tls': ['zed', 'k2026'],
-  // Redis Cluster through sessionctl's own connection factory: redis-py 4.3 (bookworm) both ways;
-  // redis-py 6 in the venv (trixie) in the node-restart case's switch into the cluster.
-  'apply-redis-cluster': ['zed'],
+  // TLS from each redis-py: 4.3 (bookworm, no name check by default) with a client certificate;
+  // Python 3.13's strict X.509 and redis-py 6 (trixie) to the sentinels and the master they name
+  // (Kolla 2026.1 runs Valkey Sentinel).
+  'apply-redis-variants:tls': ['zed'],
+  'apply-redis-variants:tls-sentinel': ['k2026'],
+  // Redis Cluster through sessionctl's own connection factory: redis-py 6 in the venv (trixie) into
+  // the cluster with a node restarted, and out of it again; redis-py 4.3 (bookworm) in the full matrix.
+  'apply-redis-cluster': [],
   'apply-redis-cluster:node-restart': ['k2026'],
   'backend-pairs': [],
   // Sessions carried: zed into Redis and on into the database; k2026 out of Kolla's own Valkey
@@ -59,25 +62,29 @@ export const MATRIX = {
   'guide:switch': ['k2026'],
   'guide:cancel': ['zed'],
   guide: [],
-  // The automatic rollback after a failed health gate (restart on the restored settings) on current
-  // Kolla; the refusals, the lock, Ctrl-C and a full disk on zed.
-  'faults:core': ['k2026'],
+  // The automatic rollback after a failed health gate with --restart (recompress, the gate on 8080)
+  // in the full matrix: CI's rollbacks after a failed gate reload (reload:fault on k2026), its
+  // restart path is zed's Ctrl-C in the rolling restart. The refusals, the lock, Ctrl-C and a full disk on zed.
+  'faults:core': [],
   faults: ['zed'],
   'faults:more': [],
   // Issue 16: the Sentinel's master fails over mid-rollout (Kolla 2026.1 runs Valkey Sentinel).
   'faults:failover': ['k2026'],
-  'rollback:core': ['k2026'],
+  // apply then rollback byte for byte on k2026 runs in kolla-own-valkey (Kolla's own files).
+  'rollback:core': [],
   // Issue 15: a switch under load through HAProxy by graceful reloads (uWSGI workers one at a
   // time, Apache's graceful restart), and a reload the serving processes ignore, rolled back.
   // Apache's reload runs in every zed switch (the carry's hops, faults 5, library-origin); under load only in the full matrix.
   'reload:load': ['k2026'],
   'reload:fault': ['k2026'],
-  // A restart (--restart) behind HAProxy drains; the drain a failed restart leaves is undone. The
-  // restart path on uWSGI (recompress, the gate on 8080) runs in faults:core.
+  // A restart (--restart) behind HAProxy drains; the drain a failed restart leaves is undone.
   'reload:drain': [],
   'reload:drain-fault': [],
   rollback: [],
+  // The deploy host's per-host and shared files, Jinja, a reconfigure's no-change; the plan's diff of
+  // a first shared file (and a second run's no-change) in the full matrix.
   'kolla-override': ['k2026'],
+  'kolla-override:plan': [],
   'kolla-override:rollout-failure': [],
   'kolla-own-database': [],
   'kolla-own-valkey': ['k2026'],

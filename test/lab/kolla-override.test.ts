@@ -11,15 +11,15 @@ import { labReset, waitHorizonHealthy, type LabInfo } from './lab.js';
 import type { SwitchReport } from '../../src/report/types.js';
 
 const OVERRIDE = '/etc/kolla/config/horizon/_9999-custom-settings.py';
-const lab = labsFor('kolla-override')[0];
+const lab = labsFor('kolla-override', 'kolla-override:plan')[0];
 
 function inventory(lab: LabInfo, wheelhouse: string, hosts?: Record<string, Record<string, unknown>>): string {
   return redisInventory(lab, wheelhouse, { ...(hosts ? { hosts } : {}), extra: ['kolla: { deploy_host: dash1, config_dir: /etc/kolla/config }'] });
 }
 
-skipUnlessRuns(test, 'kolla-override');
+skipUnlessRuns(test, 'kolla-override', 'kolla-override:plan');
 if (lab) {
-  test.serial('deploy host: plan shows the override diff, apply writes it, a second run leaves it', async (t) => {
+  if (runs('kolla-override:plan', lab)) test.serial('deploy host: plan shows the override diff, apply writes it, a second run leaves it', async (t) => {
     await labReset(lab.name);
     const dash1 = lab.hosts[0]!.container;
     await onHost(dash1, ['rm', '-rf', '/etc/kolla/config']);
@@ -64,7 +64,7 @@ if (lab) {
     t.deepEqual([after[2]!.started, after[2]!.serving], [before[2]!.started, before[2]!.serving], 'host 3 was never restarted or reloaded');
   });
 
-  test.serial('deploy host: a per-host file where one exists, the shared file for the rest; the block renders through Jinja byte for byte, hostile password included', async (t) => {
+  if (runs('kolla-override', lab)) test.serial('deploy host: a per-host file where one exists, the shared file for the rest; the block renders through Jinja byte for byte, hostile password included', async (t) => {
     await labReset(lab.name);
     const [dash1, dash2, dash3] = lab.hosts.map((h) => h.container) as [string, string, string];
     const perHost = '/etc/kolla/config/horizon/dash2/_9999-custom-settings.py';
