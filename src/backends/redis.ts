@@ -54,6 +54,8 @@ export function sentinelHosts(hosts: (string | unknown[])[]): string[] {
  */
 export function redisBlock(t: RedisTarget): SettingsBlock {
   const options: Record<string, PyValue> = {};
+  // A Sentinel LOCATION is redis://service: ssl tells the Sentinel pool to speak TLS to the master.
+  const tls = t.tls && { ...(t.sentinel ? { ssl: true } : {}), ...sslKwargs(t.tls) };
   let location = t.url;
   if (t.sentinel) {
     const db = new URL(t.url).pathname.replace(/^\//, '') || '0';
@@ -65,15 +67,14 @@ export function redisBlock(t: RedisTarget): SettingsBlock {
     });
     // The sentinels get their own arguments (django-redis passes SENTINEL_KWARGS alone to them),
     // the master's connections the pool's: over TLS both, as SentinelManagedSSLConnection.
-    const toSentinels = { ...(t.tls ? { ssl: true, ...sslKwargs(t.tls) } : {}), ...(t.sentinel.password ? { password: t.sentinel.password } : {}) };
+    const toSentinels = { ...tls, ...(t.sentinel.password ? { password: t.sentinel.password } : {}) };
     if (Object.keys(toSentinels).length) options.SENTINEL_KWARGS = toSentinels;
   } else {
     options.CLIENT_CLASS = 'django_redis.client.DefaultClient';
     if (t.cluster) options.CLUSTER_NODES = t.cluster.nodes;
   }
   if (t.password) options.PASSWORD = t.password;
-  // A Sentinel LOCATION is redis://service: ssl tells the Sentinel pool to speak TLS to the master.
-  if (t.tls) options.CONNECTION_POOL_KWARGS = { ...(t.sentinel ? { ssl: true } : {}), ...sslKwargs(t.tls) };
+  if (tls) options.CONNECTION_POOL_KWARGS = tls;
   const block: SettingsBlock = [
     ['SESSION_ENGINE', SESSION_CACHE],
     ['CACHES', { default: { BACKEND: 'django_redis.cache.RedisCache', LOCATION: location, OPTIONS: options } }],
