@@ -1,7 +1,7 @@
 import { ExitCode, HostError, type ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
 import { selectHosts } from '../inventory/load.js';
-import { Fleet } from '../transport/fleet.js';
+import { Fleet, type Connections } from '../transport/fleet.js';
 import { HostFiles } from '../transport/hostfs.js';
 import type { SshOptions } from '../transport/ssh.js';
 import type { Engine, Shell } from '../transport/types.js';
@@ -39,6 +39,8 @@ export interface SwitchOptions extends BackendFlags {
   freshFacts?: boolean;
   /** apply journals the run under <stateDir>/runs/<runId>.jsonl (absent: no journal, e.g. in tests). */
   stateDir?: string;
+  /** The hosts' connections (default: SSH to the inventory's hosts; unit tests hand in fake hosts). */
+  connections?: Connections;
 }
 
 export const LOGOUT_WARNING = 'Switching the session backend logs every Horizon user out (their sessions stay in the old backend).';
@@ -211,7 +213,7 @@ function openRun(inventory: Inventory, hosts: HostConfig[], desired: Desired, pl
     ...(journal ? { journal } : {}),
   };
   const report: SwitchReport = { runId: id, mode: opts.mode, backend: desired.target.name, playbook: playbook.file, outcome: 'planned', hosts: [], fleet: [], warnings: [...desired.warnings], ...(journal ? { journal: journal.file } : {}) };
-  return { info, journal, emit, results, report, fleet: new Fleet(inventory.hosts, opts.ssh) };
+  return { info, journal, emit, results, report, fleet: opts.connections ?? new Fleet(inventory.hosts, opts.ssh) };
 }
 
 /**
@@ -221,7 +223,7 @@ function openRun(inventory: Inventory, hosts: HostConfig[], desired: Desired, pl
  * process; the preflight and patch steps use their answers. `locked` gets every lock taken.
  */
 async function lockAndGather(
-  fleet: Fleet,
+  fleet: Connections,
   hosts: HostConfig[],
   desired: Desired,
   run: RunInfo,
@@ -246,7 +248,7 @@ async function lockAndGather(
 }
 
 /** The steps' contexts: each host's facts with its engine and files, and the deploy host when the inventory names one. */
-async function connect(fleet: Fleet, inventory: Inventory, facts: HostFacts[], info: RunInfo): Promise<FleetContext> {
+async function connect(fleet: Connections, inventory: Inventory, facts: HostFacts[], info: RunInfo): Promise<FleetContext> {
   const balancers = inventory.loadbalancer && (await gatherBalancers(inventory.loadbalancer, (name) => fleet.engine(name)));
   const run: RunInfo = balancers ? { ...info, balancers } : info;
   const hosts = await Promise.all(

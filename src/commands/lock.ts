@@ -1,7 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import { detailFor } from '../errors.js';
 import type { HostConfig } from '../inventory/types.js';
-import type { Fleet } from '../transport/fleet.js';
+import type { Connections } from '../transport/fleet.js';
 import { HOST_BACKUPS_DIR, HostFiles, type LockAndRead, type LockHolder } from '../transport/hostfs.js';
 
 /** Who is running sessionctl, for locks and journals. */
@@ -26,7 +26,7 @@ export function whoHolds(host: string, holder: Record<string, unknown>): string 
  * (the files the run may patch) and the room for backups. An unreachable host answers nothing:
  * its facts carry the error.
  */
-export async function lockHost(fleet: Fleet, host: HostConfig, mode: 'plan' | 'apply', holder: LockHolder, paths: string[] = []): Promise<LockAnswer> {
+export async function lockHost(fleet: Connections, host: HostConfig, mode: 'plan' | 'apply', holder: LockHolder, paths: string[] = []): Promise<LockAnswer> {
   let files: HostFiles;
   try {
     files = new HostFiles(await fleet.ssh(host));

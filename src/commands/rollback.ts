@@ -1,7 +1,7 @@
 import { gatherBalancers } from '../facts/balancers.js';
 import { ConfigError, ExitCode, HostUnreachableError, SessionctlError, type ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
-import { Fleet } from '../transport/fleet.js';
+import { Fleet, type Connections } from '../transport/fleet.js';
 import { HostFiles } from '../transport/hostfs.js';
 import type { SshOptions } from '../transport/ssh.js';
 import { Journal } from '../journal/journal.js';
@@ -30,6 +30,8 @@ export interface RollbackOptions {
   /** Asked once the plan is shown; false = stop with nothing changed. */
   confirm: (planned: RollbackReport) => Promise<boolean>;
   log: (host: string | null, line: string) => void;
+  /** The hosts' connections (default: SSH to the inventory's hosts; unit tests hand in fake hosts). */
+  connections?: Connections;
 }
 
 /**
@@ -56,7 +58,7 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
     return h;
   });
   const playbook = await loadPlaybook(run.header.backend, STEPS);
-  const fleet = new Fleet(inventory.hosts, opts.ssh);
+  const fleet = opts.connections ?? new Fleet(inventory.hosts, opts.ssh);
   const lockId = newRunId();
   const locked: HostConfig[] = [];
   try {
