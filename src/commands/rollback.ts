@@ -75,8 +75,8 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
     const holders: string[] = [];
     for (const [i, lock] of (await Promise.all(hosts.map((h) => lockHost(fleet, h, 'apply', holder)))).entries()) {
       const name = hosts[i]!.name;
-      if (lock.held) locked.push(hosts[i]!);
-      else holders.push(lock.holder ? whoHolds(name, lock.holder) : `${name}: could not take the lock${lock.error ? `: ${lock.error}` : ''}`);
+      if (lock.asked) locked.push(hosts[i]!);
+      if (!lock.held) holders.push(lock.holder ? whoHolds(name, lock.holder) : `${name}: could not take the lock${lock.error ? `: ${lock.error}` : ''}`);
     }
     if (holders.length) throw new SessionctlError(`not locked, nothing changed: ${holders.join('; ')}`, ExitCode.hostFailed);
 

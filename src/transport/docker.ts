@@ -5,9 +5,10 @@ import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { CommandError, HostError } from '../errors.js';
 import type { SshConnection } from './ssh.js';
-import { tail } from './ssh.js';
+import { excerpt, tail } from './ssh.js';
 import type { ContainerExecOptions, ContainerInfo, Engine, ExecResult } from './types.js';
 import { shellJoin } from '../util/quote.js';
+import { an, kindOf } from '../util/kind.js';
 
 const DOCKER_SOCKET = '/var/run/docker.sock';
 
@@ -168,8 +169,14 @@ class SudoCliEngine implements Engine {
       if (/no such (object|container)/i.test(res.stderr.toString())) return null;
       throw new CommandError(this.conn.name, res.display, res.code, tail(res.stderr));
     }
-    const parsed = JSON.parse(res.stdout.toString()) as Docker.ContainerInspectInfo[];
-    return parsed[0] ? fromInspect(parsed[0]) : null;
+    const text = res.stdout.toString('utf8');
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (!Array.isArray(parsed)) throw new Error(`${an(kindOf(parsed))}, not a list`);
+      return parsed[0] ? fromInspect(parsed[0] as Docker.ContainerInspectInfo) : null;
+    } catch (err) {
+      throw new HostError(this.conn.name, `the answer of ${res.display} is malformed: ${(err as Error).message}; it began: ${excerpt(text)}`);
+    }
   }
 
   exec(container: string, argv: string[], opts: ContainerExecOptions = {}): Promise<ExecResult> {
@@ -191,8 +198,17 @@ class SudoCliEngine implements Engine {
 
 }
 
-/** Pure: the fields we use from `docker inspect`. */
+/** Pure: the fields we use from `docker inspect`; throws naming the first field of the wrong kind. */
 export function fromInspect(i: Docker.ContainerInspectInfo): ContainerInfo {
+  if (kindOf(i) !== 'object') throw new Error(`the container is ${an(kindOf(i))}, not an object`);
+  for (const [key, want] of [['Id', 'string'], ['Name', 'string'], ['Image', 'string']] as const) {
+    if (kindOf(i[key]) !== want) throw new Error(`'${key}' is ${an(kindOf(i[key]))}, not ${an(want)}`);
+  }
+  for (const [key, want] of [['Config', 'object'], ['State', 'object'], ['Mounts', 'array']] as const) {
+    if (i[key] != null && kindOf(i[key]) !== want) throw new Error(`'${key}' is ${an(kindOf(i[key]))}, not ${an(want)}`);
+  }
+  const mount = (i.Mounts ?? []).find((m) => kindOf(m) !== 'object');
+  if (mount !== undefined) throw new Error(`'Mounts' holds ${an(kindOf(mount))}, not only objects`);
   return {
     id: i.Id,
     name: i.Name.replace(/^\//, ''),

@@ -305,3 +305,10 @@ export function tail(buf: Buffer, lines = 12): string {
   const text = masker.mask(buf.toString('utf8').trimEnd());
   return text.split('\n').slice(-lines).join('\n');
 }
+
+/** The start of a host's answer for an error: masked, on one line, short. */
+export function excerpt(text: string, max = 160): string {
+  const flat = masker.mask(text).replace(/\s+/g, ' ').trim();
+  if (!flat) return '(nothing)';
+  return flat.length > max ? `${flat.slice(0, max)}...` : flat;
+}
