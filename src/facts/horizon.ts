@@ -110,8 +110,8 @@ const SCRIPT_LIBRARIES: Record<string, string[]> = {
   'steps/python/reload.py': ['facts/python/overlay.py', 'facts/python/web_server.py'],
 };
 
-/** Who runs a script in the container (default: the image's user) and how long it may take. */
-export type RunAs = Pick<ContainerExecOptions, 'user' | 'timeoutMs'>;
+/** Who runs a script in the container (default: the image's user), how long it may take, how much it may print. */
+export type RunAs = Pick<ContainerExecOptions, 'user' | 'timeoutMs' | 'maxStdoutBytes'>;
 
 /**
  * Run a Python script shipped under src/ inside the container, JSON in on stdin. `script` is its

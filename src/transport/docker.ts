@@ -1,13 +1,14 @@
 import http from 'node:http';
 import { inspect } from 'node:util';
 import type { Duplex } from 'node:stream';
-import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { CommandError, HostError } from '../errors.js';
 import type { SshConnection } from './ssh.js';
 import { excerpt, tail } from './ssh.js';
 import type { ContainerExecOptions, ContainerInfo, Engine, ExecResult } from './types.js';
+import { MAX_STDOUT_BYTES, OutputCollector, dockerDemux } from './output.js';
 import { shellJoin } from '../util/quote.js';
+import { masker } from '../util/secret.js';
 import { an, kindOf } from '../util/kind.js';
 
 const DOCKER_SOCKET = '/var/run/docker.sock';
@@ -101,25 +102,25 @@ class ApiEngine implements Engine {
         ...(opts.env ? { Env: Object.entries(opts.env).map(([k, v]) => `${k}=${v}`) } : {}),
       });
       const stream = (await exec.start({ hijack: true, stdin: withStdin })) as Duplex;
-      const out: Buffer[] = [];
-      const errb: Buffer[] = [];
-      const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
-      const stderr = new PassThrough().on('data', (c: Buffer) => errb.push(c));
-      this.docker.modem.demuxStream(stream, stdout, stderr);
       const timeoutMs = opts.timeoutMs ?? this.conn.host.commandTimeout * 1000;
-      await new Promise<void>((resolve, reject) => {
+      const output = await new Promise<OutputCollector>((resolve, reject) => {
+        const collected = new OutputCollector(opts.maxStdoutBytes ?? MAX_STDOUT_BYTES, () => {
+          // Stop reading: drop the stream (the exec's channel) and fail now.
+          clearTimeout(timer);
+          stream.destroy();
+          reject(collected.capError(this.conn.name, masker.mask(display), tail(collected.result().stderr)));
+        });
         const timer = setTimeout(() => {
           stream.destroy();
           reject(new CommandError(this.conn.name, display, null, '', `timed out after ${timeoutMs / 1000}s`));
         }, timeoutMs);
-        stream.on('end', () => {
+        stream.on('data', dockerDemux(collected));
+        const done = () => {
           clearTimeout(timer);
-          resolve();
-        });
-        stream.on('close', () => {
-          clearTimeout(timer);
-          resolve();
-        });
+          resolve(collected);
+        };
+        stream.on('end', done);
+        stream.on('close', done);
         stream.on('error', (e) => {
           clearTimeout(timer);
           reject(e);
@@ -128,7 +129,7 @@ class ApiEngine implements Engine {
         if (withStdin) stream.end(opts.stdin);
       });
       const info = await exec.inspect();
-      return { code: info.ExitCode ?? null, stdout: Buffer.concat(out), stderr: Buffer.concat(errb), display };
+      return { code: info.ExitCode ?? null, ...output.result(), display };
     } catch (err) {
       if (err instanceof CommandError) throw err;
       throw this.wrap(err, display);
@@ -189,6 +190,7 @@ class SudoCliEngine implements Engine {
       sudo: true,
       ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.maxStdoutBytes !== undefined ? { maxStdoutBytes: opts.maxStdoutBytes } : {}),
     });
   }
 
