@@ -6,7 +6,7 @@ import { HostFiles } from '../transport/hostfs.js';
 import type { SshOptions } from '../transport/ssh.js';
 import { Journal } from '../journal/journal.js';
 import { newRunId } from '../journal/paths.js';
-import { listRuns, readRunById } from '../journal/read.js';
+import { checkStateDir, listRuns, readRunById } from '../journal/read.js';
 import { rolledBack } from '../journal/run.js';
 import { pickRun } from '../journal/rollback-plan.js';
 import { loadPlaybook } from '../playbook/load.js';
@@ -39,6 +39,7 @@ export interface RollbackOptions {
  * The undo is the runner's own (runner/undo.ts), fed from the journal instead of the run's memory.
  */
 export async function rollback(inventory: Inventory, opts: RollbackOptions): Promise<{ report: RollbackReport; exitCode: ExitCodeValue }> {
+  checkStateDir(opts.stateDir);
   const run = opts.runId ? readRunById(opts.stateDir, opts.runId) : pickRun(listRuns(opts.stateDir));
   const report: RollbackReport = { runId: run?.header.runId ?? null, journal: run?.file ?? null, outcome: 'nothing-to-roll-back', message: '', files: [], hosts: [], refusals: [] };
   if (!run) {

@@ -1,8 +1,18 @@
-/** `sessionctl rollback`'s report: each undo's result lands on the file (or restart) it belongs to. */
+/** `sessionctl rollback`: each undo's result in the report, and what it refuses to act on. */
 import test from 'ava';
-import { resultKey, viewOf } from '../../../src/commands/rollback.js';
-import type { FileRecord } from '../../../src/journal/records.js';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, renameSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resultKey, rollback, viewOf } from '../../../src/commands/rollback.js';
+import { ConfigError } from '../../../src/errors.js';
+import { Journal } from '../../../src/journal/journal.js';
+import { journalFile } from '../../../src/journal/paths.js';
+import type { FileRecord, RestartRecord } from '../../../src/journal/records.js';
+import { backupPath } from '../../../src/steps/file-undo.js';
 import type { UndoEntry } from '../../../src/steps/types.js';
+import { fakeConnections, inventory } from '../steps/fakes.js';
 
 const file = (path: string): FileRecord => ({ type: 'file', host: 'deploy', role: 'deploy-override', path, backup: `/b/${path}`, before: null, after: 'a'.repeat(64) });
 
@@ -27,3 +37,60 @@ test('a deploy host with only overrides: every file listed, nothing to restart',
   t.deepEqual(view.hosts.map((h) => [h.host, h.restart]), [['deploy', false]]);
   t.deepEqual(view.refusals, []);
 });
+
+/*
+ * `sessionctl rollback` on journals on disk and fake hosts: what a forged journal or a state dir
+ * someone else could write to makes it do (nothing), and that the journal sessionctl writes is undone.
+ */
+const RUN = '20260101T120000-abcdef';
+const OVERRIDE = '/etc/kolla/config/horizon/_9999-custom-settings.py';
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** A state dir with one run that wrote `records` (default: the deploy host's override, as the run writes it). */
+function stateWith(records: Partial<FileRecord | RestartRecord>[] = [{}], id = RUN): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rollback-test-'));
+  const journal = Journal.create(journalFile(dir, id));
+  journal.append({ type: 'header', version: 1, runId: id, startedAt: '2026-01-01T12:00:00Z', by: 'op@laptop', inventory: { path: '/inv.yaml', sha256: null }, backend: 'redis', where: 'Redis', playbook: 'redis.yaml', hosts: ['dash1', 'dash2'] });
+  for (const r of records) {
+    if (r.type === 'restart') journal.append(r as RestartRecord);
+    else journal.append({ type: 'file', host: 'dash1', role: 'deploy-override', path: OVERRIDE, backup: backupPath(id, OVERRIDE), before: sha('old'), after: sha('new'), ...r } as FileRecord);
+  }
+  journal.append({ type: 'outcome', outcome: 'applied', endedAt: '2026-01-01T12:01:00Z' });
+  return dir;
+}
+
+/** Roll back over fake hosts where every file, at any path, has the run's bytes and every backup, anywhere, the old ones. */
+async function rollBack(stateDir: string, log: string[]) {
+  const anyPath = new Proxy({} as Record<string, string>, { get: (_, p) => (typeof p === 'string' ? 'new' : undefined), has: () => true });
+  const anyBackup = new Proxy({} as Record<string, string | null>, { get: (_, p) => (typeof p === 'string' ? 'old' : undefined), has: () => true });
+  const inv = inventory(2, 'kolla: { deploy_host: dash1, config_dir: /etc/kolla/config }');
+  return rollback(inv, {
+    stateDir,
+    force: false,
+    ssh: { acceptNewHostKeys: false },
+    healthTimeout: 5,
+    confirm: async () => true,
+    log: () => undefined,
+    connections: fakeConnections({ dash1: { files: anyPath, backups: anyBackup }, dash2: { files: anyPath, backups: anyBackup } }, log),
+  });
+}
+
+const SPOILED: [string, (dir: string) => void, RegExp][] = [
+  ['a symlinked runs/', (dir) => {
+    renameSync(join(dir, 'runs'), join(dir, 'elsewhere'));
+    symlinkSync(join(dir, 'elsewhere'), join(dir, 'runs'));
+  }, /the state dir's runs folder .*\/runs is a symlink: a journal there may not be sessionctl's own, so rollback will not act on it/],
+  ['a world-writable state dir', (dir) => chmodSync(dir, 0o777), /the state dir .* is writable by its group and others \(mode 0777\).*chmod go-w/],
+  ['a group-writable runs/', (dir) => chmodSync(join(dir, 'runs'), 0o770), /runs folder .* is writable by its group \(mode 0770\)/],
+  ['a FIFO in runs/', (dir) => execFileSync('mkfifo', [journalFile(dir, '20260102T120000-ffffff')]), /20260102T120000-ffffff\.jsonl is a FIFO \(named pipe\), not a regular file/],
+];
+
+for (const [what, spoil, message] of SPOILED) {
+  test(`${what} is refused before any journal is read or host touched`, async (t) => {
+    const dir = stateWith();
+    spoil(dir);
+    const log: string[] = [];
+    await t.throwsAsync(rollBack(dir, log), { instanceOf: ConfigError, message });
+    t.deepEqual(log, []);
+  });
+}
