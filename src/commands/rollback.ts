@@ -11,7 +11,8 @@ import { rolledBack } from '../journal/run.js';
 import { pickRun } from '../journal/rollback-plan.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { STEPS } from '../steps/index.js';
-import { undoEntriesOf } from '../steps/journaled.js';
+import { doubtError, journalDoubts, undoEntriesOf } from '../steps/journaled.js';
+import { KOLLA_CONFIG_MOUNT } from '../facts/horizon.js';
 import type { UndoEntry, UndoTarget } from '../steps/types.js';
 import type { FileRecord } from '../journal/records.js';
 import { applyUndo, planUndo, type UndoPlanned, type UndoRun } from '../runner/undo.js';
@@ -53,6 +54,10 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
     return { report, exitCode: ExitCode.ok };
   }
 
+  // Nothing a journal names is touched before it is known to be what this inventory's run could write.
+  const doubts = journalDoubts(run, inventory);
+  if (doubts.some((d) => !d.askMount)) throw doubtError(run, doubts.filter((d) => !d.askMount));
+
   const hosts = [...new Set(run.files.map((f) => f.host))].map((name) => {
     const h = inventory.hosts.find((c) => c.name === name);
     if (!h) throw new ConfigError(`run ${run.header.runId} touched host '${name}', which is not in ${inventory.file}; use the inventory of that run (${run.header.inventory.path})`);
@@ -68,6 +73,17 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
     for (const host of hosts) {
       const files = new HostFiles(await fleet.ssh(host));
       targets.set(host.name, { name: host.name, host, files, ...(settingsHosts.has(host.name) ? { engine: await fleet.engine(host) } : {}) });
+    }
+    if (doubts.length) {
+      // A settings file outside config_dir: the patch step writes where the container mounts Kolla's config from.
+      const mounts = new Map<string, string | null>();
+      for (const name of new Set(doubts.map((d) => d.askMount!))) {
+        const t = targets.get(name)!;
+        const info = await t.engine!.inspect(t.host!.container);
+        mounts.set(name, info?.mounts.find((m) => m.destination === KOLLA_CONFIG_MOUNT)?.source ?? null);
+      }
+      const left = journalDoubts(run, inventory, mounts);
+      if (left.length) throw doubtError(run, left);
     }
     // A run that lost a host mid-way could not release that host's lock; once the run has ended
     // (its outcome is journaled) that lock is stale. unlock() only removes a lock this run holds.

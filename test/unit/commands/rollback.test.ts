@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, renameSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resultKey, rollback, viewOf } from '../../../src/commands/rollback.js';
-import { ConfigError } from '../../../src/errors.js';
+import { ConfigError, JournalError } from '../../../src/errors.js';
 import { Journal } from '../../../src/journal/journal.js';
 import { journalFile } from '../../../src/journal/paths.js';
 import type { FileRecord, RestartRecord } from '../../../src/journal/records.js';
@@ -74,6 +74,38 @@ async function rollBack(stateDir: string, log: string[]) {
     connections: fakeConnections({ dash1: { files: anyPath, backups: anyBackup }, dash2: { files: anyPath, backups: anyBackup } }, log),
   });
 }
+
+const FORGED: [string, Partial<FileRecord | RestartRecord>, RegExp][] = [
+  ['a path it never patches', { path: '/etc/shadow', backup: backupPath(RUN, '/etc/shadow') }, /:2: \/etc\/shadow is not an override sessionctl writes on the deploy host/],
+  ['a settings path outside config_dir', { role: 'settings', host: 'dash2', path: '/root/.ssh/authorized_keys', backup: backupPath(RUN, '/root/.ssh/authorized_keys') }, /:2: \/root\/.ssh\/authorized_keys is not a settings file sessionctl patches on dash2 \(\/etc\/kolla\/horizon\/_9999-custom-settings.py, \/etc\/kolla\/horizon\/custom_local_settings\)/],
+  ["a path with '..'", { path: '/etc/kolla/config/horizon/../../../etc/shadow' }, /:2: the path "\/etc\/kolla\/config\/horizon\/..\/..\/..\/etc\/shadow" is not a plain absolute path/],
+  ["a backup outside the run's folder", { backup: '/tmp/planted' }, /:2: the backup \/tmp\/planted is outside this run's backup folder \/var\/lib\/sessionctl\/backups\/20260101T120000-abcdef\//],
+  ["a backup with '..'", { backup: `/var/lib/sessionctl/backups/${RUN}/../20251231T000000-aaaaaa/x` }, /:2: the backup .* is not a plain absolute path \(no '.' or '..' parts\)/],
+  ["another file's backup", { backup: `/var/lib/sessionctl/backups/${RUN}/%etc%shadow` }, /:2: the backup .*%etc%shadow is not the one this run makes of \/etc\/kolla\/config\/horizon\/_9999-custom-settings.py/],
+  ['an override on a host that is not the deploy host', { host: 'dash2' }, /:2: a deploy host override on dash2, but the deploy host is dash1/],
+  ["a restart of another container", { type: 'restart', host: 'dash1', container: 'mariadb', stage: 'apply' }, /:2: a restart of container 'mariadb' on dash1, whose Horizon container is 'horizon'/],
+];
+
+for (const [what, record, message] of FORGED) {
+  test(`a forged record (${what}) is refused with its line, nothing restored (the record as written is restored)`, async (t) => {
+    const log: string[] = [];
+    await t.throwsAsync(rollBack(stateWith(record.type === 'restart' ? [record, {}] : [record]), log), { instanceOf: JournalError, message });
+    t.deepEqual(log.filter((l) => /^(restore|write)/.test(l)), []);
+    const { report } = await rollBack(stateWith(), log);
+    t.is(report.outcome, 'rolled-back');
+    t.deepEqual(log.filter((l) => l.startsWith('restore')), [`restore dash1 ${OVERRIDE}`]);
+  });
+}
+
+test('a settings file outside config_dir is looked for where the container mounts Kolla\'s config from, and refused when it is not there', async (t) => {
+  const log: string[] = [];
+  const path = '/srv/elsewhere/_9999-custom-settings.py';
+  await t.throwsAsync(rollBack(stateWith([{ role: 'settings', host: 'dash2', path, backup: backupPath(RUN, path) }]), log), {
+    instanceOf: JournalError,
+    message: /:2: \/srv\/elsewhere\/_9999-custom-settings.py is not a settings file sessionctl patches on dash2 \(.*, the container mounting \/etc\/kolla\/horizon\)/,
+  });
+  t.deepEqual(log.filter((l) => /^(restore|write)/.test(l)), []);
+});
 
 const SPOILED: [string, (dir: string) => void, RegExp][] = [
   ['a symlinked runs/', (dir) => {
