@@ -2,7 +2,7 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, renameSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resultKey, rollback, viewOf } from '../../../src/commands/rollback.js';
@@ -47,8 +47,12 @@ const OVERRIDE = '/etc/kolla/config/horizon/_9999-custom-settings.py';
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** A state dir with one run that wrote `records` (default: the deploy host's override, as the run writes it). */
+const dirs: string[] = [];
+test.after.always(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
 function stateWith(records: Partial<FileRecord | RestartRecord>[] = [{}], id = RUN): string {
   const dir = mkdtempSync(join(tmpdir(), 'rollback-test-'));
+  dirs.push(dir);
   const journal = Journal.create(journalFile(dir, id));
   journal.append({ type: 'header', version: 1, runId: id, startedAt: '2026-01-01T12:00:00Z', by: 'op@laptop', inventory: { path: '/inv.yaml', sha256: null }, backend: 'redis', where: 'Redis', playbook: 'redis.yaml', hosts: ['dash1', 'dash2'] });
   for (const r of records) {

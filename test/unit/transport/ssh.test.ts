@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +91,7 @@ async function hostileHost(t: { teardown(fn: () => void): void }) {
     conn.close();
     for (const client of clients) client.end();
     server.close();
+    rmSync(dir, { recursive: true, force: true });
   });
   return { conn, served };
 }
