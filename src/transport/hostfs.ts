@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { HostError } from '../errors.js';
 import { asset } from '../util/assets.js';
-import { tail } from './ssh.js';
+import { excerpt, tail } from './ssh.js';
 import type { Shell } from './types.js';
 
 /** A file's exact state on a host. */
@@ -33,7 +33,13 @@ export class HostFiles {
     if (res.code !== 0) {
       throw new HostError(this.shell.name, `file operation '${String(request.op)}' failed (exit ${res.code}):\n${tail(res.stderr)}`);
     }
-    const answer = JSON.parse(res.stdout.toString('utf8')) as T & { error?: string; message?: string };
+    let answer: T & { error?: string; message?: string };
+    try {
+      answer = JSON.parse(res.stdout.toString('utf8')) as T & { error?: string; message?: string };
+    } catch (err) {
+      throw new HostError(this.shell.name, `file operation '${String(request.op)}' answered no JSON (${(err as Error).message}): ${excerpt(res.stdout.toString('utf8'))}`);
+    }
+    if (answer === null || typeof answer !== 'object') throw new HostError(this.shell.name, `file operation '${String(request.op)}' answered ${excerpt(res.stdout.toString('utf8'))}, not a JSON object`);
     if (answer.error) throw new HostError(this.shell.name, answer.message ?? answer.error);
     return answer;
   }

@@ -1,6 +1,7 @@
 /** `sessionctl history` from journals on disk: summaries, newest first, a corrupt journal listed with its error. */
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { history, runDetail } from '../../../src/commands/history.js';
@@ -44,4 +45,14 @@ test('one run: files with backup and hashes; a damaged or unknown run is an erro
   t.throws(() => runDetail(dir, '20260103T120000-bbbbbb'), { instanceOf: JournalError, message: /\.jsonl:2: truncated/ });
   t.throws(() => runDetail(dir, '../../etc/passwd'), { instanceOf: JournalError, message: /not a run id/ });
   t.throws(() => runDetail(dir, '20260109T120000-cccccc'), { instanceOf: JournalError, message: /cannot read/ });
+});
+
+test('a FIFO or a symlink named like a journal is listed as unreadable, never opened (a FIFO would block the read for ever)', (t) => {
+  const dir = stateWithRuns();
+  execFileSync('mkfifo', [journalFile(dir, '20260104T120000-cccccc')]);
+  symlinkSync(journalFile(dir, '20260101T120000-aaaaaa'), journalFile(dir, '20260105T120000-dddddd'));
+  const errors = Object.fromEntries(history(dir).runs.map((r) => [r.id, 'error' in r ? r.error : 'read']));
+  t.regex(errors['20260104T120000-cccccc']!, /20260104T120000-cccccc\.jsonl: a FIFO \(named pipe\), not a regular file: refusing to read it as a run journal$/);
+  t.regex(errors['20260105T120000-dddddd']!, /20260105T120000-dddddd\.jsonl: a symlink, not a regular file/);
+  t.is(errors['20260101T120000-aaaaaa'], 'read');
 });

@@ -112,6 +112,26 @@ test('fromInspect: a container without a healthcheck has health none', (t) => {
   t.is(info.state, 'exited');
 });
 
+test('parseProbeOutput names what is malformed in a hostile answer (never a TypeError later)', (t) => {
+  const cases: [string, RegExp][] = [
+    ['SESSIONCTL-FACTS {"python": "3.1\n', /^the facts line is not JSON \(/],
+    ['SESSIONCTL-FACTS null\n', /^the facts line is null, not an object$/],
+    ['SESSIONCTL-FACTS [1]\n', /^the facts line is an array, not an object$/],
+    [probeLine({ python: '3', kolla_config_files: 5 }), /^'kolla_config_files' is a number, not an array$/],
+    [probeLine({ python: '3', costly: { modules: 'x' } }), /^'modules' is a string, not an object$/],
+    [probeLine({ python: '3', web_server: { kind: 'uwsgi', listen: 'x' } }), /^'web_server.listen' is a string, not an array$/],
+    [probeLine({ python: '3', settings: { cache: [] } }), /^'settings.cache' is an array, not an object$/],
+  ];
+  for (const [out, message] of cases) t.throws(() => parseProbeOutput(out), { message }, out);
+});
+
+test('fromInspect names the field of the wrong kind in a hostile answer', (t) => {
+  t.throws(() => fromInspect(null as never), { message: 'the container is null, not an object' });
+  t.throws(() => fromInspect({ Id: 'a', Name: 5, Image: 'i' } as never), { message: "'Name' is a number, not a string" });
+  t.throws(() => fromInspect({ Id: 'a', Name: '/h', Image: 'i', State: 'running' } as never), { message: "'State' is a string, not an object" });
+  t.throws(() => fromInspect({ Id: 'a', Name: '/h', Image: 'i', Mounts: [null] } as never), { message: "'Mounts' holds null, not only objects" });
+});
+
 test('parseProbeOutput: a wait that never saw a 200 carries only the login page answer', (t) => {
   const facts = parseProbeOutput(probeLine({ login_page: { status: 'ConnectionRefusedError: [Errno 111]', seconds: 15 } }));
   t.deepEqual(facts.loginPage, { status: 'ConnectionRefusedError: [Errno 111]', seconds: 15 });
