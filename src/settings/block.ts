@@ -117,8 +117,13 @@ function dominantEnding(lines: Line[]): Line['eol'] {
   return best;
 }
 
-/** Pure: a unified diff of a settings file (empty string when nothing changes). */
+/**
+ * Pure: a unified diff of a settings file (empty string when nothing changes). A lone CR is shown
+ * as `␍` ending its line: the diff then has the lines Python sees, and a terminal does not print
+ * the text after a CR over the text before it.
+ */
 export function unifiedDiff(path: string, before: string, after: string): string {
   if (before === after) return '';
-  return createTwoFilesPatch(`${path} (now)`, `${path} (after sessionctl)`, before, after, undefined, undefined, { context: 3 });
+  const shown = (text: string) => text.replace(/\r(?!\n)/g, '␍\n');
+  return createTwoFilesPatch(`${path} (now)`, `${path} (after sessionctl)`, shown(before), shown(after), undefined, undefined, { context: 3 });
 }

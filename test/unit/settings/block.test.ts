@@ -162,3 +162,12 @@ test("locate.py and the patch count lines alike: with every kind of ending, Pyth
   const values = execFileSync('python3', ['-c', 'import sys, json; ns = {}; exec(sys.stdin.read(), ns); print(json.dumps([ns["SECRET_KEY"], ns["X"]]))'], { input: patched }).toString();
   t.deepEqual(JSON.parse(values), ['k2', [1, 2]]);
 });
+
+test('the diff of a file with a lone CR shows the lines Python sees, the CR as ␍, so no line hides another in a terminal', (t) => {
+  const original = "# keys\rSESSION_ENGINE = 'db'\nSECRET_KEY = 'k'\n";
+  const d = unifiedDiff('/f', original, patch(original).text);
+  t.regex(d, /^ # keys␍$/m);
+  t.regex(d, new RegExp(`^-SESSION_ENGINE = 'db'$\\n^\\+${NEUTRALISED}SESSION_ENGINE = 'db'$`, 'm'));
+  t.regex(d, /^ SECRET_KEY = 'k'$/m);
+  t.false(d.includes('\r'));
+});
