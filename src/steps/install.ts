@@ -10,7 +10,6 @@ import { sessionModules, type LibraryAnswer } from '../facts/libraries.js';
 import { tail } from '../transport/ssh.js';
 import { hostStep, type HostContext } from './types.js';
 
-const WHEELHOUSE_IN_CONTAINER = '/tmp/sessionctl-wheelhouse';
 const INSTALL_TIMEOUT_MS = 600_000;
 
 function requirement(ctx: HostContext, library: ClientLibrary): string {
@@ -44,7 +43,10 @@ async function installPip(ctx: HostContext, req: string): Promise<void> {
   await execIn(ctx, [...argv, req], 'pip install');
 }
 
-/** Offline: copy the wheels into the container over this host's connection, then pip --no-index. */
+/**
+ * Offline: the wheels go into the container over this host's connection, into a private folder
+ * wheelhouse.py makes for this run (as root) and removes after pip --no-index.
+ */
 async function installWheelhouse(ctx: HostContext, req: string): Promise<void> {
   const dir = ctx.run.desired.install.wheelhouse;
   if (!dir) throw new HostError(ctx.host.name, 'install.method is wheelhouse but no wheelhouse folder is set (--wheelhouse PATH)');
@@ -53,22 +55,14 @@ async function installWheelhouse(ctx: HostContext, req: string): Promise<void> {
   // One exec carries every wheel (name -> base64 on stdin): no file name or byte reaches argv.
   const bundle: Record<string, string> = {};
   for (const wheel of wheels) bundle[basename(wheel)] = (await readFile(join(dir, wheel))).toString('base64');
-  try {
-    await execIn(
-      ctx,
-      [
-        'python3',
-        '-c',
-        'import base64, json, os, sys\nd = sys.argv[1]\nos.makedirs(d, 0o700, exist_ok=True)\n' +
-          'for name, data in json.load(sys.stdin).items():\n    open(os.path.join(d, os.path.basename(name)), "wb").write(base64.b64decode(data))',
-        WHEELHOUSE_IN_CONTAINER,
-      ],
-      `copying ${wheels.length} wheel(s) into the container`,
-      Buffer.from(JSON.stringify(bundle)),
-    );
-    await execIn(ctx, [...pipArgv(ctx), '--no-index', '--find-links', WHEELHOUSE_IN_CONTAINER, req], 'pip install from the wheelhouse');
-  } finally {
-    await ctx.engine.exec(ctx.host.container, ['rm', '-rf', WHEELHOUSE_IN_CONTAINER]).catch(() => undefined);
+  const pip = pipArgv(ctx);
+  const res = await pythonJson<{ code: number; output: string }>(ctx.host.name, ctx.engine, ctx.host.container, 'steps/python/wheelhouse.py', { wheels: bundle, pip, requirement: req }, {
+    user: 'root',
+    timeoutMs: INSTALL_TIMEOUT_MS,
+  });
+  if (res.code !== 0) {
+    const argv = [...pip, '--no-index', '--find-links', '<private folder>', req].join(' ');
+    throw new HostError(ctx.host.name, `pip install from the wheelhouse (${wheels.length} wheel(s)) failed (exit ${res.code}): ${argv}\n${tail(Buffer.from(res.output))}`);
   }
 }
 

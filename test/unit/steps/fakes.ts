@@ -156,12 +156,14 @@ export function fakeFiles(files: Record<string, string>, free = 1 << 30): HostFi
       files[path] = content.toString();
       return sha(content);
     },
-    async backup(path: string, dest: string) {
+    async backup(path: string, dest: string, expect: string | null) {
+      if ((snapshot(path)?.sha256 ?? null) !== expect) throw new Error(`${path} changed since it was read`);
       backups.set(dest, files[path]);
       return { exists: files[path] !== undefined };
     },
-    async restore(path: string, backup: string) {
+    async restore(path: string, backup: string, expect: string | null) {
       if (!backups.has(backup)) throw new Error(`no backup ${backup}`);
+      if ((snapshot(path)?.sha256 ?? null) !== expect) throw new Error(`${path} changed since the undo was planned`);
       const text = backups.get(backup);
       if (text === undefined) delete files[path];
       else files[path] = text;
