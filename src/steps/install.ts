@@ -17,12 +17,16 @@ function requirement(ctx: HostContext, library: ClientLibrary): string {
   return library.requirement(ctx.facts.horizon!.settings!.django, ctx.run.desired.install.version);
 }
 
-/** pip of the interpreter Horizon runs on (Kolla's venv, else the system Python). */
-function pipArgv(ctx: HostContext): string[] {
-  const hz = ctx.facts.horizon!;
-  const argv = [hz.executable || 'python3', '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check'];
-  if (hz.externallyManaged) argv.push('--break-system-packages');
-  return argv;
+/** The interpreter Horizon runs on (Kolla's venv, else the system Python). */
+function python(ctx: HostContext): string {
+  return ctx.facts.horizon!.executable || 'python3';
+}
+
+/** Arguments of `pip install`, then `more` (options and the requirement). */
+function pipInstallArgs(ctx: HostContext, ...more: string[]): string[] {
+  const args = ['install', '--no-input', '--disable-pip-version-check'];
+  if (ctx.facts.horizon!.externallyManaged) args.push('--break-system-packages');
+  return [...args, ...more];
 }
 
 async function execIn(ctx: HostContext, argv: string[], what: string, stdin?: Buffer): Promise<string> {
@@ -35,13 +39,17 @@ async function execIn(ctx: HostContext, argv: string[], what: string, stdin?: Bu
 
 async function installPip(ctx: HostContext, req: string): Promise<void> {
   const { indexUrl, proxy } = ctx.run.desired.install;
-  const argv = pipArgv(ctx);
+  // Either may carry credentials: pip reads them from its environment, sent on stdin (argv shows in ps and sudo's log).
+  const env: Record<string, string> = {};
+  const trusted: string[] = [];
   if (indexUrl) {
-    argv.push('--index-url', indexUrl);
-    if (indexUrl.startsWith('http://')) argv.push('--trusted-host', new URL(indexUrl).hostname);
+    env.PIP_INDEX_URL = indexUrl;
+    if (indexUrl.startsWith('http://')) trusted.push('--trusted-host', new URL(indexUrl).hostname);
   }
-  if (proxy) argv.push('--proxy', proxy);
-  await execIn(ctx, [...argv, req], 'pip install');
+  if (proxy) env.PIP_PROXY = proxy;
+  const args = pipInstallArgs(ctx, ...trusted, req);
+  if (Object.keys(env).length === 0) await execIn(ctx, [python(ctx), '-m', 'pip', ...args], 'pip install');
+  else await execIn(ctx, [python(ctx), '-c', asset('src/steps/python/pip_env.py'), ...args], 'pip install', Buffer.from(JSON.stringify(env)));
 }
 
 /** Offline: copy the wheels into the container over this host's connection, then pip --no-index. */
@@ -66,7 +74,7 @@ async function installWheelhouse(ctx: HostContext, req: string): Promise<void> {
       `copying ${wheels.length} wheel(s) into the container`,
       Buffer.from(JSON.stringify(bundle)),
     );
-    await execIn(ctx, [...pipArgv(ctx), '--no-index', '--find-links', WHEELHOUSE_IN_CONTAINER, req], 'pip install from the wheelhouse');
+    await execIn(ctx, [python(ctx), '-m', 'pip', ...pipInstallArgs(ctx, '--no-index', '--find-links', WHEELHOUSE_IN_CONTAINER, req)], 'pip install from the wheelhouse');
   } finally {
     await ctx.engine.exec(ctx.host.container, ['rm', '-rf', WHEELHOUSE_IN_CONTAINER]).catch(() => undefined);
   }
