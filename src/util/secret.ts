@@ -116,6 +116,40 @@ function formSources(value: string): string[] {
 export const masker: Masker = new Masker();
 
 /**
+ * What of a URL's user info is secret, decoded: the password, or the user when there is no password
+ * (`https://TOKEN@mirror/simple` carries a token there). Throws ConfigError naming `what` and the
+ * position when a `%` there is not an escape.
+ */
+export function urlSecret(url: string, what: string): string | undefined {
+  const problem = userinfoProblem(url);
+  if (problem) throw new ConfigError(`${what} ${problem}`);
+  const u = new URL(url);
+  return decodeURIComponent(u.password || u.username) || undefined;
+}
+
+/** Why the user info of `url` cannot be decoded, with the position in the URL as written; undefined when it can. */
+export function userinfoProblem(url: string): string | undefined {
+  const scheme = url.indexOf('://');
+  if (scheme < 0) return undefined;
+  const from = scheme + 3;
+  // The user info ends at the authority's last '@' (as URL parsers read it).
+  const end = url.slice(from).search(/[/?#\\]/);
+  const at = url.slice(from, end < 0 ? undefined : from + end).lastIndexOf('@');
+  if (at < 0) return undefined;
+  const userinfo = url.slice(from, from + at);
+  const bad = /%(?![0-9a-fA-F]{2})/.exec(userinfo);
+  if (bad) return `has a '%' that is not a %XX escape at character ${from + bad.index + 1} (write a % in a user name or password as %25)`;
+  for (const run of userinfo.matchAll(/(?:%[0-9a-fA-F]{2})+/g)) {
+    try {
+      decodeURIComponent(run[0]);
+    } catch {
+      return `has %XX escapes that are not UTF-8 at character ${from + (run.index ?? 0) + 1} (write a % in a user name or password as %25)`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * A secret is given literally, or (preferred) as a reference that is resolved only when needed:
  * `password_env: VAR` or `password_file: PATH`. Resolved values never reach argv or logs.
  */
