@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { inspect } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { pyChar } from './pystring.js';
+import { visible } from './controls.js';
 
 const MASK = '***';
 
@@ -102,7 +103,8 @@ function formSources(value: string): string[] {
       return `(?:${alts.join('|')})`;
     })
     .join('');
-  const literals = new Set([JSON.stringify(value).slice(1, -1), value.replace(/'/g, `'\\''`)]);
+  // visible(): text from a renderer has its control characters escaped before the boundary masks it.
+  const literals = new Set([JSON.stringify(value).slice(1, -1), value.replace(/'/g, `'\\''`), visible(value)]);
   literals.delete(value);
   // A `{` is written `\x7b` or not depending on the character after it, which may lie outside the secret.
   const chars = [...value];
