@@ -81,6 +81,19 @@ export class Masker {
     );
     return text.replace(this.#pattern, MASK);
   }
+
+  /**
+   * A copy of `value` (as JSON.stringify sees it) with every string masked, keys left alone: masking
+   * its JSON text instead would let a password like `null` or `hosts` break the document.
+   */
+  maskValues(value: unknown): unknown {
+    if (typeof value === 'string') return this.mask(value);
+    if (value === null || typeof value !== 'object') return value;
+    const json = (value as { toJSON?: () => unknown }).toJSON;
+    if (typeof json === 'function') return this.maskValues(json.call(value));
+    if (Array.isArray(value)) return value.map((v) => this.maskValues(v));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.maskValues(v)]));
+  }
 }
 
 function escapeRegExp(s: string): string {

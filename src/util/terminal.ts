@@ -10,7 +10,7 @@ export function forTerminal(text: string): string {
   return visible(masker.mask(text));
 }
 
-/** A value as JSON for stdout: secrets masked, the C1 and bidi controls JSON.stringify leaves raw escaped. */
+/** A value as JSON for stdout: secrets masked in its strings (never in the JSON text, which a common-word password would break), C1 and bidi controls escaped. */
 export function jsonForTerminal(value: unknown): string {
-  return visibleJson(masker.mask(JSON.stringify(value, null, 2)));
+  return visibleJson(JSON.stringify(masker.maskValues(value), null, 2));
 }
