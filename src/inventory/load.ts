@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isMap, LineCounter, parseDocument, type YAMLMap } from 'yaml';
 import { ConfigError } from '../errors.js';
-import { readProblem } from '../util/secret.js';
+import { readProblem, userinfoProblem } from '../util/secret.js';
 import {
   absPath,
   address,
@@ -138,11 +138,17 @@ const SESSION = object({
   carry: bool(),
 });
 
+// Credentials in a mirror or proxy URL are decoded to be masked: an undecodable '%' is a config error, not a crash.
+const credentialsReadable = (_u: URL, text: string) => {
+  const problem = userinfoProblem(text);
+  return problem ? new Bad(problem) : undefined;
+};
+
 const INSTALL_SHAPE = {
   method: oneOf(['pip', 'wheelhouse', 'distro']).default('pip'),
   version: str('a version string like "5.4.0"', VERSION),
-  index_url: url(['http:', 'https:']),
-  proxy: url(['http:', 'https:', 'socks5:', 'socks5h:']),
+  index_url: url(['http:', 'https:'], credentialsReadable),
+  proxy: url(['http:', 'https:', 'socks5:', 'socks5h:'], credentialsReadable),
   wheelhouse: localPath(),
 };
 const INSTALL = object(INSTALL_SHAPE, (install, report) => {

@@ -16,12 +16,16 @@ function requirement(ctx: HostContext, library: ClientLibrary): string {
   return library.requirement(ctx.facts.horizon!.settings!.django, ctx.run.desired.install.version);
 }
 
-/** pip of the interpreter Horizon runs on (Kolla's venv, else the system Python). */
-function pipArgv(ctx: HostContext): string[] {
-  const hz = ctx.facts.horizon!;
-  const argv = [hz.executable || 'python3', '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check'];
-  if (hz.externallyManaged) argv.push('--break-system-packages');
-  return argv;
+/** The interpreter Horizon runs on (Kolla's venv, else the system Python). */
+function python(ctx: HostContext): string {
+  return ctx.facts.horizon!.executable || 'python3';
+}
+
+/** Arguments of `pip install`, then `more` (options and the requirement). */
+function pipInstallArgs(ctx: HostContext, ...more: string[]): string[] {
+  const args = ['install', '--no-input', '--disable-pip-version-check'];
+  if (ctx.facts.horizon!.externallyManaged) args.push('--break-system-packages');
+  return [...args, ...more];
 }
 
 async function execIn(ctx: HostContext, argv: string[], what: string, stdin?: Buffer): Promise<string> {
@@ -34,13 +38,17 @@ async function execIn(ctx: HostContext, argv: string[], what: string, stdin?: Bu
 
 async function installPip(ctx: HostContext, req: string): Promise<void> {
   const { indexUrl, proxy } = ctx.run.desired.install;
-  const argv = pipArgv(ctx);
+  // Either may carry credentials: pip reads them from its environment, sent on stdin (argv shows in ps and sudo's log).
+  const env: Record<string, string> = {};
+  const trusted: string[] = [];
   if (indexUrl) {
-    argv.push('--index-url', indexUrl);
-    if (indexUrl.startsWith('http://')) argv.push('--trusted-host', new URL(indexUrl).hostname);
+    env.PIP_INDEX_URL = indexUrl;
+    if (indexUrl.startsWith('http://')) trusted.push('--trusted-host', new URL(indexUrl).hostname);
   }
-  if (proxy) argv.push('--proxy', proxy);
-  await execIn(ctx, [...argv, req], 'pip install');
+  if (proxy) env.PIP_PROXY = proxy;
+  const args = pipInstallArgs(ctx, ...trusted, req);
+  if (Object.keys(env).length === 0) await execIn(ctx, [python(ctx), '-m', 'pip', ...args], 'pip install');
+  else await execIn(ctx, [python(ctx), '-c', asset('src/steps/python/pip_env.py'), ...args], 'pip install', Buffer.from(JSON.stringify(env)));
 }
 
 /**
@@ -55,7 +63,7 @@ async function installWheelhouse(ctx: HostContext, req: string): Promise<void> {
   // One exec carries every wheel (name -> base64 on stdin): no file name or byte reaches argv.
   const bundle: Record<string, string> = {};
   for (const wheel of wheels) bundle[basename(wheel)] = (await readFile(join(dir, wheel))).toString('base64');
-  const pip = pipArgv(ctx);
+  const pip = [python(ctx), '-m', 'pip', ...pipInstallArgs(ctx)];
   const res = await pythonJson<{ code: number; output: string }>(ctx.host.name, ctx.engine, ctx.host.container, 'steps/python/wheelhouse.py', { wheels: bundle, pip, requirement: req }, {
     user: 'root',
     timeoutMs: INSTALL_TIMEOUT_MS,

@@ -71,6 +71,7 @@ export interface ContainerInfo {
 export interface ContainerExecOptions {
   stdin?: string | Buffer;
   user?: string;
+  /** Not for secrets: the sudo-cli engine passes them as `docker exec -e NAME=value` (send secrets on stdin). */
   env?: Record<string, string>;
   workdir?: string;
   timeoutMs?: number;

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -207,4 +207,19 @@ test('parseProbeOutput: a fingerprint hit takes the costly facts from the cache,
   // Reused facts are only ever the ones the probe was given.
   t.throws(() => parseProbeOutput(probeLine({ python: '3.13.5', executable: 'x', fingerprint: 'f2', cached: true }), { fingerprint: 'f1', part }), { message: /reused facts it was not given/ });
   t.throws(() => parseProbeOutput(probeLine({ python: '3.13.5', executable: 'x', fingerprint: 'f1', cached: true })), { message: /reused facts it was not given/ });
+});
+
+test('probe.py masks a password in the query of a cache LOCATION (redis-py reads it as a connection argument), whatever the scheme, and leaves other parameters', async (t) => {
+  const cases: [location: string, shown: string][] = [
+    ['redis://h:6379/0?password=s3cret', 'redis://h:6379/0?password=***'],
+    ['unix:///run/redis/redis.sock?db=0&password=s3cret', 'unix:///run/redis/redis.sock?db=0&password=***'],
+    ['rediss://h/0?ssl_cert_reqs=none&password=s3cret&socket_timeout=5', 'rediss://h/0?ssl_cert_reqs=none&password=***&socket_timeout=5'],
+    ['redis://h/0?pass%77ord=s3cret', 'redis://h/0?pass%77ord=***'],
+    ['redis://h/0?password=s3c@ret#x', 'redis://h/0?password=***'],
+    ['redis://u:s3cret@h/0?password=s3cret', 'redis://u:***@h/0?password=***'],
+    ['redis://h/0?db=1&username=acl', 'redis://h/0?db=1&username=acl'],
+  ];
+  const code = `${readFileSync('src/facts/python/probe.py', 'utf8').replace(/if __name__ == "__main__":[\s\S]*$/, '')}\nimport json, sys\nprint(json.dumps([mask_url(u) for u in json.load(sys.stdin)]))`;
+  const stdout = execFileSync('python3', ['-c', code], { input: JSON.stringify(cases.map(([l]) => l)), encoding: 'utf8' });
+  t.deepEqual(JSON.parse(stdout), cases.map(([, shown]) => shown));
 });
