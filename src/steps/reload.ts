@@ -41,6 +41,8 @@ interface ReloadAnswer {
   ready_by?: 'log' | 'proc';
   /** uWSGI: how often a worker was found in a request and its SIGHUP waited for the request to end. */
   busy?: number;
+  /** uWSGI: workers signalled without seeing their connections (their /proc/PID/fd closed to root and to their own user). */
+  unseen?: number;
   error?: string;
   stage?: string;
 }
@@ -59,7 +61,7 @@ export async function reloadInPlace(t: RestartTarget, files: string[]): Promise<
   if (a.error) throw new HostError(t.host.name, `graceful reload (${a.server}) failed ${a.stage === 'copy' ? 'copying the settings in' : a.stage === 'check' ? 'before it began' : `after ${a.seconds}s`}: ${a.error}`);
   const pairs = a.replaced ?? [];
   const served = a.server === 'uwsgi'
-    ? `workers ${pairs.map(([o, n]) => `${o}->${n}`).join(', ')}, each loaded per ${a.ready_by === 'log' ? "uWSGI's log" : '/proc'}; each signalled between two requests${a.busy ? ` (${a.busy} waits)` : ''}`
+    ? `workers ${pairs.map(([o, n]) => `${o}->${n}`).join(', ')}, each loaded per ${a.ready_by === 'log' ? "uWSGI's log" : '/proc'}; ${a.unseen ? `${a.unseen} signalled without seeing their connections (/proc/PID/fd unreadable)` : `each signalled between two requests${a.busy ? ` (${a.busy} waits)` : ''}`}`
     : `processes ${pairs.filter(([o]) => o !== null).map(([o]) => o).join(', ')} replaced by ${pairs.filter(([, n]) => n !== null).map(([, n]) => n).join(', ')}`;
   return `reloaded ${a.server} gracefully in ${a.seconds}s (${served})`;
 }

@@ -15,7 +15,8 @@ No start hook runs, so nothing is recompressed. Runs as root (signals to PID 1, 
 
 Input: {"files": [names in the config dir], "seconds": N}.
 Output: {"server", "replaced": [[old pid, new pid or null], ...], "copied": [dest], "seconds",
-"ready_by": "log"|"proc", "busy": stops that found a worker in a request (uWSGI)} or {"error": reason, "stage"}.
+"ready_by": "log"|"proc", "busy": stops that found a worker in a request, "unseen": workers
+signalled without seeing their connections (uWSGI)} or {"error": reason, "stage"}.
 Needs overlay.py (kolla_entries) and web_server.py (prepended by runPython).
 """
 import grp
@@ -158,16 +159,44 @@ def socket_table(pid):
     return table
 
 
+class as_owner_of:
+    """Take the effective uid and gid of pid's owner for a moment. Reading where a process's file
+    descriptors point needs ptrace access: its own user, or CAP_SYS_PTRACE, which Docker does not
+    give the container's root (readlink fails, listing the folder does not)."""
+
+    def __init__(self, pid):
+        st = os.stat("/proc/%d" % pid)
+        self.ids = (st.st_uid, st.st_gid) if os.geteuid() == 0 and st.st_uid != 0 else None
+
+    def __enter__(self):
+        if self.ids:
+            os.setegid(self.ids[1])
+            os.seteuid(self.ids[0])
+
+    def __exit__(self, *exc):
+        if self.ids:
+            os.seteuid(0)
+            os.setegid(0)
+
+
+def socket_inodes(pid):
+    """The inodes of pid's sockets. An unreadable descriptor is an error, never "no socket": a
+    blind check would signal a worker holding a connection."""
+    inodes = []
+    with as_owner_of(pid):
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except FileNotFoundError:  # closed meanwhile
+                continue
+            if target.startswith("socket:["):
+                inodes.append(int(target[8:-1]))
+    return inodes
+
+
 def accepted_connections(pid):
     """How many connections pid holds that it accepted on one of its own listening sockets."""
-    inodes = []
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.append(int(target[8:-1]))
+    inodes = socket_inodes(pid)
     table = socket_table(pid)
     mine = [table[i] for i in inodes if i in table]
     listening = {addr for addr, listens in mine if listens}
@@ -185,7 +214,8 @@ def hup_between_requests(pid, deadline):
     connection it took, unanswered (a 502 at the load balancer). Stopped by SIGSTOP, a worker's
     open files show whether it holds an accepted connection; if not, the SIGHUP sent while it is
     stopped is the first thing it handles when SIGCONT lets it go on. Returns how many stops found
-    it in a request."""
+    it in a request, and whether its connections were unreadable (a worker that is not dumpable:
+    then it is signalled unseen, as a plain SIGHUP would)."""
     busy = 0
     while True:
         os.kill(pid, signal.SIGSTOP)
@@ -193,9 +223,13 @@ def hup_between_requests(pid, deadline):
             wait_for(deadline, "worker %d did not stop for its reload" % pid, lambda: (stat_of(pid) or (0, "T"))[1] in ("T", "t"), interval=0.001)
             if stat_of(pid) is None:
                 raise ReloadError("reload", "worker %d exited before its reload" % pid)
-            if not accepted_connections(pid):
+            try:
+                held = accepted_connections(pid)
+            except PermissionError:
+                held = None
+            if not held:
                 os.kill(pid, signal.SIGHUP)
-                return busy
+                return busy, held is None
         finally:
             try:
                 os.kill(pid, signal.SIGCONT)
@@ -219,10 +253,12 @@ def reload_uwsgi(deadline, log):
     workers = sorted(pid for pid, st in children.items() if st[3] * 2 >= largest)
     known = set(children)
     replaced = []
-    busy = 0
+    busy = unseen = 0
     for old in workers:
         old_rss = children[old][3]
-        busy += hup_between_requests(old, deadline)
+        waits, blind = hup_between_requests(old, deadline)
+        busy += waits
+        unseen += blind
         wait_for(deadline, "worker %d did not finish its requests and exit" % old, lambda: stat_of(old) is None, interval=0.05)
 
         def respawned():
@@ -253,7 +289,7 @@ def reload_uwsgi(deadline, log):
 
         wait_for(deadline, "the new worker %d did not load Horizon" % new, loaded, interval=0.05)
         replaced.append([old, new])
-    return replaced, busy
+    return replaced, busy, unseen
 
 
 def reload_apache(deadline):
@@ -286,7 +322,7 @@ def main():
         if server["kind"] == "uwsgi":
             log = open_log(server.get("log"))
             out["ready_by"] = "log" if log else "proc"
-            out["replaced"], out["busy"] = reload_uwsgi(deadline, log)
+            out["replaced"], out["busy"], out["unseen"] = reload_uwsgi(deadline, log)
         else:
             out["replaced"] = reload_apache(deadline)
     except ReloadError as exc:
