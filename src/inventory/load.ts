@@ -5,12 +5,11 @@
  * every problem at once with its line and column.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isMap, LineCounter, parseDocument, type YAMLMap } from 'yaml';
 import { ConfigError } from '../errors.js';
-import { readProblem } from '../util/secret.js';
+import { FILE_LIMITS, readLocalFile } from '../util/files.js';
 import {
   absPath,
   address,
@@ -346,16 +345,11 @@ function unknownHost(what: string, name: string, hosts: HostConfig[]): string {
  * Read and validate an inventory file.
  *
  * @returns the inventory, with `digest` the sha256 of the file's bytes
- * @throws {ConfigError} when the file is missing or unreadable
+ * @throws {ConfigError} when the file is missing, unreadable, not a regular file or too large
  * @throws {ConfigErrors} when its content is invalid
  */
 export async function loadInventory(file: string): Promise<Inventory> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (err) {
-    throw new ConfigError(readProblem(`inventory file ${file}`, err));
-  }
+  const bytes = await readLocalFile(file, `inventory file ${file}`, FILE_LIMITS.inventory);
   const inventory = parseInventory(bytes.toString('utf8'), file);
   return { ...inventory, digest: createHash('sha256').update(bytes).digest('hex') };
 }

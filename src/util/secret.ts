@@ -4,9 +4,9 @@
  * about to be logged or shown, as a second line of defence for values that escaped as plain strings.
  */
 
-import { readFile } from 'node:fs/promises';
 import { inspect } from 'node:util';
 import { ConfigError } from '../errors.js';
+import { FILE_LIMITS, readLocalFile } from './files.js';
 import { pyChar } from './pystring.js';
 
 const MASK = '***';
@@ -138,9 +138,9 @@ export async function resolveSecret(ref: SecretRef, what: string): Promise<strin
     case 'file': {
       let text: string;
       try {
-        text = await readFile(ref.path, 'utf8');
+        text = (await readLocalFile(ref.path, `secret file ${ref.path}`, FILE_LIMITS.secret)).toString('utf8');
       } catch (err) {
-        throw new ConfigError(`${what}: ${readProblem(`secret file ${ref.path}`, err)}`);
+        throw err instanceof ConfigError ? new ConfigError(`${what}: ${err.message}`) : err;
       }
       const value = text.replace(/(\r?\n)+$/, '');
       if (value === '') throw new ConfigError(`${what}: secret file ${ref.path} is empty`);
@@ -149,11 +149,3 @@ export async function resolveSecret(ref: SecretRef, what: string): Promise<strin
   }
 }
 
-/** Why a file cannot be read, in words. */
-export function readProblem(what: string, err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return `${what} does not exist`;
-  if (code === 'EACCES' || code === 'EPERM') return `cannot read ${what}: permission denied`;
-  if (code === 'EISDIR') return `cannot read ${what}: it is a directory`;
-  return `cannot read ${what}: ${(err as Error).message}`;
-}

@@ -1,6 +1,9 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -9,6 +12,7 @@ import {loadInventory, parseInventory, selectHosts} from '../../../src/inventory
 import { resolveSecret } from '../../../src/util/secret.js';
 import { isSecretKey, suggest } from '../../../src/inventory/schema.js';
 import type { HostConfig, Inventory } from '../../../src/inventory/types.js';
+import { within } from '../timing.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const FIXTURES = path.join(HERE, '..', 'fixtures', 'inventory');
@@ -268,6 +272,24 @@ test('loadInventory: a missing file is one clear ConfigError', async (t) => {
   const err = await t.throwsAsync(loadInventory(path.join(FIXTURES, 'nope.yaml')), { instanceOf: ConfigError });
   t.regex(err?.message ?? '', /inventory file .*nope\.yaml does not exist/);
   await t.throwsAsync(loadInventory(FIXTURES), { instanceOf: ConfigError, message: /is a directory/ });
+});
+
+test.serial('loadInventory: a FIFO, /dev/zero or a file over the limit is refused at once with exit 5, naming the path', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sessionctl-inv-'));
+  const fifo = path.join(dir, 'inventory.yaml');
+  execFileSync('mkfifo', [fifo]);
+  const big = path.join(dir, 'big.yaml');
+  writeFileSync(big, `${yaml(...H)}${'#'.repeat(300_000)}\n`);
+  for (const [file, message] of <const>[
+    [fifo, `inventory file ${fifo} is a FIFO (named pipe), not a regular file`],
+    ['/dev/zero', 'inventory file /dev/zero is a character device, not a regular file'],
+    [big, `inventory file ${big} is 300040 bytes, more than the limit of 256 KiB`],
+  ]) {
+    // Before: the FIFO blocked the open for ever and /dev/zero was read until memory ran out.
+    const err = await t.throwsAsync(within(2000, loadInventory(file)), { instanceOf: ConfigError });
+    t.is(err?.message, message);
+    t.is(err?.exitCode, 5);
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -640,6 +662,17 @@ test('resolveSecret: literal and environment variable', async (t) => {
     message: 'session.redis.password: environment variable SESSIONCTL_TEST_UNSET is not set',
   });
   await t.throwsAsync(resolveSecret({ kind: 'env', name: 'SESSIONCTL_TEST_EMPTY' }, 'x'), { instanceOf: ConfigError, message: /is empty/ });
+});
+
+test.serial('resolveSecret: a secret file that is a FIFO or a device is refused at once', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sessionctl-secret-'));
+  const fifo = path.join(dir, 'pw');
+  execFileSync('mkfifo', [fifo]);
+  await t.throwsAsync(within(2000, resolveSecret({ kind: 'file', path: fifo }, 'session.redis.password')), {
+    instanceOf: ConfigError,
+    message: `session.redis.password: secret file ${fifo} is a FIFO (named pipe), not a regular file`,
+  });
+  await t.throwsAsync(within(2000, resolveSecret({ kind: 'file', path: '/dev/zero' }, 'x')), { instanceOf: ConfigError, message: /character device/ });
 });
 
 test('resolveSecret: file, trailing newlines dropped; missing or empty file is an error', async (t) => {
