@@ -105,9 +105,24 @@ export async function readCa(file: string): Promise<string> {
   } catch (err) {
     throw err instanceof ConfigError ? new ConfigError(`session.redis.tls_ca: ${err.message}`) : err;
   }
-  const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-  if (!pems) throw new ConfigError(`${what} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  const pems = pemCertificates(text);
+  if (!pems.length) throw new ConfigError(`${what} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
   return `${pems.join('\n')}\n`;
+}
+
+const BEGIN = '-----BEGIN CERTIFICATE-----';
+const END = '-----END CERTIFICATE-----';
+
+/** Each BEGIN..END block, in order. Not a lazy regex: over many BEGINs without an END it takes quadratic time. */
+function pemCertificates(text: string): string[] {
+  const pems: string[] = [];
+  for (let at = text.indexOf(BEGIN); at >= 0; ) {
+    const end = text.indexOf(END, at + BEGIN.length);
+    if (end < 0) break;
+    pems.push(text.slice(at, end + END.length));
+    at = text.indexOf(BEGIN, end + END.length);
+  }
+  return pems;
 }
 
 /** The Dashboard hosts' files are re-rendered from the deploy host by kolla-ansible. */

@@ -142,7 +142,10 @@ export async function resolveSecret(ref: SecretRef, what: string): Promise<strin
       } catch (err) {
         throw err instanceof ConfigError ? new ConfigError(`${what}: ${err.message}`) : err;
       }
-      const value = text.replace(/(\r?\n)+$/, '');
+      // Not /(\r?\n)+$/: it backtracks quadratically over a run of newlines inside the file.
+      let end = text.length;
+      while (text[end - 1] === '\n') end -= text[end - 2] === '\r' ? 2 : 1;
+      const value = text.slice(0, end);
       if (value === '') throw new ConfigError(`${what}: secret file ${ref.path} is empty`);
       return value;
     }

@@ -97,6 +97,14 @@ test('tls_ca: only the PEM certificates of a regular file go into the settings; 
   await t.throwsAsync(readCa(path.join(dir, 'huge.pem')), { message: /huge\.pem is 2097152 bytes, more than the limit of 1 MiB/ });
 });
 
+test.serial('tls_ca: a file of BEGIN lines without an END is refused in linear time (a lazy regex took 27 s)', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sessionctl-ca-'));
+  writeFileSync(path.join(dir, 'begins.pem'), '-----BEGIN CERTIFICATE-----\n'.repeat(37_000));
+  const t0 = performance.now();
+  await t.throwsAsync(readCa(path.join(dir, 'begins.pem')), { message: /holds no PEM certificate/ });
+  t.true(performance.now() - t0 < 2000, `${performance.now() - t0} ms`);
+});
+
 test('rediss:// with tls_ca: the settings carry the CA text, not the local path', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sessionctl-ca-'));
   const cert = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----';

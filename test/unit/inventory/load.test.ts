@@ -664,7 +664,7 @@ test('resolveSecret: literal and environment variable', async (t) => {
   await t.throwsAsync(resolveSecret({ kind: 'env', name: 'SESSIONCTL_TEST_EMPTY' }, 'x'), { instanceOf: ConfigError, message: /is empty/ });
 });
 
-test.serial('resolveSecret: a secret file that is a FIFO or a device is refused at once', async (t) => {
+test.serial('resolveSecret: a secret file that is a FIFO or a device is refused at once; a run of newlines is no slower than the file', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sessionctl-secret-'));
   const fifo = path.join(dir, 'pw');
   execFileSync('mkfifo', [fifo]);
@@ -673,6 +673,12 @@ test.serial('resolveSecret: a secret file that is a FIFO or a device is refused 
     message: `session.redis.password: secret file ${fifo} is a FIFO (named pipe), not a regular file`,
   });
   await t.throwsAsync(within(2000, resolveSecret({ kind: 'file', path: '/dev/zero' }, 'x')), { instanceOf: ConfigError, message: /character device/ });
+  // Trailing newlines were stripped by a regex that backtracked over every newline run: 15 s for this file.
+  const lines = path.join(dir, 'lines');
+  writeFileSync(lines, `${'\n'.repeat(60_000)}x\r\n\n`);
+  const t0 = performance.now();
+  t.is(await resolveSecret({ kind: 'file', path: lines }, 'x'), `${'\n'.repeat(60_000)}x`);
+  t.true(performance.now() - t0 < 2000, `${performance.now() - t0} ms`);
 });
 
 test('resolveSecret: file, trailing newlines dropped; missing or empty file is an error', async (t) => {
