@@ -28,8 +28,10 @@ export interface SourcePos {
   file: string;
   line: number;
   col: number;
-  /** The full text of that line, shown under the message. */
+  /** The text of that line, shown under the message (secrets masked, a long line cut around `col`). */
   lineText?: string;
+  /** Column of the caret under `lineText`, where masking or cutting moved it from `col`. */
+  caret?: number;
 }
 
 /** Bad inventory or options: exit 5, before any connection is made. */
@@ -42,10 +44,10 @@ export class ConfigError extends SessionctlError {
   /** `file:line:col: message` followed by the offending line and a caret. */
   format(): string {
     if (!this.pos) return this.message;
-    const { file, line, col, lineText } = this.pos;
+    const { file, line, col, lineText, caret = col } = this.pos;
     let out = `${file}:${line}:${col}: ${this.message}`;
     if (lineText !== undefined) {
-      out += `\n  ${String(line).padStart(4)} | ${lineText}\n       | ${' '.repeat(Math.max(0, col - 1))}^`;
+      out += `\n  ${String(line).padStart(4)} | ${lineText}\n       | ${' '.repeat(Math.max(0, caret - 1))}^`;
     }
     return out;
   }

@@ -35,6 +35,7 @@ import {
   scalar,
   scalarMap,
   secret,
+  short,
   str,
   suggest,
   url,
@@ -251,8 +252,8 @@ function readLoadBalancer(raw: { hosts: string[]; container: string; socket: str
   const servers: Record<string, string> = {};
   for (const [host, server] of Object.entries(raw.servers ?? {})) {
     const where = ctx.offsetOf(raw, 'servers') ?? at;
-    if (!hosts.some((h) => h.name === host && h.role === 'dashboard')) ctx.fail(where, `loadbalancer.servers names '${host}', which is not a Dashboard host of hosts`);
-    else if (typeof server !== 'string' || !HAPROXY_NAME.test(server)) ctx.fail(where, `loadbalancer.servers.${host} must be an HAProxy server name ([A-Za-z0-9_.:-]+), got ${JSON.stringify(server)}`);
+    if (!hosts.some((h) => h.name === host && h.role === 'dashboard')) ctx.fail(where, `loadbalancer.servers names '${short(host)}', which is not a Dashboard host of hosts`);
+    else if (typeof server !== 'string' || !HAPROXY_NAME.test(server)) ctx.fail(where, `loadbalancer.servers.${short(host)} must be an HAProxy server name ([A-Za-z0-9_.:-]+), got ${JSON.stringify(server)}`);
     else servers[host] = server;
   }
   return { hosts: raw.hosts, container: raw.container, socket: raw.socket, backends: raw.backends, servers };
@@ -264,16 +265,16 @@ function readHosts(map: YAMLMap, defaults: RawObject | undefined, ctx: Ctx): Hos
     const name = e.key;
     if (!HOST_NAME.test(name)) {
       const rule = "use letters, digits, '.', '_' and '-', starting with a letter or digit";
-      ctx.fail(e.keyOffset, `invalid host name '${name}': ${rule}`);
+      ctx.fail(e.keyOffset, `invalid host name '${short(name)}': ${rule}`);
     }
     if (e.value === undefined) continue;
     if (!isMap(e.value)) {
       const at = e.value && !(e.value.range?.[0] === e.value.range?.[1]) ? offsetOf(e.value) : e.keyOffset;
-      ctx.fail(at, `hosts.${name} must be a mapping of host settings (at least 'address'), got ${describe(e.value)}`);
+      ctx.fail(at, `hosts.${short(name)} must be a mapping of host settings (at least 'address'), got ${describe(e.value)}`);
       continue;
     }
-    const where = `in host '${name}'`;
-    const own = readObject(e.value, HOST, ctx, { path: `hosts.${name}`, where });
+    const where = `in host '${short(name)}'`;
+    const own = readObject(e.value, HOST, ctx, { path: `hosts.${short(name)}`, where });
     const merged = defaults ? overlay(defaults, own) : own;
     // `defaults: { proxy_jump: bastion }` must not make the bastion jump through itself.
     if (merged.values.get('proxy_jump') === name && !own.offsets.has('proxy_jump')) {
@@ -282,7 +283,7 @@ function readHosts(map: YAMLMap, defaults: RawObject | undefined, ctx: Ctx): Hos
     }
     const parsed = finish(merged, HOST, ctx, where, (h, report) => {
       if (h.layout === 'plain' && h.settingsFile === undefined) {
-        report(`host '${name}' has layout 'plain' but no settings_file (the settings file to patch on the host)`);
+        report(`host '${short(name)}' has layout 'plain' but no settings_file (the settings file to patch on the host)`);
       }
     });
     const host: HostConfig = { name, ...parsed, pos: ctx.pos(e.keyOffset) };
@@ -299,7 +300,7 @@ function checkHosts(hosts: HostConfig[], map: YAMLMap, ctx: Ctx): void {
 
   for (const h of hosts) {
     if (h.proxyJump === undefined) continue;
-    const what = `proxy_jump of host '${h.name}'`;
+    const what = `proxy_jump of host '${short(h.name)}'`;
     if (h.proxyJump === h.name) ctx.fail(jumpAt(h), `${what} names the host itself`);
     else if (!byName.has(h.proxyJump)) ctx.fail(jumpAt(h), unknownHost(what, h.proxyJump, hosts));
   }
@@ -320,7 +321,7 @@ function checkHosts(hosts: HostConfig[], map: YAMLMap, ctx: Ctx): void {
     // Report at the cycle member that comes first in the file.
     const first = hosts.find((h) => cycle.includes(h)) ?? cur;
     const from = cycle.indexOf(first);
-    const names = [...cycle.slice(from), ...cycle.slice(0, from), first].map((h) => h.name);
+    const names = [...cycle.slice(from), ...cycle.slice(0, from), first].map((h) => short(h.name));
     ctx.fail(jumpAt(first), `proxy_jump cycle: ${names.join(' -> ')}`);
   }
 
@@ -333,8 +334,8 @@ function checkHosts(hosts: HostConfig[], map: YAMLMap, ctx: Ctx): void {
 
 function unknownHost(what: string, name: string, hosts: HostConfig[]): string {
   const close = suggest(name, hosts.map((h) => h.name));
-  const known = hosts.map((h) => h.name).join(', ');
-  return `${what} names unknown host '${name}'${close ? ` (did you mean '${close}'?)` : `; hosts are: ${known}`}`;
+  const known = hosts.slice(0, 10).map((h) => short(h.name)).join(', ') + (hosts.length > 10 ? `, ... (${hosts.length} in all)` : '');
+  return `${what} names unknown host '${short(name)}'${close ? ` (did you mean '${close}'?)` : `; hosts are: ${known}`}`;
 }
 
 // ---------------------------------------------------------------------------------------------

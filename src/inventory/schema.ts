@@ -37,6 +37,7 @@ export class Ctx {
   private readonly lines: string[];
   private readonly offsets = new WeakMap<object, Map<string, number>>();
   private readonly aliases = new Map<Node, Node | undefined>();
+  private readonly spans = new Map<number, Array<[number, number]>>();
 
   constructor(
     readonly doc: Document,
@@ -72,19 +73,30 @@ export class Ctx {
     throw new ConfigErrors(errors);
   }
 
-  /** The position of an offset, with the line's text (secrets masked). */
+  /** The position of an offset, with the line's text (secrets masked; a long line cut around the column). */
   pos(offset: number, secret?: readonly [number, number]): SourcePos {
     const { line, col } = this.counter.linePos(offset);
     const raw = this.lines[line - 1] ?? '';
-    let span: [number, number] | undefined;
-    if (secret) {
-      const start = this.counter.linePos(secret[0]);
-      const end = this.counter.linePos(secret[1]);
-      if (start.line === line) span = [start.col - 1, end.line === line ? end.col - 1 : raw.length];
-      else if (start.line < line && end.line >= line) span = [0, end.line === line ? end.col - 1 : raw.length];
-    }
-    const masked = maskLine(raw, col, span);
-    return { file: this.file, line, col: masked.col, lineText: masked.text };
+    const spans = [...this.lineSpans(line, raw)];
+    const own = secret && this.clip(secret, line, raw.length);
+    if (own) spans.push(own);
+    const shown = showLine(raw, col, spans);
+    return { file: this.file, line, col, lineText: shown.text, ...(shown.col !== col ? { caret: shown.col } : {}) };
+  }
+
+  /** The secret spans of a line, found once per line (a flow-style file may have every host on one line). */
+  private lineSpans(line: number, raw: string): Array<[number, number]> {
+    let spans = this.spans.get(line);
+    if (!spans) this.spans.set(line, (spans = lineSecrets(raw)));
+    return spans;
+  }
+
+  /** The part of the source range `[from, to)` on `line`, as columns. */
+  private clip([from, to]: readonly [number, number], line: number, length: number): [number, number] | undefined {
+    const start = this.counter.linePos(from);
+    const end = this.counter.linePos(to);
+    if (start.line > line || end.line < line) return undefined;
+    return [start.line === line ? start.col - 1 : 0, end.line === line ? end.col - 1 : length];
   }
 
   /**
@@ -119,11 +131,19 @@ export function offsetOf(node: Node | null | undefined): number {
 }
 
 // Values of keys that look like secrets (typos included), and passwords inside URLs, never reach
-// the terminal: a message's quoted source line has them masked.
-const KEY = /([\w-]+)["']?[ \t]*:(?:[ \t]+|$)/g;
-const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^\s@/]+)@/gi;
-const URL_QUERY_SECRET = /([?&][\w-]*(?:pass|pwd|secret|token)[\w-]*=)([^&#\s"']+)/gi;
+// the terminal: a message's quoted source line has them masked. Every pattern is linear in the
+// line, which may be a 100 KB flow mapping: a key starts where no key character precedes it, a
+// URL's userinfo is found from its `://` backwards, a query parameter's name is checked apart.
+const KEY = /(?<![\w-])([\w-]+)["']?[ \t]*:(?:[ \t]+|$)/g;
+const URL_USERINFO = /:\/\/(?<=[a-z][a-z0-9+.-]*:\/\/)([^\s@/]+)@/gi;
+const URL_QUERY = /([?&]([\w-]*)=)([^&#\s"']+)/g;
+const QUERY_SECRET = /pass|pwd|secret|token/i;
+const QUOTED: Record<string, RegExp> = { '"': /"(?:[^"\\]|\\.)*"?/y, "'": /'(?:[^']|'')*'?/y };
+const FLOW_END = /[,}\]]/g;
+const COMMENT = /\s#/g;
 const MASK = '***';
+/** Characters of a long line shown around the caret. */
+const WIDTH = 160;
 
 /** Whether a key (maybe misspelt) holds a secret value: `password`, `db_passwd`, `pasword`... */
 export function isSecretKey(key: string): boolean {
@@ -135,46 +155,80 @@ export function isSecretKey(key: string): boolean {
     .some((w) => /pass|phrase|secret|token|^pwd?$/.test(w) || close(w, 'password') || close(w, 'passphrase'));
 }
 
-function secretValueEnd(text: string, start: number): number {
-  const q = text[start];
-  if (q === '"' || q === "'") {
-    const re = q === '"' ? /"(?:[^"\\]|\\.)*"?/y : /'(?:[^']|'')*'?/y;
-    re.lastIndex = start;
-    return start + (re.exec(text)?.[0].length ?? 0);
-  }
-  // In a flow collection a plain value stops at , } ]; in block style it runs to a comment.
-  const flow = /[{[]/.test(text.slice(0, start));
-  const rest = text.slice(start);
-  const value = flow ? (/^[^,}\]]*/.exec(rest)?.[0] ?? '') : rest.replace(/\s+#.*$/, '');
-  return start + value.trimEnd().length;
+/** A string with the passwords of the URLs in it masked. */
+function maskUrls(s: string): string {
+  return s
+    .replace(URL_USERINFO, `://${MASK}@`)
+    .replace(URL_QUERY, (all, param: string, name: string) => (QUERY_SECRET.test(name) ? `${param}${MASK}` : all));
 }
 
-function maskLine(text: string, col: number, secret?: [number, number]): { text: string; col: number } {
+function secretValueEnd(text: string, start: number, flow: boolean): number {
+  const quoted = QUOTED[text[start] ?? ''];
+  if (quoted) {
+    quoted.lastIndex = start;
+    quoted.exec(text);
+    return quoted.lastIndex;
+  }
+  // In a flow collection a plain value stops at , } ]; in block style it runs to a comment.
+  const stop = flow ? FLOW_END : COMMENT;
+  stop.lastIndex = start;
+  let end = stop.exec(text)?.index ?? text.length;
+  while (end > start && /\s/.test(text[end - 1] ?? '')) end--;
+  return end;
+}
+
+/** Column spans `[start, end)` of the secrets a line shows by itself: values of secret-looking keys, URL passwords. */
+function lineSecrets(text: string): Array<[number, number]> {
   const spans: Array<[number, number]> = [];
-  if (secret) spans.push(secret);
-  for (const m of text.matchAll(KEY)) {
+  const flowAt = text.search(/[{[]/);
+  KEY.lastIndex = 0;
+  for (let m = KEY.exec(text); m; m = KEY.exec(text)) {
     if (!isSecretKey(m[1] ?? '')) continue;
-    const start = (m.index ?? 0) + m[0].length;
-    const end = secretValueEnd(text, start);
-    if (end > start && text[start] !== '#') spans.push([start, end]);
+    const start = m.index + m[0].length;
+    const end = secretValueEnd(text, start, flowAt >= 0 && flowAt < start);
+    if (end <= start || text[start] === '#') continue;
+    spans.push([start, end]);
+    // What looks like keys inside the value is masked with it: not scanned again (quadratic on a long line).
+    KEY.lastIndex = Math.max(KEY.lastIndex, end);
   }
-  for (const m of [...text.matchAll(URL_USERINFO), ...text.matchAll(URL_QUERY_SECRET)]) {
-    const start = (m.index ?? 0) + (m[1] ?? '').length;
-    spans.push([start, start + (m[2] ?? '').length]);
+  for (const m of text.matchAll(URL_USERINFO)) spans.push([m.index + 3, m.index + 3 + (m[1] ?? '').length]);
+  for (const m of text.matchAll(URL_QUERY)) {
+    if (!QUERY_SECRET.test(m[2] ?? '')) continue;
+    const start = m.index + (m[1] ?? '').length;
+    spans.push([start, start + (m[3] ?? '').length]);
   }
-  // Right to left so earlier spans keep their columns; the caret column follows the edits.
-  spans.sort((a, b) => b[0] - a[0]);
-  let out = text;
-  let c = col - 1;
-  let lastStart = Infinity;
-  for (const [start, end] of spans) {
-    if (end > lastStart || end <= start) continue; // overlapping or empty
-    lastStart = start;
-    out = out.slice(0, start) + MASK + out.slice(end);
-    if (c >= end) c -= end - start - MASK.length;
-    else if (c > start) c = start;
+  return spans;
+}
+
+/**
+ * A line as quoted under a message: `spans` masked (overlapping ones merged, so no part of a
+ * secret shows), and of a long line only {@link WIDTH} characters around the caret. Returns the
+ * caret's column (1-based) in the result.
+ */
+function showLine(text: string, col: number, spans: ReadonlyArray<readonly [number, number]>): { text: string; col: number } {
+  const c = col - 1;
+  const from = text.length > WIDTH ? Math.max(0, Math.min(c - WIDTH / 2, text.length - WIDTH)) : 0;
+  const to = Math.min(text.length, from + WIDTH);
+  const merged: Array<[number, number]> = [];
+  for (const [s, e] of [...spans].sort((a, b) => a[0] - b[0])) {
+    const last = merged[merged.length - 1];
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    else merged.push([s, e]);
   }
-  return { text: out, col: c + 1 };
+  let out = from > 0 ? '...' : '';
+  let pos = from;
+  let caret: number | undefined;
+  for (const [s0, e0] of merged) {
+    const s = Math.max(s0, from);
+    const e = Math.min(e0, to);
+    if (e <= s) continue;
+    if (caret === undefined && c < e) caret = out.length + Math.max(0, Math.min(c, s) - pos);
+    out += text.slice(pos, s) + MASK;
+    pos = e;
+  }
+  caret ??= out.length + (c - pos);
+  out += text.slice(pos, to) + (to < text.length ? '...' : '');
+  return { text: out, col: caret + 1 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,10 +337,15 @@ export function describe(node: Node | null | undefined): string {
   const v = node.value;
   if (v === null) return node.source ? String(node.source) : 'an empty value';
   if (typeof v === 'string') {
-    const clean = v.replace(URL_USERINFO, `$1${MASK}@`).replace(URL_QUERY_SECRET, `$1${MASK}`);
+    const clean = maskUrls(v);
     return JSON.stringify(clean.length > 60 ? `${clean.slice(0, 57)}...` : clean);
   }
   return String(v);
+}
+
+/** A name as messages quote it: a long one (a key can be 100 KB) is cut. */
+export function short(name: string): string {
+  return name.length > 64 ? `${name.slice(0, 61)}...` : name;
 }
 
 const isNull = (node: Node | null): boolean => node == null || (isScalar(node) && node.value === null);
@@ -417,7 +476,7 @@ export const scalarMap = (): Field<Record<string, string | number | boolean>> =>
       if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[e.key] = v;
       else {
         const where = e.value ? offsetOf(e.value) : e.keyOffset;
-        ctx.fail(where, `${at}.${e.key} must be a string, number or boolean, got ${describe(e.value)}`);
+        ctx.fail(where, `${at}.${short(e.key)} must be a string, number or boolean, got ${describe(e.value)}`);
       }
     }
     return out;
@@ -496,7 +555,7 @@ export function entries(map: YAMLMap, ctx: Ctx, where: string, merging = new Set
     const key = typeof keyNode.value === 'string' ? keyNode.value : (keyNode.source ?? String(keyNode.value));
     const first = explicit.get(key);
     if (first !== undefined) {
-      ctx.fail(keyOffset, `duplicate key '${key}' ${where} (first defined on line ${ctx.pos(first).line})`);
+      ctx.fail(keyOffset, `duplicate key '${short(key)}' ${where} (first defined on line ${ctx.pos(first).line})`);
       continue;
     }
     explicit.set(key, keyOffset);
@@ -571,7 +630,7 @@ export function readObject(map: YAMLMap, shape: Shape, ctx: Ctx, at: At): RawObj
     if (!hit && at.ignore?.(e.key)) continue;
     if (!hit) {
       const close = suggest(e.key, keys.keys());
-      ctx.fail(e.keyOffset, `unknown key '${e.key}' ${at.where}${close ? ` (did you mean '${close}'?)` : ''}`);
+      ctx.fail(e.keyOffset, `unknown key '${short(e.key)}' ${at.where}${close ? ` (did you mean '${close}'?)` : ''}`);
       continue;
     }
     const child = at.path ? `${at.path}.${e.key}` : e.key;

@@ -12,7 +12,7 @@ import {loadInventory, parseInventory, selectHosts} from '../../../src/inventory
 import { resolveSecret } from '../../../src/util/secret.js';
 import { isSecretKey, suggest } from '../../../src/inventory/schema.js';
 import type { HostConfig, Inventory } from '../../../src/inventory/types.js';
-import { within } from '../timing.js';
+import { timed, within } from '../timing.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const FIXTURES = path.join(HERE, '..', 'fixtures', 'inventory');
@@ -583,6 +583,7 @@ const LEAKS: Array<{ name: string; lines: string[]; secret: string }> = [
     lines: ['x-pw: &pw 918273', 'hosts:', '  dash1: { address: 10.0.0.11, identity_passphrase: *pw }'],
     secret: '918273',
   },
+  { name: 'a secret value holding what looks like another secret key', lines: ['hosts:', '  dash1: { address: 10.0.0.11, password: "hunter2, pass: x" }'], secret: 'hunter2' },
   { name: 'syntax error on a secret line', lines: ['hosts:', '  dash1:', '    identity_passphrase: "hunter2', '    address: x'], secret: 'hunter2' },
   {
     name: 'sentinel password next to another error',
@@ -606,6 +607,38 @@ test('a masked line keeps the caret under the right value', (t) => {
   const [, line, caret] = err?.format().split('\n') ?? [];
   t.is(caret?.indexOf('^'), line?.indexOf('7'));
 });
+
+test('a long line is cut to a window around the caret, secrets still masked; file:line:col stays the real column', (t) => {
+  const line = `  dash1: { address: 10.0.0.11, user: ${'u'.repeat(1000)}, bogus: 1, identity_passphrase: ${'p'.repeat(200)} }`;
+  const [err] = problems(yaml('hosts:', line));
+  t.is(err?.message, "unknown key 'bogus' in host 'dash1'");
+  t.is(at(err!), `2:${line.indexOf('bogus') + 1}`);
+  const [first, shown, caret] = err!.format().split('\n');
+  t.true(first!.startsWith(`${FILE}:2:${line.indexOf('bogus') + 1}: `), first);
+  t.regex(shown!, /^ +2 \| \.\.\.u+, bogus: 1, identity_passphrase: \*\*\*\.\.\.$/, 'a secret cut by the window is masked too');
+  t.true(shown!.length < 200, shown);
+  t.is(caret!.indexOf('^'), shown!.indexOf('bogus'));
+});
+
+// Each took 19-40 s: regexes that retried from every position of a long run (keys, URL userinfo,
+// query parameters, comment detection) and a value scan restarted for every key on the line.
+const LONG_LINES: Array<[string, string]> = [
+  ['an 80 KB flow-style host line', `hosts: { dash1: { address: 10.0.0.11, user: ${'a'.repeat(80_000)}, bogus: 1 } }`],
+  ['an 80 KB would-be URL', `hosts: { dash1: { address: 10.0.0.11 } }\ninstall: { proxy: "${'a1'.repeat(40_000)}" }`],
+  ['an 80 KB query string of pass', `hosts: { dash1: { address: 10.0.0.11 } }\ninstall: { proxy: "?${'pass'.repeat(20_000)}" }`],
+  ['a secret key then 80 KB of blanks', `hosts:\n  dash1:\n    address: 10.0.0.11\n    pasword: x${' '.repeat(80_000)}y`],
+  ['secret-looking keys repeated inside one value', `hosts: { dash1: { address: 10.0.0.11, x: '${'password: a '.repeat(6_000)}' } }`],
+  ['a 20,000-character key', `hosts: { dash1: { address: 10.0.0.11, ${'k'.repeat(20_000)}: 1 } }`],
+];
+
+for (const [name, text] of LONG_LINES) {
+  test.serial(`reported in well under a second: ${name}`, (t) => {
+    const { ms, error } = timed(() => parseInventory(text, FILE, { HOME }));
+    t.true(error instanceof ConfigErrors, String(error));
+    t.true(ms < 2000, `${Math.round(ms)} ms`);
+    for (const e of (error as ConfigErrors).errors) t.true(e.format().length < 1000, e.format().slice(0, 300));
+  });
+}
 
 test('secret-looking keys', (t) => {
   for (const k of ['password', 'identity_passphrase', 'pasword', 'db_passwd', 'api_token', 'Password', 'pass', 'pw']) t.true(isSecretKey(k), k);
