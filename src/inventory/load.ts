@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isMap, LineCounter, parseDocument, type YAMLMap } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { ConfigError, ConfigErrors } from '../errors.js';
 import { FILE_LIMITS, readLocalFile } from '../util/files.js';
 import {
   absPath,
@@ -198,6 +198,16 @@ const TOP = {
  * @throws {ConfigErrors} listing every problem found, each with file, line and column
  */
 export function parseInventory(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Inventory {
+  try {
+    return parse(text, file, env);
+  } catch (err) {
+    // yaml's parser and the tree walks recurse once per nesting level: a deep enough file overflows the stack.
+    if (!(err instanceof RangeError && /call stack/i.test(err.message))) throw err;
+    throw new ConfigErrors([new ConfigError('invalid YAML: nested too deeply to read', { file, line: 1, col: 1 })]);
+  }
+}
+
+function parse(text: string, file: string, env: NodeJS.ProcessEnv): Inventory {
   const pseudo = file.startsWith('<');
   const absFile = pseudo ? file : path.resolve(file);
   const counter = new LineCounter();

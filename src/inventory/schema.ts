@@ -9,7 +9,7 @@
  */
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, visit, type Alias, type Document, type LineCounter, type Node, type YAMLMap } from 'yaml';
 import { ConfigError, ConfigErrors, type SourcePos } from '../errors.js';
 import type { SecretRef } from './types.js';
 
@@ -24,6 +24,11 @@ interface Problem {
   secret?: readonly [number, number] | undefined;
 }
 
+/** Keys an inventory may read beyond those written in it, through aliases and merge keys (a fleet of a thousand hosts merging an anchor of ten keys reads 10,000). */
+const EXPANSION = 50_000;
+/** How deep merge keys may nest (an anchor merging an anchor merging...). */
+const MERGE_DEPTH = 32;
+
 /** Where local paths are resolved from. */
 export interface PathBase {
   home: string;
@@ -36,8 +41,13 @@ export class Ctx {
   private readonly problems: Problem[] = [];
   private readonly lines: string[];
   private readonly offsets = new WeakMap<object, Map<string, number>>();
-  private readonly aliases = new Map<Node, Node | undefined>();
+  /** Each alias's anchor, found in one pass: yaml's `Alias.resolve` walks the whole document for every alias. */
+  private readonly aliases = new Map<Alias, Node | undefined>();
   private readonly spans = new Map<number, Array<[number, number]>>();
+  /** Keys that may still be read: each written key once, plus {@link EXPANSION} more through aliases and merges. */
+  private budget = EXPANSION;
+  /** Offset of the outermost merge key being expanded, where a blown budget is reported. */
+  expanding: number | undefined;
 
   constructor(
     readonly doc: Document,
@@ -47,6 +57,26 @@ export class Ctx {
     readonly paths: PathBase,
   ) {
     this.lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
+    // The last anchor of that name before the alias, in document order, as yaml itself resolves it.
+    const latest = new Map<string, Node>();
+    visit(doc, {
+      Pair: () => void this.budget++,
+      Node: (_key, node) => {
+        if (isAlias(node)) this.aliases.set(node, latest.get(node.source));
+        else if (node.anchor) latest.set(node.anchor, node);
+      },
+    });
+  }
+
+  /**
+   * Count `n` keys read. Aliases and merge keys can make a few hundred bytes expand to millions of
+   * keys (a YAML alias bomb); past the budget the document is refused at `offset`.
+   */
+  spend(n: number, offset: number): void {
+    this.budget -= n;
+    if (this.budget >= 0) return;
+    this.fail(this.expanding ?? offset, `aliases and merge keys (<<) here expand to more than ${EXPANSION} keys beyond those written: refused (a YAML alias bomb?)`);
+    this.throwIfFailed();
   }
 
   /** Record a problem at a source offset. */
@@ -106,7 +136,6 @@ export class Ctx {
   deref(node: unknown): Node | null | undefined {
     if (!isAlias(node)) return (node as Node | null | undefined) ?? null;
     // An anchor sits on a scalar or collection, never on another alias: one step is enough.
-    if (!this.aliases.has(node)) this.aliases.set(node, node.resolve(this.doc) as Node | undefined);
     const target = this.aliases.get(node);
     if (!target) {
       this.fail(offsetOf(node), `unknown alias '*${node.source}': define the anchor '&${node.source}' before using it`);
@@ -536,11 +565,12 @@ export function entries(map: YAMLMap, ctx: Ctx, where: string, merging = new Set
   const explicit = new Map<string, number>();
   const out: Entry[] = [];
   const taken = new Set<string>();
-  const plan: Array<Entry | YAMLMap[]> = [];
+  const plan: Array<Entry | { at: number; sources: YAMLMap[] }> = [];
   merging.add(map);
+  ctx.spend(map.items.length, offsetOf(map));
   for (const pair of map.items) {
     if (isMergeKey(pair.key)) {
-      plan.push(mergeSources(pair.value, ctx));
+      plan.push({ at: offsetOf(pair.key as Node), sources: mergeSources(pair.value, ctx) });
       continue;
     }
     const keyNode = ctx.deref(pair.key);
@@ -562,17 +592,27 @@ export function entries(map: YAMLMap, ctx: Ctx, where: string, merging = new Set
     plan.push({ key, keyOffset, value });
   }
   for (const step of plan) {
-    if (!Array.isArray(step)) {
+    if ('key' in step) {
       out.push(step);
       continue;
     }
-    for (const source of step) {
-      if (merging.has(source)) continue; // an anchor merged into itself
-      for (const e of entries(source, ctx, where, new Set(merging))) {
-        if (explicit.has(e.key) || taken.has(e.key)) continue;
-        taken.add(e.key);
-        out.push(e);
+    if (merging.size > MERGE_DEPTH) {
+      ctx.fail(ctx.expanding ?? step.at, `merge keys (<<) nest more than ${MERGE_DEPTH} deep ${where}`);
+      continue;
+    }
+    const outermost = ctx.expanding === undefined;
+    if (outermost) ctx.expanding = step.at;
+    try {
+      for (const source of step.sources) {
+        if (merging.has(source)) continue; // an anchor merged into itself
+        for (const e of entries(source, ctx, where, new Set(merging))) {
+          if (explicit.has(e.key) || taken.has(e.key)) continue;
+          taken.add(e.key);
+          out.push(e);
+        }
       }
+    } finally {
+      if (outermost) ctx.expanding = undefined;
     }
   }
   return out;

@@ -640,6 +640,57 @@ for (const [name, text] of LONG_LINES) {
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Aliases, merge keys and nesting: bounded work, refused with a position
+// ---------------------------------------------------------------------------------------------
+
+/** `levels` anchors, each merging the one before `fanout` times; a host merges the last. */
+function mergeBomb(levels: number, fanout: number): string {
+  const lines = ['x-a0: &a0 { user: kolla }'];
+  for (let i = 1; i <= levels; i++) lines.push(`x-a${i}: &a${i} { <<: [${Array(fanout).fill(`*a${i - 1}`).join(', ')}] }`);
+  return yaml(...lines, 'hosts:', '  dash1:', `    <<: *a${levels}`, '    address: 10.0.0.11');
+}
+
+test.serial('a 600-byte merge-key bomb is refused in well under a second, at the merge key that sets it off', (t) => {
+  const text = mergeBomb(7, 10);
+  t.true(text.length < 700);
+  // Before: every merge expanded its sources afresh, 10x the time per level (19 s for this file).
+  const { ms, error } = timed(() => parseInventory(text, FILE, { HOME }));
+  t.true(ms < 2000, `${Math.round(ms)} ms`);
+  t.true(error instanceof ConfigErrors, String(error));
+  const [err] = (error as ConfigErrors).errors;
+  t.regex(err!.message, /^aliases and merge keys \(<<\) here expand to more than 50000 keys beyond those written: refused/);
+  t.is(at(err!), '11:5');
+});
+
+test('merge keys nested past 32 levels are refused with a position, not a stack overflow', (t) => {
+  const lines = ['x-a0: &a0 { user: kolla }'];
+  for (let i = 1; i <= 3000; i++) lines.push(`x-a${i}: &a${i} { <<: *a${i - 1} }`);
+  const errors = problems(yaml(...lines, 'hosts:', '  dash1: { <<: *a3000, address: 10.0.0.11 }'));
+  t.deepEqual(
+    errors.map((e) => [e.message, at(e)]),
+    [["merge keys (<<) nest more than 32 deep in host 'dash1'", '3003:12']],
+  );
+});
+
+test.serial('fifty thousand aliases are resolved in well under a second', (t) => {
+  const text = yaml('x-s: &s "10.0.0.60:11211"', ...H, 'session:', `  memcached: { servers: [${Array(50_000).fill('*s').join(', ')}] }`);
+  // Before: each alias walked the whole document to find its anchor.
+  const { ms, value, error } = timed(() => parseInventory(text, FILE, { HOME }));
+  t.is(error, undefined);
+  t.is(value?.session.memcached?.servers.length, 50_000);
+  t.true(ms < 2000, `${Math.round(ms)} ms`);
+});
+
+test('nesting too deep for the YAML parser is a ConfigError at 1:1, not a RangeError', (t) => {
+  for (const text of [`hosts: { dash1: { address: 10.0.0.11, x: [${'password: "a '.repeat(6_000)}] } }`, `hosts: ${'['.repeat(100_000)}`]) {
+    const errors = problems(text);
+    t.true(errors.length > 0);
+    t.true(errors.every((e) => e.exitCode === 5));
+  }
+  t.deepEqual(problems(`hosts: { dash1: { address: 10.0.0.11, x: [${'password: "a '.repeat(6_000)}] } }`).map((e) => [e.message, at(e)]), [['invalid YAML: nested too deeply to read', '1:1']]);
+});
+
 test('secret-looking keys', (t) => {
   for (const k of ['password', 'identity_passphrase', 'pasword', 'db_passwd', 'api_token', 'Password', 'pass', 'pw']) t.true(isSecretKey(k), k);
   for (const k of ['password_env', 'password_file', 'address', 'user', 'proxy_jump']) t.false(isSecretKey(k), k);
