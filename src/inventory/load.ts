@@ -238,7 +238,7 @@ function parse(text: string, file: string, env: NodeJS.ProcessEnv): Inventory {
   if (top.hosts) checkHosts(hosts, top.hosts, ctx);
   const kolla = top.kolla;
   if (kolla?.deployHost !== undefined && !hosts.some((h) => h.name === kolla.deployHost)) {
-    ctx.fail(ctx.offsetOf(kolla, 'deployHost') ?? 0, unknownHost(`kolla.deploy_host`, kolla.deployHost, hosts));
+    ctx.fail(ctx.offsetOf(kolla, 'deployHost') ?? 0, unknownHost(`kolla.deploy_host`, kolla.deployHost, hosts, ctx));
   }
   const lb = top.loadbalancer && readLoadBalancer(top.loadbalancer, hosts, ctx);
   ctx.throwIfFailed();
@@ -258,11 +258,12 @@ function parse(text: string, file: string, env: NodeJS.ProcessEnv): Inventory {
 /** The load balancers' hosts exist; `servers` maps Dashboard hosts to HAProxy server names. */
 function readLoadBalancer(raw: { hosts: string[]; container: string; socket: string; backends: string[]; servers?: Record<string, string | number | boolean> }, hosts: HostConfig[], ctx: Ctx): LoadBalancerConfig {
   const at = ctx.offsetOf(raw, 'hosts') ?? 0;
-  for (const name of raw.hosts) if (!hosts.some((h) => h.name === name)) ctx.fail(at, unknownHost('loadbalancer.hosts', name, hosts));
+  const byName = new Map(hosts.map((h) => [h.name, h]));
+  for (const name of raw.hosts) if (!byName.has(name)) ctx.fail(at, unknownHost('loadbalancer.hosts', name, hosts, ctx));
   const servers: Record<string, string> = {};
   for (const [host, server] of Object.entries(raw.servers ?? {})) {
     const where = ctx.offsetOf(raw, 'servers') ?? at;
-    if (!hosts.some((h) => h.name === host && h.role === 'dashboard')) ctx.fail(where, `loadbalancer.servers names '${short(host)}', which is not a Dashboard host of hosts`);
+    if (byName.get(host)?.role !== 'dashboard') ctx.fail(where, `loadbalancer.servers names '${short(host)}', which is not a Dashboard host of hosts`);
     else if (typeof server !== 'string' || !HAPROXY_NAME.test(server)) ctx.fail(where, `loadbalancer.servers.${short(host)} must be an HAProxy server name ([A-Za-z0-9_.:-]+), got ${JSON.stringify(server)}`);
     else servers[host] = server;
   }
@@ -312,24 +313,25 @@ function checkHosts(hosts: HostConfig[], map: YAMLMap, ctx: Ctx): void {
     if (h.proxyJump === undefined) continue;
     const what = `proxy_jump of host '${short(h.name)}'`;
     if (h.proxyJump === h.name) ctx.fail(jumpAt(h), `${what} names the host itself`);
-    else if (!byName.has(h.proxyJump)) ctx.fail(jumpAt(h), unknownHost(what, h.proxyJump, hosts));
+    else if (!byName.has(h.proxyJump)) ctx.fail(jumpAt(h), unknownHost(what, h.proxyJump, hosts, ctx));
   }
 
-  const reported = new Set<string>();
-  for (const start of hosts) {
+  // Each host is walked once (a chain of thousands of hosts must not be walked from each of them).
+  const walked = new Map<HostConfig, number>();
+  const order = new Map(hosts.map((h, i) => [h, i]));
+  for (const [i, start] of hosts.entries()) {
     const chain: HostConfig[] = [];
     let cur: HostConfig | undefined = start;
-    while (cur && !chain.includes(cur)) {
+    while (cur && !walked.has(cur)) {
+      walked.set(cur, i);
       chain.push(cur);
       cur = cur.proxyJump !== undefined && cur.proxyJump !== cur.name ? byName.get(cur.proxyJump) : undefined;
     }
-    if (!cur) continue;
+    // A cycle is found once: by the walk that first reaches it, ending on a host it walked itself.
+    if (!cur || walked.get(cur) !== i) continue;
     const cycle = chain.slice(chain.indexOf(cur));
-    const id = cycle.map((h) => h.name).sort().join('\0');
-    if (reported.has(id)) continue;
-    reported.add(id);
     // Report at the cycle member that comes first in the file.
-    const first = hosts.find((h) => cycle.includes(h)) ?? cur;
+    const first = cycle.reduce((a, b) => (order.get(b)! < order.get(a)! ? b : a));
     const from = cycle.indexOf(first);
     const names = [...cycle.slice(from), ...cycle.slice(0, from), first].map((h) => short(h.name));
     ctx.fail(jumpAt(first), `proxy_jump cycle: ${names.join(' -> ')}`);
@@ -342,10 +344,10 @@ function checkHosts(hosts: HostConfig[], map: YAMLMap, ctx: Ctx): void {
   }
 }
 
-function unknownHost(what: string, name: string, hosts: HostConfig[]): string {
-  const close = suggest(name, hosts.map((h) => h.name));
+function unknownHost(what: string, name: string, hosts: HostConfig[], ctx: Ctx): string {
+  const close = suggest(name, hosts.map((h) => h.name), ctx.suggestions);
   const known = hosts.slice(0, 10).map((h) => short(h.name)).join(', ') + (hosts.length > 10 ? `, ... (${hosts.length} in all)` : '');
-  return `${what} names unknown host '${short(name)}'${close ? ` (did you mean '${close}'?)` : `; hosts are: ${known}`}`;
+  return `${what} names unknown host '${short(name)}'${close ? ` (did you mean '${short(close)}'?)` : `; hosts are: ${known}`}`;
 }
 
 // ---------------------------------------------------------------------------------------------

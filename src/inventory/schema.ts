@@ -26,6 +26,9 @@ interface Problem {
 
 /** Keys an inventory may read beyond those written in it, through aliases and merge keys (a fleet of a thousand hosts merging an anchor of ten keys reads 10,000). */
 const EXPANSION = 50_000;
+/** Problems shown at most (a file can have one per key), and kept at most. */
+const SHOWN = 100;
+const RECORDED = 10_000;
 /** How deep merge keys may nest (an anchor merging an anchor merging...). */
 const MERGE_DEPTH = 32;
 
@@ -39,6 +42,8 @@ export interface PathBase {
 /** Validation state of one document: the problems found so far and how to locate them. */
 export class Ctx {
   private readonly problems: Problem[] = [];
+  /** Problems past {@link RECORDED}, only counted. */
+  private dropped = 0;
   private readonly lines: string[];
   private readonly offsets = new WeakMap<object, Map<string, number>>();
   /** Each alias's anchor, found in one pass: yaml's `Alias.resolve` walks the whole document for every alias. */
@@ -46,6 +51,8 @@ export class Ctx {
   private readonly spans = new Map<number, Array<[number, number]>>();
   /** Keys that may still be read: each written key once, plus {@link EXPANSION} more through aliases and merges. */
   private budget = EXPANSION;
+  /** What "did you mean" may still compare (see {@link suggest}). */
+  readonly suggestions = { left: SUGGESTION_BUDGET };
   /** Offset of the outermost merge key being expanded, where a blown budget is reported. */
   expanding: number | undefined;
 
@@ -81,7 +88,8 @@ export class Ctx {
 
   /** Record a problem at a source offset. */
   fail(offset: number, message: string, secret?: readonly [number, number]): void {
-    this.problems.push({ offset, message, secret });
+    if (this.problems.length < RECORDED) this.problems.push({ offset, message, secret });
+    else this.dropped++;
   }
 
   get failed(): boolean {
@@ -94,12 +102,15 @@ export class Ctx {
     const seen = new Set<string>();
     const errors: ConfigError[] = [];
     // A problem inside an anchor that is merged into several places is found once per use.
+    let more = this.dropped;
     for (const p of [...this.problems].sort((a, b) => a.offset - b.offset)) {
       const id = `${p.offset}\0${p.message}`;
       if (seen.has(id)) continue;
       seen.add(id);
-      errors.push(new ConfigError(p.message, this.pos(p.offset, p.secret)));
+      if (errors.length < SHOWN) errors.push(new ConfigError(p.message, this.pos(p.offset, p.secret)));
+      else more++;
     }
+    if (more > 0) errors.push(new ConfigError(`... and ${more} more problems, not shown: fix these first`));
     throw new ConfigErrors(errors);
   }
 
@@ -178,7 +189,7 @@ const WIDTH = 160;
 export function isSecretKey(key: string): boolean {
   const k = key.toLowerCase();
   if (/[-_](env|file)$/.test(k)) return false;
-  const close = (w: string, to: string) => levenshtein(w, to) <= 2;
+  const close = (w: string, to: string) => editDistance(w, to, 2) <= 2;
   return k
     .split(/[-_]/)
     .some((w) => /pass|phrase|secret|token|^pwd?$/.test(w) || close(w, 'password') || close(w, 'passphrase'));
@@ -400,10 +411,10 @@ export const bool = (): Field<boolean> =>
 
 /** One of a fixed set of values, with a did-you-mean for near misses. */
 export function oneOf<const V extends string | boolean>(values: readonly V[]): Field<V> {
-  return scalar(`one of ${values.join(', ')}`, (v) => {
+  return scalar(`one of ${values.join(', ')}`, (v, _node, ctx) => {
     if ((values as readonly unknown[]).includes(v)) return v as V;
-    const close = typeof v === 'string' ? suggest(v, values.filter((x) => typeof x === 'string')) : undefined;
-    return new Bad(undefined, close && `did you mean '${close}'?`);
+    const close = typeof v === 'string' ? suggest(v, values.filter((x) => typeof x === 'string'), ctx.suggestions) : undefined;
+    return new Bad(undefined, close && `did you mean '${short(close)}'?`);
   });
 }
 
@@ -669,7 +680,7 @@ export function readObject(map: YAMLMap, shape: Shape, ctx: Ctx, at: At): RawObj
     const hit = keys.get(e.key);
     if (!hit && at.ignore?.(e.key)) continue;
     if (!hit) {
-      const close = suggest(e.key, keys.keys());
+      const close = suggest(e.key, keys.keys(), ctx.suggestions);
       ctx.fail(e.keyOffset, `unknown key '${short(e.key)}' ${at.where}${close ? ` (did you mean '${close}'?)` : ''}`);
       continue;
     }
@@ -773,31 +784,54 @@ export function emptyObject<S extends Shape>(shape: S, ctx: Ctx, where: string):
 // Did you mean
 // ---------------------------------------------------------------------------------------------
 
-/** Edit distance (insert, delete, substitute). */
-export function levenshtein(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+/**
+ * Edit distance (insert, delete, substitute), or `max + 1` when it is more than `max`. Only the
+ * band of the table within `max` of the diagonal is filled: linear in the length, so a 20,000
+ * character name costs no more than a short one times its length (a full table took 25 s).
+ */
+export function editDistance(a: string, b: string, max: number): number {
+  const over = max + 1;
+  if (Math.abs(a.length - b.length) > max) return over;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => (j <= max ? j : over));
+  let cur = new Array<number>(b.length + 1).fill(over);
   for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const sub = (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      cur.push(Math.min(sub, (prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1));
+    const lo = Math.max(1, i - max);
+    const hi = Math.min(b.length, i + max);
+    // The cells just outside the band hold `over`: the next row reads them.
+    cur[lo - 1] = lo === 1 ? Math.min(i, over) : over;
+    if (hi < b.length) cur[hi + 1] = over;
+    let least = cur[lo - 1]!;
+    for (let j = lo; j <= hi; j++) {
+      const sub = prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      cur[j] = Math.min(sub, prev[j]! + 1, cur[j - 1]! + 1, over);
+      least = Math.min(least, cur[j]!);
     }
-    prev = cur;
+    if (least > max) return over;
+    [prev, cur] = [cur, prev];
   }
-  return prev[b.length] ?? 0;
+  return prev[b.length]!;
 }
+
+/** Candidates compared per document before "did you mean" gives up (a fleet of thousands of unknown names would be quadratic). */
+export const SUGGESTION_BUDGET = 100_000;
+/** Longer names get no suggestion: nobody misspells a 65-character name by two letters. */
+const SUGGEST_MAX = 64;
 
 /**
  * The candidate closest to `word`: within edit distance 2, or sharing a prefix of at least 3
- * characters (either way round); case, `-` and `_` differences are ignored. Undefined when none.
+ * characters (either way round); case, `-` and `_` differences are ignored. Undefined when none,
+ * when `word` is longer than 64 characters, or once `budget.left` candidates have been compared.
  */
-export function suggest(word: string, candidates: Iterable<string>): string | undefined {
+export function suggest(word: string, candidates: Iterable<string>, budget = { left: Infinity }): string | undefined {
+  if (word.length > SUGGEST_MAX) return undefined;
   const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
   const w = norm(word);
   let best: { name: string; score: number } | undefined;
   for (const name of candidates) {
+    if (budget.left-- <= 0) return undefined;
+    if (name.length > SUGGEST_MAX) continue;
     const c = norm(name);
-    const d = levenshtein(w, c);
+    const d = editDistance(w, c, 2);
     const prefix = Math.min(w.length, c.length) >= 3 && (c.startsWith(w) || w.startsWith(c));
     if (d > 2 && !prefix) continue;
     const score = d <= 2 ? d : 3 + Math.abs(c.length - w.length);

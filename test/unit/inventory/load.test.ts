@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, ConfigErrors } from '../../../src/errors.js';
 import {loadInventory, parseInventory, selectHosts} from '../../../src/inventory/load.js';
 import { resolveSecret } from '../../../src/util/secret.js';
-import { isSecretKey, suggest } from '../../../src/inventory/schema.js';
+import { editDistance, isSecretKey, suggest } from '../../../src/inventory/schema.js';
 import type { HostConfig, Inventory } from '../../../src/inventory/types.js';
 import { timed, within } from '../timing.js';
 
@@ -536,6 +536,38 @@ test('did you mean: distance <= 2, prefixes, case and separators; nothing when f
   t.is(suggest('identity_pass', keys), 'identity_passphrase');
   t.is(suggest('colour', keys), undefined);
   t.is(suggest('ab', keys), undefined);
+});
+
+test.serial('did you mean: 20,000-character names are compared in well under a second', (t) => {
+  const long = 'a'.repeat(20_000);
+  const text = yaml(`hosts: { ${long}: { address: 10.0.0.1 }, dash2: { address: 10.0.0.2, proxy_jump: ${long.slice(1)}b } }`);
+  // Before: a full edit-distance table of 20,000 x 20,000 cells, 25 s.
+  const { ms, error } = timed(() => parseInventory(text, FILE, { HOME }));
+  t.true(ms < 2000, `${Math.round(ms)} ms`);
+  t.regex((error as ConfigErrors).errors[0]!.message, /^proxy_jump of host 'dash2' names unknown host 'a{61}\.\.\.'; hosts are: a{61}\.\.\., dash2$/);
+  t.is(editDistance(long, `${long.slice(1)}b`, 2), 1);
+  t.is(editDistance(long, `b${long.slice(2)}c`, 2), 2);
+  t.is(editDistance(long, `b${long.slice(3)}cc`, 2), 3, 'over the bound: max + 1');
+  t.is(editDistance('kitten', 'sitting', 2), 3);
+  t.is(editDistance('pasword', 'password', 2), 1);
+});
+
+test.serial('thousands of hosts: a jump chain and unknown jump hosts are checked in well under a second; 100 problems shown', (t) => {
+  const chain = yaml('hosts:', ...Array.from({ length: 5000 }, (_, i) => `  h${i}: { address: 10.0.0.1${i < 4999 ? `, proxy_jump: h${i + 1}` : ''} }`));
+  // Before: every host walked the chain to its end, checking each step against the chain so far (cubic): 9 s.
+  // About 200 KB of YAML: the parser alone takes most of a second on a busy machine, hence 4 s.
+  const walk = timed(() => parseInventory(chain, FILE, { HOME }));
+  t.is(walk.error, undefined);
+  t.true(walk.ms < 4000, `${Math.round(walk.ms)} ms`);
+
+  const unknown = yaml('hosts:', ...Array.from({ length: 5000 }, (_, i) => `  h${i}: { address: 10.0.0.1, proxy_jump: x${i} }`));
+  // Before: each unknown name compared with every host, and all 5,000 problems formatted: 16 s.
+  const { ms, error } = timed(() => parseInventory(unknown, FILE, { HOME }));
+  t.true(ms < 4000, `${Math.round(ms)} ms`);
+  const errors = (error as ConfigErrors).errors;
+  t.is(errors.length, 101);
+  t.is(errors[0]?.message, "proxy_jump of host 'h0' names unknown host 'x0' (did you mean 'h0'?)");
+  t.is(errors[100]?.format(), '... and 4900 more problems, not shown: fix these first');
 });
 
 test('all problems are reported together, in file order, with a caret under each', (t) => {
