@@ -48,7 +48,10 @@ export class Ctx {
   private readonly offsets = new WeakMap<object, Map<string, number>>();
   /** Each alias's anchor, found in one pass: yaml's `Alias.resolve` walks the whole document for every alias. */
   private readonly aliases = new Map<Alias, Node | undefined>();
-  private readonly spans = new Map<number, Array<[number, number]>>();
+  private lexical: Map<number, Array<[number, number]>> | undefined;
+  /** Source ranges of the values of secret-looking keys: a quoted or block value spans lines. */
+  private readonly secrets: Array<[number, number]> = [];
+  private secretLines: Map<number, Array<[number, number]>> | undefined;
   /** Keys that may still be read: each written key once, plus {@link EXPANSION} more through aliases and merges. */
   private budget = EXPANSION;
   /** What "did you mean" may still compare (see {@link suggest}). */
@@ -67,7 +70,11 @@ export class Ctx {
     // The last anchor of that name before the alias, in document order, as yaml itself resolves it.
     const latest = new Map<string, Node>();
     visit(doc, {
-      Pair: () => void this.budget++,
+      Pair: (_key, pair) => {
+        this.budget++;
+        const value = pair.value as Node | null;
+        if (isScalar(pair.key) && value?.range && isSecretKey(String(pair.key.value))) this.secrets.push([value.range[0], value.range[1]]);
+      },
       Node: (_key, node) => {
         if (isAlias(node)) this.aliases.set(node, latest.get(node.source));
         else if (node.anchor) latest.set(node.anchor, node);
@@ -118,18 +125,39 @@ export class Ctx {
   pos(offset: number, secret?: readonly [number, number]): SourcePos {
     const { line, col } = this.counter.linePos(offset);
     const raw = this.lines[line - 1] ?? '';
-    const spans = [...this.lineSpans(line, raw)];
+    const spans = this.lineSpans(line);
     const own = secret && this.clip(secret, line, raw.length);
     if (own) spans.push(own);
     const shown = showLine(raw, col, spans);
     return { file: this.file, line, col, lineText: shown.text, ...(shown.col !== col ? { caret: shown.col } : {}) };
   }
 
-  /** The secret spans of a line, found once per line (a flow-style file may have every host on one line). */
-  private lineSpans(line: number, raw: string): Array<[number, number]> {
-    let spans = this.spans.get(line);
-    if (!spans) this.spans.set(line, (spans = lineSecrets(raw)));
-    return spans;
+  /** The secret spans of a line: found in the text and in the parsed tree, once for the whole file. */
+  private lineSpans(line: number): Array<[number, number]> {
+    this.lexical ??= lexicalSecrets(this.lines);
+    this.secretLines ??= this.secretsByLine();
+    return [...(this.lexical.get(line) ?? []), ...(this.secretLines.get(line) ?? [])];
+  }
+
+  /** Each secret value's columns on every line it occupies (a line on its own may not look like a secret at all). */
+  private secretsByLine(): Map<number, Array<[number, number]>> {
+    const byLine = new Map<number, Array<[number, number]>>();
+    let covered = -1;
+    // A value inside another (a secret-looking key in a secret's mapping) is masked with it.
+    for (const [from, to] of [...this.secrets].sort((a, b) => a[0] - b[0])) {
+      if (to <= covered) continue;
+      const start = this.counter.linePos(Math.max(from, covered));
+      covered = to;
+      const end = this.counter.linePos(to);
+      for (let line = start.line; line <= end.line; line++) {
+        const raw = this.lines[line - 1] ?? '';
+        // A continuation line keeps its indentation.
+        const from = line === start.line ? start.col - 1 : Math.max(0, raw.search(/\S/));
+        const span: [number, number] = [from, line === end.line ? end.col - 1 : raw.length];
+        byLine.set(line, [...(byLine.get(line) ?? []), span]);
+      }
+    }
+    return byLine;
   }
 
   /** The part of the source range `[from, to)` on `line`, as columns. */
@@ -178,7 +206,7 @@ const KEY = /(?<![\w-])([\w-]+)["']?[ \t]*:(?:[ \t]+|$)/g;
 const URL_USERINFO = /:\/\/(?<=[a-z][a-z0-9+.-]*:\/\/)([^\s@/]+)@/gi;
 const URL_QUERY = /([?&]([\w-]*)=)([^&#\s"']+)/g;
 const QUERY_SECRET = /pass|pwd|secret|token/i;
-const QUOTED: Record<string, RegExp> = { '"': /"(?:[^"\\]|\\.)*"?/y, "'": /'(?:[^']|'')*'?/y };
+const QUOTED: Record<string, RegExp> = { '"': /"(?:[^"\\]|\\.)*(")?/y, "'": /'(?:[^']|'')*(')?/y };
 const FLOW_END = /[,}\]]/g;
 const COMMENT = /\s#/g;
 const MASK = '***';
@@ -202,34 +230,57 @@ function maskUrls(s: string): string {
     .replace(URL_QUERY, (all, param: string, name: string) => (QUERY_SECRET.test(name) ? `${param}${MASK}` : all));
 }
 
-function secretValueEnd(text: string, start: number, flow: boolean): number {
-  const quoted = QUOTED[text[start] ?? ''];
-  if (quoted) {
-    quoted.lastIndex = start;
-    quoted.exec(text);
-    return quoted.lastIndex;
+/** Where a quoted value opened at `start` ends, and whether its closing quote is on this line. */
+function quotedEnd(text: string, start: number, quote: string): { end: number; closed: boolean } {
+  const re = QUOTED[quote]!;
+  re.lastIndex = start;
+  const m = re.exec(text);
+  return { end: re.lastIndex, closed: m?.[1] !== undefined };
+}
+
+/** Where a secret value starting at `start` ends on its line, and whether it may go on below. */
+function secretValueEnd(text: string, start: number, flow: boolean): { end: number; open: boolean; quote?: string } {
+  const quote = text[start];
+  if (quote === '"' || quote === "'") {
+    const { end, closed } = quotedEnd(text, start, quote);
+    return closed ? { end, open: false } : { end, open: true, quote };
   }
   // In a flow collection a plain value stops at , } ]; in block style it runs to a comment.
   const stop = flow ? FLOW_END : COMMENT;
   stop.lastIndex = start;
-  let end = stop.exec(text)?.index ?? text.length;
+  const hit = stop.exec(text);
+  let end = hit?.index ?? text.length;
   while (end > start && /\s/.test(text[end - 1] ?? '')) end--;
-  return end;
+  // A plain or block value (or an empty one, with a mapping below) goes on in more indented lines.
+  return { end, open: !(flow && hit) };
 }
 
-/** Column spans `[start, end)` of the secrets a line shows by itself: values of secret-looking keys, URL passwords. */
-function lineSecrets(text: string): Array<[number, number]> {
+/** A secret-looking key whose value may go on in the lines below. */
+interface Open {
+  /** Column of the key: lines indented deeper continue its value. */
+  key: number;
+  /** The quote it left open: lines up to the closing one continue it. */
+  quote?: string;
+}
+
+/**
+ * The secrets a line shows by itself, from column `from`: values of secret-looking keys and URL
+ * passwords, as column spans `[start, end)`; and the key whose value may go on below, if any.
+ */
+function lineSecrets(text: string, from = 0): { spans: Array<[number, number]>; open?: Open } {
   const spans: Array<[number, number]> = [];
+  let open: Open | undefined;
   const flowAt = text.search(/[{[]/);
-  KEY.lastIndex = 0;
+  KEY.lastIndex = from;
   for (let m = KEY.exec(text); m; m = KEY.exec(text)) {
     if (!isSecretKey(m[1] ?? '')) continue;
     const start = m.index + m[0].length;
-    const end = secretValueEnd(text, start, flowAt >= 0 && flowAt < start);
-    if (end <= start || text[start] === '#') continue;
-    spans.push([start, end]);
+    const value = secretValueEnd(text, start, flowAt >= 0 && flowAt < start);
+    open = value.open ? { key: m.index, ...(value.quote ? { quote: value.quote } : {}) } : undefined;
+    if (value.end <= start || text[start] === '#') continue;
+    spans.push([start, value.end]);
     // What looks like keys inside the value is masked with it: not scanned again (quadratic on a long line).
-    KEY.lastIndex = Math.max(KEY.lastIndex, end);
+    KEY.lastIndex = Math.max(KEY.lastIndex, value.end);
   }
   for (const m of text.matchAll(URL_USERINFO)) spans.push([m.index + 3, m.index + 3 + (m[1] ?? '').length]);
   for (const m of text.matchAll(URL_QUERY)) {
@@ -237,7 +288,44 @@ function lineSecrets(text: string): Array<[number, number]> {
     const start = m.index + (m[1] ?? '').length;
     spans.push([start, start + (m[3] ?? '').length]);
   }
-  return spans;
+  return { spans, ...(open ? { open } : {}) };
+}
+
+/**
+ * Secret spans by line (1-based), from the text alone: what each line shows by itself, and the
+ * lines that continue a secret-looking key's value (indented deeper than the key, or inside a
+ * quote it left open), even where the YAML is too broken for the parsed tree to say.
+ */
+function lexicalSecrets(lines: readonly string[]): Map<number, Array<[number, number]>> {
+  const out = new Map<number, Array<[number, number]>>();
+  let open: Open | undefined;
+  for (const [i, raw] of lines.entries()) {
+    const spans: Array<[number, number]> = [];
+    let from = 0;
+    if (open) {
+      const indent = raw.search(/\S/);
+      if (open.quote) {
+        // The rest of an open quote: up to its closing quote (its opening is on an earlier line).
+        const { end, closed } = quotedEnd(`${open.quote}${raw}`, 0, open.quote);
+        spans.push([Math.max(0, indent), closed ? end - 1 : raw.length]);
+        if (closed) {
+          open = undefined;
+          from = end - 1;
+        }
+      } else if (indent < 0 || indent > open.key) {
+        if (indent >= 0) spans.push([indent, raw.length]);
+      } else {
+        open = undefined;
+      }
+    }
+    if (!open) {
+      const own = lineSecrets(raw, from);
+      spans.push(...own.spans);
+      open = own.open;
+    }
+    if (spans.length) out.set(i + 1, spans);
+  }
+  return out;
 }
 
 /**

@@ -616,6 +616,27 @@ const LEAKS: Array<{ name: string; lines: string[]; secret: string }> = [
     secret: '918273',
   },
   { name: 'a secret value holding what looks like another secret key', lines: ['hosts:', '  dash1: { address: 10.0.0.11, password: "hunter2, pass: x" }'], secret: 'hunter2' },
+  // A value over several lines: the line of the error may not look like a secret at all.
+  {
+    name: 'a double-quoted secret over two lines, the error on the second',
+    lines: ['hosts:', '  dash1:', '    address: 10.0.0.11', '    identity_passphrase: "hunter2', '      second-secret \\q"'],
+    secret: 'second-secret',
+  },
+  {
+    name: 'the same in a flow mapping',
+    lines: ['hosts:', '  dash1: { address: 10.0.0.11, identity_passphrase: "hunter2', '      second-secret \\q" }'],
+    secret: 'second-secret',
+  },
+  {
+    name: 'a block scalar secret with a line the parser ends it before',
+    lines: ['hosts:', '  dash1:', '    address: 10.0.0.11', '    identity_passphrase: |', '      block-secret', '     \tsecond-secret'],
+    secret: 'second-secret',
+  },
+  {
+    name: 'an unclosed quote whose next line starts with a tab',
+    lines: ['hosts:', '  dash1:', '    address: 10.0.0.11', '    identity_passphrase: "hunter2', '\tsecond-secret"', '    port: 22'],
+    secret: 'second-secret',
+  },
   { name: 'syntax error on a secret line', lines: ['hosts:', '  dash1:', '    identity_passphrase: "hunter2', '    address: x'], secret: 'hunter2' },
   {
     name: 'sentinel password next to another error',
