@@ -1,6 +1,7 @@
 import { gatherBalancers } from '../facts/balancers.js';
 import { ConfigError, ExitCode, HostUnreachableError, SessionctlError, type ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
+import { hostsToConnect } from '../inventory/load.js';
 import { Fleet } from '../transport/fleet.js';
 import { HostFiles } from '../transport/hostfs.js';
 import type { SshOptions } from '../transport/ssh.js';
@@ -60,6 +61,7 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
   const lockId = newRunId();
   const locked: HostConfig[] = [];
   try {
+    await fleet.readLocalFiles(hostsToConnect(inventory, hosts));
     const targets = new Map<string, UndoTarget>();
     const settingsHosts = new Set(run.files.filter((f) => f.role === 'settings').map((f) => f.host));
     for (const host of hosts) {

@@ -398,6 +398,12 @@ export function selectHosts(inv: Inventory, limit?: string): HostConfig[] {
   return dashboards.filter((h) => chosen.has(h));
 }
 
+/** The hosts a run over `hosts` connects to: those, the deploy host and the load balancers (jump hosts follow from proxy_jump). */
+export function hostsToConnect(inv: Inventory, hosts: HostConfig[]): HostConfig[] {
+  const names = new Set([...hosts.map((h) => h.name), ...(inv.kolla?.deployHost ? [inv.kolla.deployHost] : []), ...(inv.loadbalancer?.hosts ?? [])]);
+  return inv.hosts.filter((h) => names.has(h.name));
+}
+
 function globToRegExp(glob: string): RegExp {
   const body = glob.replace(/[.+^${}()|[\]\\*?]/g, (c) => (c === '*' ? '.*' : c === '?' ? '.' : `\\${c}`));
   return new RegExp(`^${body}$`);
