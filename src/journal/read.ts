@@ -1,6 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JournalError } from '../errors.js';
+import { ConfigError, JournalError } from '../errors.js';
 import { decodeJournal } from './format.js';
 import { RUN_ID, journalFile, runsDir } from './paths.js';
 import { parseRun, type RunJournal } from './run.js';
@@ -15,10 +15,21 @@ export function readRun(file: string): RunJournal {
   return parseRun(decodeJournal(text, file), file);
 }
 
-/** One run by id under the state dir. */
+/**
+ * One run by id under the state dir.
+ *
+ * @throws {ConfigError} when `runId` is not a run id, or no run has it (a bad --run: exit 5)
+ * @throws {JournalError} when its journal cannot be read or trusted
+ */
 export function readRunById(stateDir: string, runId: string): RunJournal {
-  if (!RUN_ID.test(runId)) throw new JournalError(runId, 0, 'not a run id (expected YYYYMMDDTHHMMSS-xxxxxx, as `sessionctl history` lists them)');
-  return readRun(journalFile(stateDir, runId));
+  const listed = 'as `sessionctl history` lists them';
+  if (!RUN_ID.test(runId)) {
+    const shown = runId.length > 64 ? `${runId.slice(0, 61)}...` : runId;
+    throw new ConfigError(`${JSON.stringify(shown)} is not a run id: expected YYYYMMDDTHHMMSS-xxxxxx, ${listed}`);
+  }
+  const file = journalFile(stateDir, runId);
+  if (!existsSync(file)) throw new ConfigError(`no run ${runId} under ${runsDir(stateDir)} (${listed})`);
+  return readRun(file);
 }
 
 /** Every journal under the state dir, newest first; a journal that cannot be trusted comes with its error. */
