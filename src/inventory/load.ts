@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isMap, LineCounter, parseDocument, type YAMLMap } from 'yaml';
+import { isMap, LineCounter, parseDocument, type YAMLError, type YAMLMap } from 'yaml';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import { FILE_LIMITS, readLocalFile } from '../util/files.js';
 import {
@@ -218,7 +218,7 @@ function parse(text: string, file: string, env: NodeJS.ProcessEnv): Inventory {
   });
 
   // After a syntax error the tree is a guess: report only what YAML itself found.
-  for (const e of [...doc.errors, ...doc.warnings]) ctx.fail(e.pos[0], `invalid YAML: ${e.message}`);
+  for (const e of [...doc.errors, ...doc.warnings]) ctx.fail(e.pos[0], `invalid YAML: ${yamlMessage(e, ctx)}`);
   ctx.throwIfFailed();
 
   const root = ctx.deref(doc.contents);
@@ -255,11 +255,24 @@ function parse(text: string, file: string, env: NodeJS.ProcessEnv): Inventory {
   };
 }
 
+// yaml's messages that end by quoting the source they are about ("Unresolved tag: !x").
+const QUOTES_SOURCE = [/^(Invalid escape sequence) /, /^(Unresolved tag): /, /^(Block scalar header includes extra characters): /, /^(Not a YAML token): /, /^(.*? token in YAML stream): "/];
+
+/** yaml's message, without the source it quotes when that is a secret, and never longer than a line. */
+function yamlMessage(e: YAMLError, ctx: Ctx): string {
+  let message = e.message;
+  if (ctx.touchesSecret(e.pos[0], e.pos[1])) {
+    for (const re of QUOTES_SOURCE) message = re.exec(message)?.[1] ?? message;
+  }
+  return message.length > 160 ? `${message.slice(0, 157)}...` : message;
+}
+
 /** The load balancers' hosts exist; `servers` maps Dashboard hosts to HAProxy server names. */
 function readLoadBalancer(raw: { hosts: string[]; container: string; socket: string; backends: string[]; servers?: Record<string, string | number | boolean> }, hosts: HostConfig[], ctx: Ctx): LoadBalancerConfig {
   const at = ctx.offsetOf(raw, 'hosts') ?? 0;
   const byName = new Map(hosts.map((h) => [h.name, h]));
-  for (const name of raw.hosts) if (!byName.has(name)) ctx.fail(at, unknownHost('loadbalancer.hosts', name, hosts, ctx));
+  // An invalid hosts list is already reported (and absent).
+  for (const name of raw.hosts ?? []) if (!byName.has(name)) ctx.fail(at, unknownHost('loadbalancer.hosts', name, hosts, ctx));
   const servers: Record<string, string> = {};
   for (const [host, server] of Object.entries(raw.servers ?? {})) {
     const where = ctx.offsetOf(raw, 'servers') ?? at;

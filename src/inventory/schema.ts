@@ -132,6 +132,18 @@ export class Ctx {
     return { file: this.file, line, col, lineText: shown.text, ...(shown.col !== col ? { caret: shown.col } : {}) };
   }
 
+  /** Whether the source range `[from, to)` overlaps a secret value anywhere. */
+  touchesSecret(from: number, to: number): boolean {
+    const start = this.counter.linePos(from);
+    const end = this.counter.linePos(Math.max(from, to - 1));
+    for (let line = start.line; line <= end.line; line++) {
+      const a = line === start.line ? start.col - 1 : 0;
+      const b = line === end.line ? end.col : Infinity;
+      if (this.lineSpans(line).some(([s, e]) => s < b && e > a)) return true;
+    }
+    return false;
+  }
+
   /** The secret spans of a line: found in the text and in the parsed tree, once for the whole file. */
   private lineSpans(line: number): Array<[number, number]> {
     this.lexical ??= lexicalSecrets(this.lines);

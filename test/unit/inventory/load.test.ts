@@ -493,6 +493,12 @@ const BAD: Bad[] = [
     at: '4:16',
   },
   {
+    name: 'loadbalancer.hosts not a list',
+    lines: [...H, 'loadbalancer: { hosts: 5 }'],
+    message: 'loadbalancer.hosts must be a list of a host name from hosts, got 5',
+    at: '3:24',
+  },
+  {
     name: 'alias to an unknown anchor',
     lines: ['hosts:', '  dash1: *nothing'],
     message: "unknown alias '*nothing': define the anchor '&nothing' before using it",
@@ -637,6 +643,9 @@ const LEAKS: Array<{ name: string; lines: string[]; secret: string }> = [
     lines: ['hosts:', '  dash1:', '    address: 10.0.0.11', '    identity_passphrase: "hunter2', '\tsecond-secret"', '    port: 22'],
     secret: 'second-secret',
   },
+  // yaml's own messages quote some source: a block scalar header, a tag.
+  { name: 'a secret in a block scalar header', lines: [...H, 'session:', '  redis:', '    password: |hunter2'], secret: 'hunter2' },
+  { name: 'a secret read as a tag', lines: ['hosts:', '  dash1: { address: 10.0.0.11, identity_passphrase: !hunter2 x }'], secret: 'hunter2' },
   { name: 'syntax error on a secret line', lines: ['hosts:', '  dash1:', '    identity_passphrase: "hunter2', '    address: x'], secret: 'hunter2' },
   {
     name: 'sentinel password next to another error',
@@ -682,6 +691,7 @@ const LONG_LINES: Array<[string, string]> = [
   ['a secret key then 80 KB of blanks', `hosts:\n  dash1:\n    address: 10.0.0.11\n    pasword: x${' '.repeat(80_000)}y`],
   ['secret-looking keys repeated inside one value', `hosts: { dash1: { address: 10.0.0.11, x: '${'password: a '.repeat(6_000)}' } }`],
   ['a 20,000-character key', `hosts: { dash1: { address: 10.0.0.11, ${'k'.repeat(20_000)}: 1 } }`],
+  ['an 80 KB stray token, which yaml quotes in its message', `hosts: { dash1: { address: 10.0.0.11 } }\n] ${'s'.repeat(80_000)}\n`],
 ];
 
 for (const [name, text] of LONG_LINES) {
