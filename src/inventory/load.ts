@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isMap, LineCounter, parseDocument, type YAMLError, type YAMLMap } from 'yaml';
+import { isMap, parseDocument, type YAMLError, type YAMLMap } from 'yaml';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import { FILE_LIMITS, readLocalFile } from '../util/files.js';
 import {
@@ -210,9 +210,8 @@ export function parseInventory(text: string, file: string, env: NodeJS.ProcessEn
 function parse(text: string, file: string, env: NodeJS.ProcessEnv): Inventory {
   const pseudo = file.startsWith('<');
   const absFile = pseudo ? file : path.resolve(file);
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, merge: true, uniqueKeys: false, prettyErrors: false });
-  const ctx = new Ctx(doc, text, file, counter, {
+  const doc = parseDocument(text, { merge: true, uniqueKeys: false, prettyErrors: false });
+  const ctx = new Ctx(doc, text, file, {
     home: env.HOME || os.homedir(),
     dir: pseudo ? process.cwd() : path.dirname(absFile),
   });

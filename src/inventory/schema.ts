@@ -9,7 +9,7 @@
  */
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, visit, type Alias, type Document, type LineCounter, type Node, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, visit, type Alias, type Document, type Node, type YAMLMap } from 'yaml';
 import { ConfigError, ConfigErrors, type SourcePos } from '../errors.js';
 import type { SecretRef } from './types.js';
 
@@ -45,6 +45,7 @@ export class Ctx {
   /** Problems past {@link RECORDED}, only counted. */
   private dropped = 0;
   private readonly lines: string[];
+  private readonly starts: number[];
   private readonly offsets = new WeakMap<object, Map<string, number>>();
   /** Each alias's anchor, found in one pass: yaml's `Alias.resolve` walks the whole document for every alias. */
   private readonly aliases = new Map<Alias, Node | undefined>();
@@ -63,10 +64,12 @@ export class Ctx {
     readonly doc: Document,
     text: string,
     readonly file: string,
-    private readonly counter: LineCounter,
     readonly paths: PathBase,
   ) {
     this.lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
+    // Line starts from the text itself: yaml's LineCounter misses the newlines inside some broken tokens.
+    this.starts = [0];
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
     // The last anchor of that name before the alias, in document order, as yaml itself resolves it.
     const latest = new Map<string, Node>();
     visit(doc, {
@@ -123,7 +126,7 @@ export class Ctx {
 
   /** The position of an offset, with the line's text (secrets masked; a long line cut around the column). */
   pos(offset: number, secret?: readonly [number, number]): SourcePos {
-    const { line, col } = this.counter.linePos(offset);
+    const { line, col } = this.linePos(offset);
     const raw = this.lines[line - 1] ?? '';
     const spans = this.lineSpans(line);
     const own = secret && this.clip(secret, line, raw.length);
@@ -132,10 +135,22 @@ export class Ctx {
     return { file: this.file, line, col, lineText: shown.text, ...(shown.col !== col ? { caret: shown.col } : {}) };
   }
 
+  /** 1-based line and column of a source offset. */
+  private linePos(offset: number): { line: number; col: number } {
+    let low = 0;
+    let high = this.starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (this.starts[mid]! <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return { line: low + 1, col: offset - this.starts[low]! + 1 };
+  }
+
   /** Whether the source range `[from, to)` overlaps a secret value anywhere. */
   touchesSecret(from: number, to: number): boolean {
-    const start = this.counter.linePos(from);
-    const end = this.counter.linePos(Math.max(from, to - 1));
+    const start = this.linePos(from);
+    const end = this.linePos(Math.max(from, to - 1));
     for (let line = start.line; line <= end.line; line++) {
       const a = line === start.line ? start.col - 1 : 0;
       const b = line === end.line ? end.col : Infinity;
@@ -158,9 +173,9 @@ export class Ctx {
     // A value inside another (a secret-looking key in a secret's mapping) is masked with it.
     for (const [from, to] of [...this.secrets].sort((a, b) => a[0] - b[0])) {
       if (to <= covered) continue;
-      const start = this.counter.linePos(Math.max(from, covered));
+      const start = this.linePos(Math.max(from, covered));
       covered = to;
-      const end = this.counter.linePos(to);
+      const end = this.linePos(to);
       for (let line = start.line; line <= end.line; line++) {
         const raw = this.lines[line - 1] ?? '';
         // A continuation line keeps its indentation.
@@ -174,8 +189,8 @@ export class Ctx {
 
   /** The part of the source range `[from, to)` on `line`, as columns. */
   private clip([from, to]: readonly [number, number], line: number, length: number): [number, number] | undefined {
-    const start = this.counter.linePos(from);
-    const end = this.counter.linePos(to);
+    const start = this.linePos(from);
+    const end = this.linePos(to);
     if (start.line > line || end.line < line) return undefined;
     return [start.line === line ? start.col - 1 : 0, end.line === line ? end.col - 1 : length];
   }

@@ -522,6 +522,14 @@ for (const c of BAD) {
   });
 }
 
+test('positions after a broken flow collection follow the text (yaml\'s line counter loses newlines there)', (t) => {
+  const errors = problems(yaml('hosts: {dash1: {address: ~[}}', 'bad line', 'session: 5'));
+  const colon = errors.find((e) => e.message.includes('map-value-ind'));
+  // Before: 2:17, under 'bad line', which has no column 17.
+  t.is(at(colon!), '3:8');
+  t.is(colon?.pos?.lineText, 'session: 5');
+});
+
 test('did you mean: the spec example, word for word', (t) => {
   const errors = problems(yaml('hosts:', '  dash1:', '    adress: 10.0.0.11'));
   t.deepEqual(
