@@ -283,7 +283,7 @@ test.serial('loadInventory: a FIFO, /dev/zero or a file over the limit is refuse
   for (const [file, message] of <const>[
     [fifo, `inventory file ${fifo} is a FIFO (named pipe), not a regular file`],
     ['/dev/zero', 'inventory file /dev/zero is a character device, not a regular file'],
-    [big, `inventory file ${big} is 300040 bytes, more than the limit of 256 KiB`],
+    [big, `inventory file ${big} is 300040 bytes, more than the limit of 128 KiB`],
   ]) {
     // Before: the FIFO blocked the open for ever and /dev/zero was read until memory ran out.
     const err = await t.throwsAsync(within(2000, loadInventory(file)), { instanceOf: ConfigError });
