@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { REDIS_PROTOCOLS, redisUrlProblem } from '../inventory/load.js';
-import { FILE_LIMITS, readLocalFile } from '../util/files.js';
+import { FILE_LIMITS, listLocalFiles, readLocalFile } from '../util/files.js';
 import { resolveSecret } from '../util/secret.js';
 import { isHostPort } from '../inventory/schema.js';
 import type { Backend, InstallConfig, Inventory, SecurityConfig } from '../inventory/types.js';
@@ -58,6 +58,10 @@ export async function resolveDesired(inv: Inventory, flags: BackendFlags): Promi
   // A mirror URL may carry credentials (https://user:token@mirror/simple/): never print them.
   for (const u of [install.indexUrl, install.proxy]) if (u) secret(decodeURIComponent(new URL(u).password) || undefined);
   if (install.method === 'wheelhouse' && !install.wheelhouse) throw new ConfigError('install method wheelhouse needs --wheelhouse PATH or install.wheelhouse');
+  // Checked before any host is touched: the install step reads the wheels half-way through the run.
+  if (install.method === 'wheelhouse' && install.wheelhouse) {
+    if (!(await listLocalFiles(install.wheelhouse, '.whl', 'the wheelhouse', FILE_LIMITS.wheel)).length) throw new ConfigError(`no .whl files in the wheelhouse ${install.wheelhouse}`);
+  }
 
   const target =
     backend === 'redis'

@@ -5,7 +5,8 @@
  * a ConfigError naming the path, instead of hanging or filling memory.
  */
 import { constants } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Stats } from 'node:fs';
 import { ConfigError } from '../errors.js';
 
@@ -27,7 +28,29 @@ export const FILE_LIMITS = {
   secret: 64 * KiB,
   /** A CA bundle rarely passes 300 KB. */
   ca: 1 * MiB,
+  /** One wheel of the wheelhouse: the session backends' client libraries are well under 10 MB. */
+  wheel: 64 * MiB,
 } as const;
+
+/**
+ * The files of a directory whose names end with `suffix`, each checked like {@link readLocalFile}
+ * checks a file (regular, at most `limit` bytes) but not read.
+ *
+ * @throws {ConfigError} naming the directory or the file
+ */
+export async function listLocalFiles(dir: string, suffix: string, what: string, limit: number): Promise<string[]> {
+  let names: string[];
+  try {
+    const st = await stat(dir);
+    if (!st.isDirectory()) throw new ConfigError(`${what} ${dir} is ${kind(st)}, not a directory`);
+    names = (await readdir(dir)).filter((n) => n.endsWith(suffix)).sort();
+    for (const name of names) refuse(await stat(join(dir, name)), `${what} file ${join(dir, name)}`, limit);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(readProblem(`${what} ${dir}`, err));
+  }
+  return names;
+}
 
 /**
  * The bytes of a regular file of at most `limit` bytes.
@@ -81,6 +104,7 @@ function refuse(st: Stats, what: string, limit: number): void {
 }
 
 function kind(st: Stats): string {
+  if (st.isFile()) return 'a file';
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isCharacterDevice()) return 'a character device';
