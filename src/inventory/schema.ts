@@ -50,6 +50,7 @@ export class Ctx {
   /** Each alias's anchor, found in one pass: yaml's `Alias.resolve` walks the whole document for every alias. */
   private readonly aliases = new Map<Alias, Node | undefined>();
   private lexical: Map<number, Array<[number, number]>> | undefined;
+  private readonly spans = new Map<number, Array<[number, number]>>();
   /** Source ranges of the values of secret-looking keys: a quoted or block value spans lines. */
   private readonly secrets: Array<[number, number]> = [];
   private secretLines: Map<number, Array<[number, number]>> | undefined;
@@ -128,10 +129,7 @@ export class Ctx {
   pos(offset: number, secret?: readonly [number, number]): SourcePos {
     const { line, col } = this.linePos(offset);
     const raw = this.lines[line - 1] ?? '';
-    const spans = this.lineSpans(line);
-    const own = secret && this.clip(secret, line, raw.length);
-    if (own) spans.push(own);
-    const shown = showLine(raw, col, spans);
+    const shown = showLine(raw, col, this.lineSpans(line), secret && this.clip(secret, line, raw.length));
     return { file: this.file, line, col, lineText: shown.text, ...(shown.col !== col ? { caret: shown.col } : {}) };
   }
 
@@ -159,11 +157,15 @@ export class Ctx {
     return false;
   }
 
-  /** The secret spans of a line: found in the text and in the parsed tree, once for the whole file. */
+  /** The secret spans of a line, sorted and merged: found in the text and in the parsed tree, once per file and line. */
   private lineSpans(line: number): Array<[number, number]> {
-    this.lexical ??= lexicalSecrets(this.lines);
-    this.secretLines ??= this.secretsByLine();
-    return [...(this.lexical.get(line) ?? []), ...(this.secretLines.get(line) ?? [])];
+    let spans = this.spans.get(line);
+    if (!spans) {
+      this.lexical ??= lexicalSecrets(this.lines);
+      this.secretLines ??= this.secretsByLine();
+      this.spans.set(line, (spans = merge([...(this.lexical.get(line) ?? []), ...(this.secretLines.get(line) ?? [])])));
+    }
+    return spans;
   }
 
   /** Each secret value's columns on every line it occupies (a line on its own may not look like a secret at all). */
@@ -179,9 +181,10 @@ export class Ctx {
       for (let line = start.line; line <= end.line; line++) {
         const raw = this.lines[line - 1] ?? '';
         // A continuation line keeps its indentation.
-        const from = line === start.line ? start.col - 1 : Math.max(0, raw.search(/\S/));
-        const span: [number, number] = [from, line === end.line ? end.col - 1 : raw.length];
-        byLine.set(line, [...(byLine.get(line) ?? []), span]);
+        const col = line === start.line ? start.col - 1 : Math.max(0, raw.search(/\S/));
+        let spans = byLine.get(line);
+        if (!spans) byLine.set(line, (spans = []));
+        spans.push([col, line === end.line ? end.col - 1 : raw.length]);
       }
     }
     return byLine;
@@ -360,21 +363,24 @@ function lexicalSecrets(lines: readonly string[]): Map<number, Array<[number, nu
  * secret shows), and of a long line only {@link WIDTH} characters around the caret. Returns the
  * caret's column (1-based) in the result.
  */
-function showLine(text: string, col: number, spans: ReadonlyArray<readonly [number, number]>): { text: string; col: number } {
+function showLine(text: string, col: number, spans: ReadonlyArray<readonly [number, number]>, extra?: readonly [number, number]): { text: string; col: number } {
   const c = col - 1;
   const from = text.length > WIDTH ? Math.max(0, Math.min(c - WIDTH / 2, text.length - WIDTH)) : 0;
   const to = Math.min(text.length, from + WIDTH);
-  const merged: Array<[number, number]> = [];
-  for (const [s, e] of [...spans].sort((a, b) => a[0] - b[0])) {
-    const last = merged[merged.length - 1];
-    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
-    else merged.push([s, e]);
+  // `spans` is sorted and merged, so its ends rise too: find the first reaching into the window.
+  let first = 0;
+  for (let hi = spans.length; first < hi; ) {
+    const mid = (first + hi) >> 1;
+    if (spans[mid]![1] <= from) first = mid + 1;
+    else hi = mid;
   }
+  const near: Array<readonly [number, number]> = extra ? [extra] : [];
+  for (let i = first; i < spans.length && spans[i]![0] < to; i++) near.push(spans[i]!);
   let out = from > 0 ? '...' : '';
   let pos = from;
   let caret: number | undefined;
-  for (const [s0, e0] of merged) {
-    const s = Math.max(s0, from);
+  for (const [s0, e0] of merge(near)) {
+    const s = Math.max(s0, from, pos);
     const e = Math.min(e0, to);
     if (e <= s) continue;
     if (caret === undefined && c < e) caret = out.length + Math.max(0, Math.min(c, s) - pos);
@@ -384,6 +390,17 @@ function showLine(text: string, col: number, spans: ReadonlyArray<readonly [numb
   caret ??= out.length + (c - pos);
   out += text.slice(pos, to) + (to < text.length ? '...' : '');
   return { text: out, col: caret + 1 };
+}
+
+/** Spans sorted by start, overlapping ones merged (so no part of a secret shows between two masks). */
+function merge(spans: Iterable<readonly [number, number]>): Array<[number, number]> {
+  const merged: Array<[number, number]> = [];
+  for (const [s, e] of [...spans].sort((a, b) => a[0] - b[0])) {
+    const last = merged[merged.length - 1];
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    else merged.push([s, e]);
+  }
+  return merged;
 }
 
 // ---------------------------------------------------------------------------------------------

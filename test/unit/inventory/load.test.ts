@@ -584,6 +584,16 @@ test.serial('thousands of hosts: a jump chain and unknown jump hosts are checked
   t.is(errors[100]?.format(), '... and 4900 more problems, not shown: fix these first');
 });
 
+test.serial('a one-line inventory of 8,000 hosts with passphrases is placed in linear time (each host\'s position sorted every mask of the line)', (t) => {
+  const text = `hosts: {${Array.from({ length: 8000 }, (_, i) => `h${i}: {address: 10.0.0.1, identity_passphrase: pw${i}}`).join(', ')}}\n`;
+  // Before: 14 s. The YAML parser alone takes about a second of this on a busy machine, hence 4 s.
+  const { ms, value, error } = timed(() => parseInventory(text, FILE, { HOME }));
+  t.is(error, undefined);
+  t.is(value?.hosts.length, 8000);
+  t.regex(value!.hosts[7999]!.pos!.lineText!, /^\.\.\..*h7999: \{address: 10\.0\.0\.1, identity_passphrase: \*\*\*\}\}$/);
+  t.true(ms < 4000, `${Math.round(ms)} ms`);
+});
+
 test('all problems are reported together, in file order, with a caret under each', (t) => {
   const text = yaml(
     'hosts:',
