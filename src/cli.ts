@@ -18,7 +18,7 @@ import { renderHistory, renderRunDetail } from './report/history.js';
 import { renderRollback } from './report/rollback.js';
 import { stateDirOf } from './journal/paths.js';
 import type { BackendFlags } from './backends/desired.js';
-import { masker } from './util/secret.js';
+import { forTerminal, jsonForTerminal } from './util/terminal.js';
 import { ROOT } from './util/assets.js';
 
 /** Options every command understands (global flags). */
@@ -214,10 +214,10 @@ async function statusCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
   const hosts = selectHosts(inventory, opts.limit);
   const { report, exitCode } = await status(inventory, hosts, {
     acceptNewHostKeys: opts.acceptNewHostKeys,
-    debug: opts.verbose ? (line) => process.stderr.write(`debug: ${masker.mask(line)}\n`) : undefined,
+    debug: opts.verbose ? (line) => process.stderr.write(`debug: ${forTerminal(line)}\n`) : undefined,
   });
-  if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  else process.stdout.write(renderStatus(report) + '\n');
+  if (opts.json) process.stdout.write(jsonForTerminal(report) + '\n');
+  else process.stdout.write(forTerminal(renderStatus(report)) + '\n');
   return exitCode;
 }
 
@@ -266,8 +266,8 @@ function stateDir(opts: GlobalOptions): string {
 function historyCommand(opts: GlobalOptions & { run?: string }): ExitCodeValue {
   const dir = stateDir(opts);
   const out = opts.run ? runDetail(dir, opts.run) : history(dir);
-  if (opts.json) process.stdout.write(masker.mask(JSON.stringify(out, null, 2)) + '\n');
-  else process.stdout.write(masker.mask('header' in out ? renderRunDetail(out) : renderHistory(out)) + '\n');
+  if (opts.json) process.stdout.write(jsonForTerminal(out) + '\n');
+  else process.stdout.write(forTerminal('header' in out ? renderRunDetail(out) : renderHistory(out)) + '\n');
   return ExitCode.ok;
 }
 
@@ -292,16 +292,16 @@ async function rollbackCommand(opts: GlobalOptions & RollbackFlags): Promise<Exi
     restart: Boolean(opts.restart),
     ssh: { acceptNewHostKeys: opts.acceptNewHostKeys },
     healthTimeout,
-    log: (host, line) => progress?.write(masker.mask(`   ${host ?? 'fleet'}: ${line}`) + '\n'),
+    log: (host, line) => progress?.write(forTerminal(`   ${host ?? 'fleet'}: ${line}`) + '\n'),
     confirm: async (planned: RollbackReport) => {
       if (opts.yes) return true;
-      process.stdout.write(masker.mask(renderRollback(planned)) + '\n\n');
+      process.stdout.write(forTerminal(renderRollback(planned)) + '\n\n');
       const { confirm } = await import('@inquirer/prompts');
       return confirm({ message: 'Restarting the restored hosts logs every Horizon user out. Roll back?', default: false });
     },
   });
-  if (opts.json) process.stdout.write(masker.mask(JSON.stringify(report, null, 2)) + '\n');
-  else process.stdout.write(masker.mask(renderRollback(report)) + '\n');
+  if (opts.json) process.stdout.write(jsonForTerminal(report) + '\n');
+  else process.stdout.write(forTerminal(renderRollback(report)) + '\n');
   return exitCode;
 }
 
@@ -321,10 +321,10 @@ function report(err: unknown, json: boolean, verbose: boolean): ExitCodeValue {
     message = `internal error (a bug in sessionctl): ${(err as Error)?.message ?? String(err)}`;
     if (verbose && err instanceof Error && err.stack) message += `\n${err.stack}`;
   }
-  message = masker.mask(message);
-  process.stderr.write(`sessionctl: ${message.replace(/^/, '')}\n`);
+  // Messages quote hosts (stderr tails, names) and inventories (keys, source lines): shown, not obeyed.
+  process.stderr.write(`sessionctl: ${forTerminal(message)}\n`);
   if (err instanceof ConfigErrors) code = ExitCode.badInput;
-  if (json) process.stdout.write(JSON.stringify({ error: { message, exitCode: code } }, null, 2) + '\n');
+  if (json) process.stdout.write(jsonForTerminal({ error: { message, exitCode: code } }) + '\n');
   return code;
 }
 

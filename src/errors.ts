@@ -3,6 +3,8 @@
  * exit codes; everything else throws.
  */
 
+import { visible } from './util/controls.js';
+
 /** Exit codes are part of the CLI contract (README, issue 2). */
 export const ExitCode = {
   ok: 0,
@@ -41,13 +43,17 @@ export class ConfigError extends SessionctlError {
     super(message, ExitCode.badInput);
     this.pos = pos;
   }
-  /** `file:line:col: message` followed by the offending line and a caret. */
+  /**
+   * `file:line:col: message` followed by the offending line and a caret. Both quote the file (key
+   * names, its text): control characters are shown as escapes, the caret still under its column.
+   */
   format(): string {
-    if (!this.pos) return this.message;
+    if (!this.pos) return visible(this.message);
     const { file, line, col, lineText, caret = col } = this.pos;
-    let out = `${file}:${line}:${col}: ${this.message}`;
+    let out = visible(`${file}:${line}:${col}: ${this.message}`);
     if (lineText !== undefined) {
-      out += `\n  ${String(line).padStart(4)} | ${lineText}\n       | ${' '.repeat(Math.max(0, caret - 1))}^`;
+      const before = visible(lineText.slice(0, Math.max(0, caret - 1))).length;
+      out += `\n  ${String(line).padStart(4)} | ${visible(lineText)}\n       | ${' '.repeat(before)}^`;
     }
     return out;
   }

@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { REDIS_PROTOCOLS, redisUrlProblem } from '../inventory/load.js';
 import { FILE_LIMITS, listLocalFiles, readLocalFile } from '../util/files.js';
-import { resolveSecret } from '../util/secret.js';
+import { resolveSecret, urlSecret } from '../util/secret.js';
 import { isHostPort } from '../inventory/schema.js';
 import type { Backend, InstallConfig, Inventory, SecurityConfig } from '../inventory/types.js';
 import type { SettingsBlock } from '../settings/block.js';
@@ -55,8 +55,9 @@ export async function resolveDesired(inv: Inventory, flags: BackendFlags): Promi
     install.method = flags.installMethod as InstallConfig['method'];
   }
   if (flags.wheelhouse) install.wheelhouse = flags.wheelhouse;
-  // A mirror URL may carry credentials (https://user:token@mirror/simple/): never print them.
-  for (const u of [install.indexUrl, install.proxy]) if (u) secret(decodeURIComponent(new URL(u).password) || undefined);
+  // A mirror URL may carry credentials (https://user:token@mirror/simple/, https://token@mirror/simple/): never print them.
+  if (install.indexUrl) secret(urlSecret(install.indexUrl, 'install.index_url'));
+  if (install.proxy) secret(urlSecret(install.proxy, 'install.proxy'));
   if (install.method === 'wheelhouse' && !install.wheelhouse) throw new ConfigError('install method wheelhouse needs --wheelhouse PATH or install.wheelhouse');
   // Checked before any host is touched: the install step reads the wheels half-way through the run.
   if (install.method === 'wheelhouse' && install.wheelhouse) {

@@ -1,7 +1,7 @@
 import { ExitCode, HostError, type ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
 import { hostsToConnect, selectHosts } from '../inventory/load.js';
-import { Fleet } from '../transport/fleet.js';
+import { Fleet, type Connections } from '../transport/fleet.js';
 import { HostFiles } from '../transport/hostfs.js';
 import type { SshOptions } from '../transport/ssh.js';
 import type { Engine, Shell } from '../transport/types.js';
@@ -39,6 +39,8 @@ export interface SwitchOptions extends BackendFlags {
   freshFacts?: boolean;
   /** apply journals the run under <stateDir>/runs/<runId>.jsonl (absent: no journal, e.g. in tests). */
   stateDir?: string;
+  /** The hosts' connections (default: SSH to the inventory's hosts; unit tests hand in fake hosts). */
+  connections?: Connections;
 }
 
 export const LOGOUT_WARNING = 'Switching the session backend logs every Horizon user out (their sessions stay in the old backend).';
@@ -59,7 +61,7 @@ export function sessionWarning(carry: FleetValues['carry'] | undefined): string 
 export async function switchBackend(inventory: Inventory, hosts: HostConfig[], opts: SwitchOptions): Promise<{ report: SwitchReport; exitCode: ExitCodeValue }> {
   const desired = await resolveDesired(inventory, opts);
   const playbook = await loadPlaybook(desired.target.name, STEPS);
-  const fleet = new Fleet(inventory.hosts, opts.ssh);
+  const fleet = opts.connections ?? new Fleet(inventory.hosts, opts.ssh);
   // Keys and known_hosts first: a bad one stops the run before any connection or journal.
   await fleet.readLocalFiles(hostsToConnect(inventory, hosts));
   const run = openRun(inventory, hosts, desired, playbook, opts);
@@ -128,16 +130,20 @@ export async function switchBackend(inventory: Inventory, hosts: HostConfig[], o
     throw err;
   } finally {
     for (const sig of signals) process.off(sig, onSignal);
-    journal?.append({
-      type: 'outcome',
-      outcome: report.outcome,
-      endedAt: new Date().toISOString(),
-      ...(report.error ? { error: report.error } : {}),
-      ...(report.rolledBack ? { rolledBack: report.rolledBack } : {}),
-      ...(report.rollbackFailed ? { rollbackFailed: report.rollbackFailed } : {}),
-    });
-    await Promise.allSettled(locked.map(async (h) => new HostFiles(await fleet.ssh(h)).unlock(run.info.id)));
-    await fleet.close();
+    try {
+      journal?.append({
+        type: 'outcome',
+        outcome: report.outcome,
+        endedAt: new Date().toISOString(),
+        ...(report.error ? { error: report.error } : {}),
+        ...(report.rolledBack ? { rolledBack: report.rolledBack } : {}),
+        ...(report.rollbackFailed ? { rollbackFailed: report.rollbackFailed } : {}),
+      });
+    } finally {
+      // Even when the journal cannot be written (disk full): a lock left behind refuses the next run.
+      await Promise.allSettled(locked.map(async (h) => new HostFiles(await fleet.ssh(h)).unlock(run.info.id)));
+      await fleet.close();
+    }
   }
 }
 
@@ -221,10 +227,10 @@ function openRun(inventory: Inventory, hosts: HostConfig[], desired: Desired, pl
  * Every host's facts, with its lock asked for on the same connection meanwhile (apply takes it,
  * plan only reads who holds it); nothing is planned before every lock is held, so what we plan is
  * what we change. The backend's check and the parse of the files we patch run in the facts probe's
- * process; the preflight and patch steps use their answers. `locked` gets every lock taken.
+ * process; the preflight and patch steps use their answers. `locked` gets every host asked for its lock.
  */
 async function lockAndGather(
-  fleet: Fleet,
+  fleet: Connections,
   hosts: HostConfig[],
   desired: Desired,
   run: RunInfo,
@@ -233,11 +239,21 @@ async function lockAndGather(
 ): Promise<{ facts: HostFacts[]; refusals: string[] }> {
   const holder = lockHolder(run.id);
   const also = [...(desired.target.reachCheck ? [desired.target.reachCheck] : []), ...locateChecks(desired.owned)];
-  const gathered = await Promise.all(hosts.map((h) => Promise.all([gatherHostFacts(fleet, h, { also, ...(cache ? { cache } : {}) }), lockHost(fleet, h, run.mode, holder, settingsCandidates(h))])));
+  // Each asked lock is kept for release as soon as its answer is in, and every answer is awaited
+  // before anything is thrown: whatever fails, the caller's finally releases every lock.
+  const locks = hosts.map((h) =>
+    lockHost(fleet, h, run.mode, holder, settingsCandidates(h)).then((lock) => {
+      if (lock.asked) locked.push(h);
+      return lock;
+    }),
+  );
+  const facts = await Promise.allSettled(hosts.map((h) => gatherHostFacts(fleet, h, { also, ...(cache ? { cache } : {}) })));
+  const answers = await Promise.all(locks);
+  for (const f of facts) if (f.status === 'rejected') throw f.reason;
+  const gathered = facts.map((f, i) => [(f as PromiseFulfilledResult<HostFacts>).value, answers[i]!] as const);
   const refusals: string[] = [];
   for (const [f, lock] of gathered) {
     if (lock.read && f.reachable) f.readUnderLock = lock.read;
-    if (lock.held) locked.push(f.host);
     if (lock.error) refusals.push(`${f.host.name}: could not take the lock: ${lock.error}`);
     if (lock.holder) {
       const who = whoHolds(f.host.name, lock.holder);
@@ -249,7 +265,7 @@ async function lockAndGather(
 }
 
 /** The steps' contexts: each host's facts with its engine and files, and the deploy host when the inventory names one. */
-async function connect(fleet: Fleet, inventory: Inventory, facts: HostFacts[], info: RunInfo): Promise<FleetContext> {
+async function connect(fleet: Connections, inventory: Inventory, facts: HostFacts[], info: RunInfo): Promise<FleetContext> {
   const balancers = inventory.loadbalancer && (await gatherBalancers(inventory.loadbalancer, (name) => fleet.engine(name)));
   const run: RunInfo = balancers ? { ...info, balancers } : info;
   const hosts = await Promise.all(

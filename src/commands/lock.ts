@@ -1,7 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import { detailFor } from '../errors.js';
 import type { HostConfig } from '../inventory/types.js';
-import type { Fleet } from '../transport/fleet.js';
+import type { Connections } from '../transport/fleet.js';
 import { HOST_BACKUPS_DIR, HostFiles, type LockAndRead, type LockHolder } from '../transport/hostfs.js';
 
 /** Who is running sessionctl, for locks and journals. */
@@ -13,7 +13,11 @@ export function lockHolder(id: string): LockHolder {
   return { run: id, by: operator(), pid: process.pid, since: new Date().toISOString() };
 }
 
-export type LockAnswer = { held: boolean; holder?: Record<string, unknown> | null; error?: string; read?: Omit<LockAndRead, 'lock'> };
+/**
+ * `asked`: a lock request reached the host (apply), so the caller releases it whatever the answer
+ * said: an answer that cannot be read may hide a lock that was taken (unlock only removes this run's).
+ */
+export type LockAnswer = { held: boolean; asked?: boolean; holder?: Record<string, unknown> | null; error?: string; read?: Omit<LockAndRead, 'lock'> };
 
 /** `<host> is locked by run ... (by, pid, since)` for refusals and notes. */
 export function whoHolds(host: string, holder: Record<string, unknown>): string {
@@ -26,18 +30,19 @@ export function whoHolds(host: string, holder: Record<string, unknown>): string 
  * (the files the run may patch) and the room for backups. An unreachable host answers nothing:
  * its facts carry the error.
  */
-export async function lockHost(fleet: Fleet, host: HostConfig, mode: 'plan' | 'apply', holder: LockHolder, paths: string[] = []): Promise<LockAnswer> {
+export async function lockHost(fleet: Connections, host: HostConfig, mode: 'plan' | 'apply', holder: LockHolder, paths: string[] = []): Promise<LockAnswer> {
   let files: HostFiles;
   try {
     files = new HostFiles(await fleet.ssh(host));
   } catch {
     return { held: false };
   }
+  const asked = mode === 'apply' ? { asked: true } : {};
   try {
     const { lock, ...read } = await files.lockAndRead(mode === 'apply' ? holder : null, paths, HOST_BACKUPS_DIR);
-    return { ...lock, read };
+    return { ...lock, ...asked, read };
   } catch (err) {
     // Never thrown: the other hosts' locks must still be known, to be released.
-    return { held: false, error: detailFor(err, host.name) };
+    return { held: false, ...asked, error: detailFor(err, host.name) };
   }
 }

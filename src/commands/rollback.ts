@@ -2,17 +2,18 @@ import { gatherBalancers } from '../facts/balancers.js';
 import { ConfigError, ExitCode, HostUnreachableError, SessionctlError, type ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
 import { hostsToConnect } from '../inventory/load.js';
-import { Fleet } from '../transport/fleet.js';
+import { Fleet, type Connections } from '../transport/fleet.js';
 import { HostFiles } from '../transport/hostfs.js';
 import type { SshOptions } from '../transport/ssh.js';
 import { Journal } from '../journal/journal.js';
-import { newRunId } from '../journal/paths.js';
+import { checkStateDir, newRunId } from '../journal/paths.js';
 import { listRuns, readRunById } from '../journal/read.js';
 import { rolledBack } from '../journal/run.js';
 import { pickRun } from '../journal/rollback-plan.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { STEPS } from '../steps/index.js';
-import { undoEntriesOf } from '../steps/journaled.js';
+import { doubtError, journalDoubts, undoEntriesOf } from '../steps/journaled.js';
+import { KOLLA_CONFIG_MOUNT } from '../facts/horizon.js';
 import type { UndoEntry, UndoTarget } from '../steps/types.js';
 import type { FileRecord } from '../journal/records.js';
 import { applyUndo, planUndo, type UndoPlanned, type UndoRun } from '../runner/undo.js';
@@ -31,6 +32,8 @@ export interface RollbackOptions {
   /** Asked once the plan is shown; false = stop with nothing changed. */
   confirm: (planned: RollbackReport) => Promise<boolean>;
   log: (host: string | null, line: string) => void;
+  /** The hosts' connections (default: SSH to the inventory's hosts; unit tests hand in fake hosts). */
+  connections?: Connections;
 }
 
 /**
@@ -38,6 +41,7 @@ export interface RollbackOptions {
  * The undo is the runner's own (runner/undo.ts), fed from the journal instead of the run's memory.
  */
 export async function rollback(inventory: Inventory, opts: RollbackOptions): Promise<{ report: RollbackReport; exitCode: ExitCodeValue }> {
+  checkStateDir(opts.stateDir, { trust: true });
   const run = opts.runId ? readRunById(opts.stateDir, opts.runId) : pickRun(listRuns(opts.stateDir));
   const report: RollbackReport = { runId: run?.header.runId ?? null, journal: run?.file ?? null, outcome: 'nothing-to-roll-back', message: '', files: [], hosts: [], refusals: [] };
   if (!run) {
@@ -51,13 +55,17 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
     return { report, exitCode: ExitCode.ok };
   }
 
+  // Nothing a journal names is touched before it is known to be what this inventory's run could write.
+  const doubts = journalDoubts(run, inventory);
+  if (doubts.some((d) => !d.askMount)) throw doubtError(run, doubts.filter((d) => !d.askMount));
+
   const hosts = [...new Set(run.files.map((f) => f.host))].map((name) => {
     const h = inventory.hosts.find((c) => c.name === name);
     if (!h) throw new ConfigError(`run ${run.header.runId} touched host '${name}', which is not in ${inventory.file}; use the inventory of that run (${run.header.inventory.path})`);
     return h;
   });
   const playbook = await loadPlaybook(run.header.backend, STEPS);
-  const fleet = new Fleet(inventory.hosts, opts.ssh);
+  const fleet = opts.connections ?? new Fleet(inventory.hosts, opts.ssh);
   const lockId = newRunId();
   const locked: HostConfig[] = [];
   try {
@@ -68,6 +76,17 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
       const files = new HostFiles(await fleet.ssh(host));
       targets.set(host.name, { name: host.name, host, files, ...(settingsHosts.has(host.name) ? { engine: await fleet.engine(host) } : {}) });
     }
+    if (doubts.length) {
+      // A settings file outside config_dir: the patch step writes where the container mounts Kolla's config from.
+      const mounts = new Map<string, string | null>();
+      for (const name of new Set(doubts.map((d) => d.askMount!))) {
+        const t = targets.get(name)!;
+        const info = await t.engine!.inspect(t.host!.container);
+        mounts.set(name, info?.mounts.find((m) => m.destination === KOLLA_CONFIG_MOUNT)?.source ?? null);
+      }
+      const left = journalDoubts(run, inventory, mounts);
+      if (left.length) throw doubtError(run, left);
+    }
     // A run that lost a host mid-way could not release that host's lock; once the run has ended
     // (its outcome is journaled) that lock is stale. unlock() only removes a lock this run holds.
     if (run.outcome) await Promise.all([...targets.values()].map((t) => t.files!.unlock(run.header.runId)));
@@ -75,8 +94,8 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
     const holders: string[] = [];
     for (const [i, lock] of (await Promise.all(hosts.map((h) => lockHost(fleet, h, 'apply', holder)))).entries()) {
       const name = hosts[i]!.name;
-      if (lock.held) locked.push(hosts[i]!);
-      else holders.push(lock.holder ? whoHolds(name, lock.holder) : `${name}: could not take the lock${lock.error ? `: ${lock.error}` : ''}`);
+      if (lock.asked) locked.push(hosts[i]!);
+      if (!lock.held) holders.push(lock.holder ? whoHolds(name, lock.holder) : `${name}: could not take the lock${lock.error ? `: ${lock.error}` : ''}`);
     }
     if (holders.length) throw new SessionctlError(`not locked, nothing changed: ${holders.join('; ')}`, ExitCode.hostFailed);
 

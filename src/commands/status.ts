@@ -88,7 +88,7 @@ function toRow(f: HostFacts): HostStatus {
       row.security = s.security;
       row.secretKeySha256 = s.secretKeySha256;
       if (f.libraries) {
-        const needed = sessionModules({ sessionEngine: s.sessionEngine, cacheBackend: s.cache.backend, databaseEngine: s.database?.engine }, hz.modules);
+        const needed = sessionModules({ sessionEngine: s.sessionEngine, cacheBackend: s.cache.backend, databaseEngine: s.database?.engine, connectionFactory: s.cache.connectionFactory }, hz.modules);
         row.libraries = needed.flatMap((m) => (f.libraries![m] ? [f.libraries![m]!] : []));
       }
     }

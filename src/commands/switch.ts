@@ -3,7 +3,7 @@ import type { SwitchReport } from '../report/types.js';
 import { renderSwitch, plainLine } from '../report/run.js';
 import type { ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
-import { masker } from '../util/secret.js';
+import { forTerminal, jsonForTerminal } from '../util/terminal.js';
 
 /** How the operator wants to see a plan or apply run (the global flags). */
 export interface SwitchView {
@@ -31,18 +31,18 @@ export async function runSwitch(
     onEvent: (e) => {
       if (live) return live.onEvent(e);
       const line = progress ? plainLine(e) : undefined;
-      if (line) progress!.write(masker.mask(line) + '\n');
+      if (line) progress!.write(forTerminal(line) + '\n');
     },
     confirm: async (planned, warning) => {
       if (view.yes) return true;
       await live?.flush();
-      process.stdout.write(masker.mask(renderSwitch(planned)) + '\n\n');
+      process.stdout.write(forTerminal(renderSwitch(planned)) + '\n\n');
       const { confirm } = await import('@inquirer/prompts');
       return confirm({ message: `${warning} Apply this plan?`, default: false });
     },
   });
   await live?.flush();
-  if (view.json) process.stdout.write(masker.mask(JSON.stringify(result.report, null, 2)) + '\n');
-  else process.stdout.write(masker.mask(renderSwitch(result.report)) + '\n');
+  if (view.json) process.stdout.write(jsonForTerminal(result.report) + '\n');
+  else process.stdout.write(forTerminal(renderSwitch(result.report)) + '\n');
   return result;
 }

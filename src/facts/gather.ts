@@ -1,5 +1,5 @@
 import type { HostConfig } from '../inventory/types.js';
-import type { Fleet } from '../transport/fleet.js';
+import type { Connections } from '../transport/fleet.js';
 import type { ContainerInfo } from '../transport/types.js';
 import type { FileSnapshot } from '../transport/hostfs.js';
 import type { ContainerCheck } from '../backends/types.js';
@@ -34,7 +34,7 @@ export interface GatherOptions {
 }
 
 /** Connect and read the facts of one host; never throws for host-level problems. */
-export async function gatherHostFacts(fleet: Fleet, host: HostConfig, { also = [], cache, currentRedis }: GatherOptions = {}): Promise<HostFacts> {
+export async function gatherHostFacts(fleet: Connections, host: HostConfig, { also = [], cache, currentRedis }: GatherOptions = {}): Promise<HostFacts> {
   const facts: HostFacts = { host, reachable: false };
   try {
     await fleet.ssh(host);

@@ -2,7 +2,8 @@ import type { Engine, ContainerInfo, ContainerExecOptions } from '../transport/t
 import { HostError } from '../errors.js';
 import type { SettingsLayout } from '../inventory/types.js';
 import { asset } from '../util/assets.js';
-import { tail } from '../transport/ssh.js';
+import { excerpt, tail } from '../transport/ssh.js';
+import { an, kindOf } from '../util/kind.js';
 import type { ContainerCheck, InContainer } from '../backends/types.js';
 
 /** Kolla's bind mount of the host config dir inside the container. */
@@ -109,8 +110,8 @@ const SCRIPT_LIBRARIES: Record<string, string[]> = {
   'steps/python/reload.py': ['facts/python/overlay.py', 'facts/python/web_server.py'],
 };
 
-/** Who runs a script in the container (default: the image's user) and how long it may take. */
-export type RunAs = Pick<ContainerExecOptions, 'user' | 'timeoutMs'>;
+/** Who runs a script in the container (default: the image's user), how long it may take, how much it may print. */
+export type RunAs = Pick<ContainerExecOptions, 'user' | 'timeoutMs' | 'maxStdoutBytes'>;
 
 /**
  * Run a Python script shipped under src/ inside the container, JSON in on stdin. `script` is its
@@ -147,10 +148,20 @@ export async function probeHorizon(
   if (res.code !== 0) {
     throw new HostError(host, `the settings probe failed in container '${container}' (exit ${res.code}):\n${tail(res.stderr)}`);
   }
-  const facts = parseProbeOutput(res.stdout.toString('utf8'), cache?.cached);
+  const facts = readProbe(host, res.stdout, cache?.cached);
   // Only what Django answered: an error may come and go, and the next run must see it afresh.
   if (cache && facts.fingerprint && !facts.fingerprint.reused && facts.settings) cache.keep({ fingerprint: facts.fingerprint.value, part: facts.fingerprint.part });
   return facts;
+}
+
+/** The probe's answer, or the host's error naming what in it could not be read (never a crash of the whole run). */
+function readProbe(host: string, stdout: Buffer, cached?: CachedFacts | null): HorizonFacts {
+  const text = stdout.toString('utf8');
+  try {
+    return parseProbeOutput(text, cached);
+  } catch (err) {
+    throw new HostError(host, `the settings probe's answer is malformed: ${(err as Error).message}; it began: ${excerpt(text)}`);
+  }
 }
 
 /** Run a backend's check in the host's container, with `extra` input on top of its own. */
@@ -173,7 +184,13 @@ export function alsoAnswer<T>(facts: HorizonFacts | undefined, name: string): T 
 export function parseProbeOutput(stdout: string, cached?: CachedFacts | null): HorizonFacts {
   const line = stdout.split('\n').find((l) => l.startsWith(MARKER));
   if (!line) throw new Error('probe printed no facts line');
-  const answer = JSON.parse(line.slice(MARKER.length)) as Record<string, any>;
+  let answer: Record<string, any>;
+  try {
+    answer = JSON.parse(line.slice(MARKER.length)) as Record<string, any>;
+  } catch (err) {
+    throw new Error(`the facts line is not JSON (${(err as Error).message})`);
+  }
+  checkShape(answer);
   if (answer.cached && answer.fingerprint !== cached?.fingerprint) throw new Error('the probe reused facts it was not given');
   const part = (answer.cached ? cached!.part : answer.costly) as Record<string, unknown> | undefined;
   const raw = { ...answer, ...part };
@@ -233,6 +250,36 @@ export function parseProbeOutput(stdout: string, cached?: CachedFacts | null): H
     };
   }
   return facts;
+}
+
+/** The kinds of the probe's fields that later code iterates over or indexes (absent or null: allowed). */
+const SHAPE: Record<string, 'object' | 'array'> = {
+  costly: 'object',
+  modules: 'object',
+  kolla_config_files: 'array',
+  settings_d: 'array',
+  tables: 'array',
+  also: 'object',
+  kolla_entries: 'object',
+  current_redis: 'object',
+  login_page: 'object',
+  web_server: 'object',
+  settings: 'object',
+};
+
+/** Pure: refuse an answer whose fields have the wrong kind, naming the field (a TypeError later would be a crash). */
+function checkShape(answer: unknown): void {
+  if (kindOf(answer) !== 'object') throw new Error(`the facts line is ${an(kindOf(answer))}, not an object`);
+  const a = answer as Record<string, unknown>;
+  const part = kindOf(a.costly) === 'object' ? (a.costly as Record<string, unknown>) : {};
+  const wrong = (name: string, v: unknown, want: string) => {
+    if (v !== undefined && v !== null && kindOf(v) !== want) throw new Error(`'${name}' is ${an(kindOf(v))}, not ${an(want)}`);
+  };
+  for (const [key, want] of Object.entries(SHAPE)) for (const v of [a[key], part[key]]) wrong(key, v, want);
+  for (const from of [a, part]) {
+    wrong('web_server.listen', (from.web_server as { listen?: unknown } | undefined)?.listen, 'array');
+    wrong('settings.cache', (from.settings as { cache?: unknown } | undefined)?.cache, 'object');
+  }
 }
 
 export interface LayoutFact {
@@ -326,7 +373,7 @@ export async function probeWithOverlay(
 ): Promise<HorizonFacts> {
   const res = await runPython(engine, container, 'probe.py', { overlay, ...database });
   if (res.code !== 0) throw new HostError(host, `the settings probe failed (exit ${res.code}):\n${tail(res.stderr)}`);
-  const facts = parseProbeOutput(res.stdout.toString('utf8'));
+  const facts = readProbe(host, res.stdout);
   if (facts.overlayError) throw new HostError(host, facts.overlayError);
   return facts;
 }

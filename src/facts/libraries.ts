@@ -11,7 +11,7 @@ import type { ContainerCheck } from '../backends/types.js';
 import { alsoAnswer, type HorizonFacts } from './horizon.js';
 
 /** Every client library a session backend may import: the probe asks about all of them at once. */
-export const LIBRARY_MODULES = ['django_redis', 'redis', 'pymemcache', 'memcache', 'MySQLdb', 'pymysql', 'psycopg2', 'psycopg'];
+export const LIBRARY_MODULES = ['django_redis', 'redis', 'pymemcache', 'memcache', 'MySQLdb', 'pymysql', 'psycopg2', 'psycopg', 'sessionctl_redis_cluster'];
 
 /** The facts probe runs libraries.py in its own process (no extra Python start). */
 export const LIBRARIES_CHECK: ContainerCheck = { script: 'libraries.py', input: { modules: LIBRARY_MODULES } };
@@ -77,6 +77,8 @@ export interface SessionBackendShape {
   sessionEngine: string;
   cacheBackend: string | null | undefined;
   databaseEngine: string | null | undefined;
+  /** django-redis's CONNECTION_FACTORY option, when set. */
+  connectionFactory?: unknown;
 }
 
 /**
@@ -90,6 +92,8 @@ export function sessionModules(s: SessionBackendShape, modules: Record<string, s
   if (engine === 'cache' || engine === 'cached_db') {
     const cache = s.cacheBackend ?? '';
     if (cache.startsWith('django_redis.')) out.push('django_redis');
+    // Redis Cluster goes through sessionctl's own module (not on PyPI; gone when the container is recreated).
+    if (cache.startsWith('django_redis.') && typeof s.connectionFactory === 'string' && s.connectionFactory.startsWith('sessionctl_redis_cluster.')) out.push('sessionctl_redis_cluster');
     else if (cache === 'django.core.cache.backends.redis.RedisCache') out.push('redis');
     else if (cache.endsWith('.PyMemcacheCache')) out.push('pymemcache');
     else if (cache.endsWith('.MemcachedCache')) out.push('memcache');

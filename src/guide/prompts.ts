@@ -3,11 +3,11 @@
  * interface; Ctrl-C makes inquirer throw ExitPromptError, which the CLI's boundary reports.
  */
 
-import { masker } from '../util/secret.js';
+import { forTerminal } from '../util/terminal.js';
 
-/** A line for the person at the terminal (stdout; secrets masked like every other output). */
+/** A line for the person at the terminal (stdout; secrets masked and control characters shown, like every other output). */
 export function say(line = ''): void {
-  process.stdout.write(masker.mask(line) + '\n');
+  process.stdout.write(forTerminal(line) + '\n');
 }
 
 /** A check run on each answer as it is typed: true, or the message shown under the prompt. */

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { isMap, parseDocument, type YAMLError, type YAMLMap } from 'yaml';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import { FILE_LIMITS, readLocalFile } from '../util/files.js';
+import { userinfoProblem } from '../util/secret.js';
 import {
   absPath,
   address,
@@ -138,11 +139,17 @@ const SESSION = object({
   carry: bool(),
 });
 
+// Credentials in a mirror or proxy URL are decoded to be masked: an undecodable '%' is a config error, not a crash.
+const credentialsReadable = (_u: URL, text: string) => {
+  const problem = userinfoProblem(text);
+  return problem ? new Bad(problem) : undefined;
+};
+
 const INSTALL_SHAPE = {
   method: oneOf(['pip', 'wheelhouse', 'distro']).default('pip'),
   version: str('a version string like "5.4.0"', VERSION),
-  index_url: url(['http:', 'https:']),
-  proxy: url(['http:', 'https:', 'socks5:', 'socks5h:']),
+  index_url: url(['http:', 'https:'], credentialsReadable),
+  proxy: url(['http:', 'https:', 'socks5:', 'socks5h:'], credentialsReadable),
   wheelhouse: localPath(),
 };
 const INSTALL = object(INSTALL_SHAPE, (install, report) => {

@@ -597,8 +597,8 @@ export const localPath = (): Field<string> =>
 export const absPath = (): Field<string> =>
   scalar('an absolute path', (v) => (typeof v === 'string' && path.posix.isAbsolute(v) ? v : undefined));
 
-/** A URL with one of `protocols` (like `https:`); `more` adds checks on the parsed URL. */
-export function url(protocols: readonly string[], more?: (u: URL) => Bad | undefined): Field<string> {
+/** A URL with one of `protocols` (like `https:`); `more` adds checks on the parsed URL (and its text as written). */
+export function url(protocols: readonly string[], more?: (u: URL, text: string) => Bad | undefined): Field<string> {
   const schemes = protocols.map((p) => `${p}//`).join(', ');
   return scalar(`a URL starting with ${schemes}`, (v) => {
     if (typeof v !== 'string') return undefined;
@@ -609,7 +609,7 @@ export function url(protocols: readonly string[], more?: (u: URL) => Bad | undef
       return undefined;
     }
     if (!protocols.includes(u.protocol)) return undefined;
-    return more?.(u) ?? v;
+    return more?.(u, v) ?? v;
   });
 }
 

@@ -6,14 +6,47 @@
 import { JournalError } from '../errors.js';
 import { sha256 } from '../transport/hostfs.js';
 import { masker } from '../util/secret.js';
-import type { JournalRecord, Sequenced } from './records.js';
+import type { JournalRecord, PlannedAction, Sequenced } from './records.js';
 
 const TRAILER = /,"sha256":"([0-9a-f]{64})"\}$/;
 
-/** Pure: one record as a journal line (newline included). Known secret values are masked first. */
+/** Pure: one record as a journal line (newline included). Known secret values are masked first, in its free text only. */
 export function encodeRecord(record: JournalRecord, seq: number): string {
-  const body = masker.mask(JSON.stringify({ seq, ...record }));
+  const body = JSON.stringify({ seq, ...maskText(record) });
   return `${body.slice(0, -1)},"sha256":"${sha256(body)}"}\n`;
+}
+
+/**
+ * The record with its free text (details, results, errors) masked. Names, paths, hashes and the
+ * backend stay exact: rollback compares them, and a password that is a common word ('redis',
+ * 'file') masked there would change what the record says, or its keys.
+ */
+function maskText(r: JournalRecord): JournalRecord {
+  const m = (text: string) => masker.mask(text);
+  const action = (a: PlannedAction): PlannedAction => ({ ...a, detail: m(a.detail) });
+  switch (r.type) {
+    case 'header':
+      return { ...r, where: m(r.where) };
+    case 'plan':
+      return { ...r, hosts: r.hosts.map((h) => ({ ...h, steps: h.steps.map(action) })), fleet: r.fleet.map(action) };
+    case 'step':
+      return { ...r, result: { ...r.result, detail: m(r.result.detail) } };
+    case 'package':
+      return { ...r, what: m(r.what) };
+    case 'outcome':
+      return r.error === undefined ? r : { ...r, error: m(r.error) };
+    case 'rollback':
+      return {
+        ...r,
+        files: r.files.map((f) => ({ ...f, result: m(f.result) })),
+        hosts: r.hosts.map((h) => ({ ...h, result: m(h.result) })),
+        ...(r.error === undefined ? {} : { error: m(r.error) }),
+      };
+    case 'file':
+    case 'restart':
+    case 'rollback-begin':
+      return r;
+  }
 }
 
 /** Pure: every record of a journal's text, or a JournalError naming the first bad line. */

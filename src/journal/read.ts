@@ -1,16 +1,27 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, JournalError } from '../errors.js';
+import { fileKind } from '../util/files.js';
+import { an } from '../util/kind.js';
 import { decodeJournal } from './format.js';
 import { RUN_ID, journalFile, runsDir } from './paths.js';
 import { parseRun, type RunJournal } from './run.js';
 
+/** One journal file; a symlink, FIFO or anything but a regular file is refused, never opened for reading (a FIFO would block). */
 export function readRun(file: string): RunJournal {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const kind = fileKind(fstatSync(fd));
+    if (kind !== 'regular file') throw new JournalError(file, 0, `${an(kind)}, not a regular file: refusing to read it as a run journal`);
+    text = readFileSync(fd, 'utf8');
   } catch (err) {
-    throw new JournalError(file, 0, `cannot read: ${(err as Error).message}`);
+    if (err instanceof JournalError) throw err;
+    const why = (err as NodeJS.ErrnoException).code === 'ELOOP' ? 'a symlink, not a regular file: refusing to read it as a run journal' : `cannot read: ${(err as Error).message}`;
+    throw new JournalError(file, 0, why);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   return parseRun(decodeJournal(text, file), file);
 }
@@ -28,8 +39,17 @@ export function readRunById(stateDir: string, runId: string): RunJournal {
     throw new ConfigError(`${JSON.stringify(shown)} is not a run id: expected YYYYMMDDTHHMMSS-xxxxxx, ${listed}`);
   }
   const file = journalFile(stateDir, runId);
-  if (!existsSync(file)) throw new ConfigError(`no run ${runId} under ${runsDir(stateDir)} (${listed})`);
+  if (!entryExists(file)) throw new ConfigError(`no run ${runId} under ${runsDir(stateDir)} (${listed})`);
   return readRun(file);
+}
+
+/** lstat, not exists: a symlink (even a dangling one) named like a run is there, and readRun refuses it. */
+function entryExists(file: string): boolean {
+  try {
+    return lstatSync(file, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** Every journal under the state dir, newest first; a journal that cannot be trusted comes with its error. */

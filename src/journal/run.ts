@@ -7,9 +7,10 @@ export interface RunJournal {
   header: HeaderRecord;
   plan?: PlanRecord;
   steps: StepRecord['result'][];
-  files: FileRecord[];
+  /** With their line (`seq`), for errors about them. */
+  files: Sequenced<FileRecord>[];
   packages: PackageRecord[];
-  restarts: RestartRecord[];
+  restarts: Sequenced<RestartRecord>[];
   /** Missing when the run never finished (killed, machine lost). */
   outcome?: OutcomeRecord;
   rollbackAttempts: { begin: RollbackBeginRecord; end?: RollbackRecord }[];
@@ -59,8 +60,8 @@ export function parseRun(records: Sequenced[], file: string): RunJournal {
 }
 
 /** Files the run wrote, once each (the first intent holds the original sha256 and the backup). */
-export function touchedFiles(run: RunJournal): FileRecord[] {
-  const seen = new Map<string, FileRecord>();
+export function touchedFiles(run: RunJournal): Sequenced<FileRecord>[] {
+  const seen = new Map<string, Sequenced<FileRecord>>();
   for (const f of run.files) if (!seen.has(`${f.host}\0${f.path}`)) seen.set(`${f.host}\0${f.path}`, f);
   return [...seen.values()];
 }

@@ -1,5 +1,6 @@
 import type { HistoryList, RunDetail } from './types.js';
 import { renderTable } from './table.js';
+import { visible } from '../util/controls.js';
 
 /** Pure: the run list for a terminal. */
 export function renderHistory(list: HistoryList): string {
@@ -42,5 +43,5 @@ export function renderRunDetail(d: RunDetail): string {
     for (const f of r.end?.files ?? []) out.push(`  ${f.host}:${f.path}: ${f.result}`);
     for (const x of r.end?.hosts ?? []) out.push(`  ${x.host}: ${x.result.split('\n')[0]}`);
   }
-  return out.join('\n');
+  return visible(out.join('\n'));
 }

@@ -1,5 +1,6 @@
 import { Listr, ProcessOutput, type ListrTaskWrapper } from 'listr2';
 import type { RunEvent } from '../runner/runner.js';
+import { forTerminal } from '../util/terminal.js';
 
 interface Row {
   done: Promise<void>;
@@ -40,12 +41,12 @@ export class ListrProgress {
       const row = this.rows.get(r.host ?? 'fleet');
       if (!row?.task) return;
       const verb = r.stage === 'plan' && r.outcome === 'changed' ? 'would change' : r.outcome;
-      row.task.title = `${r.host ?? 'fleet'}: ${r.phase}/${r.step} ${verb}`;
-      row.task.output = r.detail.split('\n')[0] ?? '';
-      if (r.outcome === 'failed' || r.outcome === 'rollback-failed') row.failed = `${r.step}: ${r.detail}`;
+      row.task.title = forTerminal(`${r.host ?? 'fleet'}: ${r.phase}/${r.step} ${verb}`);
+      row.task.output = forTerminal(r.detail.split('\n')[0] ?? '');
+      if (r.outcome === 'failed' || r.outcome === 'rollback-failed') row.failed = forTerminal(`${r.step}: ${r.detail}`);
     } else if (e.type === 'log') {
       const row = this.rows.get(e.host ?? 'fleet');
-      if (row?.task) row.task.output = e.line;
+      if (row?.task) row.task.output = forTerminal(e.line);
     }
   }
 

@@ -1,10 +1,11 @@
 import type { RollbackReport } from './types.js';
+import { visible } from '../util/controls.js';
 
 const MARK = { none: '✓', restore: '↺', refuse: '✗' } as const;
 
 /** Pure: the rollback plan (or its result) for a terminal. */
 export function renderRollback(r: RollbackReport): string {
-  if (!r.runId || r.files.length === 0) return r.message;
+  if (!r.runId || r.files.length === 0) return visible(r.message);
   const out = [`${r.outcome === 'planned' ? 'Rollback plan' : 'Rollback'} of run ${r.runId} (${r.journal})`];
   for (const h of r.hosts) {
     out.push('', `${h.host}: back to ${h.before?.name ?? 'what it had before'}`);
@@ -17,5 +18,5 @@ export function renderRollback(r: RollbackReport): string {
   }
   if (r.refusals.length) out.push('', ...r.refusals.map((x) => `✗ ${x}`));
   if (r.outcome !== 'planned') out.push('', r.message);
-  return out.join('\n');
+  return visible(out.join('\n'));
 }

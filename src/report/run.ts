@@ -1,6 +1,7 @@
 import type { RunEvent } from '../runner/runner.js';
 import type { SwitchReport } from './types.js';
 import type { Outcome } from '../runner/results.js';
+import { visible } from '../util/controls.js';
 
 const MARK: Record<Outcome, string> = {
   changed: '~',
@@ -11,8 +12,13 @@ const MARK: Record<Outcome, string> = {
   'rollback-failed': '‼',
 };
 
-/** Plain progress for CI and logs: one line per event, no cursor tricks. */
+/** Plain progress for CI and logs: one line per event, no cursor tricks (nor any a host sends: control characters made visible). */
 export function plainLine(e: RunEvent): string | undefined {
+  const line = eventLine(e);
+  return line === undefined ? undefined : visible(line);
+}
+
+function eventLine(e: RunEvent): string | undefined {
   switch (e.type) {
     case 'stage':
       return `== ${e.stage}`;
@@ -60,7 +66,8 @@ export function renderSwitch(report: SwitchReport): string {
     out.push('', `kolla-build --template-override FILE for the horizon image of ${o.hosts.join(', ')}; FILE:`, indent(o.template.trimEnd(), 4));
   }
   if (report.journal && report.outcome !== 'planned') out.push(`Journal: ${report.journal} (sessionctl history --run ${report.runId}; undo with sessionctl rollback --run ${report.runId})`);
-  return out.join('\n');
+  // Diffs, details and errors quote the hosts.
+  return visible(out.join('\n'));
 }
 
 function summary(r: SwitchReport): string {

@@ -1,6 +1,7 @@
 import type { StatusReport, HostStatus } from './types.js';
 import type { LibraryFact } from '../facts/libraries.js';
 import { renderTable } from './table.js';
+import { visible } from '../util/controls.js';
 
 /** Pure: the terminal view of `sessionctl status`. */
 export function renderStatus(report: StatusReport): string {
@@ -29,7 +30,8 @@ export function renderStatus(report: StatusReport): string {
   const problems = report.hosts.filter((h) => h.error).map((h) => `  ${h.host}: ${h.error}`);
   if (problems.length) out.push('', 'Errors:', ...problems);
   if (report.warnings.length) out.push('', 'Warnings:', ...report.warnings.map((w) => `  ! ${w}`));
-  return out.join('\n');
+  // Image names, locations, errors: all from the hosts.
+  return visible(out.join('\n'));
 }
 
 function containerCell(h: HostStatus): string {

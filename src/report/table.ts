@@ -1,5 +1,8 @@
-/** Pure: align rows under headers, two spaces between columns. */
+import { visible } from '../util/controls.js';
+
+/** Pure: align rows under headers, two spaces between columns; cells made visible first, so escapes count in the widths. */
 export function renderTable(headers: string[], rows: string[][]): string {
+  rows = rows.map((r) => r.map(visible));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells

@@ -45,20 +45,18 @@ export interface PatchResult {
 
 /**
  * Pure: the file with our block (replacing an earlier one, at the end) and earlier top-level
- * statements on the block's names commented out. Every other line keeps its exact bytes.
+ * statements on the block's names commented out. Every other byte stays as it was, line endings
+ * included (LF, CRLF, lone CR, mixed); the lines added end the way most of the file's lines do.
  * `assignments` come from parsing `original` with Python's own ast (locate.py). `jinja`: the file
  * is a template (the deploy host's): templated statements stay, and a tag that would eat the
  * newline before the block gets a guard line after it.
  */
 export function patchSettings(original: string, block: string, owned: string[], assignments: Assignment[], opts: { jinja?: boolean } = {}): PatchResult {
-  const eol = original.includes('\r\n') ? '\r\n' : '\n';
-  const lines = original.length ? original.split(/\r?\n/) : [];
-  // A file ending in a newline splits into a trailing '' we do not treat as a line.
-  const endsWithNewline = original.length > 0 && /\n$/.test(original);
-  if (endsWithNewline) lines.pop();
+  const lines = splitLines(original);
+  const eol = dominantEnding(lines);
 
-  const begin = lines.findIndex((l) => l.startsWith(BLOCK_BEGIN));
-  const end = lines.findIndex((l, i) => i > begin && l === BLOCK_END);
+  const begin = lines.findIndex((l) => l.text.startsWith(BLOCK_BEGIN));
+  const end = lines.findIndex((l, i) => i > begin && l.text === BLOCK_END);
   if (begin >= 0 && end < 0) {
     throw new Error(`the file has '${BLOCK_BEGIN}' on line ${begin + 1} but no '${BLOCK_END}' after it; fix the block by hand`);
   }
@@ -66,25 +64,66 @@ export function patchSettings(original: string, block: string, owned: string[], 
 
   const ownedSet = new Set(owned);
   const relevant = assignments.filter((a) => !inOldBlock(a.line) && (ownedSet.has(a.name) || a.name === '*'));
-  const isTemplated = (a: Assignment) => Boolean(opts.jinja) && jinjaOpener(lines.slice(a.line - 1, a.endLine).join('\n')) !== null;
+  const isTemplated = (a: Assignment) => Boolean(opts.jinja) && jinjaOpener(lines.slice(a.line - 1, a.endLine).map((l) => l.text).join('\n')) !== null;
   const templated = relevant.filter((a) => a.topLevel && a.name !== '*' && isTemplated(a));
   const neutralised = relevant.filter((a) => a.topLevel && a.name !== '*' && !isTemplated(a));
   const leftAlone = relevant.filter((a) => !a.topLevel || a.name === '*');
   const toComment = new Set<number>();
   for (const a of neutralised) for (let l = a.line; l <= a.endLine; l++) toComment.add(l - 1);
 
-  const kept: string[] = [];
+  // Each kept line keeps its own ending; only a last line without one gets one, for the block.
+  let body = '';
   lines.forEach((line, i) => {
     if (begin >= 0 && i >= begin && i <= end) return;
-    kept.push(toComment.has(i) ? NEUTRALISED + line : line);
+    body += (toComment.has(i) ? NEUTRALISED : '') + line.text + line.eol;
   });
-  if (opts.jinja && tagEatsNewline(kept.length ? kept.join(eol) + eol : '')) kept.push(TAG_GUARD);
-  const body = kept.length ? kept.join(eol) + eol : '';
+  if (body && !/[\r\n]$/.test(body)) body += eol;
+  if (opts.jinja && tagEatsNewline(body)) body += TAG_GUARD + eol;
   return { text: body + block.split('\n').join(eol) + eol, neutralised, leftAlone, templated };
 }
 
-/** Pure: a unified diff of a settings file (empty string when nothing changes). */
+/** A line and the break that ends it ('' for a last line without one). */
+export interface Line {
+  text: string;
+  eol: '' | '\n' | '\r\n' | '\r';
+}
+
+/**
+ * Pure: `text` in lines as Python's tokenizer counts them (locate.py's line numbers): a break is
+ * \r\n, a lone \r or \n, nothing else (not \f, \v or U+2028, which str.splitlines would split on).
+ */
+export function splitLines(text: string): Line[] {
+  const lines: Line[] = [];
+  const breaks = /\r\n|\r|\n/g;
+  let from = 0;
+  for (let m = breaks.exec(text); m; m = breaks.exec(text)) {
+    lines.push({ text: text.slice(from, m.index), eol: m[0] as Line['eol'] });
+    from = breaks.lastIndex;
+  }
+  if (from < text.length) lines.push({ text: text.slice(from), eol: '' });
+  return lines;
+}
+
+/**
+ * The ending for the lines sessionctl adds: the file's most common one, so a file that is all CRLF
+ * (or all CR) stays uniform for the editors and tools that keep it so; LF on a tie or in a file
+ * without any break (what Python, Django and Kolla's own files use).
+ */
+function dominantEnding(lines: Line[]): Line['eol'] {
+  const count: Record<Line['eol'], number> = { '': 0, '\n': 0, '\r\n': 0, '\r': 0 };
+  for (const l of lines) if (l.eol) count[l.eol]++;
+  let best: Line['eol'] = '\n';
+  for (const e of ['\r\n', '\r'] as const) if (count[e] > count[best]) best = e;
+  return best;
+}
+
+/**
+ * Pure: a unified diff of a settings file (empty string when nothing changes). A lone CR is shown
+ * as `␍` ending its line: the diff then has the lines Python sees, and a terminal does not print
+ * the text after a CR over the text before it.
+ */
 export function unifiedDiff(path: string, before: string, after: string): string {
   if (before === after) return '';
-  return createTwoFilesPatch(`${path} (now)`, `${path} (after sessionctl)`, before, after, undefined, undefined, { context: 3 });
+  const shown = (text: string) => text.replace(/\r(?!\n)/g, '␍\n');
+  return createTwoFilesPatch(`${path} (now)`, `${path} (after sessionctl)`, shown(before), shown(after), undefined, undefined, { context: 3 });
 }

@@ -94,19 +94,20 @@ function tagEnd(source: string, from: number, close: string): number {
 
 /**
  * Text placed after `before` starts a line of its own once rendered, unless `before` ends with a
- * tag whose end eats the newline: trim_blocks drops the one newline right after `%}` or `#}`, and a
- * `-%}`, `-#}`, `-}}` drops every blank after it. (Conservative: a tag alone on its line would
- * only lose an empty line.)
+ * tag whose end eats the newline: trim_blocks drops the one newline right after `%}` or `#}` (a
+ * lone \r too: Jinja's lexer takes \r\n, \r and \n as newlines), and a `-%}`, `-#}`, `-}}` drops
+ * every blank after it. (Conservative: a tag alone on its line would only lose an empty line.)
  */
 export function tagEatsNewline(before: string): boolean {
-  return /[%#]\}\r?\n$/.test(before) || /-[%#}]\}\s*$/.test(before);
+  return /[%#]\}(?:\r\n|\r|\n)$/.test(before) || /-[%#}]\}\s*$/.test(before);
 }
 
 /** The line put between such a tag and our block, so the block's first line stays its own line. */
 export const TAG_GUARD = '# (sessionctl: this line keeps the Jinja tag above from joining the managed block below)';
 
+/** Lines counted as Python and Jinja count them (\r\n, \r, \n), as locate.py's line numbers are. */
 function position(text: string, index: number): { line: number; col: number } {
-  const before = text.slice(0, index);
-  const line = before.split('\n').length;
-  return { line, col: index - (before.lastIndexOf('\n') + 1) + 1 };
+  const breaks = [...text.slice(0, index).matchAll(/\r\n|\r|\n/g)];
+  const last = breaks[breaks.length - 1];
+  return { line: breaks.length + 1, col: index - (last ? last.index! + last[0].length : 0) + 1 };
 }

@@ -36,8 +36,11 @@ async function ask(route: CarryRoute, op: 'count' | 'carry' | 'forget', ledger?:
     old_files: { [basename(s.path)]: s.before ? s.before.content.toString('utf8') : '' },
     new_settings: renderBlock(wanted.block, 'carry', wanted.prelude),
     ...(ledger ? { ledger } : {}),
-  });
+  }, { maxStdoutBytes: CARRY_MAX_STDOUT_BYTES });
 }
+
+/** carry.py's ledger has a line per session copied (about 50 bytes): room for millions, beyond the default cap. */
+const CARRY_MAX_STDOUT_BYTES = 256 * 1024 * 1024;
 
 /** The backend Horizon runs on now, for messages (the probe masked any password). */
 function oldBackend(h: HostContext): string {

@@ -22,8 +22,9 @@ export async function writeWithBackup(
   const backup = backupPath(record.runId, record.path);
   const content = Buffer.from(record.text, 'utf8');
   remember({ type: 'file', host: record.host, role: record.role, path: record.path, backup, before: record.before?.sha256 ?? null, after: sha256(content) });
-  await files.backup(record.path, backup);
-  await files.write(record.path, content, record.before?.sha256 ?? null, opts);
+  const expect = record.before?.sha256 ?? null;
+  await files.backup(record.path, backup, expect);
+  await files.write(record.path, content, expect, opts);
   return `wrote ${record.path} (backup ${backup})`;
 }
 
@@ -41,8 +42,9 @@ export const fileUndo: Undo<FileRecord> = {
     const action = file.action === 'restore' ? 'undo' : file.action;
     return action === 'undo' ? { action, summary: file.reason, file } : { action, reason: file.reason, file };
   },
-  async apply(ctx, record) {
-    const restored = await ctx.target.files!.restore(record.path, record.backup);
+  async apply(ctx, record, plan) {
+    if (!plan.file) throw new InternalError(`no plan for the undo of ${record.path}`);
+    const restored = await ctx.target.files!.restore(record.path, record.backup, plan.file.now);
     if (restored !== record.before) {
       throw new HostError(ctx.target.name, `restoring ${record.path} from ${record.backup} gave sha256 ${restored ?? 'absent'}, expected ${record.before ?? 'absent'}`);
     }

@@ -11,19 +11,22 @@ import { tail } from '../transport/ssh.js';
 import { FILE_LIMITS, listLocalFiles, readLocalFile } from '../util/files.js';
 import { hostStep, type HostContext } from './types.js';
 
-const WHEELHOUSE_IN_CONTAINER = '/tmp/sessionctl-wheelhouse';
 const INSTALL_TIMEOUT_MS = 600_000;
 
 function requirement(ctx: HostContext, library: ClientLibrary): string {
   return library.requirement(ctx.facts.horizon!.settings!.django, ctx.run.desired.install.version);
 }
 
-/** pip of the interpreter Horizon runs on (Kolla's venv, else the system Python). */
-function pipArgv(ctx: HostContext): string[] {
-  const hz = ctx.facts.horizon!;
-  const argv = [hz.executable || 'python3', '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check'];
-  if (hz.externallyManaged) argv.push('--break-system-packages');
-  return argv;
+/** The interpreter Horizon runs on (Kolla's venv, else the system Python). */
+function python(ctx: HostContext): string {
+  return ctx.facts.horizon!.executable || 'python3';
+}
+
+/** Arguments of `pip install`, then `more` (options and the requirement). */
+function pipInstallArgs(ctx: HostContext, ...more: string[]): string[] {
+  const args = ['install', '--no-input', '--disable-pip-version-check'];
+  if (ctx.facts.horizon!.externallyManaged) args.push('--break-system-packages');
+  return [...args, ...more];
 }
 
 async function execIn(ctx: HostContext, argv: string[], what: string, stdin?: Buffer): Promise<string> {
@@ -36,16 +39,23 @@ async function execIn(ctx: HostContext, argv: string[], what: string, stdin?: Bu
 
 async function installPip(ctx: HostContext, req: string): Promise<void> {
   const { indexUrl, proxy } = ctx.run.desired.install;
-  const argv = pipArgv(ctx);
+  // Either may carry credentials: pip reads them from its environment, sent on stdin (argv shows in ps and sudo's log).
+  const env: Record<string, string> = {};
+  const trusted: string[] = [];
   if (indexUrl) {
-    argv.push('--index-url', indexUrl);
-    if (indexUrl.startsWith('http://')) argv.push('--trusted-host', new URL(indexUrl).hostname);
+    env.PIP_INDEX_URL = indexUrl;
+    if (indexUrl.startsWith('http://')) trusted.push('--trusted-host', new URL(indexUrl).hostname);
   }
-  if (proxy) argv.push('--proxy', proxy);
-  await execIn(ctx, [...argv, req], 'pip install');
+  if (proxy) env.PIP_PROXY = proxy;
+  const args = pipInstallArgs(ctx, ...trusted, req);
+  if (Object.keys(env).length === 0) await execIn(ctx, [python(ctx), '-m', 'pip', ...args], 'pip install');
+  else await execIn(ctx, [python(ctx), '-c', asset('src/steps/python/pip_env.py'), ...args], 'pip install', Buffer.from(JSON.stringify(env)));
 }
 
-/** Offline: copy the wheels into the container over this host's connection, then pip --no-index. */
+/**
+ * Offline: the wheels go into the container over this host's connection, into a private folder
+ * wheelhouse.py makes for this run (as root) and removes after pip --no-index.
+ */
 async function installWheelhouse(ctx: HostContext, req: string): Promise<void> {
   const dir = ctx.run.desired.install.wheelhouse;
   if (!dir) throw new HostError(ctx.host.name, 'install.method is wheelhouse but no wheelhouse folder is set (--wheelhouse PATH)');
@@ -54,22 +64,14 @@ async function installWheelhouse(ctx: HostContext, req: string): Promise<void> {
   // One exec carries every wheel (name -> base64 on stdin): no file name or byte reaches argv.
   const bundle: Record<string, string> = {};
   for (const wheel of wheels) bundle[basename(wheel)] = (await readLocalFile(join(dir, wheel), `wheel ${join(dir, wheel)}`, FILE_LIMITS.wheel)).toString('base64');
-  try {
-    await execIn(
-      ctx,
-      [
-        'python3',
-        '-c',
-        'import base64, json, os, sys\nd = sys.argv[1]\nos.makedirs(d, 0o700, exist_ok=True)\n' +
-          'for name, data in json.load(sys.stdin).items():\n    open(os.path.join(d, os.path.basename(name)), "wb").write(base64.b64decode(data))',
-        WHEELHOUSE_IN_CONTAINER,
-      ],
-      `copying ${wheels.length} wheel(s) into the container`,
-      Buffer.from(JSON.stringify(bundle)),
-    );
-    await execIn(ctx, [...pipArgv(ctx), '--no-index', '--find-links', WHEELHOUSE_IN_CONTAINER, req], 'pip install from the wheelhouse');
-  } finally {
-    await ctx.engine.exec(ctx.host.container, ['rm', '-rf', WHEELHOUSE_IN_CONTAINER]).catch(() => undefined);
+  const pip = [python(ctx), '-m', 'pip', ...pipInstallArgs(ctx)];
+  const res = await pythonJson<{ code: number; output: string }>(ctx.host.name, ctx.engine, ctx.host.container, 'steps/python/wheelhouse.py', { wheels: bundle, pip, requirement: req }, {
+    user: 'root',
+    timeoutMs: INSTALL_TIMEOUT_MS,
+  });
+  if (res.code !== 0) {
+    const argv = [...pip, '--no-index', '--find-links', '<private folder>', req].join(' ');
+    throw new HostError(ctx.host.name, `pip install from the wheelhouse (${wheels.length} wheel(s)) failed (exit ${res.code}): ${argv}\n${tail(Buffer.from(res.output))}`);
   }
 }
 

@@ -1,13 +1,15 @@
 import http from 'node:http';
 import { inspect } from 'node:util';
 import type { Duplex } from 'node:stream';
-import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { CommandError, HostError } from '../errors.js';
 import type { SshConnection } from './ssh.js';
-import { tail } from './ssh.js';
+import { excerpt, tail } from './ssh.js';
 import type { ContainerExecOptions, ContainerInfo, Engine, ExecResult } from './types.js';
+import { MAX_STDOUT_BYTES, OutputCollector, dockerDemux } from './output.js';
 import { shellJoin } from '../util/quote.js';
+import { masker } from '../util/secret.js';
+import { an, kindOf } from '../util/kind.js';
 
 const DOCKER_SOCKET = '/var/run/docker.sock';
 
@@ -100,25 +102,25 @@ class ApiEngine implements Engine {
         ...(opts.env ? { Env: Object.entries(opts.env).map(([k, v]) => `${k}=${v}`) } : {}),
       });
       const stream = (await exec.start({ hijack: true, stdin: withStdin })) as Duplex;
-      const out: Buffer[] = [];
-      const errb: Buffer[] = [];
-      const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
-      const stderr = new PassThrough().on('data', (c: Buffer) => errb.push(c));
-      this.docker.modem.demuxStream(stream, stdout, stderr);
       const timeoutMs = opts.timeoutMs ?? this.conn.host.commandTimeout * 1000;
-      await new Promise<void>((resolve, reject) => {
+      const output = await new Promise<OutputCollector>((resolve, reject) => {
+        const collected = new OutputCollector(opts.maxStdoutBytes ?? MAX_STDOUT_BYTES, () => {
+          // Stop reading: drop the stream (the exec's channel) and fail now.
+          clearTimeout(timer);
+          stream.destroy();
+          reject(collected.capError(this.conn.name, masker.mask(display), tail(collected.result().stderr)));
+        });
         const timer = setTimeout(() => {
           stream.destroy();
           reject(new CommandError(this.conn.name, display, null, '', `timed out after ${timeoutMs / 1000}s`));
         }, timeoutMs);
-        stream.on('end', () => {
+        stream.on('data', dockerDemux(collected));
+        const done = () => {
           clearTimeout(timer);
-          resolve();
-        });
-        stream.on('close', () => {
-          clearTimeout(timer);
-          resolve();
-        });
+          resolve(collected);
+        };
+        stream.on('end', done);
+        stream.on('close', done);
         stream.on('error', (e) => {
           clearTimeout(timer);
           reject(e);
@@ -127,7 +129,7 @@ class ApiEngine implements Engine {
         if (withStdin) stream.end(opts.stdin);
       });
       const info = await exec.inspect();
-      return { code: info.ExitCode ?? null, stdout: Buffer.concat(out), stderr: Buffer.concat(errb), display };
+      return { code: info.ExitCode ?? null, ...output.result(), display };
     } catch (err) {
       if (err instanceof CommandError) throw err;
       throw this.wrap(err, display);
@@ -168,8 +170,14 @@ class SudoCliEngine implements Engine {
       if (/no such (object|container)/i.test(res.stderr.toString())) return null;
       throw new CommandError(this.conn.name, res.display, res.code, tail(res.stderr));
     }
-    const parsed = JSON.parse(res.stdout.toString()) as Docker.ContainerInspectInfo[];
-    return parsed[0] ? fromInspect(parsed[0]) : null;
+    const text = res.stdout.toString('utf8');
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (!Array.isArray(parsed)) throw new Error(`${an(kindOf(parsed))}, not a list`);
+      return parsed[0] ? fromInspect(parsed[0] as Docker.ContainerInspectInfo) : null;
+    } catch (err) {
+      throw new HostError(this.conn.name, `the answer of ${res.display} is malformed: ${(err as Error).message}; it began: ${excerpt(text)}`);
+    }
   }
 
   exec(container: string, argv: string[], opts: ContainerExecOptions = {}): Promise<ExecResult> {
@@ -182,6 +190,7 @@ class SudoCliEngine implements Engine {
       sudo: true,
       ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.maxStdoutBytes !== undefined ? { maxStdoutBytes: opts.maxStdoutBytes } : {}),
     });
   }
 
@@ -191,8 +200,17 @@ class SudoCliEngine implements Engine {
 
 }
 
-/** Pure: the fields we use from `docker inspect`. */
+/** Pure: the fields we use from `docker inspect`; throws naming the first field of the wrong kind. */
 export function fromInspect(i: Docker.ContainerInspectInfo): ContainerInfo {
+  if (kindOf(i) !== 'object') throw new Error(`the container is ${an(kindOf(i))}, not an object`);
+  for (const [key, want] of [['Id', 'string'], ['Name', 'string'], ['Image', 'string']] as const) {
+    if (kindOf(i[key]) !== want) throw new Error(`'${key}' is ${an(kindOf(i[key]))}, not ${an(want)}`);
+  }
+  for (const [key, want] of [['Config', 'object'], ['State', 'object'], ['Mounts', 'array']] as const) {
+    if (i[key] != null && kindOf(i[key]) !== want) throw new Error(`'${key}' is ${an(kindOf(i[key]))}, not ${an(want)}`);
+  }
+  const mount = (i.Mounts ?? []).find((m) => kindOf(m) !== 'object');
+  if (mount !== undefined) throw new Error(`'Mounts' holds ${an(kindOf(mount))}, not only objects`);
   return {
     id: i.Id,
     name: i.Name.replace(/^\//, ''),

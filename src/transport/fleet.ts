@@ -1,13 +1,25 @@
 import { readLocalSshFiles, SshConnection, type LocalSshFiles, type Once, type SshOptions } from './ssh.js';
 import { connectEngine, loadDockerode } from './docker.js';
-import type { Engine, SshTarget } from './types.js';
+import type { Engine, Shell, SshTarget } from './types.js';
 import { ConfigError, ConfigErrors, InternalError } from '../errors.js';
+
+/** What commands use of a run's connections: Fleet over SSH, or fake hosts in unit tests. */
+export interface Connections {
+  /**
+   * Read the local files (keys, passphrases, known_hosts) the connections to `hosts` will need,
+   * before any connection: a bad one is a ConfigError (exit 5) for every host at once.
+   */
+  readLocalFiles(hosts: Iterable<SshTarget | string>): Promise<void>;
+  ssh(host: SshTarget): Promise<Shell>;
+  engine(target: SshTarget | string): Promise<Engine>;
+  close(): Promise<void>;
+}
 
 /**
  * The run's connections: at most one SSH connection per host (jump hosts included, shared by every
  * host behind them) and one engine per host. Commands never open connections themselves.
  */
-export class Fleet {
+export class Fleet implements Connections {
   private readonly conns = new Map<string, Promise<SshConnection>>();
   private readonly engines = new Map<string, Promise<Engine>>();
   private readonly byName: Map<string, SshTarget>;

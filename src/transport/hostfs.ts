@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { HostError } from '../errors.js';
 import { asset } from '../util/assets.js';
-import { tail } from './ssh.js';
+import { excerpt, tail } from './ssh.js';
 import type { Shell } from './types.js';
 
 /** A file's exact state on a host. */
@@ -33,7 +33,13 @@ export class HostFiles {
     if (res.code !== 0) {
       throw new HostError(this.shell.name, `file operation '${String(request.op)}' failed (exit ${res.code}):\n${tail(res.stderr)}`);
     }
-    const answer = JSON.parse(res.stdout.toString('utf8')) as T & { error?: string; message?: string };
+    let answer: T & { error?: string; message?: string };
+    try {
+      answer = JSON.parse(res.stdout.toString('utf8')) as T & { error?: string; message?: string };
+    } catch (err) {
+      throw new HostError(this.shell.name, `file operation '${String(request.op)}' answered no JSON (${(err as Error).message}): ${excerpt(res.stdout.toString('utf8'))}`);
+    }
+    if (answer === null || typeof answer !== 'object') throw new HostError(this.shell.name, `file operation '${String(request.op)}' answered ${excerpt(res.stdout.toString('utf8'))}, not a JSON object`);
     if (answer.error) throw new HostError(this.shell.name, answer.message ?? answer.error);
     return answer;
   }
@@ -65,8 +71,9 @@ export class HostFiles {
   }
 
   /**
-   * Atomic write, refused when the file's sha256 is no longer `expect` (null: must not exist).
-   * `parents` creates missing folders (0755) for a new file.
+   * Atomic write, refused when the file's sha256 is no longer `expect` (null: must not exist), also
+   * when it changes while the write is under way. Through a symlink, the file it names is written
+   * (the link stays). `parents` creates missing folders (0755) for a new file.
    */
   async write(path: string, content: Buffer, expect: string | null, opts: { mode?: number; parents?: boolean } = {}): Promise<string> {
     const { sha256: written } = await this.call<{ sha256: string }>({
@@ -80,14 +87,22 @@ export class HostFiles {
     return written;
   }
 
-  /** Copy a file (or record that it does not exist) to a 0600 backup. */
-  async backup(path: string, dest: string): Promise<{ exists: boolean; sha256?: string }> {
-    return this.call({ op: 'backup', path, dest });
+  /**
+   * Copy a file (or record that it does not exist) to a 0600 backup: the bytes hashed are the bytes
+   * copied. Refused when the file's sha256 is not `expect` (null: must not exist), so the backup
+   * holds what the plan read.
+   */
+  async backup(path: string, dest: string, expect: string | null): Promise<{ exists: boolean; sha256?: string }> {
+    return this.call({ op: 'backup', path, dest, expect });
   }
 
-  /** Restore a file to its backup's exact bytes, mode and owner; returns the sha256 now on disk. */
-  async restore(path: string, backup: string): Promise<string | null> {
-    const { sha256: now } = await this.call<{ sha256: string | null }>({ op: 'restore', path, backup });
+  /**
+   * Restore a file to its backup's exact bytes, mode and owner (through a symlink as the write
+   * went), refused when its sha256 is no longer `expect` (what the undo's plan saw); returns the
+   * sha256 now on disk.
+   */
+  async restore(path: string, backup: string, expect: string | null): Promise<string | null> {
+    const { sha256: now } = await this.call<{ sha256: string | null }>({ op: 'restore', path, backup, expect });
     return now;
   }
 

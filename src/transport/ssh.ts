@@ -7,6 +7,7 @@ import { FILE_LIMITS, readLocalFile, readLocalFileIfExists } from '../util/files
 import { shellJoin, type Arg } from '../util/quote.js';
 import { masker, resolveSecret } from '../util/secret.js';
 import type { ExecOptions, ExecResult, Shell, SshTarget } from './types.js';
+import { MAX_STDOUT_BYTES, OutputCollector } from './output.js';
 
 export interface SshOptions {
   /** Trust and record an unknown host key (like OpenSSH's accept-new). A changed key is always refused. */
@@ -238,44 +239,28 @@ export class SshConnection implements Shell {
               reject(new HostUnreachableError(this.host.name, `cannot start command: ${err.message}`));
               return;
             }
-            const out: Buffer[] = [];
-            const errb: Buffer[] = [];
             let code: number | null = null;
             let signal: string | undefined;
-            let kept = 0;
-            let truncated = false;
+            const output = new OutputCollector(opts.maxStdoutBytes ?? MAX_STDOUT_BYTES, () => {
+              // Stop reading: close the channel and fail now, not when the host agrees to close.
+              clearTimeout(timer);
+              channel.close();
+              reject(output.capError(this.host.name, masker.mask(display), tail(output.result().stderr)));
+            });
             const timer = setTimeout(() => {
               channel.close();
               fail(new CommandError(this.host.name, masker.mask(display), null, '', `timed out after ${timeoutMs / 1000}s`));
             }, timeoutMs);
-            channel.on('data', (c: Buffer) => {
-              if (truncated) return;
-              const max = opts.maxStdoutBytes;
-              if (max !== undefined && kept + c.length > max) {
-                // Enough: keep the beginning and stop the command rather than buffer all of it.
-                out.push(c.subarray(0, max - kept));
-                truncated = true;
-                channel.close();
-                return;
-              }
-              kept += c.length;
-              out.push(c);
-            });
-            channel.stderr.on('data', (c: Buffer) => errb.push(c));
+            channel.on('data', output.stdout);
+            channel.stderr.on('data', output.stderr);
             channel.on('exit', (c: number | null, sig?: string) => {
               code = c;
               signal = sig;
             });
             channel.on('close', () => {
               clearTimeout(timer);
-              resolve({
-                code,
-                ...(signal ? { signal } : {}),
-                stdout: Buffer.concat(out),
-                stderr: Buffer.concat(errb),
-                display: masker.mask(display),
-                ...(truncated ? { truncated } : {}),
-              });
+              if (output.isOver) return;
+              resolve({ code, ...(signal ? { signal } : {}), ...output.result(), display: masker.mask(display) });
             });
             if (opts.stdin !== undefined) channel.end(opts.stdin);
             else channel.end();
@@ -337,4 +322,11 @@ function describeConnectError(err: Error & { level?: string; code?: string }, ho
 export function tail(buf: Buffer, lines = 12): string {
   const text = masker.mask(buf.toString('utf8').trimEnd());
   return text.split('\n').slice(-lines).join('\n');
+}
+
+/** The start of a host's answer for an error: masked, on one line, short. */
+export function excerpt(text: string, max = 160): string {
+  const flat = masker.mask(text).replace(/\s+/g, ' ').trim();
+  if (!flat) return '(nothing)';
+  return flat.length > max ? `${flat.slice(0, max)}...` : flat;
 }

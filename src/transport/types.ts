@@ -32,19 +32,17 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Run through `sudo -n` when the host has `become: true`. */
   sudo?: boolean;
-  /** Keep at most this much stdout; past it the command is cut off and the result says `truncated`. */
+  /** The cap on stdout (default MAX_STDOUT_BYTES): past it the command is stopped and fails with a CommandError. */
   maxStdoutBytes?: number;
 }
 
-/** Outcome of a command; `display` is the masked command line for logs and errors. */
+/** Outcome of a command; `display` is the masked command line for logs and errors; stderr is its end only (STDERR_TAIL_BYTES). */
 export interface ExecResult {
   code: number | null;
   signal?: string;
   stdout: Buffer;
   stderr: Buffer;
   display: string;
-  /** stdout reached `maxStdoutBytes`: the command was cut off and stdout is its beginning only. */
-  truncated?: boolean;
 }
 
 /** A host we can run commands on. Steps and facts see only this (and Engine), never SSH. */
@@ -73,9 +71,12 @@ export interface ContainerInfo {
 export interface ContainerExecOptions {
   stdin?: string | Buffer;
   user?: string;
+  /** Not for secrets: the sudo-cli engine passes them as `docker exec -e NAME=value` (send secrets on stdin). */
   env?: Record<string, string>;
   workdir?: string;
   timeoutMs?: number;
+  /** As ExecOptions.maxStdoutBytes. */
+  maxStdoutBytes?: number;
 }
 
 /** The container engine on one host, reached through that host's SSH connection. */

@@ -9,6 +9,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Stats } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import { an } from './kind.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -104,13 +105,19 @@ function refuse(st: Stats, what: string, limit: number): void {
 }
 
 function kind(st: Stats): string {
-  if (st.isFile()) return 'a file';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO (named pipe)';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
-  return 'not a file';
+  return an(fileKind(st));
+}
+
+/** What a file system entry is, for messages: `regular file`, `FIFO (named pipe)`... */
+export function fileKind(st: Stats): string {
+  if (st.isFile()) return 'regular file';
+  if (st.isDirectory()) return 'directory';
+  if (st.isSymbolicLink()) return 'symbolic link';
+  if (st.isFIFO()) return 'FIFO (named pipe)';
+  if (st.isCharacterDevice()) return 'character device';
+  if (st.isBlockDevice()) return 'block device';
+  if (st.isSocket()) return 'socket';
+  return 'special file';
 }
 
 function size(bytes: number): string {

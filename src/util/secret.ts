@@ -8,6 +8,7 @@ import { inspect } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { FILE_LIMITS, readLocalFile } from './files.js';
 import { pyChar } from './pystring.js';
+import { visible } from './controls.js';
 
 const MASK = '***';
 
@@ -88,6 +89,19 @@ export class Masker {
     );
     return text.replace(this.#pattern, MASK);
   }
+
+  /**
+   * A copy of `value` (as JSON.stringify sees it) with every string masked, keys left alone: masking
+   * its JSON text instead would let a password like `null` or `hosts` break the document.
+   */
+  maskValues(value: unknown): unknown {
+    if (typeof value === 'string') return this.mask(value);
+    if (value === null || typeof value !== 'object') return value;
+    const json = (value as { toJSON?: () => unknown }).toJSON;
+    if (typeof json === 'function') return this.maskValues(json.call(value));
+    if (Array.isArray(value)) return value.map((v) => this.maskValues(v));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.maskValues(v)]));
+  }
 }
 
 function escapeRegExp(s: string): string {
@@ -110,7 +124,8 @@ function formSources(value: string): string[] {
       return `(?:${alts.join('|')})`;
     })
     .join('');
-  const literals = new Set([JSON.stringify(value).slice(1, -1), value.replace(/'/g, `'\\''`)]);
+  // visible(): text from a renderer has its control characters escaped before the boundary masks it.
+  const literals = new Set([JSON.stringify(value).slice(1, -1), value.replace(/'/g, `'\\''`), visible(value)]);
   literals.delete(value);
   // A `{` is written `\x7b` or not depending on the character after it, which may lie outside the secret.
   const chars = [...value];
@@ -122,6 +137,40 @@ function formSources(value: string): string[] {
 
 /** The process-wide registry used by every log line and error message. */
 export const masker: Masker = new Masker();
+
+/**
+ * What of a URL's user info is secret, decoded: the password, or the user when there is no password
+ * (`https://TOKEN@mirror/simple` carries a token there). Throws ConfigError naming `what` and the
+ * position when a `%` there is not an escape.
+ */
+export function urlSecret(url: string, what: string): string | undefined {
+  const problem = userinfoProblem(url);
+  if (problem) throw new ConfigError(`${what} ${problem}`);
+  const u = new URL(url);
+  return decodeURIComponent(u.password || u.username) || undefined;
+}
+
+/** Why the user info of `url` cannot be decoded, with the position in the URL as written; undefined when it can. */
+export function userinfoProblem(url: string): string | undefined {
+  const scheme = url.indexOf('://');
+  if (scheme < 0) return undefined;
+  const from = scheme + 3;
+  // The user info ends at the authority's last '@' (as URL parsers read it).
+  const end = url.slice(from).search(/[/?#\\]/);
+  const at = url.slice(from, end < 0 ? undefined : from + end).lastIndexOf('@');
+  if (at < 0) return undefined;
+  const userinfo = url.slice(from, from + at);
+  const bad = /%(?![0-9a-fA-F]{2})/.exec(userinfo);
+  if (bad) return `has a '%' that is not a %XX escape at character ${from + bad.index + 1} (write a % in a user name or password as %25)`;
+  for (const run of userinfo.matchAll(/(?:%[0-9a-fA-F]{2})+/g)) {
+    try {
+      decodeURIComponent(run[0]);
+    } catch {
+      return `has %XX escapes that are not UTF-8 at character ${from + (run.index ?? 0) + 1} (write a % in a user name or password as %25)`;
+    }
+  }
+  return undefined;
+}
 
 /**
  * A secret is given literally, or (preferred) as a reference that is resolved only when needed:

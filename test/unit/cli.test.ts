@@ -1,7 +1,8 @@
 /**
- * Exit codes at the one error boundary, through the real CLI in a child process: bad options and
- * bad local files are exit 5 (README: "bad options or inventory"), never "internal error" (exit 1).
- * Nothing here connects anywhere: every case stops before the first connection.
+ * The one error boundary, through the real CLI in a child process, started as the operator starts
+ * it: bad options and bad local files are exit 5 (README: "bad options or inventory"), never
+ * "internal error" (exit 1), and an error quoting the inventory shows its control characters as
+ * escapes. Nothing here connects anywhere: every case stops before the first connection.
  */
 import test from 'ava';
 import { execFile, execFileSync } from 'node:child_process';
@@ -26,13 +27,13 @@ function inventory(name: string, knownHosts: string): string {
 }
 
 /** Runs the CLI; a child still running after 60 s (a hang) is killed and fails the test. */
-function cli(args: string[]): Promise<{ code: number | null; stderr: string }> {
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', join(ROOT, 'src', 'cli.ts'), ...args],
       { cwd: ROOT, timeout: 60_000, env: { PATH: process.env.PATH, HOME: dir, XDG_STATE_HOME: join(dir, 'state') } },
-      (err, _stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
+      (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
     );
   });
 }
@@ -62,3 +63,17 @@ for (const [name, args, message] of CASES) {
     t.notRegex(stderr, /internal error/);
   });
 }
+
+test('an error quoting the inventory shows its control characters as escapes, on stderr and in --json', async (t) => {
+  // A key holding an ESC sequence and a CR: the inventory fails (exit 5) before any connection.
+  const file = join(dir, 'controls.yaml');
+  writeFileSync(file, 'hosts:\n  dash1: { address: 10.0.0.1 }\n"x\\e[2J\\rALL HOSTS OK": 1\n');
+  const plain = await cli(['status', '-i', file]);
+  t.is(plain.code, 5, plain.stderr);
+  t.false(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(plain.stderr), JSON.stringify(plain.stderr));
+  t.true(plain.stderr.includes("unknown key 'x\\x1b[2J\\x0dALL HOSTS OK'"), plain.stderr);
+  const json = await cli(['status', '--json', '-i', file]);
+  t.is(json.code, 5);
+  t.is(`sessionctl: ${(JSON.parse(json.stdout) as { error: { message: string } }).error.message}\n`, json.stderr, 'the same text as stderr');
+  t.is(json.stderr, plain.stderr);
+});

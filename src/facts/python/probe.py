@@ -32,9 +32,11 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import sys
 import threading
 import time
+from urllib.parse import unquote_plus
 
 MARKER = "SESSIONCTL-FACTS "
 SETTINGS_DIRS = ["/etc/openstack-dashboard"]
@@ -107,13 +109,23 @@ def fingerprint():
     return h.hexdigest()
 
 
+# redis-py takes query parameters as connection arguments (redis://h/0?password=...), names unquoted.
+QUERY_PARAM = re.compile(r"([?&])([^=&]*)=([^&]*)")
+SECRET_NAME = re.compile(r"pass|pwd|secret|token", re.I)
+
+
 def mask_url(value):
-    """Hide the password part of redis://user:pass@host URLs.
+    """Hide the passwords of a cache URL: in its user part (redis://user:pass@host) and in its
+    query (redis://h/0?password=..., unix:///run/redis.sock?password=...).
 
     A user part without a colon is a user name to redis-py (an ACL user, as sessionctl writes it):
     kept, so the location compares with the one asked for.
     """
-    if not isinstance(value, str) or "@" not in value or "://" not in value:
+    if not isinstance(value, str) or "://" not in value:
+        return value
+    # To the next '&' (a '#' too): what a parser leaves out of the password still shows nothing of it.
+    value = QUERY_PARAM.sub(lambda m: "%s%s=***" % (m.group(1), m.group(2)) if SECRET_NAME.search(unquote_plus(m.group(2))) else m.group(0), value)
+    if "@" not in value:
         return value
     scheme, rest = value.split("://", 1)
     creds, host = rest.rsplit("@", 1)

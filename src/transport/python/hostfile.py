@@ -1,34 +1,70 @@
 """File operations on a Dashboard host, run with the host's python3 (through sudo -n when needed).
 
 One JSON request on stdin, one JSON answer on stdout. Content travels base64-encoded inside the
-JSON, never in argv. Writes are atomic (temp file in the same folder, fsync, rename) and keep the
-original owner and mode; backups are mode 0600 in a 0700 folder.
+JSON, never in argv. Writes are atomic (temp file in the same folder, fsync, rename), keep the
+original owner and mode, and go through a symlink to the file it names (the link stays: Kolla
+config folders may hold links); backups are mode 0600 in a 0700 folder.
 """
 import base64
 import hashlib
 import contextlib
 import json
 import os
-import shutil
 import sys
 import tempfile
 
 
-def stat_of(path):
+class Refused(Exception):
+    """An answer {"error": kind, "message": ...} instead of the operation."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+
+
+def read_file(path):
+    """(bytes, stat) from one open file, so the bytes, the hash and the mode all describe one moment; None when absent."""
     try:
-        st = os.stat(path)
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return None
-    with open(path, "rb") as f:
-        data = f.read()
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        return f.read(), st
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def stat_of(path):
+    found = read_file(path)
+    if found is None:
+        return None
+    data, st = found
     return {
-        "sha256": hashlib.sha256(data).hexdigest(),
+        "sha256": sha256(data),
         "size": len(data),
         "mode": st.st_mode & 0o7777,
         "uid": st.st_uid,
         "gid": st.st_gid,
         "content": base64.b64encode(data).decode(),
     }
+
+
+def resolve(path):
+    """The file a write to `path` lands in: the path itself, or the file its symlinks name."""
+    real = os.path.realpath(path)
+    if os.path.lexists(path) and not os.path.exists(real):
+        raise Refused("dangling", "%s is a symlink to %s, which does not exist; sessionctl will not create a file through it"
+                      % (path, real))
+    return real
+
+
+def check_unchanged(path, found, expect):
+    now = sha256(found[0]) if found else None
+    if now != expect:
+        raise Refused("changed", "%s changed since it was read (sha256 %s, expected %s)" % (path, now, expect))
 
 
 def private_dirs(path):
@@ -50,8 +86,14 @@ def fsync_dir(path):
         os.close(fd)
 
 
-def write_atomic(path, data, mode, uid, gid):
-    folder = os.path.dirname(path)
+def replace_checked(path, data, expect, attrs):
+    """Put `data` in place of `path` (through its symlinks) if the file still hashes to `expect`
+    (None: must not exist). `attrs(stat or None, folder)` gives the new file's (mode, uid, gid)."""
+    real = resolve(path)
+    found = read_file(real)
+    check_unchanged(path, found, expect)
+    folder = os.path.dirname(real)
+    mode, uid, gid = attrs(found[1] if found else None, folder)
     fd, tmp = tempfile.mkstemp(prefix=".sessionctl-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -61,12 +103,29 @@ def write_atomic(path, data, mode, uid, gid):
         os.chmod(tmp, mode)
         if os.geteuid() == 0:
             os.chown(tmp, uid, gid)
-        os.replace(tmp, path)
+        if found is None:
+            # link(2) fails when the name exists: a file created meanwhile is never replaced.
+            try:
+                os.link(tmp, real)
+            except FileExistsError:
+                raise Refused("changed", "%s was created since it was read; not replaced" % path) from None
+            os.unlink(tmp)
+        else:
+            # Read again just before the rename: a change made since the first read (while the
+            # temporary file was written and flushed) is refused, not overwritten. What remains is
+            # the few microseconds between this read and rename(2): POSIX has no compare-and-rename,
+            # and a writer that takes no lock (an editor, Ansible) cannot be held off.
+            check_unchanged(path, read_file(real), expect)
+            os.replace(tmp, real)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     fsync_dir(folder)
+
+
+def st_attrs(st):
+    return st.st_mode & 0o7777, st.st_uid, st.st_gid
 
 
 def op_read(req):
@@ -86,37 +145,45 @@ def op_holders(req):
 def op_write(req):
     """Write `content` to `path` if its current sha256 is `expect` (None = must not exist)."""
     path = req["path"]
-    current = stat_of(path)
-    current_sha = current["sha256"] if current else None
-    if current_sha != req["expect"]:
-        return {"error": "changed", "message": "%s changed since it was read (sha256 %s, expected %s)"
-                % (path, current_sha, req["expect"])}
-    data = base64.b64decode(req["content"])
-    if current:
-        mode, uid, gid = current["mode"], current["uid"], current["gid"]
-    else:
+
+    def attrs(st, folder):
+        if st:
+            return st_attrs(st)
         if req.get("parents"):
-            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-        parent = os.stat(os.path.dirname(path))
-        mode, uid, gid = req.get("mode", 0o640), parent.st_uid, parent.st_gid
-    write_atomic(path, data, mode, uid, gid)
-    return {"sha256": hashlib.sha256(data).hexdigest()}
+            os.makedirs(folder, mode=0o755, exist_ok=True)
+        parent = os.stat(folder)
+        return req.get("mode", 0o640), parent.st_uid, parent.st_gid
+
+    data = base64.b64decode(req["content"])
+    replace_checked(path, data, req["expect"], attrs)
+    return {"sha256": sha256(data)}
 
 
 def op_backup(req):
-    """Copy `path` (bytes, mode, owner) to `dest` (0600, folder 0700); records absence too."""
+    """Copy `path` (bytes, mode, owner; through a symlink, the file it names) to `dest` (0600,
+    folder 0700); records absence too. The bytes hashed are the bytes copied (one read), checked
+    again in the backup; `expect` (when given): the sha256 the file must have, as in op_write."""
     src, dest = req["path"], req["dest"]
+    real = resolve(src)
+    found = read_file(real)
+    if "expect" in req:
+        check_unchanged(src, found, req["expect"])
     private_dirs(os.path.dirname(dest))
-    current = stat_of(src)
-    meta = {"path": src, "exists": current is not None}
-    if current:
+    meta = {"path": src, "exists": found is not None}
+    if real != src:
+        meta["target"] = real
+    if found:
+        data, st = found
         fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
-            with open(src, "rb") as s:
-                shutil.copyfileobj(s, f)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        meta.update({k: current[k] for k in ("sha256", "size", "mode", "uid", "gid")})
+        mode, uid, gid = st_attrs(st)
+        meta.update(sha256=sha256(data), size=len(data), mode=mode, uid=uid, gid=gid)
+        copied = read_file(dest)
+        if copied is None or sha256(copied[0]) != meta["sha256"]:
+            raise Refused("corrupt", "backup %s does not hold the bytes just copied into it" % dest)
     fd = os.open(dest + ".meta.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(meta, f)
@@ -127,20 +194,22 @@ def op_backup(req):
 
 
 def op_restore(req):
-    """Put `path` back to the backup's exact bytes, mode and owner (or remove it if it did not exist)."""
+    """Put `path` back to the backup's exact bytes, mode and owner (or remove it if it did not exist),
+    through a symlink as the write went, if the file still hashes to `expect` (what the undo's plan saw)."""
     path, backup = req["path"], req["backup"]
     with open(backup + ".meta.json") as f:
         meta = json.load(f)
     if not meta["exists"]:
+        check_unchanged(path, read_file(path), req["expect"])
         if os.path.exists(path):
             os.unlink(path)
             fsync_dir(os.path.dirname(path))
         return {"sha256": None}
     with open(backup, "rb") as f:
         data = f.read()
-    if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+    if sha256(data) != meta["sha256"]:
         return {"error": "corrupt", "message": "backup %s does not match its recorded sha256" % backup}
-    write_atomic(path, data, meta["mode"], meta["uid"], meta["gid"])
+    replace_checked(path, data, req["expect"], lambda st, folder: (meta["mode"], meta["uid"], meta["gid"]))
     return {"sha256": meta["sha256"]}
 
 
@@ -207,6 +276,8 @@ OPS = {"read": op_read, "holders": op_holders, "write": op_write, "backup": op_b
 def answer_to(req):
     try:
         return OPS[req["op"]](req)
+    except Refused as exc:
+        return {"error": exc.kind, "message": str(exc)}
     except OSError as exc:
         return {"error": "os", "message": "%s: %s" % (exc.filename or "", exc.strerror)}
 

@@ -8,6 +8,7 @@ import { parseInventory } from '../../../src/inventory/load.js';
 import { renderBlock } from '../../../src/settings/block.js';
 import { COOKIE_WARNING } from '../../../src/backends/cookie.js';
 import { ConfigError } from '../../../src/errors.js';
+import { masker } from '../../../src/util/secret.js';
 import { within } from '../timing.js';
 
 const inv = (...lines: string[]) => parseInventory(['hosts:', '  dash1: { address: 10.0.0.1 }', ...lines].join('\n') + '\n', 'inv.yaml', { HOME: '/home/op' });
@@ -133,4 +134,33 @@ test('rediss:// with tls_ca: the settings carry the CA text, not the local path'
   t.notRegex(text, /ca\.pem/);
   const out = execFileSync('python3', ['-c', 'import sys, json; ns = {}; exec(sys.stdin.read(), ns); print(json.dumps(ns["CACHES"]["default"]["OPTIONS"]["CONNECTION_POOL_KWARGS"]))'], { input: text }).toString();
   t.deepEqual(JSON.parse(out), { ssl_cert_reqs: 'required', ssl_check_hostname: true, ssl_ca_data: `${cert}\n` }, 'what Python reads from the file');
+});
+
+test('install URLs: the secret of the user info is masked, a token alone in the user part too; a user name beside a password is not', async (t) => {
+  const cases: [url: string, key: 'index_url' | 'proxy', shown: string][] = [
+    ['https://tok3n-only-user@mirror.example/simple', 'index_url', 'https://***@mirror.example/simple'],
+    ['https://mirroruser:mirr0r-pass@mirror.example/simple', 'index_url', 'https://mirroruser:***@mirror.example/simple'],
+    ['http://pr0xy-t0ken@proxy.example:3128', 'proxy', 'http://***@proxy.example:3128'],
+    ['https://t%C3%B6ken-encoded@mirror.example/simple', 'index_url', 'https://***@mirror.example/simple'],
+  ];
+  for (const [url, key, shown] of cases) {
+    await resolveDesired(inv('session:', '  memcached: { servers: ["10.0.0.5:11211"] }', `install: { ${key}: "${url}" }`), { backend: 'memcached' });
+    t.is(masker.mask(`pip failed for ${url}`), `pip failed for ${shown}`, url);
+  }
+});
+
+test("a '%' that is not an escape in an install URL's user info is a config error (exit 5) naming the key and the position, not a crash", async (t) => {
+  const cases: [key: 'indexUrl' | 'proxy', url: string, message: string][] = [
+    ['indexUrl', 'https://user:p%zz@mirror.example/simple', "install.index_url has a '%' that is not a %XX escape at character 15"],
+    ['proxy', 'http://t%o@proxy.example:3128', "install.proxy has a '%' that is not a %XX escape at character 9"],
+    ['indexUrl', 'https://u:%ff%fe@mirror.example/simple', 'install.index_url has %XX escapes that are not UTF-8 at character 11'],
+  ];
+  for (const [key, url, message] of cases) {
+    // The loader refuses these already; resolveDesired holds for an inventory made another way too.
+    const i = inv('session:', '  memcached: { servers: ["10.0.0.5:11211"] }');
+    i.install[key] = url;
+    const err = await t.throwsAsync(resolveDesired(i, { backend: 'memcached' }), { instanceOf: ConfigError });
+    t.is(err?.exitCode, 5);
+    t.true(err?.message.startsWith(message), err?.message);
+  }
 });

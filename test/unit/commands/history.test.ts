@@ -1,6 +1,7 @@
 /** `sessionctl history` from journals on disk: summaries, newest first, a corrupt journal listed with its error. */
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { history, runDetail } from '../../../src/commands/history.js';
@@ -51,4 +52,14 @@ test('a malformed or unknown --run is bad input (exit 5), naming the value, not 
   t.is(bad?.exitCode, 5);
   const unknown = t.throws(() => runDetail(dir, '20260109T120000-cccccc'), { instanceOf: ConfigError });
   t.is(unknown?.message, `no run 20260109T120000-cccccc under ${join(dir, 'runs')} (as \`sessionctl history\` lists them)`);
+});
+
+test('a FIFO or a symlink named like a journal is listed as unreadable, never opened (a FIFO would block the read for ever)', (t) => {
+  const dir = stateWithRuns();
+  execFileSync('mkfifo', [journalFile(dir, '20260104T120000-cccccc')]);
+  symlinkSync(journalFile(dir, '20260101T120000-aaaaaa'), journalFile(dir, '20260105T120000-dddddd'));
+  const errors = Object.fromEntries(history(dir).runs.map((r) => [r.id, 'error' in r ? r.error : 'read']));
+  t.regex(errors['20260104T120000-cccccc']!, /20260104T120000-cccccc\.jsonl: a FIFO \(named pipe\), not a regular file: refusing to read it as a run journal$/);
+  t.regex(errors['20260105T120000-dddddd']!, /20260105T120000-dddddd\.jsonl: a symlink, not a regular file/);
+  t.is(errors['20260101T120000-aaaaaa'], 'read');
 });

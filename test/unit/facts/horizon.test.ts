@@ -1,5 +1,5 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +112,26 @@ test('fromInspect: a container without a healthcheck has health none', (t) => {
   t.is(info.state, 'exited');
 });
 
+test('parseProbeOutput names what is malformed in a hostile answer (never a TypeError later)', (t) => {
+  const cases: [string, RegExp][] = [
+    ['SESSIONCTL-FACTS {"python": "3.1\n', /^the facts line is not JSON \(/],
+    ['SESSIONCTL-FACTS null\n', /^the facts line is null, not an object$/],
+    ['SESSIONCTL-FACTS [1]\n', /^the facts line is an array, not an object$/],
+    [probeLine({ python: '3', kolla_config_files: 5 }), /^'kolla_config_files' is a number, not an array$/],
+    [probeLine({ python: '3', costly: { modules: 'x' } }), /^'modules' is a string, not an object$/],
+    [probeLine({ python: '3', web_server: { kind: 'uwsgi', listen: 'x' } }), /^'web_server.listen' is a string, not an array$/],
+    [probeLine({ python: '3', settings: { cache: [] } }), /^'settings.cache' is an array, not an object$/],
+  ];
+  for (const [out, message] of cases) t.throws(() => parseProbeOutput(out), { message }, out);
+});
+
+test('fromInspect names the field of the wrong kind in a hostile answer', (t) => {
+  t.throws(() => fromInspect(null as never), { message: 'the container is null, not an object' });
+  t.throws(() => fromInspect({ Id: 'a', Name: 5, Image: 'i' } as never), { message: "'Name' is a number, not a string" });
+  t.throws(() => fromInspect({ Id: 'a', Name: '/h', Image: 'i', State: 'running' } as never), { message: "'State' is a string, not an object" });
+  t.throws(() => fromInspect({ Id: 'a', Name: '/h', Image: 'i', Mounts: [null] } as never), { message: "'Mounts' holds null, not only objects" });
+});
+
 test('parseProbeOutput: a wait that never saw a 200 carries only the login page answer', (t) => {
   const facts = parseProbeOutput(probeLine({ login_page: { status: 'ConnectionRefusedError: [Errno 111]', seconds: 15 } }));
   t.deepEqual(facts.loginPage, { status: 'ConnectionRefusedError: [Errno 111]', seconds: 15 });
@@ -187,4 +207,19 @@ test('parseProbeOutput: a fingerprint hit takes the costly facts from the cache,
   // Reused facts are only ever the ones the probe was given.
   t.throws(() => parseProbeOutput(probeLine({ python: '3.13.5', executable: 'x', fingerprint: 'f2', cached: true }), { fingerprint: 'f1', part }), { message: /reused facts it was not given/ });
   t.throws(() => parseProbeOutput(probeLine({ python: '3.13.5', executable: 'x', fingerprint: 'f1', cached: true })), { message: /reused facts it was not given/ });
+});
+
+test('probe.py masks a password in the query of a cache LOCATION (redis-py reads it as a connection argument), whatever the scheme, and leaves other parameters', async (t) => {
+  const cases: [location: string, shown: string][] = [
+    ['redis://h:6379/0?password=s3cret', 'redis://h:6379/0?password=***'],
+    ['unix:///run/redis/redis.sock?db=0&password=s3cret', 'unix:///run/redis/redis.sock?db=0&password=***'],
+    ['rediss://h/0?ssl_cert_reqs=none&password=s3cret&socket_timeout=5', 'rediss://h/0?ssl_cert_reqs=none&password=***&socket_timeout=5'],
+    ['redis://h/0?pass%77ord=s3cret', 'redis://h/0?pass%77ord=***'],
+    ['redis://h/0?password=s3c@ret#x', 'redis://h/0?password=***'],
+    ['redis://u:s3cret@h/0?password=s3cret', 'redis://u:***@h/0?password=***'],
+    ['redis://h/0?db=1&username=acl', 'redis://h/0?db=1&username=acl'],
+  ];
+  const code = `${readFileSync('src/facts/python/probe.py', 'utf8').replace(/if __name__ == "__main__":[\s\S]*$/, '')}\nimport json, sys\nprint(json.dumps([mask_url(u) for u in json.load(sys.stdin)]))`;
+  const stdout = execFileSync('python3', ['-c', code], { input: JSON.stringify(cases.map(([l]) => l)), encoding: 'utf8' });
+  t.deepEqual(JSON.parse(stdout), cases.map(([, shown]) => shown));
 });

@@ -61,6 +61,7 @@ test("libraryFacts: every known library, from libraries.py's answer in the probe
 });
 
 const shapes: [string, Parameters<typeof sessionModules>[0], Record<string, string | null>, string[]][] = [
+  ["Redis Cluster through sessionctl's own module", { sessionEngine: 'django.contrib.sessions.backends.cache', cacheBackend: 'django_redis.cache.RedisCache', databaseEngine: null, connectionFactory: 'sessionctl_redis_cluster.ClusterConnectionFactory' }, {}, ['django_redis', 'sessionctl_redis_cluster']],
   ['django-redis', { sessionEngine: 'django.contrib.sessions.backends.cache', cacheBackend: 'django_redis.cache.RedisCache', databaseEngine: null }, {}, ['django_redis']],
   ["Django's own Redis cache", { sessionEngine: 'django.contrib.sessions.backends.cache', cacheBackend: 'django.core.cache.backends.redis.RedisCache', databaseEngine: null }, {}, ['redis']],
   ['memcached', { sessionEngine: 'django.contrib.sessions.backends.cache', cacheBackend: 'django.core.cache.backends.memcached.PyMemcacheCache', databaseEngine: null }, {}, ['pymemcache']],

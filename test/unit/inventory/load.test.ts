@@ -858,3 +858,16 @@ test('resolveSecret: file, trailing newlines dropped; missing or empty file is a
     message: /is empty/,
   });
 });
+
+test("install URLs: a '%' in the user info that is not an escape is reported at the value with its position in the URL; the line shows no credentials", (t) => {
+  const [index, proxy, ...rest] = problems(
+    yaml(...H, 'install:', '  index_url: "https://user:p%zzsecret@mirror.example/simple"', '  proxy: "http://%E2%28tok@proxy.example:3128"'),
+  );
+  t.is(rest.length, 0);
+  t.is(at(index!), '4:14');
+  t.regex(index!.message, /^install\.index_url has a '%' that is not a %XX escape at character 15 \(write a % in a user name or password as %25\)$/);
+  t.false(index!.format().includes('zzsecret'), index!.format());
+  t.is(at(proxy!), '5:10');
+  t.regex(proxy!.message, /^install\.proxy has %XX escapes that are not UTF-8 at character 8/);
+  t.false(proxy!.format().includes('tok'), proxy!.format());
+});

@@ -118,3 +118,56 @@ test('a template (the deploy host\'s file): templated statements are left alone,
   t.is(again.text, r.text, 'a second run changes nothing');
   t.is(patchSettings(original, block, owned, locate(python)).text.includes(TAG_GUARD), false, 'a Dashboard host\'s file is no template');
 });
+
+/** The block with `eol` line endings, as the patch appends it. */
+const blockIn = (eol: string) => block.split('\n').join(eol) + eol;
+const N = NEUTRALISED;
+
+// Every byte the change does not touch stays, whatever the endings; added lines take the file's most common one (LF on a tie).
+const endings: [name: string, original: string, patched: string][] = [
+  ['lone CR', "A = 1\rSESSION_ENGINE = 'db'\r", `A = 1\r${N}SESSION_ENGINE = 'db'\r${blockIn('\r')}`],
+  // The reported case: a lone CR ends Python's line 1, so SESSION_ENGINE is line 2, not SECRET_KEY.
+  ['a lone CR before SESSION_ENGINE', "# keys\rSESSION_ENGINE = 'db'\nSECRET_KEY = 'k'\n", `# keys\r${N}SESSION_ENGINE = 'db'\nSECRET_KEY = 'k'\n${blockIn('\n')}`],
+  ['one CRLF in an LF file', "A = 1\r\nB = 2\nSESSION_ENGINE = 'db'\nC = 3\n", `A = 1\r\nB = 2\n${N}SESSION_ENGINE = 'db'\nC = 3\n${blockIn('\n')}`],
+  ['one LF in a CRLF file', "A = 1\r\nB = 2\nC = 3\r\n", `A = 1\r\nB = 2\nC = 3\r\n${blockIn('\r\n')}`],
+  [
+    'a statement over CR, CRLF and LF, no final newline',
+    "CACHES = {\r    'default': {},\r\n}\nB = 2",
+    `${N}CACHES = {\r${N}    'default': {},\r\n${N}}\nB = 2\n${blockIn('\n')}`,
+  ],
+  ['blank lines of each kind', '\r\n\r\n\n\r', `\r\n\r\n\n\r${blockIn('\r\n')}`],
+];
+for (const [name, original, patched] of endings) {
+  test(`line endings, ${name}: the patched file byte for byte; a second patch changes nothing`, (t) => {
+    const once = patch(original).text;
+    t.is(JSON.stringify(once), JSON.stringify(patched));
+    t.is(patch(once).text, once);
+  });
+}
+
+test('an earlier block in a file with CR and CRLF is replaced, the lines around it keep their endings', (t) => {
+  const once = patch("A = 1\r\nSESSION_ENGINE = 'db'\rB = 2\r\n").text;
+  const other = renderBlock(redisBlock({ url: 'redis://10.9.9.9:6379/1' }), 'session backend: redis');
+  const moved = `C = 3\r${once}D = 4\n`;
+  t.is(JSON.stringify(patchSettings(moved, other, owned, locate(moved)).text), JSON.stringify(`C = 3\rA = 1\r\n${N}SESSION_ENGINE = 'db'\rB = 2\r\nD = 4\n${other.split('\n').join('\r\n')}\r\n`));
+});
+
+test("locate.py and the patch count lines alike: with every kind of ending, Python then finds only the block's SESSION_ENGINE and the operator's SECRET_KEY", (t) => {
+  // \f, \v, U+2028, U+0085 are no line breaks to Python's tokenizer (str.splitlines would split there).
+  const original = "SECRET_KEY = 'k1'\r# a\rSESSION_ENGINE = 'db'\r\nX = (1,\r2)\nSECRET_KEY = 'k2'\n# \f\v\u2028\x85 not breaks\rCACHES = {}\r\n";
+  const patched = patch(original).text;
+  const out = execFileSync('python3', ['src/facts/python/locate.py'], { input: JSON.stringify({ source: patched, names: ['SESSION_ENGINE', 'CACHES', 'SECRET_KEY'] }) }).toString();
+  const found = (JSON.parse(out).assignments as { name: string; line: number }[]).map((a) => a.name);
+  t.deepEqual(found, ['SECRET_KEY', 'SECRET_KEY', 'SESSION_ENGINE', 'CACHES'], 'the operator\'s two keys stay; only the block assigns the managed names');
+  const values = execFileSync('python3', ['-c', 'import sys, json; ns = {}; exec(sys.stdin.read(), ns); print(json.dumps([ns["SECRET_KEY"], ns["X"]]))'], { input: patched }).toString();
+  t.deepEqual(JSON.parse(values), ['k2', [1, 2]]);
+});
+
+test('the diff of a file with a lone CR shows the lines Python sees, the CR as ␍, so no line hides another in a terminal', (t) => {
+  const original = "# keys\rSESSION_ENGINE = 'db'\nSECRET_KEY = 'k'\n";
+  const d = unifiedDiff('/f', original, patch(original).text);
+  t.regex(d, /^ # keys␍$/m);
+  t.regex(d, new RegExp(`^-SESSION_ENGINE = 'db'$\\n^\\+${NEUTRALISED}SESSION_ENGINE = 'db'$`, 'm'));
+  t.regex(d, /^ SECRET_KEY = 'k'$/m);
+  t.false(d.includes('\r'));
+});

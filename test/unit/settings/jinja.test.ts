@@ -157,3 +157,14 @@ test('assertJinjaInert: an internal error naming where and the position; closing
   t.is(err?.message, 'the managed block for deploy:/f would hold Jinja syntax at its line 2, column 7; nothing written');
   t.deepEqual(jinjaOpener('a\n  {#'), { line: 2, col: 3 });
 });
+
+test('a lone CR is a newline to Jinja and Python: a tag right before one gets the guard, and a refusal names the line they count', (t) => {
+  const block = renderBlock([['X', 1]], 'why');
+  t.is(render(`Y = 2 {% if True %}{% endif %}\r${block}\n`, ['X']).rendered, `Y = 2 ${block}\n`, 'trim_blocks eats the lone CR as it eats an LF');
+  t.true(tagEatsNewline('{% endif %}\r'));
+  const template = 'Y = 2\r{% if True %}{% endif %}\r';
+  const patched = patchSettings(template, block, ['X'], [], { jinja: true }).text;
+  t.is(JSON.stringify(patched), JSON.stringify(`${template}${TAG_GUARD}\r${block.split('\n').join('\r')}\r`));
+  t.is(render(patched, ['X']).values.X, 1);
+  t.deepEqual(jinjaAsPython('X = 1\rY = {{ a\n'), { error: { line: 2, col: 5, msg: 'a Jinja {{ that is never closed' } });
+});

@@ -14,7 +14,8 @@ import { parseProbeOutput, type EffectiveSettings, type HorizonFacts } from '../
 import { parseInventory } from '../../../src/inventory/load.js';
 import type { Inventory } from '../../../src/inventory/types.js';
 import type { FileSnapshot, HostFiles } from '../../../src/transport/hostfs.js';
-import type { ContainerInfo, Engine, ExecResult } from '../../../src/transport/types.js';
+import type { ContainerInfo, Engine, ExecResult, Shell, SshTarget } from '../../../src/transport/types.js';
+import type { Connections } from '../../../src/transport/fleet.js';
 import { asset } from '../../../src/util/assets.js';
 import type { FleetContext, HostContext, RunInfo } from '../../../src/steps/types.js';
 
@@ -155,12 +156,14 @@ export function fakeFiles(files: Record<string, string>, free = 1 << 30): HostFi
       files[path] = content.toString();
       return sha(content);
     },
-    async backup(path: string, dest: string) {
+    async backup(path: string, dest: string, expect: string | null) {
+      if ((snapshot(path)?.sha256 ?? null) !== expect) throw new Error(`${path} changed since it was read`);
       backups.set(dest, files[path]);
       return { exists: files[path] !== undefined };
     },
-    async restore(path: string, backup: string) {
+    async restore(path: string, backup: string, expect: string | null) {
       if (!backups.has(backup)) throw new Error(`no backup ${backup}`);
+      if ((snapshot(path)?.sha256 ?? null) !== expect) throw new Error(`${path} changed since the undo was planned`);
       const text = backups.get(backup);
       if (text === undefined) delete files[path];
       else files[path] = text;
@@ -202,13 +205,9 @@ export function imageLibraries(modules: Record<string, string | null>): Record<s
   );
 }
 
-/** A host as the runner hands it to a step: facts gathered, transport faked. */
-export function host(run: RunInfo, c: HostCase = {}): HostContext {
-  const name = c.name ?? 'dash1';
-  const inv = inventory(3);
-  const config = inv.hosts.find((h) => h.name === name)!;
-  const horizon = { ...parseProbeOutput(probeLine(c.settings ?? settings())), ...c.horizon };
-  const container: ContainerInfo = {
+/** Kolla's Horizon container, running and healthy, with Kolla's config mount. */
+function horizonContainer(): ContainerInfo {
+  return {
     id: 'c1',
     name: 'horizon',
     image: 'kolla/horizon:2025.2',
@@ -219,8 +218,16 @@ export function host(run: RunInfo, c: HostCase = {}): HostContext {
     startedAt: '2026-12-01T00:00:00Z',
     restartCount: 0,
     mounts: [{ source: '/etc/kolla/horizon', destination: '/var/lib/kolla/config_files', readOnly: true }],
-    ...c.container,
   };
+}
+
+/** A host as the runner hands it to a step: facts gathered, transport faked. */
+export function host(run: RunInfo, c: HostCase = {}): HostContext {
+  const name = c.name ?? 'dash1';
+  const inv = inventory(3);
+  const config = inv.hosts.find((h) => h.name === name)!;
+  const horizon = { ...parseProbeOutput(probeLine(c.settings ?? settings())), ...c.horizon };
+  const container: ContainerInfo = { ...horizonContainer(), ...c.container };
   const facts: HostFacts = {
     host: config,
     reachable: true,
@@ -240,4 +247,97 @@ export function runInfo(d: Desired): RunInfo {
 
 export function fleet(run: RunInfo, hosts: HostCase[]): FleetContext {
   return { run, hosts: hosts.map((c, i) => host(run, { name: `dash${i + 1}`, ...c })) };
+}
+
+/** A Dashboard host behind fakeConnections: its container's answers and the files on it (path -> text). */
+export interface FakeHost {
+  answers?: Answers;
+  files?: Record<string, string>;
+  /** Its backups (backup path -> text; null: the file did not exist), as `backup` made them. */
+  backups?: Record<string, string | null>;
+  /** What hostfile.py prints instead of its answer to a request (by op; a hostile host). */
+  garble?: Record<string, string>;
+  /** The container's inspect fails this way (a bug's stand-in). */
+  inspectError?: Error;
+}
+
+/**
+ * The run's connections to fake hosts: the container (running, Kolla's mount) answers from
+ * `answers`; hostfile.py's requests (lock, read, backup, restore...) are served from `files`. Every
+ * lock, unlock, write and restore is logged as `<op> <host> [path]`, in order.
+ */
+export function fakeConnections(hosts: Record<string, FakeHost>, log: string[] = []): Connections {
+  const container = horizonContainer();
+  const of = (name: string): FakeHost => {
+    const h = hosts[name];
+    if (!h) throw new Error(`no fake host ${name}`);
+    return h;
+  };
+  const shell = (name: string): Shell => {
+    const h = of(name);
+    const files = (h.files ??= {});
+    const backups = (h.backups ??= {});
+    const stat = (path: string) => {
+      const text = files[path];
+      if (text === undefined) return null;
+      const content = Buffer.from(text);
+      return { sha256: sha(content), size: content.length, mode: 0o640, uid: 0, gid: 0, content: content.toString('base64') };
+    };
+    const op = (req: Record<string, any>): unknown => {
+      switch (req.op) {
+        case 'batch':
+          return { answers: (req.ops as Record<string, unknown>[]).map(op) };
+        case 'lock':
+          log.push(`lock ${name}`);
+          return { held: true };
+        case 'unlock':
+          log.push(`unlock ${name}`);
+          return { released: true };
+        case 'read':
+          return { files: Object.fromEntries((req.paths as string[]).map((p) => [p, stat(p)])) };
+        case 'df':
+          return { free: 1 << 30 };
+        case 'holders':
+          return { names: [] };
+        case 'backup':
+          backups[req.dest] = files[req.path] ?? null;
+          return { exists: files[req.path] !== undefined };
+        case 'write':
+          log.push(`write ${name} ${req.path}`);
+          files[req.path] = Buffer.from(req.content, 'base64').toString();
+          return { sha256: sha(Buffer.from(req.content, 'base64')) };
+        case 'restore': {
+          log.push(`restore ${name} ${req.path}`);
+          const text = backups[req.backup];
+          if (text === undefined) return { error: 'os', message: `${req.backup}.meta.json: No such file or directory` };
+          if (text === null) delete files[req.path];
+          else files[req.path] = text;
+          return { sha256: text === null ? null : sha(text) };
+        }
+        default:
+          throw new Error(`the fake host does not know op ${String(req.op)}`);
+      }
+    };
+    const exec = async (argv: unknown[], opts: { stdin?: string | Buffer } = {}): Promise<ExecResult> => {
+      if (argv[0] !== 'python3' || argv[2] !== asset('src/transport/python/hostfile.py')) throw new Error(`the fake host runs only hostfile.py, not ${String(argv[0])}`);
+      const req = JSON.parse(String(opts.stdin)) as Record<string, unknown>;
+      const answer = JSON.stringify(op(req));
+      return result(h.garble?.[String(req.op)] ?? answer);
+    };
+    return { name, exec, run: exec };
+  };
+  const engine = (name: string): Engine => ({
+    ...fakeEngine(of(name).answers ?? {}),
+    inspect: async () => {
+      if (of(name).inspectError) throw of(name).inspectError;
+      return container;
+    },
+  });
+  return {
+    // Fake hosts need no keys or known_hosts.
+    readLocalFiles: async () => undefined,
+    ssh: async (host: SshTarget) => shell(host.name),
+    engine: async (target: SshTarget | string) => engine(typeof target === 'string' ? target : target.name),
+    close: async () => undefined,
+  };
 }

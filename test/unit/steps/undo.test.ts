@@ -34,6 +34,21 @@ test('a file write: original bytes -> nothing; the run\'s bytes -> restore; chan
   t.is(STEPS['kolla-override']!.undo, undo, "the deploy host's override is undone the same way");
 });
 
+test("a file write's undo restores only the bytes its plan saw: a change made after the plan is refused, not overwritten", async (t) => {
+  const undo = STEPS['patch-settings']!.undo!;
+  const files = fakeFiles({ [CUSTOM]: ORIGINAL });
+  await files.backup(CUSTOM, record.backup, sha(ORIGINAL));
+  await files.write(CUSTOM, Buffer.from(WRITTEN), sha(ORIGINAL));
+  const at: UndoContext = { target: { name: 'dash1', files }, run: { id: 'R', force: false, timeouts: { health: 1 } } };
+  const plan = await undo.plan(at, record);
+  await files.write(CUSTOM, Buffer.from('# edited after the plan\n'), sha(WRITTEN));
+  await t.throwsAsync(undo.apply(at, record, plan), { message: /changed since the undo was planned/ });
+  t.is((await files.read(CUSTOM))?.content.toString(), '# edited after the plan\n');
+  const again = await undo.plan({ ...at, run: { ...at.run, force: true } }, record);
+  t.regex(await undo.apply(at, record, again), /^restored /, 'with --force, planned again on those bytes');
+  t.is((await files.read(CUSTOM))?.content.toString(), ORIGINAL);
+});
+
 test('a restart: the run restarted it -> restart; otherwise only when Django there does not resolve the backend before the run', async (t) => {
   const undo = STEPS.restart!.undo!;
   const before = beforeBackend(settings());

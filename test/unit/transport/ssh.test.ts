@@ -1,18 +1,27 @@
-/** The local side of a connection: key and known_hosts are read bounded, before any connection, as config errors. */
+/**
+ * The SSH transport. The local side of a connection: key and known_hosts are read bounded, before
+ * any connection, as config errors. SshConnection.exec against a hostile host: an in-process SSH
+ * server (ssh2's) that runs each command as a real local process, so a command can print without
+ * end or flood its stderr.
+ */
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import ssh2 from 'ssh2';
 import { status } from '../../../src/commands/status.js';
-import { ConfigError, ConfigErrors } from '../../../src/errors.js';
+import { CommandError, ConfigError, ConfigErrors } from '../../../src/errors.js';
 import { parseInventory } from '../../../src/inventory/load.js';
 import { Fleet } from '../../../src/transport/fleet.js';
-import { readLocalSshFiles } from '../../../src/transport/ssh.js';
+import { STDERR_TAIL_BYTES } from '../../../src/transport/output.js';
+import { readLocalSshFiles, SshConnection } from '../../../src/transport/ssh.js';
 import type { SshTarget } from '../../../src/transport/types.js';
 import { within } from '../timing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sessionctl-ssh-'));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 const identity = join(dir, 'id_ed25519');
 writeFileSync(identity, 'a private key\n');
 const knownDir = join(dir, 'known_hosts.d');
@@ -69,4 +78,99 @@ test.serial('status with a directory as known_hosts: exit 5 for every host, befo
     (err as ConfigErrors).errors.map((e) => e.format().split('\n')[0]),
     [`${join(dir, 'inventory.yaml')}:5:3: host 'dash1': known_hosts ${knownDir} is a directory, not a regular file`, `${join(dir, 'inventory.yaml')}:6:3: host 'dash2': known_hosts ${knownDir} is a directory, not a regular file`],
   );
+});
+
+/** What the server saw of each command: bytes its process printed into the channel, and whether it ended. */
+interface Served {
+  command: string;
+  sent: number;
+  ended: Promise<string>;
+}
+
+async function hostileHost(t: { teardown(fn: () => void): void }) {
+  const served: Served[] = [];
+  const children: ChildProcess[] = [];
+  const clients: ssh2.Connection[] = [];
+  const server = new ssh2.Server({ hostKeys: [ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 }).private] }, (client) => {
+    clients.push(client);
+    client.on('authentication', (ctx) => ctx.accept());
+    client.on('error', () => undefined);
+    client.on('ready', () => {
+      client.on('session', (accept) => {
+        accept().on('exec', (acceptExec, _reject, info) => {
+          const channel = acceptExec();
+          const child = spawn('sh', ['-c', info.command], { stdio: ['pipe', 'pipe', 'pipe'] });
+          children.push(child);
+          // Reading the channel (stdin) is what lets ssh2 see the client's close.
+          channel.pipe(child.stdin);
+          child.stdin.on('error', () => undefined);
+          const entry: Served = {
+            command: info.command,
+            sent: 0,
+            ended: new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? `exit ${code}`))),
+          };
+          served.push(entry);
+          child.stdout.on('data', (c: Buffer) => (entry.sent += c.length));
+          child.stdout.pipe(channel, { end: false });
+          child.stderr.pipe(channel.stderr, { end: false });
+          // Every byte written first (stderr has its own buffer), then the exit status and EOF.
+          child.on('close', (code) =>
+            channel.stderr.end(() => {
+              channel.exit(code ?? 1);
+              channel.end();
+            }),
+          );
+          // The client closed the channel: the command is killed, as sshd does.
+          channel.on('close', () => {
+            child.kill();
+            // Its pipes may hold output nobody will read: let go of them too.
+            child.stdout.destroy();
+            child.stderr.destroy();
+          });
+          channel.on('error', () => undefined);
+        });
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const keys = mkdtempSync(join(dir, 'host-'));
+  const key = join(keys, 'id');
+  writeFileSync(key, ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 }).private, { mode: 0o600 });
+  const target = host(join(keys, 'known_hosts'), { address: '127.0.0.1', port: (server.address() as AddressInfo).port, user: 'ops', identity: key, connectTimeout: 20, commandTimeout: 20 });
+  const conn = await SshConnection.open(target, { acceptNewHostKeys: true });
+  t.teardown(() => {
+    for (const child of children) {
+      child.kill('SIGKILL');
+      child.stdio.forEach((s) => s?.destroy());
+    }
+    conn.close();
+    for (const client of clients) client.end();
+    server.close();
+    rmSync(keys, { recursive: true, force: true });
+  });
+  return { conn, served };
+}
+
+test('a command that prints without end is stopped at the cap: a CommandError naming it and the cap, the process on the host ended', async (t) => {
+  const { conn, served } = await hostileHost(t);
+  const cap = 1024 * 1024;
+  const err = await t.throwsAsync(conn.exec(['yes', 'sessionctl'], { maxStdoutBytes: cap }), { instanceOf: CommandError });
+  t.is(err?.message, `dash1: stopped: its output passed the cap of ${cap} bytes (exit signal): yes sessionctl`);
+  // Not read to its end: the host's process was killed when the channel closed, after about the cap.
+  t.is(await served[0]!.ended, 'SIGTERM');
+  t.true(served[0]!.sent < cap + 8 * 1024 * 1024, `the host printed ${served[0]!.sent} bytes`);
+});
+
+test('the default cap holds without any option: 16 MiB', async (t) => {
+  const { conn } = await hostileHost(t);
+  await t.throwsAsync(conn.exec(['yes', 'sessionctl']), { instanceOf: CommandError, message: /passed the cap of 16777216 bytes/ });
+});
+
+test('stderr keeps only its last bytes, however much the host writes there', async (t) => {
+  const { conn } = await hostileHost(t);
+  const res = await conn.exec(['sh', '-c', 'head -c 8388608 /dev/zero >&2; echo the-last-line >&2; echo out']);
+  t.is(res.code, 0);
+  t.is(res.stdout.toString(), 'out\n');
+  t.is(res.stderr.length, STDERR_TAIL_BYTES);
+  t.true(res.stderr.toString().endsWith('\0the-last-line\n'));
 });
