@@ -16,7 +16,7 @@ import type { RollbackReport } from './report/types.js';
 import { history, runDetail } from './commands/history.js';
 import { renderHistory, renderRunDetail } from './report/history.js';
 import { renderRollback } from './report/rollback.js';
-import { defaultStateDir } from './journal/paths.js';
+import { stateDirOf } from './journal/paths.js';
 import type { BackendFlags } from './backends/desired.js';
 import { forTerminal, jsonForTerminal } from './util/terminal.js';
 import { ROOT } from './util/assets.js';
@@ -260,7 +260,7 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
 }
 
 function stateDir(opts: GlobalOptions): string {
-  return resolve(opts.stateDir ?? defaultStateDir());
+  return stateDirOf(opts.stateDir);
 }
 
 function historyCommand(opts: GlobalOptions & { run?: string }): ExitCodeValue {

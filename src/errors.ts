@@ -30,8 +30,10 @@ export interface SourcePos {
   file: string;
   line: number;
   col: number;
-  /** The full text of that line, shown under the message. */
+  /** The text of that line, shown under the message (secrets masked, a long line cut around `col`). */
   lineText?: string;
+  /** Column of the caret under `lineText`, where masking or cutting moved it from `col`. */
+  caret?: number;
 }
 
 /** Bad inventory or options: exit 5, before any connection is made. */
@@ -47,10 +49,10 @@ export class ConfigError extends SessionctlError {
    */
   format(): string {
     if (!this.pos) return visible(this.message);
-    const { file, line, col, lineText } = this.pos;
+    const { file, line, col, lineText, caret = col } = this.pos;
     let out = visible(`${file}:${line}:${col}: ${this.message}`);
     if (lineText !== undefined) {
-      const before = visible(lineText.slice(0, Math.max(0, col - 1))).length;
+      const before = visible(lineText.slice(0, Math.max(0, caret - 1))).length;
       out += `\n  ${String(line).padStart(4)} | ${visible(lineText)}\n       | ${' '.repeat(before)}^`;
     }
     return out;

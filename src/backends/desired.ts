@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { REDIS_PROTOCOLS, redisUrlProblem } from '../inventory/load.js';
-import { readFile, stat } from 'node:fs/promises';
-import { readProblem, resolveSecret, urlSecret } from '../util/secret.js';
+import { FILE_LIMITS, listLocalFiles, readLocalFile } from '../util/files.js';
+import { resolveSecret, urlSecret } from '../util/secret.js';
 import { isHostPort } from '../inventory/schema.js';
 import type { Backend, InstallConfig, Inventory, SecurityConfig } from '../inventory/types.js';
 import type { SettingsBlock } from '../settings/block.js';
@@ -59,6 +59,10 @@ export async function resolveDesired(inv: Inventory, flags: BackendFlags): Promi
   if (install.indexUrl) secret(urlSecret(install.indexUrl, 'install.index_url'));
   if (install.proxy) secret(urlSecret(install.proxy, 'install.proxy'));
   if (install.method === 'wheelhouse' && !install.wheelhouse) throw new ConfigError('install method wheelhouse needs --wheelhouse PATH or install.wheelhouse');
+  // Checked before any host is touched: the install step reads the wheels half-way through the run.
+  if (install.method === 'wheelhouse' && install.wheelhouse) {
+    if (!(await listLocalFiles(install.wheelhouse, '.whl', 'the wheelhouse', FILE_LIMITS.wheel)).length) throw new ConfigError(`no .whl files in the wheelhouse ${install.wheelhouse}`);
+  }
 
   const target =
     backend === 'redis'
@@ -97,25 +101,33 @@ async function redisFrom(inv: Inventory, flags: BackendFlags) {
   return redisBackend(redisTarget({ ...cfg, url }, password, sentinelPassword, caData));
 }
 
-/** A CA is a few KB of PEM; a bundle rarely passes 300 KB. Anything larger is not a CA file. */
-const MAX_CA_BYTES = 1 << 20;
-
-/** tls_ca's PEM certificates, read once here; only a regular file is opened (a FIFO would hang). */
+/** tls_ca's PEM certificates, read once here. */
 export async function readCa(file: string): Promise<string> {
   const what = `session.redis.tls_ca: ${file}`;
   let text: string;
   try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new ConfigError(`${what} is not a regular file`);
-    if (st.size > MAX_CA_BYTES) throw new ConfigError(`${what} is ${st.size} bytes: too large for a CA file (at most ${MAX_CA_BYTES})`);
-    text = await readFile(file, 'utf8');
+    text = (await readLocalFile(file, `the CA file ${file}`, FILE_LIMITS.ca)).toString('utf8');
   } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`session.redis.tls_ca: ${readProblem(`the CA file ${file}`, err)}`);
+    throw err instanceof ConfigError ? new ConfigError(`session.redis.tls_ca: ${err.message}`) : err;
   }
-  const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-  if (!pems) throw new ConfigError(`${what} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  const pems = pemCertificates(text);
+  if (!pems.length) throw new ConfigError(`${what} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
   return `${pems.join('\n')}\n`;
+}
+
+const BEGIN = '-----BEGIN CERTIFICATE-----';
+const END = '-----END CERTIFICATE-----';
+
+/** Each BEGIN..END block, in order. Not a lazy regex: over many BEGINs without an END it takes quadratic time. */
+function pemCertificates(text: string): string[] {
+  const pems: string[] = [];
+  for (let at = text.indexOf(BEGIN); at >= 0; ) {
+    const end = text.indexOf(END, at + BEGIN.length);
+    if (end < 0) break;
+    pems.push(text.slice(at, end + END.length));
+    at = text.indexOf(BEGIN, end + END.length);
+  }
+  return pems;
 }
 
 /** The Dashboard hosts' files are re-rendered from the deploy host by kolla-ansible. */

@@ -1,6 +1,6 @@
 import { ExitCode, HostError, type ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
-import { selectHosts } from '../inventory/load.js';
+import { hostsToConnect, selectHosts } from '../inventory/load.js';
 import { Fleet, type Connections } from '../transport/fleet.js';
 import { HostFiles } from '../transport/hostfs.js';
 import type { SshOptions } from '../transport/ssh.js';
@@ -61,8 +61,11 @@ export function sessionWarning(carry: FleetValues['carry'] | undefined): string 
 export async function switchBackend(inventory: Inventory, hosts: HostConfig[], opts: SwitchOptions): Promise<{ report: SwitchReport; exitCode: ExitCodeValue }> {
   const desired = await resolveDesired(inventory, opts);
   const playbook = await loadPlaybook(desired.target.name, STEPS);
+  const fleet = opts.connections ?? new Fleet(inventory.hosts, opts.ssh);
+  // Keys and known_hosts first: a bad one stops the run before any connection or journal.
+  await fleet.readLocalFiles(hostsToConnect(inventory, hosts));
   const run = openRun(inventory, hosts, desired, playbook, opts);
-  const { report, fleet, journal } = run;
+  const { report, journal } = run;
   const locked: HostConfig[] = [];
   // apply holds the hosts' locks from before the plan: a Ctrl-C (or hangup) while planning must not
   // kill the process with the locks still taken. It stops the run at the next safe point instead.
@@ -217,7 +220,7 @@ function openRun(inventory: Inventory, hosts: HostConfig[], desired: Desired, pl
     ...(journal ? { journal } : {}),
   };
   const report: SwitchReport = { runId: id, mode: opts.mode, backend: desired.target.name, playbook: playbook.file, outcome: 'planned', hosts: [], fleet: [], warnings: [...desired.warnings], ...(journal ? { journal: journal.file } : {}) };
-  return { info, journal, emit, results, report, fleet: opts.connections ?? new Fleet(inventory.hosts, opts.ssh) };
+  return { info, journal, emit, results, report };
 }
 
 /**

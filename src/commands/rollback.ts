@@ -1,12 +1,13 @@
 import { gatherBalancers } from '../facts/balancers.js';
 import { ConfigError, ExitCode, HostUnreachableError, SessionctlError, type ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
+import { hostsToConnect } from '../inventory/load.js';
 import { Fleet, type Connections } from '../transport/fleet.js';
 import { HostFiles } from '../transport/hostfs.js';
 import type { SshOptions } from '../transport/ssh.js';
 import { Journal } from '../journal/journal.js';
-import { newRunId } from '../journal/paths.js';
-import { checkStateDir, listRuns, readRunById } from '../journal/read.js';
+import { checkStateDir, newRunId } from '../journal/paths.js';
+import { listRuns, readRunById } from '../journal/read.js';
 import { rolledBack } from '../journal/run.js';
 import { pickRun } from '../journal/rollback-plan.js';
 import { loadPlaybook } from '../playbook/load.js';
@@ -40,7 +41,7 @@ export interface RollbackOptions {
  * The undo is the runner's own (runner/undo.ts), fed from the journal instead of the run's memory.
  */
 export async function rollback(inventory: Inventory, opts: RollbackOptions): Promise<{ report: RollbackReport; exitCode: ExitCodeValue }> {
-  checkStateDir(opts.stateDir);
+  checkStateDir(opts.stateDir, { trust: true });
   const run = opts.runId ? readRunById(opts.stateDir, opts.runId) : pickRun(listRuns(opts.stateDir));
   const report: RollbackReport = { runId: run?.header.runId ?? null, journal: run?.file ?? null, outcome: 'nothing-to-roll-back', message: '', files: [], hosts: [], refusals: [] };
   if (!run) {
@@ -68,6 +69,7 @@ export async function rollback(inventory: Inventory, opts: RollbackOptions): Pro
   const lockId = newRunId();
   const locked: HostConfig[] = [];
   try {
+    await fleet.readLocalFiles(hostsToConnect(inventory, hosts));
     const targets = new Map<string, UndoTarget>();
     const settingsHosts = new Set(run.files.filter((f) => f.role === 'settings').map((f) => f.host));
     for (const host of hosts) {

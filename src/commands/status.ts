@@ -11,6 +11,8 @@ import type { HostStatus, StatusReport } from '../report/types.js';
 export async function status(inventory: Inventory, hosts: HostConfig[], ssh: SshOptions): Promise<{ report: StatusReport; exitCode: ExitCodeValue }> {
   const fleet = new Fleet(inventory.hosts, ssh);
   try {
+    // A bad key or known_hosts is a ConfigError (exit 5) before any connection, not a host's failure.
+    await fleet.readLocalFiles(hosts);
     const facts = await Promise.all(hosts.map((h) => gatherHostFacts(fleet, h, { currentRedis: true })));
     const report = buildStatus(facts);
     return { report, exitCode: statusExitCode(facts) };

@@ -3,7 +3,7 @@
  * and the unattended command that repeats the run. Pure: no prompts, files or connections, so the
  * mapping is table-tested, and the inventory it writes goes through the real loader like any file.
  */
-import { Document, isMap, parseDocument, YAMLMap, type Scalar } from 'yaml';
+import { Document, isAlias, isMap, isNode, isPair, isScalar, parseDocument, visit, YAMLMap, type Pair, type Scalar } from 'yaml';
 import { ConfigErrors } from '../errors.js';
 import { parseInventory } from '../inventory/load.js';
 import type { Backend, DatabaseConfig, InstallConfig, SecurityConfig } from '../inventory/types.js';
@@ -150,6 +150,71 @@ function secretKeys(s: SecretAnswer | undefined): Record<string, string> {
 
 function snake(s: SecurityConfig): Record<string, unknown> {
   return Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
+}
+
+/** Keys holding a secret literally (each also has `_env` and `_file` forms: inventory/load.ts). */
+const SECRET_KEYS = new Set(['identity_passphrase', 'password']);
+
+/**
+ * The inventory text as saved, with no secret in it: a literal secret kept from a picked file
+ * (an identity_passphrase, another backend's password) becomes an `_env` reference to a variable
+ * named after its place, with a comment saying so; a comment that quotes a secret is dropped.
+ * The run itself still uses the literal (it is in memory); the saved file only names it.
+ *
+ * @returns the text, and the variables it now needs that the answers did not name
+ */
+export function withoutLiteralSecrets(text: string): { text: string; env: string[] } {
+  const doc = parseDocument(text);
+  const found: Array<{ pair: Pair; value: Scalar; keys: string[]; map: unknown }> = [];
+  visit(doc, {
+    Pair(_key, pair, path) {
+      const key = isScalar(pair.key) ? pair.key.value : undefined;
+      if (typeof key !== 'string' || !SECRET_KEYS.has(key)) return;
+      const keys = [...path.filter(isPair).map((p) => String((p.key as Scalar | null)?.value)), key];
+      // Free-form driver options may hold anything under any name.
+      if (keys.includes('options')) return;
+      const value = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
+      if (isScalar(value) && value.value !== null && value.value !== '') found.push({ pair, value, keys, map: path[path.length - 1] });
+    },
+  });
+
+  // Comments first: one quoting a secret goes. Passwords of 1 or 2 characters would take every comment with that letter.
+  const quoted = [...new Set(found.map((f) => String(f.value.value)))].filter((v) => v.length >= 3);
+  const quotes = (c: string | null | undefined) => c != null && quoted.some((v) => c.includes(v));
+  if (quotes(doc.commentBefore)) doc.commentBefore = null;
+  if (quotes(doc.comment)) doc.comment = null;
+  visit(doc, (_key, node) => {
+    if (!isNode(node)) return;
+    if (quotes(node.commentBefore)) node.commentBefore = null;
+    if (quotes(node.comment)) node.comment = null;
+  });
+
+  const env: string[] = [];
+  const renamed = new Map<Scalar, string>();
+  for (const { pair, value, keys, map } of found) {
+    const key = keys[keys.length - 1]!;
+    (pair.key as Scalar).value = `${key}_env`;
+    // An anchored value merged or aliased in several places is one variable.
+    if (renamed.has(value)) continue;
+    const name = envName(keys, new Set(renamed.values()));
+    renamed.set(value, name);
+    env.push(name);
+    value.value = name;
+    value.type = 'PLAIN';
+    // In a flow mapping a comment would break it over lines: it goes after the mapping.
+    const note = ` ${key}: was a literal secret, not saved: set ${name} in the environment`;
+    if (isMap(map) && map.flow) map.comment = map.comment ? `${map.comment};${note}` : note;
+    else value.comment = note;
+  }
+  return { text: doc.toString({ lineWidth: 0 }), env };
+}
+
+/** `SESSIONCTL_HOSTS_DASH1_IDENTITY_PASSPHRASE`, made unique among `taken`. */
+function envName(keys: string[], taken: Set<string>): string {
+  const base = ['SESSIONCTL', ...keys].join('_').toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+  let name = base;
+  for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
+  return name;
 }
 
 /** Environment variables the saved inventory reads its secrets from. */

@@ -1,6 +1,5 @@
 /** Step 1 of the guided mode: the hosts, from an inventory file or entered and probed one by one. */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -11,11 +10,12 @@ import { probeHost } from './probe.js';
 import type { SshTarget } from '../transport/types.js';
 import { check, say, type Prompts } from './prompts.js';
 import { existingFile, localPath, numberOrText } from './values.js';
+import { FILE_LIMITS, readLocalFile } from '../util/files.js';
 
 export async function pickFile(answers: Answers, file: string): Promise<Inventory> {
   const path = resolve(file);
   const inventory = await loadInventory(path);
-  answers.base = { file: path, text: await readFile(path, 'utf8') };
+  answers.base = { file: path, text: (await readLocalFile(path, `inventory file ${path}`, FILE_LIMITS.inventory)).toString('utf8') };
   return inventory;
 }
 

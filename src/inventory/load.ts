@@ -5,12 +5,12 @@
  * every problem at once with its line and column.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isMap, LineCounter, parseDocument, type YAMLMap } from 'yaml';
-import { ConfigError } from '../errors.js';
-import { readProblem, userinfoProblem } from '../util/secret.js';
+import { isMap, parseDocument, type YAMLError, type YAMLMap } from 'yaml';
+import { ConfigError, ConfigErrors } from '../errors.js';
+import { FILE_LIMITS, readLocalFile } from '../util/files.js';
+import { userinfoProblem } from '../util/secret.js';
 import {
   absPath,
   address,
@@ -36,6 +36,7 @@ import {
   scalar,
   scalarMap,
   secret,
+  short,
   str,
   suggest,
   url,
@@ -204,17 +205,26 @@ const TOP = {
  * @throws {ConfigErrors} listing every problem found, each with file, line and column
  */
 export function parseInventory(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Inventory {
+  try {
+    return parse(text, file, env);
+  } catch (err) {
+    // yaml's parser and the tree walks recurse once per nesting level: a deep enough file overflows the stack.
+    if (!(err instanceof RangeError && /call stack/i.test(err.message))) throw err;
+    throw new ConfigErrors([new ConfigError('invalid YAML: nested too deeply to read', { file, line: 1, col: 1 })]);
+  }
+}
+
+function parse(text: string, file: string, env: NodeJS.ProcessEnv): Inventory {
   const pseudo = file.startsWith('<');
   const absFile = pseudo ? file : path.resolve(file);
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, merge: true, uniqueKeys: false, prettyErrors: false });
-  const ctx = new Ctx(doc, text, file, counter, {
+  const doc = parseDocument(text, { merge: true, uniqueKeys: false, prettyErrors: false });
+  const ctx = new Ctx(doc, text, file, {
     home: env.HOME || os.homedir(),
     dir: pseudo ? process.cwd() : path.dirname(absFile),
   });
 
   // After a syntax error the tree is a guess: report only what YAML itself found.
-  for (const e of [...doc.errors, ...doc.warnings]) ctx.fail(e.pos[0], `invalid YAML: ${e.message}`);
+  for (const e of [...doc.errors, ...doc.warnings]) ctx.fail(e.pos[0], `invalid YAML: ${yamlMessage(e, ctx)}`);
   ctx.throwIfFailed();
 
   const root = ctx.deref(doc.contents);
@@ -234,7 +244,7 @@ export function parseInventory(text: string, file: string, env: NodeJS.ProcessEn
   if (top.hosts) checkHosts(hosts, top.hosts, ctx);
   const kolla = top.kolla;
   if (kolla?.deployHost !== undefined && !hosts.some((h) => h.name === kolla.deployHost)) {
-    ctx.fail(ctx.offsetOf(kolla, 'deployHost') ?? 0, unknownHost(`kolla.deploy_host`, kolla.deployHost, hosts));
+    ctx.fail(ctx.offsetOf(kolla, 'deployHost') ?? 0, unknownHost(`kolla.deploy_host`, kolla.deployHost, hosts, ctx));
   }
   const lb = top.loadbalancer && readLoadBalancer(top.loadbalancer, hosts, ctx);
   ctx.throwIfFailed();
@@ -251,15 +261,29 @@ export function parseInventory(text: string, file: string, env: NodeJS.ProcessEn
   };
 }
 
+// yaml's messages that end by quoting the source they are about ("Unresolved tag: !x").
+const QUOTES_SOURCE = [/^(Invalid escape sequence) /, /^(Unresolved tag): /, /^(Block scalar header includes extra characters): /, /^(Not a YAML token): /, /^(.*? token in YAML stream): "/];
+
+/** yaml's message, without the source it quotes when that is a secret, and never longer than a line. */
+function yamlMessage(e: YAMLError, ctx: Ctx): string {
+  let message = e.message;
+  if (ctx.touchesSecret(e.pos[0], e.pos[1])) {
+    for (const re of QUOTES_SOURCE) message = re.exec(message)?.[1] ?? message;
+  }
+  return message.length > 160 ? `${message.slice(0, 157)}...` : message;
+}
+
 /** The load balancers' hosts exist; `servers` maps Dashboard hosts to HAProxy server names. */
 function readLoadBalancer(raw: { hosts: string[]; container: string; socket: string; backends: string[]; servers?: Record<string, string | number | boolean> }, hosts: HostConfig[], ctx: Ctx): LoadBalancerConfig {
   const at = ctx.offsetOf(raw, 'hosts') ?? 0;
-  for (const name of raw.hosts) if (!hosts.some((h) => h.name === name)) ctx.fail(at, unknownHost('loadbalancer.hosts', name, hosts));
+  const byName = new Map(hosts.map((h) => [h.name, h]));
+  // An invalid hosts list is already reported (and absent).
+  for (const name of raw.hosts ?? []) if (!byName.has(name)) ctx.fail(at, unknownHost('loadbalancer.hosts', name, hosts, ctx));
   const servers: Record<string, string> = {};
   for (const [host, server] of Object.entries(raw.servers ?? {})) {
     const where = ctx.offsetOf(raw, 'servers') ?? at;
-    if (!hosts.some((h) => h.name === host && h.role === 'dashboard')) ctx.fail(where, `loadbalancer.servers names '${host}', which is not a Dashboard host of hosts`);
-    else if (typeof server !== 'string' || !HAPROXY_NAME.test(server)) ctx.fail(where, `loadbalancer.servers.${host} must be an HAProxy server name ([A-Za-z0-9_.:-]+), got ${JSON.stringify(server)}`);
+    if (byName.get(host)?.role !== 'dashboard') ctx.fail(where, `loadbalancer.servers names '${short(host)}', which is not a Dashboard host of hosts`);
+    else if (typeof server !== 'string' || !HAPROXY_NAME.test(server)) ctx.fail(where, `loadbalancer.servers.${short(host)} must be an HAProxy server name ([A-Za-z0-9_.:-]+), got ${JSON.stringify(server)}`);
     else servers[host] = server;
   }
   return { hosts: raw.hosts, container: raw.container, socket: raw.socket, backends: raw.backends, servers };
@@ -271,16 +295,16 @@ function readHosts(map: YAMLMap, defaults: RawObject | undefined, ctx: Ctx): Hos
     const name = e.key;
     if (!HOST_NAME.test(name)) {
       const rule = "use letters, digits, '.', '_' and '-', starting with a letter or digit";
-      ctx.fail(e.keyOffset, `invalid host name '${name}': ${rule}`);
+      ctx.fail(e.keyOffset, `invalid host name '${short(name)}': ${rule}`);
     }
     if (e.value === undefined) continue;
     if (!isMap(e.value)) {
       const at = e.value && !(e.value.range?.[0] === e.value.range?.[1]) ? offsetOf(e.value) : e.keyOffset;
-      ctx.fail(at, `hosts.${name} must be a mapping of host settings (at least 'address'), got ${describe(e.value)}`);
+      ctx.fail(at, `hosts.${short(name)} must be a mapping of host settings (at least 'address'), got ${describe(e.value)}`);
       continue;
     }
-    const where = `in host '${name}'`;
-    const own = readObject(e.value, HOST, ctx, { path: `hosts.${name}`, where });
+    const where = `in host '${short(name)}'`;
+    const own = readObject(e.value, HOST, ctx, { path: `hosts.${short(name)}`, where });
     const merged = defaults ? overlay(defaults, own) : own;
     // `defaults: { proxy_jump: bastion }` must not make the bastion jump through itself.
     if (merged.values.get('proxy_jump') === name && !own.offsets.has('proxy_jump')) {
@@ -289,7 +313,7 @@ function readHosts(map: YAMLMap, defaults: RawObject | undefined, ctx: Ctx): Hos
     }
     const parsed = finish(merged, HOST, ctx, where, (h, report) => {
       if (h.layout === 'plain' && h.settingsFile === undefined) {
-        report(`host '${name}' has layout 'plain' but no settings_file (the settings file to patch on the host)`);
+        report(`host '${short(name)}' has layout 'plain' but no settings_file (the settings file to patch on the host)`);
       }
     });
     const host: HostConfig = { name, ...parsed, pos: ctx.pos(e.keyOffset) };
@@ -306,28 +330,29 @@ function checkHosts(hosts: HostConfig[], map: YAMLMap, ctx: Ctx): void {
 
   for (const h of hosts) {
     if (h.proxyJump === undefined) continue;
-    const what = `proxy_jump of host '${h.name}'`;
+    const what = `proxy_jump of host '${short(h.name)}'`;
     if (h.proxyJump === h.name) ctx.fail(jumpAt(h), `${what} names the host itself`);
-    else if (!byName.has(h.proxyJump)) ctx.fail(jumpAt(h), unknownHost(what, h.proxyJump, hosts));
+    else if (!byName.has(h.proxyJump)) ctx.fail(jumpAt(h), unknownHost(what, h.proxyJump, hosts, ctx));
   }
 
-  const reported = new Set<string>();
-  for (const start of hosts) {
+  // Each host is walked once (a chain of thousands of hosts must not be walked from each of them).
+  const walked = new Map<HostConfig, number>();
+  const order = new Map(hosts.map((h, i) => [h, i]));
+  for (const [i, start] of hosts.entries()) {
     const chain: HostConfig[] = [];
     let cur: HostConfig | undefined = start;
-    while (cur && !chain.includes(cur)) {
+    while (cur && !walked.has(cur)) {
+      walked.set(cur, i);
       chain.push(cur);
       cur = cur.proxyJump !== undefined && cur.proxyJump !== cur.name ? byName.get(cur.proxyJump) : undefined;
     }
-    if (!cur) continue;
+    // A cycle is found once: by the walk that first reaches it, ending on a host it walked itself.
+    if (!cur || walked.get(cur) !== i) continue;
     const cycle = chain.slice(chain.indexOf(cur));
-    const id = cycle.map((h) => h.name).sort().join('\0');
-    if (reported.has(id)) continue;
-    reported.add(id);
     // Report at the cycle member that comes first in the file.
-    const first = hosts.find((h) => cycle.includes(h)) ?? cur;
+    const first = cycle.reduce((a, b) => (order.get(b)! < order.get(a)! ? b : a));
     const from = cycle.indexOf(first);
-    const names = [...cycle.slice(from), ...cycle.slice(0, from), first].map((h) => h.name);
+    const names = [...cycle.slice(from), ...cycle.slice(0, from), first].map((h) => short(h.name));
     ctx.fail(jumpAt(first), `proxy_jump cycle: ${names.join(' -> ')}`);
   }
 
@@ -338,10 +363,10 @@ function checkHosts(hosts: HostConfig[], map: YAMLMap, ctx: Ctx): void {
   }
 }
 
-function unknownHost(what: string, name: string, hosts: HostConfig[]): string {
-  const close = suggest(name, hosts.map((h) => h.name));
-  const known = hosts.map((h) => h.name).join(', ');
-  return `${what} names unknown host '${name}'${close ? ` (did you mean '${close}'?)` : `; hosts are: ${known}`}`;
+function unknownHost(what: string, name: string, hosts: HostConfig[], ctx: Ctx): string {
+  const close = suggest(name, hosts.map((h) => h.name), ctx.suggestions);
+  const known = hosts.slice(0, 10).map((h) => short(h.name)).join(', ') + (hosts.length > 10 ? `, ... (${hosts.length} in all)` : '');
+  return `${what} names unknown host '${short(name)}'${close ? ` (did you mean '${short(close)}'?)` : `; hosts are: ${known}`}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -352,16 +377,11 @@ function unknownHost(what: string, name: string, hosts: HostConfig[]): string {
  * Read and validate an inventory file.
  *
  * @returns the inventory, with `digest` the sha256 of the file's bytes
- * @throws {ConfigError} when the file is missing or unreadable
+ * @throws {ConfigError} when the file is missing, unreadable, not a regular file or too large
  * @throws {ConfigErrors} when its content is invalid
  */
 export async function loadInventory(file: string): Promise<Inventory> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (err) {
-    throw new ConfigError(readProblem(`inventory file ${file}`, err));
-  }
+  const bytes = await readLocalFile(file, `inventory file ${file}`, FILE_LIMITS.inventory);
   const inventory = parseInventory(bytes.toString('utf8'), file);
   return { ...inventory, digest: createHash('sha256').update(bytes).digest('hex') };
 }
@@ -395,6 +415,12 @@ export function selectHosts(inv: Inventory, limit?: string): HostConfig[] {
     throw new ConfigError(`--limit ${misses.join(', ')} ${verb} no Dashboard host; Dashboard hosts are: ${known}`);
   }
   return dashboards.filter((h) => chosen.has(h));
+}
+
+/** The hosts a run over `hosts` connects to: those, the deploy host and the load balancers (jump hosts follow from proxy_jump). */
+export function hostsToConnect(inv: Inventory, hosts: HostConfig[]): HostConfig[] {
+  const names = new Set([...hosts.map((h) => h.name), ...(inv.kolla?.deployHost ? [inv.kolla.deployHost] : []), ...(inv.loadbalancer?.hosts ?? [])]);
+  return inv.hosts.filter((h) => names.has(h.name));
 }
 
 function globToRegExp(glob: string): RegExp {

@@ -9,7 +9,7 @@
  */
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, visit, type Alias, type Document, type Node, type YAMLMap } from 'yaml';
 import { ConfigError, ConfigErrors, type SourcePos } from '../errors.js';
 import type { SecretRef } from './types.js';
 
@@ -24,6 +24,14 @@ interface Problem {
   secret?: readonly [number, number] | undefined;
 }
 
+/** Keys an inventory may read beyond those written in it, through aliases and merge keys (a fleet of a thousand hosts merging an anchor of ten keys reads 10,000). */
+const EXPANSION = 50_000;
+/** Problems shown at most (a file can have one per key), and kept at most. */
+const SHOWN = 100;
+const RECORDED = 10_000;
+/** How deep merge keys may nest (an anchor merging an anchor merging...). */
+const MERGE_DEPTH = 32;
+
 /** Where local paths are resolved from. */
 export interface PathBase {
   home: string;
@@ -34,23 +42,65 @@ export interface PathBase {
 /** Validation state of one document: the problems found so far and how to locate them. */
 export class Ctx {
   private readonly problems: Problem[] = [];
+  /** Problems past {@link RECORDED}, only counted. */
+  private dropped = 0;
   private readonly lines: string[];
+  private readonly starts: number[];
   private readonly offsets = new WeakMap<object, Map<string, number>>();
-  private readonly aliases = new Map<Node, Node | undefined>();
+  /** Each alias's anchor, found in one pass: yaml's `Alias.resolve` walks the whole document for every alias. */
+  private readonly aliases = new Map<Alias, Node | undefined>();
+  private lexical: Map<number, Array<[number, number]>> | undefined;
+  private readonly spans = new Map<number, Array<[number, number]>>();
+  /** Source ranges of the values of secret-looking keys: a quoted or block value spans lines. */
+  private readonly secrets: Array<[number, number]> = [];
+  private secretLines: Map<number, Array<[number, number]>> | undefined;
+  /** Keys that may still be read: each written key once, plus {@link EXPANSION} more through aliases and merges. */
+  private budget = EXPANSION;
+  /** What "did you mean" may still compare (see {@link suggest}). */
+  readonly suggestions = { left: SUGGESTION_BUDGET };
+  /** Offset of the outermost merge key being expanded, where a blown budget is reported. */
+  expanding: number | undefined;
 
   constructor(
     readonly doc: Document,
     text: string,
     readonly file: string,
-    private readonly counter: LineCounter,
     readonly paths: PathBase,
   ) {
     this.lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
+    // Line starts from the text itself: yaml's LineCounter misses the newlines inside some broken tokens.
+    this.starts = [0];
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
+    // The last anchor of that name before the alias, in document order, as yaml itself resolves it.
+    const latest = new Map<string, Node>();
+    visit(doc, {
+      Pair: (_key, pair) => {
+        this.budget++;
+        const value = pair.value as Node | null;
+        if (isScalar(pair.key) && value?.range && isSecretKey(String(pair.key.value))) this.secrets.push([value.range[0], value.range[1]]);
+      },
+      Node: (_key, node) => {
+        if (isAlias(node)) this.aliases.set(node, latest.get(node.source));
+        else if (node.anchor) latest.set(node.anchor, node);
+      },
+    });
+  }
+
+  /**
+   * Count `n` keys read. Aliases and merge keys can make a few hundred bytes expand to millions of
+   * keys (a YAML alias bomb); past the budget the document is refused at `offset`.
+   */
+  spend(n: number, offset: number): void {
+    this.budget -= n;
+    if (this.budget >= 0) return;
+    this.fail(this.expanding ?? offset, `aliases and merge keys (<<) here expand to more than ${EXPANSION} keys beyond those written: refused (a YAML alias bomb?)`);
+    this.throwIfFailed();
   }
 
   /** Record a problem at a source offset. */
   fail(offset: number, message: string, secret?: readonly [number, number]): void {
-    this.problems.push({ offset, message, secret });
+    if (this.problems.length < RECORDED) this.problems.push({ offset, message, secret });
+    else this.dropped++;
   }
 
   get failed(): boolean {
@@ -63,28 +113,89 @@ export class Ctx {
     const seen = new Set<string>();
     const errors: ConfigError[] = [];
     // A problem inside an anchor that is merged into several places is found once per use.
+    let more = this.dropped;
     for (const p of [...this.problems].sort((a, b) => a.offset - b.offset)) {
       const id = `${p.offset}\0${p.message}`;
       if (seen.has(id)) continue;
       seen.add(id);
-      errors.push(new ConfigError(p.message, this.pos(p.offset, p.secret)));
+      if (errors.length < SHOWN) errors.push(new ConfigError(p.message, this.pos(p.offset, p.secret)));
+      else more++;
     }
+    if (more > 0) errors.push(new ConfigError(`... and ${more} more problems, not shown: fix these first`));
     throw new ConfigErrors(errors);
   }
 
-  /** The position of an offset, with the line's text (secrets masked). */
+  /** The position of an offset, with the line's text (secrets masked; a long line cut around the column). */
   pos(offset: number, secret?: readonly [number, number]): SourcePos {
-    const { line, col } = this.counter.linePos(offset);
+    const { line, col } = this.linePos(offset);
     const raw = this.lines[line - 1] ?? '';
-    let span: [number, number] | undefined;
-    if (secret) {
-      const start = this.counter.linePos(secret[0]);
-      const end = this.counter.linePos(secret[1]);
-      if (start.line === line) span = [start.col - 1, end.line === line ? end.col - 1 : raw.length];
-      else if (start.line < line && end.line >= line) span = [0, end.line === line ? end.col - 1 : raw.length];
+    const shown = showLine(raw, col, this.lineSpans(line), secret && this.clip(secret, line, raw.length));
+    return { file: this.file, line, col, lineText: shown.text, ...(shown.col !== col ? { caret: shown.col } : {}) };
+  }
+
+  /** 1-based line and column of a source offset. */
+  private linePos(offset: number): { line: number; col: number } {
+    let low = 0;
+    let high = this.starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (this.starts[mid]! <= offset) low = mid;
+      else high = mid - 1;
     }
-    const masked = maskLine(raw, col, span);
-    return { file: this.file, line, col: masked.col, lineText: masked.text };
+    return { line: low + 1, col: offset - this.starts[low]! + 1 };
+  }
+
+  /** Whether the source range `[from, to)` overlaps a secret value anywhere. */
+  touchesSecret(from: number, to: number): boolean {
+    const start = this.linePos(from);
+    const end = this.linePos(Math.max(from, to - 1));
+    for (let line = start.line; line <= end.line; line++) {
+      const a = line === start.line ? start.col - 1 : 0;
+      const b = line === end.line ? end.col : Infinity;
+      if (this.lineSpans(line).some(([s, e]) => s < b && e > a)) return true;
+    }
+    return false;
+  }
+
+  /** The secret spans of a line, sorted and merged: found in the text and in the parsed tree, once per file and line. */
+  private lineSpans(line: number): Array<[number, number]> {
+    let spans = this.spans.get(line);
+    if (!spans) {
+      this.lexical ??= lexicalSecrets(this.lines);
+      this.secretLines ??= this.secretsByLine();
+      this.spans.set(line, (spans = merge([...(this.lexical.get(line) ?? []), ...(this.secretLines.get(line) ?? [])])));
+    }
+    return spans;
+  }
+
+  /** Each secret value's columns on every line it occupies (a line on its own may not look like a secret at all). */
+  private secretsByLine(): Map<number, Array<[number, number]>> {
+    const byLine = new Map<number, Array<[number, number]>>();
+    let covered = -1;
+    // A value inside another (a secret-looking key in a secret's mapping) is masked with it.
+    for (const [from, to] of [...this.secrets].sort((a, b) => a[0] - b[0])) {
+      if (to <= covered) continue;
+      const start = this.linePos(Math.max(from, covered));
+      covered = to;
+      const end = this.linePos(to);
+      for (let line = start.line; line <= end.line; line++) {
+        const raw = this.lines[line - 1] ?? '';
+        // A continuation line keeps its indentation.
+        const col = line === start.line ? start.col - 1 : Math.max(0, raw.search(/\S/));
+        let spans = byLine.get(line);
+        if (!spans) byLine.set(line, (spans = []));
+        spans.push([col, line === end.line ? end.col - 1 : raw.length]);
+      }
+    }
+    return byLine;
+  }
+
+  /** The part of the source range `[from, to)` on `line`, as columns. */
+  private clip([from, to]: readonly [number, number], line: number, length: number): [number, number] | undefined {
+    const start = this.linePos(from);
+    const end = this.linePos(to);
+    if (start.line > line || end.line < line) return undefined;
+    return [start.line === line ? start.col - 1 : 0, end.line === line ? end.col - 1 : length];
   }
 
   /**
@@ -94,7 +205,6 @@ export class Ctx {
   deref(node: unknown): Node | null | undefined {
     if (!isAlias(node)) return (node as Node | null | undefined) ?? null;
     // An anchor sits on a scalar or collection, never on another alias: one step is enough.
-    if (!this.aliases.has(node)) this.aliases.set(node, node.resolve(this.doc) as Node | undefined);
     const target = this.aliases.get(node);
     if (!target) {
       this.fail(offsetOf(node), `unknown alias '*${node.source}': define the anchor '&${node.source}' before using it`);
@@ -119,62 +229,178 @@ export function offsetOf(node: Node | null | undefined): number {
 }
 
 // Values of keys that look like secrets (typos included), and passwords inside URLs, never reach
-// the terminal: a message's quoted source line has them masked.
-const KEY = /([\w-]+)["']?[ \t]*:(?:[ \t]+|$)/g;
-const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^\s@/]+)@/gi;
-const URL_QUERY_SECRET = /([?&][\w-]*(?:pass|pwd|secret|token)[\w-]*=)([^&#\s"']+)/gi;
+// the terminal: a message's quoted source line has them masked. Every pattern is linear in the
+// line, which may be a 100 KB flow mapping: a key starts where no key character precedes it, a
+// URL's userinfo is found from its `://` backwards, a query parameter's name is checked apart.
+const KEY = /(?<![\w-])([\w-]+)["']?[ \t]*:(?:[ \t]+|$)/g;
+const URL_USERINFO = /:\/\/(?<=[a-z][a-z0-9+.-]*:\/\/)([^\s@/]+)@/gi;
+const URL_QUERY = /([?&]([\w-]*)=)([^&#\s"']+)/g;
+const QUERY_SECRET = /pass|pwd|secret|token/i;
+const QUOTED: Record<string, RegExp> = { '"': /"(?:[^"\\]|\\.)*(")?/y, "'": /'(?:[^']|'')*(')?/y };
+const FLOW_END = /[,}\]]/g;
+const COMMENT = /\s#/g;
 const MASK = '***';
+/** Characters of a long line shown around the caret. */
+const WIDTH = 160;
 
 /** Whether a key (maybe misspelt) holds a secret value: `password`, `db_passwd`, `pasword`... */
 export function isSecretKey(key: string): boolean {
   const k = key.toLowerCase();
   if (/[-_](env|file)$/.test(k)) return false;
-  const close = (w: string, to: string) => levenshtein(w, to) <= 2;
+  const close = (w: string, to: string) => editDistance(w, to, 2) <= 2;
   return k
     .split(/[-_]/)
     .some((w) => /pass|phrase|secret|token|^pwd?$/.test(w) || close(w, 'password') || close(w, 'passphrase'));
 }
 
-function secretValueEnd(text: string, start: number): number {
-  const q = text[start];
-  if (q === '"' || q === "'") {
-    const re = q === '"' ? /"(?:[^"\\]|\\.)*"?/y : /'(?:[^']|'')*'?/y;
-    re.lastIndex = start;
-    return start + (re.exec(text)?.[0].length ?? 0);
-  }
-  // In a flow collection a plain value stops at , } ]; in block style it runs to a comment.
-  const flow = /[{[]/.test(text.slice(0, start));
-  const rest = text.slice(start);
-  const value = flow ? (/^[^,}\]]*/.exec(rest)?.[0] ?? '') : rest.replace(/\s+#.*$/, '');
-  return start + value.trimEnd().length;
+/** A string with the passwords of the URLs in it masked. */
+function maskUrls(s: string): string {
+  return s
+    .replace(URL_USERINFO, `://${MASK}@`)
+    .replace(URL_QUERY, (all, param: string, name: string) => (QUERY_SECRET.test(name) ? `${param}${MASK}` : all));
 }
 
-function maskLine(text: string, col: number, secret?: [number, number]): { text: string; col: number } {
+/** Where a quoted value opened at `start` ends, and whether its closing quote is on this line. */
+function quotedEnd(text: string, start: number, quote: string): { end: number; closed: boolean } {
+  const re = QUOTED[quote]!;
+  re.lastIndex = start;
+  const m = re.exec(text);
+  return { end: re.lastIndex, closed: m?.[1] !== undefined };
+}
+
+/** Where a secret value starting at `start` ends on its line, and whether it may go on below. */
+function secretValueEnd(text: string, start: number, flow: boolean): { end: number; open: boolean; quote?: string } {
+  const quote = text[start];
+  if (quote === '"' || quote === "'") {
+    const { end, closed } = quotedEnd(text, start, quote);
+    return closed ? { end, open: false } : { end, open: true, quote };
+  }
+  // In a flow collection a plain value stops at , } ]; in block style it runs to a comment.
+  const stop = flow ? FLOW_END : COMMENT;
+  stop.lastIndex = start;
+  const hit = stop.exec(text);
+  let end = hit?.index ?? text.length;
+  while (end > start && /\s/.test(text[end - 1] ?? '')) end--;
+  // A plain or block value (or an empty one, with a mapping below) goes on in more indented lines.
+  return { end, open: !(flow && hit) };
+}
+
+/** A secret-looking key whose value may go on in the lines below. */
+interface Open {
+  /** Column of the key: lines indented deeper continue its value. */
+  key: number;
+  /** The quote it left open: lines up to the closing one continue it. */
+  quote?: string;
+}
+
+/**
+ * The secrets a line shows by itself, from column `from`: values of secret-looking keys and URL
+ * passwords, as column spans `[start, end)`; and the key whose value may go on below, if any.
+ */
+function lineSecrets(text: string, from = 0): { spans: Array<[number, number]>; open?: Open } {
   const spans: Array<[number, number]> = [];
-  if (secret) spans.push(secret);
-  for (const m of text.matchAll(KEY)) {
+  let open: Open | undefined;
+  const flowAt = text.search(/[{[]/);
+  KEY.lastIndex = from;
+  for (let m = KEY.exec(text); m; m = KEY.exec(text)) {
     if (!isSecretKey(m[1] ?? '')) continue;
-    const start = (m.index ?? 0) + m[0].length;
-    const end = secretValueEnd(text, start);
-    if (end > start && text[start] !== '#') spans.push([start, end]);
+    const start = m.index + m[0].length;
+    const value = secretValueEnd(text, start, flowAt >= 0 && flowAt < start);
+    open = value.open ? { key: m.index, ...(value.quote ? { quote: value.quote } : {}) } : undefined;
+    if (value.end <= start || text[start] === '#') continue;
+    spans.push([start, value.end]);
+    // What looks like keys inside the value is masked with it: not scanned again (quadratic on a long line).
+    KEY.lastIndex = Math.max(KEY.lastIndex, value.end);
   }
-  for (const m of [...text.matchAll(URL_USERINFO), ...text.matchAll(URL_QUERY_SECRET)]) {
-    const start = (m.index ?? 0) + (m[1] ?? '').length;
-    spans.push([start, start + (m[2] ?? '').length]);
+  for (const m of text.matchAll(URL_USERINFO)) spans.push([m.index + 3, m.index + 3 + (m[1] ?? '').length]);
+  for (const m of text.matchAll(URL_QUERY)) {
+    if (!QUERY_SECRET.test(m[2] ?? '')) continue;
+    const start = m.index + (m[1] ?? '').length;
+    spans.push([start, start + (m[3] ?? '').length]);
   }
-  // Right to left so earlier spans keep their columns; the caret column follows the edits.
-  spans.sort((a, b) => b[0] - a[0]);
-  let out = text;
-  let c = col - 1;
-  let lastStart = Infinity;
-  for (const [start, end] of spans) {
-    if (end > lastStart || end <= start) continue; // overlapping or empty
-    lastStart = start;
-    out = out.slice(0, start) + MASK + out.slice(end);
-    if (c >= end) c -= end - start - MASK.length;
-    else if (c > start) c = start;
+  return { spans, ...(open ? { open } : {}) };
+}
+
+/**
+ * Secret spans by line (1-based), from the text alone: what each line shows by itself, and the
+ * lines that continue a secret-looking key's value (indented deeper than the key, or inside a
+ * quote it left open), even where the YAML is too broken for the parsed tree to say.
+ */
+function lexicalSecrets(lines: readonly string[]): Map<number, Array<[number, number]>> {
+  const out = new Map<number, Array<[number, number]>>();
+  let open: Open | undefined;
+  for (const [i, raw] of lines.entries()) {
+    const spans: Array<[number, number]> = [];
+    let from = 0;
+    if (open) {
+      const indent = raw.search(/\S/);
+      if (open.quote) {
+        // The rest of an open quote: up to its closing quote (its opening is on an earlier line).
+        const { end, closed } = quotedEnd(`${open.quote}${raw}`, 0, open.quote);
+        spans.push([Math.max(0, indent), closed ? end - 1 : raw.length]);
+        if (closed) {
+          open = undefined;
+          from = end - 1;
+        }
+      } else if (indent < 0 || indent > open.key) {
+        if (indent >= 0) spans.push([indent, raw.length]);
+      } else {
+        open = undefined;
+      }
+    }
+    if (!open) {
+      const own = lineSecrets(raw, from);
+      spans.push(...own.spans);
+      open = own.open;
+    }
+    if (spans.length) out.set(i + 1, spans);
   }
-  return { text: out, col: c + 1 };
+  return out;
+}
+
+/**
+ * A line as quoted under a message: `spans` masked (overlapping ones merged, so no part of a
+ * secret shows), and of a long line only {@link WIDTH} characters around the caret. Returns the
+ * caret's column (1-based) in the result.
+ */
+function showLine(text: string, col: number, spans: ReadonlyArray<readonly [number, number]>, extra?: readonly [number, number]): { text: string; col: number } {
+  const c = col - 1;
+  const from = text.length > WIDTH ? Math.max(0, Math.min(c - WIDTH / 2, text.length - WIDTH)) : 0;
+  const to = Math.min(text.length, from + WIDTH);
+  // `spans` is sorted and merged, so its ends rise too: find the first reaching into the window.
+  let first = 0;
+  for (let hi = spans.length; first < hi; ) {
+    const mid = (first + hi) >> 1;
+    if (spans[mid]![1] <= from) first = mid + 1;
+    else hi = mid;
+  }
+  const near: Array<readonly [number, number]> = extra ? [extra] : [];
+  for (let i = first; i < spans.length && spans[i]![0] < to; i++) near.push(spans[i]!);
+  let out = from > 0 ? '...' : '';
+  let pos = from;
+  let caret: number | undefined;
+  for (const [s0, e0] of merge(near)) {
+    const s = Math.max(s0, from, pos);
+    const e = Math.min(e0, to);
+    if (e <= s) continue;
+    if (caret === undefined && c < e) caret = out.length + Math.max(0, Math.min(c, s) - pos);
+    out += text.slice(pos, s) + MASK;
+    pos = e;
+  }
+  caret ??= out.length + (c - pos);
+  out += text.slice(pos, to) + (to < text.length ? '...' : '');
+  return { text: out, col: caret + 1 };
+}
+
+/** Spans sorted by start, overlapping ones merged (so no part of a secret shows between two masks). */
+function merge(spans: Iterable<readonly [number, number]>): Array<[number, number]> {
+  const merged: Array<[number, number]> = [];
+  for (const [s, e] of [...spans].sort((a, b) => a[0] - b[0])) {
+    const last = merged[merged.length - 1];
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    else merged.push([s, e]);
+  }
+  return merged;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,10 +509,15 @@ export function describe(node: Node | null | undefined): string {
   const v = node.value;
   if (v === null) return node.source ? String(node.source) : 'an empty value';
   if (typeof v === 'string') {
-    const clean = v.replace(URL_USERINFO, `$1${MASK}@`).replace(URL_QUERY_SECRET, `$1${MASK}`);
+    const clean = maskUrls(v);
     return JSON.stringify(clean.length > 60 ? `${clean.slice(0, 57)}...` : clean);
   }
   return String(v);
+}
+
+/** A name as messages quote it: a long one (a key can be 100 KB) is cut. */
+export function short(name: string): string {
+  return name.length > 64 ? `${name.slice(0, 61)}...` : name;
 }
 
 const isNull = (node: Node | null): boolean => node == null || (isScalar(node) && node.value === null);
@@ -312,10 +543,10 @@ export const bool = (): Field<boolean> =>
 
 /** One of a fixed set of values, with a did-you-mean for near misses. */
 export function oneOf<const V extends string | boolean>(values: readonly V[]): Field<V> {
-  return scalar(`one of ${values.join(', ')}`, (v) => {
+  return scalar(`one of ${values.join(', ')}`, (v, _node, ctx) => {
     if ((values as readonly unknown[]).includes(v)) return v as V;
-    const close = typeof v === 'string' ? suggest(v, values.filter((x) => typeof x === 'string')) : undefined;
-    return new Bad(undefined, close && `did you mean '${close}'?`);
+    const close = typeof v === 'string' ? suggest(v, values.filter((x) => typeof x === 'string'), ctx.suggestions) : undefined;
+    return new Bad(undefined, close && `did you mean '${short(close)}'?`);
   });
 }
 
@@ -417,7 +648,7 @@ export const scalarMap = (): Field<Record<string, string | number | boolean>> =>
       if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[e.key] = v;
       else {
         const where = e.value ? offsetOf(e.value) : e.keyOffset;
-        ctx.fail(where, `${at}.${e.key} must be a string, number or boolean, got ${describe(e.value)}`);
+        ctx.fail(where, `${at}.${short(e.key)} must be a string, number or boolean, got ${describe(e.value)}`);
       }
     }
     return out;
@@ -477,11 +708,12 @@ export function entries(map: YAMLMap, ctx: Ctx, where: string, merging = new Set
   const explicit = new Map<string, number>();
   const out: Entry[] = [];
   const taken = new Set<string>();
-  const plan: Array<Entry | YAMLMap[]> = [];
+  const plan: Array<Entry | { at: number; sources: YAMLMap[] }> = [];
   merging.add(map);
+  ctx.spend(map.items.length, offsetOf(map));
   for (const pair of map.items) {
     if (isMergeKey(pair.key)) {
-      plan.push(mergeSources(pair.value, ctx));
+      plan.push({ at: offsetOf(pair.key as Node), sources: mergeSources(pair.value, ctx) });
       continue;
     }
     const keyNode = ctx.deref(pair.key);
@@ -496,24 +728,34 @@ export function entries(map: YAMLMap, ctx: Ctx, where: string, merging = new Set
     const key = typeof keyNode.value === 'string' ? keyNode.value : (keyNode.source ?? String(keyNode.value));
     const first = explicit.get(key);
     if (first !== undefined) {
-      ctx.fail(keyOffset, `duplicate key '${key}' ${where} (first defined on line ${ctx.pos(first).line})`);
+      ctx.fail(keyOffset, `duplicate key '${short(key)}' ${where} (first defined on line ${ctx.pos(first).line})`);
       continue;
     }
     explicit.set(key, keyOffset);
     plan.push({ key, keyOffset, value });
   }
   for (const step of plan) {
-    if (!Array.isArray(step)) {
+    if ('key' in step) {
       out.push(step);
       continue;
     }
-    for (const source of step) {
-      if (merging.has(source)) continue; // an anchor merged into itself
-      for (const e of entries(source, ctx, where, new Set(merging))) {
-        if (explicit.has(e.key) || taken.has(e.key)) continue;
-        taken.add(e.key);
-        out.push(e);
+    if (merging.size > MERGE_DEPTH) {
+      ctx.fail(ctx.expanding ?? step.at, `merge keys (<<) nest more than ${MERGE_DEPTH} deep ${where}`);
+      continue;
+    }
+    const outermost = ctx.expanding === undefined;
+    if (outermost) ctx.expanding = step.at;
+    try {
+      for (const source of step.sources) {
+        if (merging.has(source)) continue; // an anchor merged into itself
+        for (const e of entries(source, ctx, where, new Set(merging))) {
+          if (explicit.has(e.key) || taken.has(e.key)) continue;
+          taken.add(e.key);
+          out.push(e);
+        }
       }
+    } finally {
+      if (outermost) ctx.expanding = undefined;
     }
   }
   return out;
@@ -570,8 +812,8 @@ export function readObject(map: YAMLMap, shape: Shape, ctx: Ctx, at: At): RawObj
     const hit = keys.get(e.key);
     if (!hit && at.ignore?.(e.key)) continue;
     if (!hit) {
-      const close = suggest(e.key, keys.keys());
-      ctx.fail(e.keyOffset, `unknown key '${e.key}' ${at.where}${close ? ` (did you mean '${close}'?)` : ''}`);
+      const close = suggest(e.key, keys.keys(), ctx.suggestions);
+      ctx.fail(e.keyOffset, `unknown key '${short(e.key)}' ${at.where}${close ? ` (did you mean '${close}'?)` : ''}`);
       continue;
     }
     const child = at.path ? `${at.path}.${e.key}` : e.key;
@@ -674,31 +916,54 @@ export function emptyObject<S extends Shape>(shape: S, ctx: Ctx, where: string):
 // Did you mean
 // ---------------------------------------------------------------------------------------------
 
-/** Edit distance (insert, delete, substitute). */
-export function levenshtein(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+/**
+ * Edit distance (insert, delete, substitute), or `max + 1` when it is more than `max`. Only the
+ * band of the table within `max` of the diagonal is filled: linear in the length, so a 20,000
+ * character name costs no more than a short one times its length (a full table took 25 s).
+ */
+export function editDistance(a: string, b: string, max: number): number {
+  const over = max + 1;
+  if (Math.abs(a.length - b.length) > max) return over;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => (j <= max ? j : over));
+  let cur = new Array<number>(b.length + 1).fill(over);
   for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const sub = (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      cur.push(Math.min(sub, (prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1));
+    const lo = Math.max(1, i - max);
+    const hi = Math.min(b.length, i + max);
+    // The cells just outside the band hold `over`: the next row reads them.
+    cur[lo - 1] = lo === 1 ? Math.min(i, over) : over;
+    if (hi < b.length) cur[hi + 1] = over;
+    let least = cur[lo - 1]!;
+    for (let j = lo; j <= hi; j++) {
+      const sub = prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      cur[j] = Math.min(sub, prev[j]! + 1, cur[j - 1]! + 1, over);
+      least = Math.min(least, cur[j]!);
     }
-    prev = cur;
+    if (least > max) return over;
+    [prev, cur] = [cur, prev];
   }
-  return prev[b.length] ?? 0;
+  return prev[b.length]!;
 }
+
+/** Candidates compared per document before "did you mean" gives up (a fleet of thousands of unknown names would be quadratic). */
+export const SUGGESTION_BUDGET = 100_000;
+/** Longer names get no suggestion: nobody misspells a 65-character name by two letters. */
+const SUGGEST_MAX = 64;
 
 /**
  * The candidate closest to `word`: within edit distance 2, or sharing a prefix of at least 3
- * characters (either way round); case, `-` and `_` differences are ignored. Undefined when none.
+ * characters (either way round); case, `-` and `_` differences are ignored. Undefined when none,
+ * when `word` is longer than 64 characters, or once `budget.left` candidates have been compared.
  */
-export function suggest(word: string, candidates: Iterable<string>): string | undefined {
+export function suggest(word: string, candidates: Iterable<string>, budget = { left: Infinity }): string | undefined {
+  if (word.length > SUGGEST_MAX) return undefined;
   const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
   const w = norm(word);
   let best: { name: string; score: number } | undefined;
   for (const name of candidates) {
+    if (budget.left-- <= 0) return undefined;
+    if (name.length > SUGGEST_MAX) continue;
     const c = norm(name);
-    const d = levenshtein(w, c);
+    const d = editDistance(w, c, 2);
     const prefix = Math.min(w.length, c.length) >= 3 && (c.startsWith(w) || w.startsWith(c));
     if (d > 2 && !prefix) continue;
     const score = d <= 2 ? d : 3 + Math.abs(c.length - w.length);

@@ -1,6 +1,7 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, JournalError } from '../errors.js';
+import { fileKind } from '../util/files.js';
 import { an } from '../util/kind.js';
 import { decodeJournal } from './format.js';
 import { RUN_ID, journalFile, runsDir } from './paths.js';
@@ -12,7 +13,7 @@ export function readRun(file: string): RunJournal {
   let fd: number | undefined;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    const kind = kindOf(fstatSync(fd));
+    const kind = fileKind(fstatSync(fd));
     if (kind !== 'regular file') throw new JournalError(file, 0, `${an(kind)}, not a regular file: refusing to read it as a run journal`);
     text = readFileSync(fd, 'utf8');
   } catch (err) {
@@ -26,55 +27,29 @@ export function readRun(file: string): RunJournal {
 }
 
 /**
- * Refuse a state dir that someone else could have written a journal into: the dir and its runs/
- * must be real directories (no symlink), owned by this user (or root), not writable by group or
- * others, and runs/ must hold regular files only. `rollback` acts on what the journals say.
+ * One run by id under the state dir.
+ *
+ * @throws {ConfigError} when `runId` is not a run id, or no run has it (a bad --run: exit 5)
+ * @throws {JournalError} when its journal cannot be read or trusted
  */
-export function checkStateDir(stateDir: string): void {
-  const uid = process.getuid?.();
-  for (const [dir, label] of [[stateDir, `the state dir ${stateDir}`], [runsDir(stateDir), `the state dir's runs folder ${runsDir(stateDir)}`]] as const) {
-    let st: Stats;
-    try {
-      st = lstatSync(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new ConfigError(`cannot check ${label}: ${(err as Error).message}`);
-    }
-    const refuse = (why: string) => new ConfigError(`${label} ${why}: a journal there may not be sessionctl's own, so rollback will not act on it; ${fixOf(dir, st)}`);
-    if (st.isSymbolicLink()) throw refuse('is a symlink');
-    if (!st.isDirectory()) throw refuse(`is ${an(kindOf(st))}, not a directory`);
-    if (uid !== undefined && st.uid !== uid && st.uid !== 0) throw refuse(`is owned by uid ${st.uid}, not by you (uid ${uid})`);
-    const writers = [st.mode & 0o020 && 'its group', st.mode & 0o002 && 'others'].filter(Boolean);
-    if (writers.length) throw refuse(`is writable by ${writers.join(' and ')} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`);
-  }
-  const runs = runsDir(stateDir);
-  for (const entry of readdirSync(runs, { withFileTypes: true })) {
-    if (!entry.isFile()) {
-      const kind = entry.isSymbolicLink() ? 'symbolic link' : kindOf(lstatSync(join(runs, entry.name)));
-      throw new ConfigError(`${join(runs, entry.name)} is ${an(kind)}, not a regular file: a journal folder holds journals only, so rollback will not act on it; remove it`);
-    }
-  }
-}
-
-function fixOf(dir: string, st: Stats): string {
-  if (st.isSymbolicLink() || !st.isDirectory()) return `use a real directory of your own (--state-dir)`;
-  return `check who else could have written there, then run: chmod go-w ${dir}${st.uid !== process.getuid?.() ? ` (and chown it to yourself)` : ''}`;
-}
-
-/** What a file system entry is, for messages. */
-function kindOf(st: Stats): string {
-  if (st.isFile()) return 'regular file';
-  if (st.isDirectory()) return 'directory';
-  if (st.isSymbolicLink()) return 'symbolic link';
-  if (st.isFIFO()) return 'FIFO (named pipe)';
-  if (st.isSocket()) return 'socket';
-  return 'device';
-}
-
-/** One run by id under the state dir. */
 export function readRunById(stateDir: string, runId: string): RunJournal {
-  if (!RUN_ID.test(runId)) throw new JournalError(runId, 0, 'not a run id (expected YYYYMMDDTHHMMSS-xxxxxx, as `sessionctl history` lists them)');
-  return readRun(journalFile(stateDir, runId));
+  const listed = 'as `sessionctl history` lists them';
+  if (!RUN_ID.test(runId)) {
+    const shown = runId.length > 64 ? `${runId.slice(0, 61)}...` : runId;
+    throw new ConfigError(`${JSON.stringify(shown)} is not a run id: expected YYYYMMDDTHHMMSS-xxxxxx, ${listed}`);
+  }
+  const file = journalFile(stateDir, runId);
+  if (!entryExists(file)) throw new ConfigError(`no run ${runId} under ${runsDir(stateDir)} (${listed})`);
+  return readRun(file);
+}
+
+/** lstat, not exists: a symlink (even a dangling one) named like a run is there, and readRun refuses it. */
+function entryExists(file: string): boolean {
+  try {
+    return lstatSync(file, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** Every journal under the state dir, newest first; a journal that cannot be trusted comes with its error. */

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { HostError } from '../errors.js';
 import { hostSettings } from './settings.js';
@@ -8,6 +8,7 @@ import { pin, wheelhouseVersion, type InstalledLibrary, type LibraryAfterRun, ty
 import { pythonJson } from '../facts/horizon.js';
 import { sessionModules, type LibraryAnswer } from '../facts/libraries.js';
 import { tail } from '../transport/ssh.js';
+import { FILE_LIMITS, listLocalFiles, readLocalFile } from '../util/files.js';
 import { hostStep, type HostContext } from './types.js';
 
 const INSTALL_TIMEOUT_MS = 600_000;
@@ -58,11 +59,11 @@ async function installPip(ctx: HostContext, req: string): Promise<void> {
 async function installWheelhouse(ctx: HostContext, req: string): Promise<void> {
   const dir = ctx.run.desired.install.wheelhouse;
   if (!dir) throw new HostError(ctx.host.name, 'install.method is wheelhouse but no wheelhouse folder is set (--wheelhouse PATH)');
-  const wheels = (await readdir(dir)).filter((f) => f.endsWith('.whl'));
+  const wheels = await listLocalFiles(dir, '.whl', 'the wheelhouse', FILE_LIMITS.wheel);
   if (wheels.length === 0) throw new HostError(ctx.host.name, `no .whl files in the wheelhouse ${dir}`);
   // One exec carries every wheel (name -> base64 on stdin): no file name or byte reaches argv.
   const bundle: Record<string, string> = {};
-  for (const wheel of wheels) bundle[basename(wheel)] = (await readFile(join(dir, wheel))).toString('base64');
+  for (const wheel of wheels) bundle[basename(wheel)] = (await readLocalFile(join(dir, wheel), `wheel ${join(dir, wheel)}`, FILE_LIMITS.wheel)).toString('base64');
   const pip = [python(ctx), '-m', 'pip', ...pipInstallArgs(ctx)];
   const res = await pythonJson<{ code: number; output: string }>(ctx.host.name, ctx.engine, ctx.host.container, 'steps/python/wheelhouse.py', { wheels: bundle, pip, requirement: req }, {
     user: 'root',

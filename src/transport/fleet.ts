@@ -1,10 +1,15 @@
-import { SshConnection, type SshOptions } from './ssh.js';
+import { readLocalSshFiles, SshConnection, type LocalSshFiles, type Once, type SshOptions } from './ssh.js';
 import { connectEngine, loadDockerode } from './docker.js';
 import type { Engine, Shell, SshTarget } from './types.js';
-import { InternalError } from '../errors.js';
+import { ConfigError, ConfigErrors, InternalError } from '../errors.js';
 
 /** What commands use of a run's connections: Fleet over SSH, or fake hosts in unit tests. */
 export interface Connections {
+  /**
+   * Read the local files (keys, passphrases, known_hosts) the connections to `hosts` will need,
+   * before any connection: a bad one is a ConfigError (exit 5) for every host at once.
+   */
+  readLocalFiles(hosts: Iterable<SshTarget | string>): Promise<void>;
   ssh(host: SshTarget): Promise<Shell>;
   engine(target: SshTarget | string): Promise<Engine>;
   close(): Promise<void>;
@@ -18,10 +23,43 @@ export class Fleet implements Connections {
   private readonly conns = new Map<string, Promise<SshConnection>>();
   private readonly engines = new Map<string, Promise<Engine>>();
   private readonly byName: Map<string, SshTarget>;
+  private readonly local = new Map<string, Promise<LocalSshFiles>>();
+  /** Each key file and known_hosts is read once, however many hosts name it. */
+  private readonly read = new Map<string, Promise<unknown>>();
+  private readonly once: Once = (key, read) => {
+    let p = this.read.get(key);
+    if (!p) this.read.set(key, (p = read()));
+    return p as ReturnType<typeof read>;
+  };
 
   /** `hosts`: every host a connection may go to or through (jump hosts included). */
   constructor(hosts: SshTarget[], private readonly opts: SshOptions) {
     this.byName = new Map(hosts.map((h) => [h.name, h]));
+  }
+
+  /**
+   * Read the local files the connections to `hosts` (and the hosts they jump through) need: keys,
+   * passphrases, known_hosts. Called before any connection, so that a bad one is a ConfigError
+   * (exit 5) for every host at once, not a host failure found half-way.
+   *
+   * @throws {ConfigError} or {ConfigErrors}, each at its host's place in the inventory
+   */
+  async readLocalFiles(hosts: Iterable<SshTarget | string>): Promise<void> {
+    const all = new Set<SshTarget>();
+    for (const h of hosts) {
+      for (let cur = typeof h === 'string' ? this.byName.get(h) : h; cur && !all.has(cur); cur = cur.proxyJump ? this.byName.get(cur.proxyJump) : undefined) all.add(cur);
+    }
+    const failed = (await Promise.allSettled([...all].map((h) => this.localFiles(h)))).flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    const other = failed.find((e) => !(e instanceof ConfigError));
+    if (other !== undefined) throw other;
+    if (failed.length === 1) throw failed[0];
+    if (failed.length > 1) throw new ConfigErrors(failed as ConfigError[]);
+  }
+
+  private localFiles(host: SshTarget): Promise<LocalSshFiles> {
+    let files = this.local.get(host.name);
+    if (!files) this.local.set(host.name, (files = readLocalSshFiles(host, this.once)));
+    return files;
   }
 
   /** The host's connection, opening it (and its jump chain) on first use. */
@@ -33,7 +71,7 @@ export class Fleet implements Connections {
         const jump = host.proxyJump ? this.byName.get(host.proxyJump) : undefined;
         if (host.proxyJump && !jump) throw new InternalError(`proxy_jump ${host.proxyJump} is not a known host`);
         const via = jump ? await this.ssh(jump) : undefined;
-        return SshConnection.open(host, this.opts, via);
+        return SshConnection.open(host, this.opts, via, await this.localFiles(host));
       })();
       // A failed connect is not cached, so a later retry (rollback after a drop) can reconnect.
       conn.catch(() => this.conns.delete(host.name));

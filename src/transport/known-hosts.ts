@@ -107,13 +107,34 @@ function lookupName(host: string, port: number): string {
   return port === 22 || port === 0 ? h : `[${h}]:${port}`;
 }
 
-/** OpenSSH `match_pattern`: `*` is any run of characters, `?` exactly one; no other metacharacters. */
+/**
+ * OpenSSH `match_pattern`: `*` is any run of characters, `?` exactly one; no other metacharacters.
+ * Matched with one backtrack point (the last `*`), at most name x pattern steps: a regex of the
+ * pattern backtracked exponentially on a line like `*a*a*a*a*a*a*a*a*a*a*a*ab` (a hostile
+ * known_hosts hung the connection's host-key check for ever).
+ */
 function globMatch(name: string, pattern: string): boolean {
-  const re = pattern
-    .split('')
-    .map((c) => (c === '*' ? '[\\s\\S]*' : c === '?' ? '[\\s\\S]' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${re}$`).test(name);
+  let n = 0;
+  let p = 0;
+  let star = -1;
+  let resume = 0;
+  while (n < name.length) {
+    if (pattern[p] === '*') {
+      star = p++;
+      resume = n;
+    } else if (p < pattern.length && (pattern[p] === '?' || pattern[p] === name[n])) {
+      n++;
+      p++;
+    } else if (star >= 0) {
+      // The last `*` takes one more character; what follows it is tried again from there.
+      p = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 /**

@@ -1,8 +1,9 @@
-import { readFile, appendFile } from 'node:fs/promises';
+import { appendFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { CommandError, ConfigError, HostUnreachableError } from '../errors.js';
-import { checkHostKey, fingerprint, hostKeyAlgorithms, keyTypeOf, knownHostsLine, knownKeyTypes, parseKnownHosts } from './known-hosts.js';
+import { checkHostKey, fingerprint, hostKeyAlgorithms, keyTypeOf, knownHostsLine, knownKeyTypes, parseKnownHosts, type KnownHostsEntry } from './known-hosts.js';
+import { FILE_LIMITS, readLocalFile, readLocalFileIfExists } from '../util/files.js';
 import { shellJoin, type Arg } from '../util/quote.js';
 import { masker, resolveSecret } from '../util/secret.js';
 import type { ExecOptions, ExecResult, Shell, SshTarget } from './types.js';
@@ -15,6 +16,50 @@ export interface SshOptions {
   debug?: (line: string) => void;
   /** Told about an unknown key it refused, so a person can be asked about it (the guided mode). */
   refusedUnknownKey?: (host: SshTarget, key: Buffer) => void;
+}
+
+/** What a connection needs from this machine: the private key (with its passphrase) and the known host keys. */
+export interface LocalSshFiles {
+  /** Absent: ssh-agent (SSH_AUTH_SOCK). */
+  privateKey?: Buffer;
+  passphrase?: string;
+  /** The entries of known_hosts; none while the file does not exist. */
+  knownHosts: KnownHostsEntry[];
+}
+
+/** Runs `read` once per key (hosts share a key file and a known_hosts); by default, every time. */
+export type Once = <T>(key: string, read: () => Promise<T>) => Promise<T>;
+
+/**
+ * Read the host's local files: its identity and known_hosts, as regular files of bounded size,
+ * and the identity's passphrase.
+ *
+ * @throws {ConfigError} at the host's place in the inventory, naming the file: missing or
+ *   unreadable identity, a known_hosts that is a directory, a FIFO or too large, no identity and
+ *   no ssh-agent. A known_hosts that does not exist yet is empty.
+ */
+export async function readLocalSshFiles(host: SshTarget, once: Once = (_key, read) => read()): Promise<LocalSshFiles> {
+  const of = async <T>(read: () => Promise<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (err) {
+      throw err instanceof ConfigError ? new ConfigError(`host '${host.name}': ${err.message}`, host.pos) : err;
+    }
+  };
+  let privateKey: Buffer | undefined;
+  let passphrase: string | undefined;
+  const identity = host.identity;
+  if (identity) {
+    privateKey = await of(() => once(`identity\0${identity}`, () => readLocalFile(identity, `identity ${identity}`, FILE_LIMITS.identity)));
+    if (host.identityPassphrase) passphrase = await resolveSecret(host.identityPassphrase, `${host.name}.identity_passphrase`);
+  } else if (!process.env.SSH_AUTH_SOCK) {
+    throw new ConfigError(`host '${host.name}': no identity file set and no ssh-agent (SSH_AUTH_SOCK is unset)`, host.pos);
+  }
+  const file = host.knownHosts;
+  const knownHosts = await of(() =>
+    once(`known_hosts\0${file}`, async () => parseKnownHosts((await readLocalFileIfExists(file, `known_hosts ${file}`, FILE_LIMITS.knownHosts))?.toString('utf8') ?? '')),
+  );
+  return { ...(privateKey ? { privateKey } : {}), ...(passphrase !== undefined ? { passphrase } : {}), knownHosts };
 }
 
 /**
@@ -32,10 +77,13 @@ export class SshConnection implements Shell {
     this.host = host;
   }
 
-  /** Open the connection, through `via` (a connected jump host) when given. */
-  static async open(host: SshTarget, opts: SshOptions, via?: SshConnection): Promise<SshConnection> {
+  /**
+   * Open the connection, through `via` (a connected jump host) when given. `local`: the host's
+   * key and known_hosts, already read (see {@link readLocalSshFiles}); read now when absent.
+   */
+  static async open(host: SshTarget, opts: SshOptions, via?: SshConnection, local?: LocalSshFiles): Promise<SshConnection> {
     const conn = new SshConnection(host);
-    await conn.connect(opts, via);
+    await conn.connect(opts, via, local ?? (await readLocalSshFiles(host)));
     return conn;
   }
 
@@ -43,7 +91,7 @@ export class SshConnection implements Shell {
     return this.host.name;
   }
 
-  private async connect(opts: SshOptions, via?: SshConnection): Promise<void> {
+  private async connect(opts: SshOptions, via: SshConnection | undefined, local: LocalSshFiles): Promise<void> {
     const host = this.host;
     const config: ConnectConfig = {
       host: host.address,
@@ -53,29 +101,14 @@ export class SshConnection implements Shell {
       keepaliveInterval: 10_000,
       keepaliveCountMax: 3,
     };
-    if (host.identity) {
-      try {
-        config.privateKey = await readFile(host.identity);
-      } catch (err) {
-        throw new ConfigError(`host '${host.name}': cannot read identity ${host.identity}: ${(err as Error).message}`, host.pos);
-      }
-      if (host.identityPassphrase) config.passphrase = await resolveSecret(host.identityPassphrase, `${host.name}.identity_passphrase`);
-    } else if (process.env.SSH_AUTH_SOCK) {
-      config.agent = process.env.SSH_AUTH_SOCK;
+    if (local.privateKey) {
+      config.privateKey = local.privateKey;
+      if (local.passphrase !== undefined) config.passphrase = local.passphrase;
     } else {
-      throw new ConfigError(
-        `host '${host.name}': no identity file set and no ssh-agent (SSH_AUTH_SOCK is unset)`,
-        host.pos,
-      );
+      config.agent = process.env.SSH_AUTH_SOCK;
     }
 
-    let knownText = '';
-    try {
-      knownText = await readFile(host.knownHosts, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    const entries = parseKnownHosts(knownText);
+    const entries = local.knownHosts;
     const preferred = knownKeyTypes(entries, host.address, host.port)
       .flatMap(hostKeyAlgorithms)
       .filter((a) => SUPPORTED_HOST_KEY_ALGORITHMS.has(a));

@@ -4,9 +4,9 @@
  * about to be logged or shown, as a second line of defence for values that escaped as plain strings.
  */
 
-import { readFile } from 'node:fs/promises';
 import { inspect } from 'node:util';
 import { ConfigError } from '../errors.js';
+import { FILE_LIMITS, readLocalFile } from './files.js';
 import { pyChar } from './pystring.js';
 import { visible } from './controls.js';
 
@@ -57,18 +57,26 @@ export class Secret {
 export class Masker {
   /** Regex source for each registered value, keyed by the value. */
   readonly #sources = new Map<string, string[]>();
+  /** Values longer than {@link MAX_SECRET}: masked as they are, by plain search. */
+  readonly #long = new Set<string>();
   #pattern: RegExp | undefined;
 
   /** Register a secret. Values shorter than 3 characters are ignored: masking them would shred ordinary text. */
   add(secret: string | Secret): void {
     const value = secret instanceof Secret ? secret.reveal() : secret;
     if (typeof value !== 'string' || value.length < 3 || this.#sources.has(value)) return;
+    // The pattern of all its forms nests a group per character: past a few thousand, V8 cannot compile it.
+    if (value.length > MAX_SECRET) {
+      this.#long.add(value);
+      return;
+    }
     this.#sources.set(value, formSources(value));
     this.#pattern = undefined;
   }
 
   /** `text` with every occurrence of every registered secret form replaced by `***`. */
   mask(text: string): string {
+    for (const value of this.#long) text = text.split(value).join(MASK);
     if (this.#sources.size === 0) return text;
     // One alternation, longest secret first: at each position the longest secret wins, so a secret
     // that contains another is masked whole instead of leaving its remainder visible.
@@ -173,8 +181,24 @@ export type SecretRef =
   | { kind: 'env'; name: string }
   | { kind: 'file'; path: string };
 
-/** Read a secret where its reference points; `what` names it in errors (never the value). */
+/** The longest secret accepted, in characters: a password or passphrase is far shorter. */
+export const MAX_SECRET = 1024;
+
+/**
+ * Read a secret where its reference points; `what` names it in errors (never the value).
+ *
+ * @throws {ConfigError} when it is missing or empty, or longer than {@link MAX_SECRET}
+ */
 export async function resolveSecret(ref: SecretRef, what: string): Promise<string> {
+  const value = await resolve(ref, what);
+  if (value.length > MAX_SECRET) {
+    const from = ref.kind === 'env' ? `environment variable ${ref.name}` : ref.kind === 'file' ? `secret file ${ref.path}` : 'the value';
+    throw new ConfigError(`${what}: ${from} holds ${value.length} characters, more than the limit of ${MAX_SECRET} for a secret`);
+  }
+  return value;
+}
+
+async function resolve(ref: SecretRef, what: string): Promise<string> {
   switch (ref.kind) {
     case 'literal':
       return ref.value;
@@ -187,22 +211,17 @@ export async function resolveSecret(ref: SecretRef, what: string): Promise<strin
     case 'file': {
       let text: string;
       try {
-        text = await readFile(ref.path, 'utf8');
+        text = (await readLocalFile(ref.path, `secret file ${ref.path}`, FILE_LIMITS.secret)).toString('utf8');
       } catch (err) {
-        throw new ConfigError(`${what}: ${readProblem(`secret file ${ref.path}`, err)}`);
+        throw err instanceof ConfigError ? new ConfigError(`${what}: ${err.message}`) : err;
       }
-      const value = text.replace(/(\r?\n)+$/, '');
+      // Not /(\r?\n)+$/: it backtracks quadratically over a run of newlines inside the file.
+      let end = text.length;
+      while (text[end - 1] === '\n') end -= text[end - 2] === '\r' ? 2 : 1;
+      const value = text.slice(0, end);
       if (value === '') throw new ConfigError(`${what}: secret file ${ref.path} is empty`);
       return value;
     }
   }
 }
 
-/** Why a file cannot be read, in words. */
-export function readProblem(what: string, err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return `${what} does not exist`;
-  if (code === 'EACCES' || code === 'EPERM') return `cannot read ${what}: permission denied`;
-  if (code === 'EISDIR') return `cannot read ${what}: it is a directory`;
-  return `cannot read ${what}: ${(err as Error).message}`;
-}

@@ -1,27 +1,79 @@
 /**
- * The error boundary for real: sessionctl started as the operator starts it, on an inventory whose
- * key holds an ESC sequence and a CR. Fails at the inventory (exit 5), before any connection.
+ * The one error boundary, through the real CLI in a child process, started as the operator starts
+ * it: bad options and bad local files are exit 5 (README: "bad options or inventory"), never
+ * "internal error" (exit 1), and an error quoting the inventory shows its control characters as
+ * escapes. Nothing here connects anywhere: every case stops before the first connection.
  */
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const file = join(mkdtempSync(join(tmpdir(), 'sessionctl-cli-')), 'inventory.yaml');
-writeFileSync(file, 'hosts:\n  dash1: { address: 10.0.0.1 }\n"x\\e[2J\\rALL HOSTS OK": 1\n');
+const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+const dir = mkdtempSync(join(tmpdir(), 'sessionctl-cli-'));
+const identity = join(dir, 'id_ed25519');
+writeFileSync(identity, 'a private key\n');
+const knownDir = join(dir, 'known_hosts.d');
+mkdirSync(knownDir);
+const aFile = join(dir, 'a-file');
+writeFileSync(aFile, '');
 
-function sessionctl(...args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args, '-i', file], { encoding: 'utf8' });
+function inventory(name: string, knownHosts: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, ['defaults:', `  identity: ${identity}`, `  known_hosts: ${knownHosts}`, 'hosts:', '  dash1: { address: 192.0.2.1 }', ''].join('\n'));
+  return file;
 }
 
-test('an error quoting the inventory shows its control characters as escapes, on stderr and in --json', (t) => {
-  const plain = sessionctl('status');
-  t.is(plain.status, 5, plain.stderr);
+/** Runs the CLI; a child still running after 60 s (a hang) is killed and fails the test. */
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'src', 'cli.ts'), ...args],
+      { cwd: ROOT, timeout: 60_000, env: { PATH: process.env.PATH, HOME: dir, XDG_STATE_HOME: join(dir, 'state') } },
+      (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const CASES: Array<[string, () => string[], RegExp]> = [
+  ['known_hosts is a directory', () => ['status', '-i', inventory('kh-dir.yaml', knownDir)], /kh-dir\.yaml:5:3: host 'dash1': known_hosts .*known_hosts\.d is a directory, not a regular file/],
+  ['--state-dir is a file (apply)', () => ['apply', '-i', inventory('ok.yaml', join(dir, 'kh')), '--yes', '--backend', 'memcached', '--memcached-servers', '10.0.0.60:11211', '--state-dir', aFile], /--state-dir .*a-file is not a directory/],
+  ['--state-dir is a file (history --run)', () => ['history', '--run', '20260101T120000-aaaaaa', '--state-dir', aFile], /--state-dir .*a-file is not a directory/],
+  ['a malformed --run', () => ['history', '--run', '../../etc/passwd', '--state-dir', dir], /"\.\.\/\.\.\/etc\/passwd" is not a run id/],
+  ['-i /dev/zero', () => ['status', '-i', '/dev/zero'], /inventory file \/dev\/zero is a character device, not a regular file/],
+  [
+    '-i on a FIFO',
+    () => {
+      const fifo = join(dir, 'inventory.fifo');
+      execFileSync('mkfifo', [fifo]);
+      return ['status', '-i', fifo];
+    },
+    /inventory file .*inventory\.fifo is a FIFO \(named pipe\), not a regular file/,
+  ],
+];
+
+for (const [name, args, message] of CASES) {
+  test(`exit 5, naming the path or value: ${name}`, async (t) => {
+    const { code, stderr } = await cli(args());
+    t.is(code, 5, stderr);
+    t.regex(stderr, message);
+    t.notRegex(stderr, /internal error/);
+  });
+}
+
+test('an error quoting the inventory shows its control characters as escapes, on stderr and in --json', async (t) => {
+  // A key holding an ESC sequence and a CR: the inventory fails (exit 5) before any connection.
+  const file = join(dir, 'controls.yaml');
+  writeFileSync(file, 'hosts:\n  dash1: { address: 10.0.0.1 }\n"x\\e[2J\\rALL HOSTS OK": 1\n');
+  const plain = await cli(['status', '-i', file]);
+  t.is(plain.code, 5, plain.stderr);
   t.false(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(plain.stderr), JSON.stringify(plain.stderr));
   t.true(plain.stderr.includes("unknown key 'x\\x1b[2J\\x0dALL HOSTS OK'"), plain.stderr);
-  const json = sessionctl('status', '--json');
-  t.is(json.status, 5);
+  const json = await cli(['status', '--json', '-i', file]);
+  t.is(json.code, 5);
   t.is(`sessionctl: ${(JSON.parse(json.stdout) as { error: { message: string } }).error.message}\n`, json.stderr, 'the same text as stderr');
   t.is(json.stderr, plain.stderr);
 });

@@ -9,6 +9,7 @@ import { renderBlock } from '../../../src/settings/block.js';
 import { COOKIE_WARNING } from '../../../src/backends/cookie.js';
 import { ConfigError } from '../../../src/errors.js';
 import { masker } from '../../../src/util/secret.js';
+import { within } from '../timing.js';
 
 const inv = (...lines: string[]) => parseInventory(['hosts:', '  dash1: { address: 10.0.0.1 }', ...lines].join('\n') + '\n', 'inv.yaml', { HOME: '/home/op' });
 
@@ -91,12 +92,37 @@ test('tls_ca: only the PEM certificates of a regular file go into the settings; 
   t.is(await readCa(path.join(dir, 'bundle.pem')), `${cert}\n${cert}\n`, 'a private key beside the CA is never copied into the settings');
   writeFileSync(path.join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n');
   await t.throwsAsync(readCa(path.join(dir, 'key.pem')), { message: /tls_ca: .*key\.pem holds no PEM certificate/ });
-  await t.throwsAsync(readCa(dir), { message: /is not a regular file/ });
+  await t.throwsAsync(readCa(dir), { message: /is a directory, not a regular file/ });
   execFileSync('mkfifo', [path.join(dir, 'fifo')]);
-  await t.throwsAsync(readCa(path.join(dir, 'fifo')), { message: /is not a regular file/ }, 'a FIFO is refused, not read (it would hang)');
+  await t.throwsAsync(readCa(path.join(dir, 'fifo')), { message: /is a FIFO \(named pipe\), not a regular file/ }, 'a FIFO is refused, not read (it would hang)');
   await t.throwsAsync(readCa(path.join(dir, 'absent.pem')), { message: /the CA file .*absent\.pem does not exist/ });
   writeFileSync(path.join(dir, 'huge.pem'), Buffer.alloc(2 << 20));
-  await t.throwsAsync(readCa(path.join(dir, 'huge.pem')), { message: /too large for a CA file/ });
+  await t.throwsAsync(readCa(path.join(dir, 'huge.pem')), { message: /huge\.pem is 2097152 bytes, more than the limit of 1 MiB/ });
+});
+
+test.serial('tls_ca: a file of BEGIN lines without an END is refused in linear time (a lazy regex took 27 s)', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sessionctl-ca-'));
+  writeFileSync(path.join(dir, 'begins.pem'), '-----BEGIN CERTIFICATE-----\n'.repeat(37_000));
+  const t0 = performance.now();
+  await t.throwsAsync(readCa(path.join(dir, 'begins.pem')), { message: /holds no PEM certificate/ });
+  t.true(performance.now() - t0 < 2000, `${performance.now() - t0} ms`);
+});
+
+test('wheelhouse: a wheel that is a FIFO, a missing or empty wheelhouse is refused before any host is touched (exit 5)', async (t) => {
+  const memcached = { backend: 'memcached', memcachedServers: '10.0.0.60:11211', installMethod: 'wheelhouse' } as const;
+  const dir = mkdtempSync(path.join(tmpdir(), 'sessionctl-wheels-'));
+  writeFileSync(path.join(dir, 'pymemcache-4.0.0-py3-none-any.whl'), 'PK');
+  t.is((await resolveDesired(inv(), { ...memcached, wheelhouse: dir })).install.wheelhouse, dir);
+  const fifo = path.join(dir, 'evil-1.0-py3-none-any.whl');
+  execFileSync('mkfifo', [fifo]);
+  // Before: accepted here; the install step then hung reading it, half-way through the run.
+  await t.throwsAsync(within(2000, resolveDesired(inv(), { ...memcached, wheelhouse: dir })), {
+    instanceOf: ConfigError,
+    message: `the wheelhouse file ${fifo} is a FIFO (named pipe), not a regular file`,
+  });
+  const empty = mkdtempSync(path.join(tmpdir(), 'sessionctl-wheels-'));
+  await t.throwsAsync(resolveDesired(inv(), { ...memcached, wheelhouse: empty }), { instanceOf: ConfigError, message: `no .whl files in the wheelhouse ${empty}` });
+  await t.throwsAsync(resolveDesired(inv(), { ...memcached, wheelhouse: path.join(empty, 'absent') }), { instanceOf: ConfigError, message: /^the wheelhouse .*absent does not exist$/ });
 });
 
 test('rediss:// with tls_ca: the settings carry the CA text, not the local path', async (t) => {

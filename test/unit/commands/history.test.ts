@@ -8,7 +8,7 @@ import { history, runDetail } from '../../../src/commands/history.js';
 import { Journal } from '../../../src/journal/journal.js';
 import { journalFile } from '../../../src/journal/paths.js';
 import { renderHistory, renderRunDetail } from '../../../src/report/history.js';
-import { JournalError } from '../../../src/errors.js';
+import { ConfigError, JournalError } from '../../../src/errors.js';
 
 function stateWithRuns(): string {
   const dir = mkdtempSync(join(tmpdir(), 'history-test-'));
@@ -43,8 +43,15 @@ test('one run: files with backup and hashes; a damaged or unknown run is an erro
   t.regex(text, /dash1:\/etc\/kolla\/horizon\/_9999-custom-settings.py\n\s+backup \/var\/lib\/sessionctl\/backups\/a\n\s+absent -> 1{64}/);
   t.regex(text, /rollback by op@laptop at 2026-01-02T09:00:00.000Z: rolled-back/);
   t.throws(() => runDetail(dir, '20260103T120000-bbbbbb'), { instanceOf: JournalError, message: /\.jsonl:2: truncated/ });
-  t.throws(() => runDetail(dir, '../../etc/passwd'), { instanceOf: JournalError, message: /not a run id/ });
-  t.throws(() => runDetail(dir, '20260109T120000-cccccc'), { instanceOf: JournalError, message: /cannot read/ });
+});
+
+test('a malformed or unknown --run is bad input (exit 5), naming the value, not an unreadable journal (exit 1)', (t) => {
+  const dir = stateWithRuns();
+  const bad = t.throws(() => runDetail(dir, '../../etc/passwd'), { instanceOf: ConfigError });
+  t.is(bad?.message, '"../../etc/passwd" is not a run id: expected YYYYMMDDTHHMMSS-xxxxxx, as `sessionctl history` lists them');
+  t.is(bad?.exitCode, 5);
+  const unknown = t.throws(() => runDetail(dir, '20260109T120000-cccccc'), { instanceOf: ConfigError });
+  t.is(unknown?.message, `no run 20260109T120000-cccccc under ${join(dir, 'runs')} (as \`sessionctl history\` lists them)`);
 });
 
 test('a FIFO or a symlink named like a journal is listed as unreadable, never opened (a FIFO would block the read for ever)', (t) => {

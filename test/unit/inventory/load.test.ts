@@ -1,14 +1,18 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { ConfigError, ConfigErrors } from '../../../src/errors.js';
 import {loadInventory, parseInventory, selectHosts} from '../../../src/inventory/load.js';
 import { resolveSecret } from '../../../src/util/secret.js';
-import { isSecretKey, suggest } from '../../../src/inventory/schema.js';
+import { editDistance, isSecretKey, suggest } from '../../../src/inventory/schema.js';
 import type { HostConfig, Inventory } from '../../../src/inventory/types.js';
+import { timed, within } from '../timing.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const FIXTURES = path.join(HERE, '..', 'fixtures', 'inventory');
@@ -270,6 +274,24 @@ test('loadInventory: a missing file is one clear ConfigError', async (t) => {
   await t.throwsAsync(loadInventory(FIXTURES), { instanceOf: ConfigError, message: /is a directory/ });
 });
 
+test.serial('loadInventory: a FIFO, /dev/zero or a file over the limit is refused at once with exit 5, naming the path', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sessionctl-inv-'));
+  const fifo = path.join(dir, 'inventory.yaml');
+  execFileSync('mkfifo', [fifo]);
+  const big = path.join(dir, 'big.yaml');
+  writeFileSync(big, `${yaml(...H)}${'#'.repeat(300_000)}\n`);
+  for (const [file, message] of <const>[
+    [fifo, `inventory file ${fifo} is a FIFO (named pipe), not a regular file`],
+    ['/dev/zero', 'inventory file /dev/zero is a character device, not a regular file'],
+    [big, `inventory file ${big} is 300040 bytes, more than the limit of 128 KiB`],
+  ]) {
+    // Before: the FIFO blocked the open for ever and /dev/zero was read until memory ran out.
+    const err = await t.throwsAsync(within(2000, loadInventory(file)), { instanceOf: ConfigError });
+    t.is(err?.message, message);
+    t.is(err?.exitCode, 5);
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // Invalid inventories: message and exact position
 // ---------------------------------------------------------------------------------------------
@@ -471,6 +493,12 @@ const BAD: Bad[] = [
     at: '4:16',
   },
   {
+    name: 'loadbalancer.hosts not a list',
+    lines: [...H, 'loadbalancer: { hosts: 5 }'],
+    message: 'loadbalancer.hosts must be a list of a host name from hosts, got 5',
+    at: '3:24',
+  },
+  {
     name: 'alias to an unknown anchor',
     lines: ['hosts:', '  dash1: *nothing'],
     message: "unknown alias '*nothing': define the anchor '&nothing' before using it",
@@ -494,6 +522,14 @@ for (const c of BAD) {
   });
 }
 
+test('positions after a broken flow collection follow the text (yaml\'s line counter loses newlines there)', (t) => {
+  const errors = problems(yaml('hosts: {dash1: {address: ~[}}', 'bad line', 'session: 5'));
+  const colon = errors.find((e) => e.message.includes('map-value-ind'));
+  // Before: 2:17, under 'bad line', which has no column 17.
+  t.is(at(colon!), '3:8');
+  t.is(colon?.pos?.lineText, 'session: 5');
+});
+
 test('did you mean: the spec example, word for word', (t) => {
   const errors = problems(yaml('hosts:', '  dash1:', '    adress: 10.0.0.11'));
   t.deepEqual(
@@ -514,6 +550,48 @@ test('did you mean: distance <= 2, prefixes, case and separators; nothing when f
   t.is(suggest('identity_pass', keys), 'identity_passphrase');
   t.is(suggest('colour', keys), undefined);
   t.is(suggest('ab', keys), undefined);
+});
+
+test.serial('did you mean: 20,000-character names are compared in well under a second', (t) => {
+  const long = 'a'.repeat(20_000);
+  const text = yaml(`hosts: { ${long}: { address: 10.0.0.1 }, dash2: { address: 10.0.0.2, proxy_jump: ${long.slice(1)}b } }`);
+  // Before: a full edit-distance table of 20,000 x 20,000 cells, 25 s.
+  const { ms, error } = timed(() => parseInventory(text, FILE, { HOME }));
+  t.true(ms < 2000, `${Math.round(ms)} ms`);
+  t.regex((error as ConfigErrors).errors[0]!.message, /^proxy_jump of host 'dash2' names unknown host 'a{61}\.\.\.'; hosts are: a{61}\.\.\., dash2$/);
+  t.is(editDistance(long, `${long.slice(1)}b`, 2), 1);
+  t.is(editDistance(long, `b${long.slice(2)}c`, 2), 2);
+  t.is(editDistance(long, `b${long.slice(3)}cc`, 2), 3, 'over the bound: max + 1');
+  t.is(editDistance('kitten', 'sitting', 2), 3);
+  t.is(editDistance('pasword', 'password', 2), 1);
+});
+
+test.serial('thousands of hosts: a jump chain and unknown jump hosts are checked in well under a second; 100 problems shown', (t) => {
+  const chain = yaml('hosts:', ...Array.from({ length: 5000 }, (_, i) => `  h${i}: { address: 10.0.0.1${i < 4999 ? `, proxy_jump: h${i + 1}` : ''} }`));
+  // Before: every host walked the chain to its end, checking each step against the chain so far (cubic): 9 s.
+  // About 200 KB of YAML: the parser alone takes most of a second on a busy machine, hence 4 s.
+  const walk = timed(() => parseInventory(chain, FILE, { HOME }));
+  t.is(walk.error, undefined);
+  t.true(walk.ms < 4000, `${Math.round(walk.ms)} ms`);
+
+  const unknown = yaml('hosts:', ...Array.from({ length: 5000 }, (_, i) => `  h${i}: { address: 10.0.0.1, proxy_jump: x${i} }`));
+  // Before: each unknown name compared with every host, and all 5,000 problems formatted: 16 s.
+  const { ms, error } = timed(() => parseInventory(unknown, FILE, { HOME }));
+  t.true(ms < 4000, `${Math.round(ms)} ms`);
+  const errors = (error as ConfigErrors).errors;
+  t.is(errors.length, 101);
+  t.is(errors[0]?.message, "proxy_jump of host 'h0' names unknown host 'x0' (did you mean 'h0'?)");
+  t.is(errors[100]?.format(), '... and 4900 more problems, not shown: fix these first');
+});
+
+test.serial('a one-line inventory of 8,000 hosts with passphrases is placed in linear time (each host\'s position sorted every mask of the line)', (t) => {
+  const text = `hosts: {${Array.from({ length: 8000 }, (_, i) => `h${i}: {address: 10.0.0.1, identity_passphrase: pw${i}}`).join(', ')}}\n`;
+  // Before: 14 s. The YAML parser alone takes about a second of this on a busy machine, hence 4 s.
+  const { ms, value, error } = timed(() => parseInventory(text, FILE, { HOME }));
+  t.is(error, undefined);
+  t.is(value?.hosts.length, 8000);
+  t.regex(value!.hosts[7999]!.pos!.lineText!, /^\.\.\..*h7999: \{address: 10\.0\.0\.1, identity_passphrase: \*\*\*\}\}$/);
+  t.true(ms < 4000, `${Math.round(ms)} ms`);
 });
 
 test('all problems are reported together, in file order, with a caret under each', (t) => {
@@ -561,6 +639,31 @@ const LEAKS: Array<{ name: string; lines: string[]; secret: string }> = [
     lines: ['x-pw: &pw 918273', 'hosts:', '  dash1: { address: 10.0.0.11, identity_passphrase: *pw }'],
     secret: '918273',
   },
+  { name: 'a secret value holding what looks like another secret key', lines: ['hosts:', '  dash1: { address: 10.0.0.11, password: "hunter2, pass: x" }'], secret: 'hunter2' },
+  // A value over several lines: the line of the error may not look like a secret at all.
+  {
+    name: 'a double-quoted secret over two lines, the error on the second',
+    lines: ['hosts:', '  dash1:', '    address: 10.0.0.11', '    identity_passphrase: "hunter2', '      second-secret \\q"'],
+    secret: 'second-secret',
+  },
+  {
+    name: 'the same in a flow mapping',
+    lines: ['hosts:', '  dash1: { address: 10.0.0.11, identity_passphrase: "hunter2', '      second-secret \\q" }'],
+    secret: 'second-secret',
+  },
+  {
+    name: 'a block scalar secret with a line the parser ends it before',
+    lines: ['hosts:', '  dash1:', '    address: 10.0.0.11', '    identity_passphrase: |', '      block-secret', '     \tsecond-secret'],
+    secret: 'second-secret',
+  },
+  {
+    name: 'an unclosed quote whose next line starts with a tab',
+    lines: ['hosts:', '  dash1:', '    address: 10.0.0.11', '    identity_passphrase: "hunter2', '\tsecond-secret"', '    port: 22'],
+    secret: 'second-secret',
+  },
+  // yaml's own messages quote some source: a block scalar header, a tag.
+  { name: 'a secret in a block scalar header', lines: [...H, 'session:', '  redis:', '    password: |hunter2'], secret: 'hunter2' },
+  { name: 'a secret read as a tag', lines: ['hosts:', '  dash1: { address: 10.0.0.11, identity_passphrase: !hunter2 x }'], secret: 'hunter2' },
   { name: 'syntax error on a secret line', lines: ['hosts:', '  dash1:', '    identity_passphrase: "hunter2', '    address: x'], secret: 'hunter2' },
   {
     name: 'sentinel password next to another error',
@@ -583,6 +686,90 @@ test('a masked line keeps the caret under the right value', (t) => {
   t.is(err?.pos?.lineText, '  redis: { password: ***, url: "redis://r", tls_ca: 7 }');
   const [, line, caret] = err?.format().split('\n') ?? [];
   t.is(caret?.indexOf('^'), line?.indexOf('7'));
+});
+
+test('a long line is cut to a window around the caret, secrets still masked; file:line:col stays the real column', (t) => {
+  const line = `  dash1: { address: 10.0.0.11, user: ${'u'.repeat(1000)}, bogus: 1, identity_passphrase: ${'p'.repeat(200)} }`;
+  const [err] = problems(yaml('hosts:', line));
+  t.is(err?.message, "unknown key 'bogus' in host 'dash1'");
+  t.is(at(err!), `2:${line.indexOf('bogus') + 1}`);
+  const [first, shown, caret] = err!.format().split('\n');
+  t.true(first!.startsWith(`${FILE}:2:${line.indexOf('bogus') + 1}: `), first);
+  t.regex(shown!, /^ +2 \| \.\.\.u+, bogus: 1, identity_passphrase: \*\*\*\.\.\.$/, 'a secret cut by the window is masked too');
+  t.true(shown!.length < 200, shown);
+  t.is(caret!.indexOf('^'), shown!.indexOf('bogus'));
+});
+
+// Each took 19-40 s: regexes that retried from every position of a long run (keys, URL userinfo,
+// query parameters, comment detection) and a value scan restarted for every key on the line.
+const LONG_LINES: Array<[string, string]> = [
+  ['an 80 KB flow-style host line', `hosts: { dash1: { address: 10.0.0.11, user: ${'a'.repeat(80_000)}, bogus: 1 } }`],
+  ['an 80 KB would-be URL', `hosts: { dash1: { address: 10.0.0.11 } }\ninstall: { proxy: "${'a1'.repeat(40_000)}" }`],
+  ['an 80 KB query string of pass', `hosts: { dash1: { address: 10.0.0.11 } }\ninstall: { proxy: "?${'pass'.repeat(20_000)}" }`],
+  ['a secret key then 80 KB of blanks', `hosts:\n  dash1:\n    address: 10.0.0.11\n    pasword: x${' '.repeat(80_000)}y`],
+  ['secret-looking keys repeated inside one value', `hosts: { dash1: { address: 10.0.0.11, x: '${'password: a '.repeat(6_000)}' } }`],
+  ['a 20,000-character key', `hosts: { dash1: { address: 10.0.0.11, ${'k'.repeat(20_000)}: 1 } }`],
+  ['an 80 KB stray token, which yaml quotes in its message', `hosts: { dash1: { address: 10.0.0.11 } }\n] ${'s'.repeat(80_000)}\n`],
+];
+
+for (const [name, text] of LONG_LINES) {
+  test.serial(`reported in well under a second: ${name}`, (t) => {
+    const { ms, error } = timed(() => parseInventory(text, FILE, { HOME }));
+    t.true(error instanceof ConfigErrors, String(error));
+    t.true(ms < 2000, `${Math.round(ms)} ms`);
+    for (const e of (error as ConfigErrors).errors) t.true(e.format().length < 1000, e.format().slice(0, 300));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Aliases, merge keys and nesting: bounded work, refused with a position
+// ---------------------------------------------------------------------------------------------
+
+/** `levels` anchors, each merging the one before `fanout` times; a host merges the last. */
+function mergeBomb(levels: number, fanout: number): string {
+  const lines = ['x-a0: &a0 { user: kolla }'];
+  for (let i = 1; i <= levels; i++) lines.push(`x-a${i}: &a${i} { <<: [${Array(fanout).fill(`*a${i - 1}`).join(', ')}] }`);
+  return yaml(...lines, 'hosts:', '  dash1:', `    <<: *a${levels}`, '    address: 10.0.0.11');
+}
+
+test.serial('a 600-byte merge-key bomb is refused in well under a second, at the merge key that sets it off', (t) => {
+  const text = mergeBomb(7, 10);
+  t.true(text.length < 700);
+  // Before: every merge expanded its sources afresh, 10x the time per level (19 s for this file).
+  const { ms, error } = timed(() => parseInventory(text, FILE, { HOME }));
+  t.true(ms < 2000, `${Math.round(ms)} ms`);
+  t.true(error instanceof ConfigErrors, String(error));
+  const [err] = (error as ConfigErrors).errors;
+  t.regex(err!.message, /^aliases and merge keys \(<<\) here expand to more than 50000 keys beyond those written: refused/);
+  t.is(at(err!), '11:5');
+});
+
+test('merge keys nested past 32 levels are refused with a position, not a stack overflow', (t) => {
+  const lines = ['x-a0: &a0 { user: kolla }'];
+  for (let i = 1; i <= 3000; i++) lines.push(`x-a${i}: &a${i} { <<: *a${i - 1} }`);
+  const errors = problems(yaml(...lines, 'hosts:', '  dash1: { <<: *a3000, address: 10.0.0.11 }'));
+  t.deepEqual(
+    errors.map((e) => [e.message, at(e)]),
+    [["merge keys (<<) nest more than 32 deep in host 'dash1'", '3003:12']],
+  );
+});
+
+test.serial('fifty thousand aliases are resolved in well under a second', (t) => {
+  const text = yaml('x-s: &s "10.0.0.60:11211"', ...H, 'session:', `  memcached: { servers: [${Array(50_000).fill('*s').join(', ')}] }`);
+  // Before: each alias walked the whole document to find its anchor.
+  const { ms, value, error } = timed(() => parseInventory(text, FILE, { HOME }));
+  t.is(error, undefined);
+  t.is(value?.session.memcached?.servers.length, 50_000);
+  t.true(ms < 2000, `${Math.round(ms)} ms`);
+});
+
+test('nesting too deep for the YAML parser is a ConfigError at 1:1, not a RangeError', (t) => {
+  for (const text of [`hosts: { dash1: { address: 10.0.0.11, x: [${'password: "a '.repeat(6_000)}] } }`, `hosts: ${'['.repeat(100_000)}`]) {
+    const errors = problems(text);
+    t.true(errors.length > 0);
+    t.true(errors.every((e) => e.exitCode === 5));
+  }
+  t.deepEqual(problems(`hosts: { dash1: { address: 10.0.0.11, x: [${'password: "a '.repeat(6_000)}] } }`).map((e) => [e.message, at(e)]), [['invalid YAML: nested too deeply to read', '1:1']]);
 });
 
 test('secret-looking keys', (t) => {
@@ -640,6 +827,23 @@ test('resolveSecret: literal and environment variable', async (t) => {
     message: 'session.redis.password: environment variable SESSIONCTL_TEST_UNSET is not set',
   });
   await t.throwsAsync(resolveSecret({ kind: 'env', name: 'SESSIONCTL_TEST_EMPTY' }, 'x'), { instanceOf: ConfigError, message: /is empty/ });
+});
+
+test.serial('resolveSecret: a secret file that is a FIFO or a device is refused at once; a run of newlines is no slower than the file', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sessionctl-secret-'));
+  const fifo = path.join(dir, 'pw');
+  execFileSync('mkfifo', [fifo]);
+  await t.throwsAsync(within(2000, resolveSecret({ kind: 'file', path: fifo }, 'session.redis.password')), {
+    instanceOf: ConfigError,
+    message: `session.redis.password: secret file ${fifo} is a FIFO (named pipe), not a regular file`,
+  });
+  await t.throwsAsync(within(2000, resolveSecret({ kind: 'file', path: '/dev/zero' }, 'x')), { instanceOf: ConfigError, message: /character device/ });
+  // Trailing newlines were stripped by a regex that backtracked over every newline run: 15 s for this file.
+  const lines = path.join(dir, 'lines');
+  writeFileSync(lines, `${'\n'.repeat(60_000)}x\r\n\n`);
+  const t0 = performance.now();
+  await t.throwsAsync(resolveSecret({ kind: 'file', path: lines }, 'x'), { instanceOf: ConfigError, message: /holds 60001 characters, more than the limit/ });
+  t.true(performance.now() - t0 < 2000, `${performance.now() - t0} ms`);
 });
 
 test('resolveSecret: file, trailing newlines dropped; missing or empty file is an error', async (t) => {

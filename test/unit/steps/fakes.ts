@@ -205,13 +205,9 @@ export function imageLibraries(modules: Record<string, string | null>): Record<s
   );
 }
 
-/** A host as the runner hands it to a step: facts gathered, transport faked. */
-export function host(run: RunInfo, c: HostCase = {}): HostContext {
-  const name = c.name ?? 'dash1';
-  const inv = inventory(3);
-  const config = inv.hosts.find((h) => h.name === name)!;
-  const horizon = { ...parseProbeOutput(probeLine(c.settings ?? settings())), ...c.horizon };
-  const container: ContainerInfo = {
+/** Kolla's Horizon container, running and healthy, with Kolla's config mount. */
+function horizonContainer(): ContainerInfo {
+  return {
     id: 'c1',
     name: 'horizon',
     image: 'kolla/horizon:2025.2',
@@ -222,8 +218,16 @@ export function host(run: RunInfo, c: HostCase = {}): HostContext {
     startedAt: '2026-12-01T00:00:00Z',
     restartCount: 0,
     mounts: [{ source: '/etc/kolla/horizon', destination: '/var/lib/kolla/config_files', readOnly: true }],
-    ...c.container,
   };
+}
+
+/** A host as the runner hands it to a step: facts gathered, transport faked. */
+export function host(run: RunInfo, c: HostCase = {}): HostContext {
+  const name = c.name ?? 'dash1';
+  const inv = inventory(3);
+  const config = inv.hosts.find((h) => h.name === name)!;
+  const horizon = { ...parseProbeOutput(probeLine(c.settings ?? settings())), ...c.horizon };
+  const container: ContainerInfo = { ...horizonContainer(), ...c.container };
   const facts: HostFacts = {
     host: config,
     reachable: true,
@@ -263,18 +267,7 @@ export interface FakeHost {
  * lock, unlock, write and restore is logged as `<op> <host> [path]`, in order.
  */
 export function fakeConnections(hosts: Record<string, FakeHost>, log: string[] = []): Connections {
-  const container: ContainerInfo = {
-    id: 'c1',
-    name: 'horizon',
-    image: 'kolla/horizon:2025.2',
-    imageId: 'sha256:1',
-    state: 'running',
-    health: 'healthy',
-    created: '2026-12-01T00:00:00Z',
-    startedAt: '2026-12-01T00:00:00Z',
-    restartCount: 0,
-    mounts: [{ source: '/etc/kolla/horizon', destination: '/var/lib/kolla/config_files', readOnly: true }],
-  };
+  const container = horizonContainer();
   const of = (name: string): FakeHost => {
     const h = hosts[name];
     if (!h) throw new Error(`no fake host ${name}`);
@@ -341,6 +334,8 @@ export function fakeConnections(hosts: Record<string, FakeHost>, log: string[] =
     },
   });
   return {
+    // Fake hosts need no keys or known_hosts.
+    readLocalFiles: async () => undefined,
     ssh: async (host: SshTarget) => shell(host.name),
     engine: async (target: SshTarget | string) => engine(typeof target === 'string' ? target : target.name),
     close: async () => undefined,

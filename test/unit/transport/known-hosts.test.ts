@@ -152,6 +152,15 @@ for (const c of cases) {
   });
 }
 
+test('a pattern of many stars is matched in linear steps (a regex of it backtracked for ever)', (t) => {
+  const entries = parseKnownHosts([line(`${'*a'.repeat(16)}b,web1`, ed2), line(`*${'?'.repeat(40)}*`, ed1)].join('\n'));
+  const t0 = performance.now();
+  t.is(checkHostKey(entries, 'a'.repeat(60), 22, ed1).kind, 'match', 'the second line: any name of 40 characters or more');
+  t.is(checkHostKey(entries, 'a'.repeat(30), 22, ed1).kind, 'unknown');
+  t.is(checkHostKey(entries, 'web1', 22, ed1).kind, 'changed');
+  t.true(performance.now() - t0 < 2000, `${performance.now() - t0} ms`);
+});
+
 test('parseKnownHosts never throws and keeps line numbers', (t) => {
   const text = ['# hi', '', '@revoked', 'x y', line('a', ed1), '\u0000\u2028', line('b', rsa1, '@revoked')].join('\r\n');
   const entries = parseKnownHosts(text);
