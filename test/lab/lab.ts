@@ -1090,6 +1090,8 @@ export interface LoadCounts {
   total: number;
   /** Every answer that was not 200. */
   failed: number;
+  /** HAProxy's log while the load ran (it logs only failed requests and server state changes): the termination state and timers of each failure. */
+  lbLog: string[];
 }
 
 const HAPROXY_SOCKET = '/var/lib/kolla/haproxy/haproxy.sock';
@@ -1158,6 +1160,7 @@ export async function servedSessionKey(lb: LoadBalancer, info: LabInfo, h: LabHo
  * ends them and says what they saw. Only lab addresses: the loops run in the HAProxy container.
  */
 export function labLoad(lb: LoadBalancer, opts: { seconds: number; clients: number }): { stop(): Promise<LoadCounts> } {
+  const since = new Date().toISOString();
   const running = inHaproxy(lb, ['lab-load', String(opts.seconds), String(opts.clients), lb.url], { timeoutMs: (opts.seconds + 120) * 1000 });
   // A test that fails before stop() must not leave an unhandled rejection behind.
   running.catch(() => undefined);
@@ -1172,7 +1175,9 @@ export function labLoad(lb: LoadBalancer, opts: { seconds: number; clients: numb
         if (k === 'total') total = Number(n);
         else if (k) byStatus[k] = Number(n);
       }
-      return { byStatus, total, failed: total - (byStatus['200'] ?? 0) };
+      const logs = await docker(['exec', lb.host.container, 'docker', 'logs', '--since', since, lb.container], { allowFailure: true });
+      const lbLog = `${logs.stdout}${logs.stderr}`.split('\n').filter(Boolean);
+      return { byStatus, total, failed: total - (byStatus['200'] ?? 0), lbLog };
     },
   };
 }

@@ -29,7 +29,7 @@ async function applyUnderLoad(lb: LoadBalancer, args: string[]): Promise<{ code:
 }
 
 function noFailedRequest(t: ExecutionContext, seen: LoadCounts): void {
-  t.is(seen.failed, 0, `answers through HAProxy: ${JSON.stringify(seen.byStatus)}`);
+  t.is(seen.failed, 0, `answers through HAProxy: ${JSON.stringify(seen.byStatus)}; HAProxy's log:\n${seen.lbLog.join('\n')}`);
   t.true(seen.total >= 50, `the load ran (${seen.total} requests)`);
   t.log(`through HAProxy: ${JSON.stringify(seen.byStatus)}`);
 }
