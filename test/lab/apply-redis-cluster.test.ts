@@ -5,19 +5,25 @@
  * session saved through Django).
  */
 import test from 'ava';
-import { cli, djangoPython, horizonSessions, journalShows, labInventory, labsFor, labWheelhouse, memcachedAsk, runs, scratch, skipUnlessRuns } from './harness.js';
+import { readFileSync } from 'node:fs';
+import { cli, djangoPython, fleetSnapshot, horizonSessions, journalShows, labInventory, labsFor, labWheelhouse, memcachedAsk, runs, scratch, skipUnlessRuns } from './harness.js';
 import { clusterCli, labReset, type LabInfo } from './lab.js';
 import type { StatusReport, SwitchReport } from '../../src/report/types.js';
 
-skipUnlessRuns(test, 'apply-redis-cluster', 'apply-redis-cluster:node-restart');
+skipUnlessRuns(test, 'apply-redis-cluster', 'apply-redis-cluster:node-restart', 'apply-redis-cluster:tls');
 
-function inventory(lab: LabInfo, wheelhouse: string): string {
+const SETTINGS = ['/etc/kolla/horizon/_9999-custom-settings.py', '/etc/kolla/horizon/_9998-kolla-settings.py'];
+
+/** The lab cluster as a target: its plain ports, or with `tlsCa` its TLS ports checked against that CA. */
+function inventory(lab: LabInfo, wheelhouse: string, tlsCa?: string): string {
   const { cluster, memcached } = lab.services;
+  const port = (n: { port: number }) => (tlsCa ? cluster.tlsPort : n.port);
   const [first] = cluster.nodes;
+  const url = `${tlsCa ? 'rediss' : 'redis'}://${first!.ip}:${port(first!)}/0`;
   return labInventory(lab, scratch(), {
     extra: [
       'session:',
-      `  redis: { url: "redis://${first!.ip}:${first!.port}/0", password_file: "${cluster.passwordFile}", cluster: { nodes: [${cluster.nodes.map((n) => `"${n.ip}:${n.port}"`).join(', ')}] } }`,
+      `  redis: { url: "${url}", password_file: "${cluster.passwordFile}", cluster: { nodes: [${cluster.nodes.map((n) => `"${n.ip}:${port(n)}"`).join(', ')}] }${tlsCa ? `, tls_ca: "${tlsCa}"` : ''} }`,
       `  memcached: { servers: ["${memcached.ip}:${memcached.port}"] }`,
       `install: { method: wheelhouse, wheelhouse: "${wheelhouse}" }`,
     ].join('\n'),
@@ -95,6 +101,9 @@ for (const lab of labsFor('apply-redis-cluster', 'apply-redis-cluster:node-resta
     t.is(second!.failed, 0, 'the second pass copied what the first could not');
     t.true(second!.carried >= first!.failed);
     await readAll(t, lab, made, 'django_redis.cache.RedisCache');
+    // status names sessionctl's own module among the session's libraries: in the container layer, so a recreated container lacks it.
+    const status = JSON.parse((await cli(['status', '-i', inventory(lab, await labWheelhouse()), '--json'])).stdout) as StatusReport;
+    for (const h of status.hosts) t.true(h.libraries?.some((l) => l.module === 'sessionctl_redis_cluster' && l.origin === 'container layer'), `${h.host}: ${JSON.stringify(h.libraries)}`);
 
     // Out again, with memcached emptied first: every session can only come from the cluster's masters (each SCANned).
     await memcachedAsk(lab, 'flush_all');
@@ -103,6 +112,31 @@ for (const lab of labsFor('apply-redis-cluster', 'apply-redis-cluster:node-resta
     t.is(out.code, 0, `${back.error}\n${out.stderr.slice(-3000)}`);
     t.true(back.sessionsCarried![0]!.carried >= made.length && back.sessionsCarried!.every((p) => p.failed === 0), JSON.stringify(back.sessionsCarried));
     await readAll(t, lab, made, 'django.core.cache.backends.memcached.PyMemcacheCache');
+  });
+
+  if (runs('apply-redis-cluster:tls', lab)) test.serial(`${lab.name}: Redis Cluster over TLS: another CA refused with nothing changed; then sessions carried in, Django talking TLS to every master`, async (t) => {
+    await labReset(lab.name);
+    for (let i = 0; i < lab.services.cluster.nodes.length; i++) await clusterCli(lab, i, ['FLUSHALL']);
+    const { tls } = lab.services.redis;
+    const wheelhouse = await labWheelhouse();
+    const before = await fleetSnapshot(lab, SETTINGS);
+    const refused = await cli(['apply', '-i', inventory(lab, wheelhouse, tls.otherCa), '--backend', 'redis', '--yes', '--json']);
+    t.is(refused.code, 2, refused.stderr + refused.stdout);
+    t.regex((JSON.parse(refused.stdout) as SwitchReport).error ?? '', /not trusted by the CA in tls_ca \(.*other-ca\.pem\)/);
+    t.deepEqual(await fleetSnapshot(lab, SETTINGS), before, 'every settings file byte-identical, Horizon not restarted or reloaded');
+
+    const made = (await horizonSessions(lab.hosts[1]!.container, { op: 'create', n: 100, token: 'cluster-tls', ttl: 900, step: 2 })).sessions!;
+    const res = await cli(['apply', '-i', inventory(lab, wheelhouse, tls.ca), '--backend', 'redis', '--yes', '--json']);
+    const report = JSON.parse(res.stdout) as SwitchReport;
+    t.is(res.code, 0, `${report.error}\n${res.stderr.slice(-3000)}`);
+    t.true(report.sessionsCarried![0]!.carried >= made.length && report.sessionsCarried!.every((p) => p.failed === 0), JSON.stringify(report.sessionsCarried));
+    const ca = readFileSync(tls.ca, 'utf8');
+    for (const h of lab.hosts) {
+      // What Django's own client is connected to: every master, each over TLS (an SSLConnection in its pool).
+      const truth = JSON.parse(await djangoPython(h.container, "from django.core.cache import cache\nc = cache.client.get_client()\nc.ping()\nfrom django.conf import settings\nprint(json.dumps([settings.CACHES['default']['OPTIONS']['CONNECTION_POOL_KWARGS'], sorted({'%s:%s %s' % (n.host, n.port, type(n.redis_connection.connection_pool.make_connection()).__name__) for n in c.get_primaries()})]))"));
+      t.deepEqual(truth, [{ ssl_cert_reqs: 'required', ssl_check_hostname: true, ssl_ca_data: ca }, lab.services.cluster.nodes.map((n) => `${n.ip}:${lab.services.cluster.tlsPort} SSLConnection`).sort()], h.name);
+    }
+    await readAll(t, lab, made, 'django_redis.cache.RedisCache');
   });
 
   test.after.always(`${lab.name}: reset the lab`, async () => {

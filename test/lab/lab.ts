@@ -70,8 +70,8 @@ export interface LabInfo {
     memcached: { ip: string; port: number };
     /** tlsPort speaks only TLS, with a certificate from the lab's CA (tls.ca) naming ip. */
     redis: { ip: string; port: number; passwordFile: string; tlsPort: number; tls: LabTls };
-    /** A Redis Cluster of three masters (no replicas), password as redis's; containers sessionctl-LAB-cluster-N. */
-    cluster: { nodes: { ip: string; port: number; container: string }[]; passwordFile: string };
+    /** A Redis Cluster of three masters (no replicas), password as redis's; containers sessionctl-LAB-cluster-N. TLS on tlsPort too (the CA and certificate as redis's), the bus over TLS. */
+    cluster: { nodes: { ip: string; port: number; container: string }[]; passwordFile: string; tlsPort: number };
     /** Replica of redis (same password); the sentinel finds it and can promote it. */
     redisReplica: { ip: string; port: number };
     sentinel: { ip: string; port: number; service: 'mymaster'; passwordFile: string };
@@ -183,7 +183,7 @@ function describeLab(plan: Plan): LabInfo {
       memcached: svc('memcached'),
       redis: { ...svc('redis'), passwordFile: secret('redis'), tlsPort: REDIS_TLS_PORT, tls: tlsPaths(stateDir) },
       redisReplica: svc('redis-replica'),
-      cluster: { nodes: CLUSTER_NODES.map((n) => ({ ...svc(n), container: containerOf(name, n) })), passwordFile: secret('redis') },
+      cluster: { nodes: CLUSTER_NODES.map((n) => ({ ...svc(n), container: containerOf(name, n) })), passwordFile: secret('redis'), tlsPort: REDIS_TLS_PORT },
       sentinel: { ...svc('sentinel'), service: 'mymaster', passwordFile: secret('sentinel') },
       sentinelTls: { ...svc('sentinel-tls'), service: 'mytls', passwordFile: secret('sentinel'), container: containerOf(name, 'sentinel-tls') },
       mariadb: { ...svc('mariadb'), database: 'horizon', user: 'horizon', passwordFile: secret('mariadb') },
@@ -318,7 +318,7 @@ function ensureStateFiles(info: LabInfo, hostNames: string[]): void {
     writeSecretFile(info.identity, key.privateKey);
     writeFileSync(`${info.identity}.pub`, `${key.publicKey}\n`);
   }
-  ensureLabTls(stateDir, [info.services.redis.ip, info.services.sentinelTls.ip]);
+  ensureLabTls(stateDir, [info.services.redis.ip, info.services.sentinelTls.ip, ...info.services.cluster.nodes.map((n) => n.ip)]);
   const authorized = readFileSync(`${info.identity}.pub`, 'utf8');
   for (const s of SECRETS) {
     const file = join(stateDir, 'secrets', `${s}.password`);
@@ -629,7 +629,7 @@ function serviceSpec(info: LabInfo, images: LabImages, s: Service): ContainerSpe
     '-e', `LAB_SUBNET=${info.subnet}`,
     '-v', `${join(info.stateDir, 'secrets')}:/lab/secrets:ro`,
   ];
-  if (s === 'redis' || s === 'sentinel-tls') args.push('-v', `${info.services.redis.tls.dir}:/lab/tls:ro`, '-e', `TLS_PORT=${info.services.redis.tlsPort}`);
+  if (s === 'redis' || s === 'sentinel-tls' || (CLUSTER_NODES as readonly string[]).includes(s)) args.push('-v', `${info.services.redis.tls.dir}:/lab/tls:ro`, '-e', `TLS_PORT=${info.services.redis.tlsPort}`);
   if (s === 'sentinel' || s === 'sentinel-tls' || s === 'redis-replica') args.push('-e', `REDIS_HOST=${info.services.redis.ip}`, '-e', `REDIS_PORT=${info.services.redis.port}`);
   // SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for clients to go.
   if (s === 'postgres') args.push('--stop-signal', 'SIGINT');
