@@ -9,7 +9,7 @@ import { renderBlock } from '../../../src/settings/block.js';
 import { COOKIE_WARNING } from '../../../src/backends/cookie.js';
 import { ConfigError } from '../../../src/errors.js';
 import { masker } from '../../../src/util/secret.js';
-import { within } from '../timing.js';
+import { cpuClock, within } from '../timing.js';
 
 const inv = (...lines: string[]) => parseInventory(['hosts:', '  dash1: { address: 10.0.0.1 }', ...lines].join('\n') + '\n', 'inv.yaml', { HOME: '/home/op' });
 
@@ -103,9 +103,9 @@ test('tls_ca: only the PEM certificates of a regular file go into the settings; 
 test.serial('tls_ca: a file of BEGIN lines without an END is refused in linear time (a lazy regex took 27 s)', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sessionctl-ca-'));
   writeFileSync(path.join(dir, 'begins.pem'), '-----BEGIN CERTIFICATE-----\n'.repeat(37_000));
-  const t0 = performance.now();
+  const cpu = cpuClock();
   await t.throwsAsync(readCa(path.join(dir, 'begins.pem')), { message: /holds no PEM certificate/ });
-  t.true(performance.now() - t0 < 2000, `${performance.now() - t0} ms`);
+  t.true(cpu() < 2000, `${cpu()} ms of CPU`);
 });
 
 test('wheelhouse: a wheel that is a FIFO, a missing or empty wheelhouse is refused before any host is touched (exit 5)', async (t) => {

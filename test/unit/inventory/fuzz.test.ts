@@ -2,7 +2,7 @@
  * Fuzzing the inventory loader: a few hundred inventories mutated from the example and the
  * fixtures (byte flips, cuts, repeated lines, deep nesting, long strings, alias and merge bombs,
  * control characters, stray YAML syntax). Each one must load or be refused with exit 5
- * (ConfigError/ConfigErrors), never another exception, within a second of CPU, and the heap must
+ * (ConfigError/ConfigErrors), never another exception, within a few seconds of CPU, and the heap must
  * not grow. The seed is printed; SESSIONCTL_FUZZ_SEED=<seed> replays a run.
  */
 import test from 'ava';
@@ -23,7 +23,8 @@ const FIXTURES = path.join(HERE, '..', 'fixtures', 'inventory');
 const CASES = 300;
 /** The whole run stops making new cases after this long (a slow machine runs fewer of them). */
 const BUDGET_MS = 20_000;
-const CASE_CPU_MS = 1000;
+// Wide: a case that went exponential took many seconds; a fair one takes well under one, even on a loaded machine.
+const CASE_CPU_MS = 2500;
 /** Heap (and Buffers) in use, right after any case; and left over at the end, after a full GC. */
 const PEAK_BYTES = 512 * 2 ** 20;
 const RETAINED_BYTES = 64 * 2 ** 20;

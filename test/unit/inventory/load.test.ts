@@ -12,7 +12,7 @@ import {loadInventory, parseInventory, selectHosts} from '../../../src/inventory
 import { resolveSecret } from '../../../src/util/secret.js';
 import { editDistance, isSecretKey, suggest } from '../../../src/inventory/schema.js';
 import type { HostConfig, Inventory } from '../../../src/inventory/types.js';
-import { timed, within } from '../timing.js';
+import { cpuClock, timed, within } from '../timing.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const FIXTURES = path.join(HERE, '..', 'fixtures', 'inventory');
@@ -754,13 +754,13 @@ test('merge keys nested past 32 levels are refused with a position, not a stack 
   );
 });
 
-test.serial('fifty thousand aliases are resolved in well under a second', (t) => {
+test.serial('fifty thousand aliases are resolved in a few seconds of CPU at most (each walked the whole document before: over 20 s)', (t) => {
   const text = yaml('x-s: &s "10.0.0.60:11211"', ...H, 'session:', `  memcached: { servers: [${Array(50_000).fill('*s').join(', ')}] }`);
   // Before: each alias walked the whole document to find its anchor.
   const { ms, value, error } = timed(() => parseInventory(text, FILE, { HOME }));
   t.is(error, undefined);
   t.is(value?.session.memcached?.servers.length, 50_000);
-  t.true(ms < 2000, `${Math.round(ms)} ms`);
+  t.true(ms < 4000, `${Math.round(ms)} ms of CPU`);
 });
 
 test('nesting too deep for the YAML parser is a ConfigError at 1:1, not a RangeError', (t) => {
@@ -841,9 +841,9 @@ test.serial('resolveSecret: a secret file that is a FIFO or a device is refused 
   // Trailing newlines were stripped by a regex that backtracked over every newline run: 15 s for this file.
   const lines = path.join(dir, 'lines');
   writeFileSync(lines, `${'\n'.repeat(60_000)}x\r\n\n`);
-  const t0 = performance.now();
+  const cpu = cpuClock();
   await t.throwsAsync(resolveSecret({ kind: 'file', path: lines }, 'x'), { instanceOf: ConfigError, message: /holds 60001 characters, more than the limit/ });
-  t.true(performance.now() - t0 < 2000, `${performance.now() - t0} ms`);
+  t.true(cpu() < 2000, `${cpu()} ms of CPU`);
 });
 
 test('resolveSecret: file, trailing newlines dropped; missing or empty file is an error', async (t) => {

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { cpuClock } from '../timing.js';
 
 import {
   checkHostKey,
@@ -154,11 +155,11 @@ for (const c of cases) {
 
 test('a pattern of many stars is matched in linear steps (a regex of it backtracked for ever)', (t) => {
   const entries = parseKnownHosts([line(`${'*a'.repeat(16)}b,web1`, ed2), line(`*${'?'.repeat(40)}*`, ed1)].join('\n'));
-  const t0 = performance.now();
+  const cpu = cpuClock();
   t.is(checkHostKey(entries, 'a'.repeat(60), 22, ed1).kind, 'match', 'the second line: any name of 40 characters or more');
   t.is(checkHostKey(entries, 'a'.repeat(30), 22, ed1).kind, 'unknown');
   t.is(checkHostKey(entries, 'web1', 22, ed1).kind, 'changed');
-  t.true(performance.now() - t0 < 2000, `${performance.now() - t0} ms`);
+  t.true(cpu() < 2000, `${cpu()} ms of CPU`);
 });
 
 test('parseKnownHosts never throws and keeps line numbers', (t) => {
