@@ -12,8 +12,7 @@ export interface DatabaseTarget extends DatabaseConfig {
 const PYMYSQL: ClientLibrary = {
   module: 'pymysql',
   package: 'PyMySQL',
-  requirement: (_django, pinned) => (pinned ? `PyMySQL==${pinned}` : 'PyMySQL>=1.0'),
-  // Django 4.2 needs the stand-in to report mysqlclient >= 1.4.3, which PyMySQL does from 1.1.
+  fits: 'PyMySQL',
   knownFit: () => '1.1.1',
   distroPackage: 'python3-pymysql',
 };
@@ -21,7 +20,7 @@ const PYMYSQL: ClientLibrary = {
 const PSYCOPG2: ClientLibrary = {
   module: 'psycopg2',
   package: 'psycopg2-binary',
-  requirement: (_django, pinned) => (pinned ? `psycopg2-binary==${pinned}` : 'psycopg2-binary>=2.8'),
+  fits: 'psycopg2-binary',
   knownFit: () => '2.9.10',
   distroPackage: 'python3-psycopg2',
 };

@@ -6,8 +6,7 @@ import { splitHostPort } from './redis.js';
 const PYMEMCACHE: ClientLibrary = {
   module: 'pymemcache',
   package: 'pymemcache',
-  // Django 3.2's PyMemcacheCache needs pymemcache >= 3.4.
-  requirement: (_django, pinned) => (pinned ? `pymemcache==${pinned}` : 'pymemcache>=3.4,<5'),
+  fits: 'pymemcache',
   knownFit: () => '4.0.0',
   distroPackage: 'python3-pymemcache',
 };

@@ -128,20 +128,6 @@ export function redisTarget(cfg: RedisConfig, password: string | undefined, sent
   return t;
 }
 
-/**
- * Pure: the pip requirement for django-redis that fits the container's Django
- * (Django 3.2 -> 5.x; Django >= 4.2 -> 6.x, whose 5.4 predecessor also supports 4.2).
- * A version pinned in the inventory wins.
- */
-export function djangoRedisRequirement(django: string, pinned?: string): string {
-  if (pinned) return `django-redis==${pinned}`;
-  const [major = 0, minor = 0] = django.split('.').map(Number);
-  const v = major * 100 + minor;
-  if (v < 202) throw new Error(`Django ${django} is too old for django-redis 5 (needs Django >= 2.2)`);
-  if (v < 402) return 'django-redis>=5.0,<6';
-  return 'django-redis>=5.4,<7';
-}
-
 /** Pure: "host:port" or "[v6]:port" -> parts. */
 export function splitHostPort(hp: string, defaultPort: number): { host: string; port: number } {
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(hp) ?? /^([^:]+)(?::(\d+))?$/.exec(hp);
@@ -184,7 +170,7 @@ const CLUSTER_MODULE: OwnModule = { module: 'sessionctl_redis_cluster', version:
 const DJANGO_REDIS: ClientLibrary = {
   module: 'django_redis',
   package: 'django-redis',
-  requirement: (django, pinned) => djangoRedisRequirement(django, pinned),
+  fits: 'django-redis',
   knownFit: djangoRedisKnownFit,
   distroPackage: 'python3-django-redis',
 };

@@ -1,6 +1,7 @@
 import type { HostConfig, InstallConfig } from '../inventory/types.js';
 import type { Engine } from '../transport/types.js';
 import type { SettingsBlock } from '../settings/block.js';
+import type { LibraryName } from './compat.js';
 
 /** What Django must resolve once a host runs the new settings. */
 export interface Expect {
@@ -25,8 +26,8 @@ export interface ClientLibrary {
   module: string;
   /** pip's name for it (the name kolla-build's pip_packages take). */
   package: string;
-  /** pip requirement that fits the container's Django (a pinned version wins). */
-  requirement(django: string, pinned?: string): string;
+  /** Its row in the table of what fits which container (backends/compat.ts). */
+  fits: LibraryName;
   /**
    * The newest version known to fit this Django, inside `requirement`'s range: the pin printed for
    * an image build when pip only chooses the version at install time.

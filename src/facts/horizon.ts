@@ -370,8 +370,13 @@ export async function probeWithOverlay(
   container: string,
   overlay: Record<string, string>,
   database: { tables?: boolean } = {},
+  also: ContainerCheck[] = [],
 ): Promise<HorizonFacts> {
-  const res = await runPython(engine, container, 'probe.py', { overlay, ...database });
+  const res = await runPython(engine, container, 'probe.py', {
+    overlay,
+    ...database,
+    ...(also.length ? { also: also.map((c) => ({ name: c.name ?? c.script, source: scriptSource(`facts/python/${c.script}`), input: c.input })) } : {}),
+  });
   if (res.code !== 0) throw new HostError(host, `the settings probe failed (exit ${res.code}):\n${tail(res.stderr)}`);
   const facts = readProbe(host, res.stdout);
   if (facts.overlayError) throw new HostError(host, facts.overlayError);

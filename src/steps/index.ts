@@ -1,6 +1,7 @@
 import type { Step } from './types.js';
 import { backendLogin, backendReachable, containerHealthy, diskSpace, djangoVersion, secretKeyConsistent, settingsLayout } from './preflight.js';
 import { installClientLibrary } from './install.js';
+import { backendLoads } from './backend-loads.js';
 import { patchSettingsStep } from './settings.js';
 import { healthGateStep, loadBalancerReady, restart, verifySettings } from './rollout.js';
 import { crossHostSession } from './prove.js';
@@ -18,6 +19,7 @@ export const STEPS: Record<string, Step> = {
   'disk-space': diskSpace,
   'secret-key-consistent': secretKeyConsistent,
   'install-client-library': installClientLibrary,
+  'backend-loads': backendLoads,
   'patch-settings': patchSettingsStep,
   restart,
   'health-gate': healthGateStep,

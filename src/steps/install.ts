@@ -5,6 +5,8 @@ import { hostSettings } from './settings.js';
 import type { ClientLibrary, HostSettings, OwnModule } from '../backends/types.js';
 import { asset } from '../util/assets.js';
 import { pin, wheelhouseVersion, type InstalledLibrary, type LibraryAfterRun, type LibraryPin } from '../backends/libraries.js';
+import { requirementOf } from '../backends/compat.js';
+import { distroCandidate, libraryFit, presentMisfits, wheelhouseFit } from './library-fit.js';
 import { pythonJson } from '../facts/horizon.js';
 import { sessionModules, type LibraryAnswer } from '../facts/libraries.js';
 import { tail } from '../transport/ssh.js';
@@ -13,8 +15,9 @@ import { hostStep, type HostContext } from './types.js';
 
 const INSTALL_TIMEOUT_MS = 600_000;
 
+/** The pip requirement: the range the container's Django, Python and redis-py accept (backends/compat.ts), or the pinned version. */
 function requirement(ctx: HostContext, library: ClientLibrary): string {
-  return library.requirement(ctx.facts.horizon!.settings!.django, ctx.run.desired.install.version);
+  return requirementOf(libraryFit(ctx, library), ctx.run.desired.install.version);
 }
 
 /** The interpreter Horizon runs on (Kolla's venv, else the system Python). */
@@ -99,7 +102,7 @@ async function installPin(ctx: HostContext, library: ClientLibrary): Promise<Lib
     const found = wheelhouseVersion(files, requirement(ctx, library));
     if (found) return pin(library.package, found, 'wheelhouse');
   }
-  return pin(library.package, library.knownFit(django), 'known', { range: library.requirement(django), django });
+  return pin(library.package, library.knownFit(django), 'known', { range: requirementOf(libraryFit(ctx, library)), django });
 }
 
 /**
@@ -178,6 +181,9 @@ export const installClientLibrary = hostStep({
     const wanted = hostSettings(ctx);
     const library = wanted.library;
     const gives = { libraries: await librariesAfterRun(ctx, wanted) };
+    // What the container already has must fit too: Django's own check would only refuse it after the switch.
+    const misfits = presentMisfits(ctx, wanted);
+    if (misfits.length) throw new HostError(ctx.host.name, `${misfits.join('; ')}; nothing was changed`);
     if (!library) return { action: 'none', reason: 'no change: this backend needs no extra library here', gives };
     const present = ctx.facts.horizon?.modules[library.module];
     const own = ownModuleToInstall(ctx, wanted);
@@ -197,10 +203,16 @@ export const installClientLibrary = hostStep({
         );
       }
     }
+    // Refused here when the source holds no fitting version: nothing is installed or written.
+    const source = method === 'wheelhouse' ? await wheelhouseFit(ctx, library) : method === 'distro' ? await distroCandidate(ctx, library) : 'it chooses in that range';
+    const fit = libraryFit(ctx, library);
+    const why = fit.because.length ? ` (${fit.because.join('; ')})` : '';
+    // Quoted as a shell would need it: the range is one argument to pip.
+    const what = method === 'distro' ? `${library.distroPackage}, for ${requirement(ctx, library)}` : `'${requirement(ctx, library)}'`;
     return {
       action: 'change',
-      summary: `install ${method === 'distro' ? library.distroPackage : requirement(ctx, library)} (${method})${own ? ` and ${own.module} ${own.version} (${OWN_NOTE})` : ''} into the container's writable layer ` +
-        '(kept across restarts; recreating the container loses it: bake it into the image for upgrades)',
+      summary: `install ${what}${why}${own ? ` and ${own.module} ${own.version} (${OWN_NOTE})` : ''} into the container's writable layer ` +
+        `(${method}: ${source}; kept across restarts; recreating the container loses it: bake it into the image for upgrades)`,
       gives,
     };
   },

@@ -1,5 +1,7 @@
 import { HostError } from '../errors.js';
 import { hostSettings } from './settings.js';
+import { libraryFit } from './library-fit.js';
+import { describeFit } from '../backends/compat.js';
 import { alsoAnswer, hostsBySecretKey, loginUrl, runCheck, runPython } from '../facts/horizon.js';
 import { HOST_BACKUPS_DIR } from '../transport/hostfs.js';
 import { fleetStep, hostStep, type HostContext } from './types.js';
@@ -58,9 +60,9 @@ export const djangoVersion = hostStep({
     let needs = 'no client library needed';
     if (library) {
       try {
-        needs = `client library ${library.requirement(django, ctx.run.desired.install.version)}`;
+        needs = `client library ${describeFit(libraryFit(ctx, library), ctx.run.desired.install.version)}`;
       } catch (err) {
-        throw new HostError(ctx.host.name, (err as Error).message);
+        throw err instanceof HostError ? err : new HostError(ctx.host.name, (err as Error).message);
       }
     }
     const reused = f.horizon!.fingerprint?.reused ? ' (settings unchanged since an earlier run: its answer reused)' : '';

@@ -2,26 +2,9 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../../../src/util/assets.js';
-import { djangoRedisRequirement, redisBackend, redisBlock, redisInput, redisTarget, serverName, splitHostPort, sslKwargs, tlsProblem } from '../../../src/backends/redis.js';
+import { redisBackend, redisBlock, redisInput, redisTarget, serverName, splitHostPort, sslKwargs, tlsProblem } from '../../../src/backends/redis.js';
 import { STEPS } from '../../../src/steps/index.js';
 import { checkRedisUrl } from '../../../src/backends/desired.js';
-
-const requirements: [string, string | undefined, string][] = [
-  ['3.2.19', undefined, 'django-redis>=5.0,<6'],
-  ['4.1.0', undefined, 'django-redis>=5.0,<6'],
-  ['4.2.16', undefined, 'django-redis>=5.4,<7'],
-  ['5.2', undefined, 'django-redis>=5.4,<7'],
-  ['4.2.16', '5.4.0', 'django-redis==5.4.0'],
-];
-for (const [django, pin, expected] of requirements) {
-  test(`django-redis for Django ${django}${pin ? ` pinned ${pin}` : ''}: ${expected}`, (t) => {
-    t.is(djangoRedisRequirement(django, pin), expected);
-  });
-}
-
-test('Django older than 2.2 is refused', (t) => {
-  t.throws(() => djangoRedisRequirement('2.1.15'), { message: /too old/ });
-});
 
 test('standalone Redis: password in OPTIONS, never in the URL', (t) => {
   const block = redisBlock({ url: 'redis://10.0.0.50:6379/0', password: 's3cret' });

@@ -82,7 +82,7 @@ test('install-client-library: nothing when the module imports; an install into t
   const missing = { horizon: { modules: { redis: '4.3.4' } } };
   const install = await planHost('install-client-library', 'redis', missing);
   t.is(install.action, 'change');
-  t.regex(text(install), /^install django-redis[^ ]* \(pip\) into the container's writable layer/);
+  t.regex(text(install), /^install 'django-redis>=5\.4,<7' \(Django 4\.2: supported from django-redis 5\.4, and 7 needs Django>=5\.2\) into the container's writable layer \(pip: it chooses in that range;/);
   await t.throwsAsync(planHost('install-client-library', 'redis', { horizon: { modules: {}, pip: null } }), { message: /pip is not installed/ });
   t.regex(text(await planHost('install-client-library', 'cookie')), /needs no extra library/);
 });
@@ -90,13 +90,13 @@ test('install-client-library: nothing when the module imports; an install into t
 test('install-client-library for Redis Cluster: sessionctl\'s own module beside django-redis, alone when django-redis is there, nothing when both import', async (t) => {
   const inv = parseInventory(['hosts:', '  dash1: { address: 10.0.0.1 }', 'session:', '  redis: { url: "redis://10.0.0.81:7000/0", cluster: { nodes: ["10.0.0.81:7000"] } }', ''].join('\n'), 'inv.yaml', { HOME: '/home/op' });
   const both = await planInstall({ horizon: { modules: { redis: '4.3.4' } } }, {}, inv);
-  t.regex(text(both), /^install django-redis\S* \(pip\) and sessionctl_redis_cluster 1\.0\.0 \(sessionctl's own module, as a wheel made in the container, pip --no-index --no-deps\) into the container's writable layer/);
+  t.regex(text(both), /^install 'django-redis\S*' \(.*\) and sessionctl_redis_cluster 1\.0\.0 \(sessionctl's own module, as a wheel made in the container, pip --no-index --no-deps\) into the container's writable layer/);
   const own = after(both).find((l) => l.module === 'sessionctl_redis_cluster');
   t.like(own, { origin: 'container layer', installs: true, pin: null });
   t.regex(own?.why ?? '', /not on PyPI: copy src\/backends\/python\/sessionctl_redis_cluster\.py into the image/);
   t.regex(text(await planInstall({ horizon: { modules: { django_redis: '5.4.0', redis: '4.3.4' } } }, {}, inv)), /^install sessionctl_redis_cluster 1\.0\.0 .*; django_redis 5\.4\.0 already imports$/);
-  t.regex(text(await planInstall({ horizon: { modules: { django_redis: '5.4.0', sessionctl_redis_cluster: '1.0.0' } } }, {}, inv)), /^no change: django_redis 5\.4\.0 already imports$/);
-  await t.throwsAsync(planInstall({ horizon: { modules: { django_redis: '5.4.0' }, pip: null } }, {}, inv), { message: /sessionctl_redis_cluster .* needs pip/ });
+  t.regex(text(await planInstall({ horizon: { modules: { django_redis: '5.4.0', redis: '4.3.4', sessionctl_redis_cluster: '1.0.0' } } }, {}, inv)), /^no change: django_redis 5\.4\.0 already imports$/);
+  await t.throwsAsync(planInstall({ horizon: { modules: { django_redis: '5.4.0', redis: '4.3.4' }, pip: null } }, {}, inv), { message: /sessionctl_redis_cluster .* needs pip/ });
 });
 
 /** install-client-library's plan with its own inventory and flags (install method, pin, wheelhouse). */
@@ -363,7 +363,7 @@ test('carry-sessions-again and cross-host-session: only when sessions were carri
 });
 
 test('every step has a plan table here', (t) => {
-  const covered = ['container-healthy', 'settings-layout', 'django-version', 'backend-reachable', 'backend-login', 'disk-space', 'secret-key-consistent', 'install-client-library', 'patch-settings', 'restart', 'health-gate', 'verify-settings', 'lb-ready', 'kolla-override', 'migrate-sessions', 'carry-sessions', 'carry-sessions-again', 'cross-host-session'];
+  const covered = ['container-healthy', 'settings-layout', 'django-version', 'backend-reachable', 'backend-login', 'disk-space', 'secret-key-consistent', 'install-client-library', 'backend-loads', 'patch-settings', 'restart', 'health-gate', 'verify-settings', 'lb-ready', 'kolla-override', 'migrate-sessions', 'carry-sessions', 'carry-sessions-again', 'cross-host-session'];
   t.deepEqual(Object.keys(STEPS).sort(), covered.sort());
 });
 
@@ -387,4 +387,45 @@ test('every backend already in use but set outside sessionctl: the whole playboo
     const actions = [...Object.values(plan.hosts).flat(), ...plan.fleet].map((p) => `${p.step}:${p.plan!.action}`);
     t.false(actions.some((a) => a.endsWith(':change') || a.endsWith(':check')), `${backend}: ${actions.join(' ')}`);
   }
+});
+
+test("install-client-library refuses at plan time a wheelhouse with only bookworm's PyMySQL 1.0.2 on Django 4.2, naming what is there and what is needed; 1.1.1 is taken", async (t) => {
+  const wheels = mkdtempSync(join(tmpdir(), 'sessionctl-wheels-'));
+  writeFileSync(join(wheels, 'pymysql-1.0.2-py3-none-any.whl'), '');
+  const noDriver = { horizon: { modules: {} } };
+  await t.throwsAsync(planInstall(noDriver, { installMethod: 'wheelhouse', wheelhouse: wheels }, inventory(), 'database'), {
+    message: new RegExp(`the wheelhouse ${wheels} holds PyMySQL 1\\.0\\.2, and this container needs PyMySQL>=1\\.1 \\(Django 4\\.2 needs mysqlclient>=1\\.4\\.3; PyMySQL reports that from 1\\.1\\).*nothing was changed`),
+  });
+  const zed = { ...noDriver, settings: settings({ django: '3.2.19' }) };
+  t.regex(text(await planInstall(zed, { installMethod: 'wheelhouse', wheelhouse: wheels }, inventory(), 'database')), /^install 'PyMySQL>=1\.0' \(Django 3\.2 needs mysqlclient>=1\.4\.0; .*\(wheelhouse: PyMySQL 1\.0\.2 there;/, 'Django 3.2 takes 1.0.2');
+  writeFileSync(join(wheels, 'pymysql-1.1.1-py3-none-any.whl'), '');
+  const ok = await planInstall(noDriver, { installMethod: 'wheelhouse', wheelhouse: wheels }, inventory(), 'database');
+  t.regex(text(ok), /^install 'PyMySQL>=1\.1' \(Django 4\.2 needs mysqlclient>=1\.4\.3; PyMySQL reports that from 1\.1\) into the container's writable layer \(wheelhouse: PyMySQL 1\.1\.1 there;/);
+});
+
+test('install-client-library refuses a pinned version outside the range, and what already imports when it does not fit', async (t) => {
+  await t.throwsAsync(planInstall({ horizon: { modules: {} } }, {}, inventory(2, 'install: { version: "1.0.2" }'), 'database'), { message: /install\.version 1\.0\.2 does not fit: this container needs PyMySQL>=1\.1/ });
+  await t.throwsAsync(planInstall({ horizon: { modules: { pymysql: '1.0.2' } } }, {}, inventory(), 'database'), { message: /PyMySQL 1\.0\.2 is in the container, and this container needs PyMySQL>=1\.1/ });
+  const cluster = parseInventory(['hosts:', '  dash1: { address: 10.0.0.1 }', 'session:', '  redis: { url: "redis://10.0.0.81:7000/0", cluster: { nodes: ["10.0.0.81:7000"] } }', ''].join('\n'), 'inv.yaml', { HOME: '/home/op' });
+  await t.throwsAsync(planInstall({ horizon: { modules: { django_redis: '5.4.0', redis: '3.5.3' } } }, {}, cluster), { message: /redis-py 3\.5\.3 is in the container, and this container needs redis \(cluster\)>=4\.1/ });
+});
+
+test('backend-loads: a check before any settings write when the host switches; nothing when Horizon already runs the backend or loads no library', async (t) => {
+  const p = await planHost('backend-loads', 'database');
+  t.is(p.action, 'check');
+  t.regex(text(p), /database backend \(driver and Django's version check\) in the container with the new settings overlaid, before any settings file is written/);
+  t.regex(text(await planHost('backend-loads', 'redis')), /cache backend with its client/);
+  t.is(text(await planHost('backend-loads', 'redis', { settings: REDIS_SETTINGS })), 'no change: Horizon already runs this backend');
+  t.is(text(await planHost('backend-loads', 'cookie')), 'no change: the new backend loads no client library');
+});
+
+test("backend-loads: Django's own refusal becomes the host's error, with the libraries and their versions", async (t) => {
+  const { loadFailure } = await import('../../../src/steps/backend-loads.js');
+  t.is(loadFailure('4.2.28', 'database backend django.db.backends.mysql', { ok: true, versions: { pymysql: '1.1.1' } }), null);
+  t.is(
+    loadFailure('4.2.28', 'database backend django.db.backends.mysql', { ok: false, versions: { MySQLdb: '1.0.2', pymysql: '1.0.2' }, error: 'ImproperlyConfigured: mysqlclient 1.4.3 or newer is required; you have 1.0.2.' }),
+    'Django 4.2.28 cannot load the database backend django.db.backends.mysql with the new settings (MySQLdb 1.0.2, pymysql 1.0.2): ImproperlyConfigured: mysqlclient 1.4.3 or newer is required; you have 1.0.2.',
+  );
+  t.regex(loadFailure('4.2.28', 'cache backend', { ok: false, versions: {}, error: 'x\u001b[2Jy' }) ?? '', /no client library imported\): x.*y$/);
+  t.false((loadFailure('4.2.28', 'cache backend', { ok: false, versions: {}, error: 'x\u001b[2Jy' }) ?? '').includes('\u001b'), 'shown via forTerminal');
 });
