@@ -95,6 +95,11 @@ export const MATRIX = {
   'library-origin:image': [],
   'status:django': ['zed', 'h25', 'k2026'],
   'status:access': ['zed'],
+  // Issue 19: client libraries Django 4.2 accepts, refused at plan time (an old PyMySQL wheel, a
+  // redis-py too old for the Redis Cluster client) or, when the plan cannot know, by Django's own
+  // backend in the prepare stage before any settings write.
+  'library-fit:plan': ['k2026'],
+  'library-fit:prepare': ['k2026'],
 } as const satisfies Record<string, readonly Flavour[]>;
 export type Scenario = keyof typeof MATRIX;
 
@@ -104,6 +109,9 @@ const CANNOT: Partial<Record<Scenario, readonly Flavour[]>> = {
   'library-origin:layer': ['k2026'],
   'library-origin:image': ['zed', 'h25'],
   'layout-legacy': ['h25', 'k2026'],
+  // Django 3.2 (zed) takes PyMySQL 1.0.2; the old redis-py goes into Kolla's venv (k2026 only).
+  'library-fit:plan': ['zed', 'h25'],
+  'library-fit:prepare': ['zed', 'h25'],
 };
 
 /** The labs of this run that the matrix gives any of these scenarios (every able one with SESSIONCTL_MATRIX=full). */

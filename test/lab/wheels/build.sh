@@ -8,9 +8,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
 mkdir -p "$1"; out=$(cd "$1" && pwd)
 
-# package/suite; sid carries the newest django-redis, so pip has a version to reject
+# package/suite; sid carries the newest django-redis, so pip has a version to reject; bullseye's
+# redis-py 3.5 is older than the Redis Cluster client needs (>= 4.1), for the plan to refuse
 debs="python3-django-redis/bookworm python3-django-redis/trixie python3-django-redis/sid
-      python3-pymysql/bookworm python3-pymysql/trixie"
+      python3-pymysql/bookworm python3-pymysql/trixie python3-redis/bullseye"
 key=$(echo $debs | cat - "$here/build.sh" "$here/repack.py" | sha256sum | cut -c1-16)
 stamp=$out/.stamp
 if [ "$(head -1 "$stamp" 2>/dev/null)" = "$key" ] &&
@@ -35,7 +36,7 @@ mkdir "$tmp/debs"
 # Check-Valid-Until=false: the mirror may serve a frozen sid whose Release file has expired.
 docker run --rm -v "$tmp/debs:/debs" -w /debs "$base" sh -ec "
   rm -f /etc/apt/sources.list.d/*
-  printf 'deb http://deb.debian.org/debian %s main\n' bookworm trixie sid > /etc/apt/sources.list
+  printf 'deb http://deb.debian.org/debian %s main\n' bullseye bookworm trixie sid > /etc/apt/sources.list
   apt-get -qq -o Acquire::Check-Valid-Until=false update
   apt-get -qq -o APT::Sandbox::User=root download $(echo $debs)"
 python3 "$here/repack.py" "$tmp/out" "$tmp"/debs/*.deb
