@@ -21,6 +21,7 @@ const PSYCOPG2: ClientLibrary = {
   module: 'psycopg2',
   package: 'psycopg2-binary',
   fits: 'psycopg2-binary',
+  distroFits: 'psycopg2',
   knownFit: () => '2.9.10',
   distroPackage: 'python3-psycopg2',
 };

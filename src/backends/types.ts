@@ -35,6 +35,8 @@ export interface ClientLibrary {
   knownFit(django: string): string;
   /** The distribution's package for install.method distro. */
   distroPackage: string;
+  /** Its row in the table when it differs for the distro package (psycopg2-binary's wheel rules do not bind Debian's psycopg2). */
+  distroFits?: LibraryName;
 }
 
 /** One of sessionctl's own modules the settings import (installed as a wheel made in the container). */

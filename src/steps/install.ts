@@ -6,7 +6,7 @@ import type { ClientLibrary, HostSettings, OwnModule } from '../backends/types.j
 import { asset } from '../util/assets.js';
 import { pin, wheelhouseVersion, type InstalledLibrary, type LibraryAfterRun, type LibraryPin } from '../backends/libraries.js';
 import { requirementOf } from '../backends/compat.js';
-import { distroCandidate, libraryFit, presentMisfits, wheelhouseFit } from './library-fit.js';
+import { distroCandidate, libraryFit, wheelhouseFit } from './library-fit.js';
 import { pythonJson } from '../facts/horizon.js';
 import { sessionModules, type LibraryAnswer } from '../facts/libraries.js';
 import { tail } from '../transport/ssh.js';
@@ -181,9 +181,6 @@ export const installClientLibrary = hostStep({
     const wanted = hostSettings(ctx);
     const library = wanted.library;
     const gives = { libraries: await librariesAfterRun(ctx, wanted) };
-    // What the container already has must fit too: Django's own check would only refuse it after the switch.
-    const misfits = presentMisfits(ctx, wanted);
-    if (misfits.length) throw new HostError(ctx.host.name, `${misfits.join('; ')}; nothing was changed`);
     if (!library) return { action: 'none', reason: 'no change: this backend needs no extra library here', gives };
     const present = ctx.facts.horizon?.modules[library.module];
     const own = ownModuleToInstall(ctx, wanted);

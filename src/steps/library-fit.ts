@@ -16,11 +16,12 @@ export function libraryEnv(ctx: HostContext): LibraryEnv {
   return { django: hz.settings!.django, python: hz.python, redisPy: hz.modules.redis ?? null };
 }
 
-/** The range this host's container accepts; a HostError when none, or when install.version is outside it. */
+/** The range this host's container accepts (for what install.method installs); a HostError when none, or when install.version is outside it. */
 export function libraryFit(ctx: HostContext, library: ClientLibrary): Fit {
+  const row = ctx.run.desired.install.method === 'distro' ? (library.distroFits ?? library.fits) : library.fits;
   let fit: Fit;
   try {
-    fit = fitFor(library.fits, libraryEnv(ctx));
+    fit = fitFor(row, libraryEnv(ctx));
   } catch (err) {
     if (err instanceof NoFit) throw new HostError(ctx.host.name, `${err.message}; nothing was changed`);
     throw err;

@@ -1,6 +1,6 @@
 import { HostError } from '../errors.js';
 import { hostSettings } from './settings.js';
-import { libraryFit } from './library-fit.js';
+import { libraryFit, presentMisfits } from './library-fit.js';
 import { describeFit } from '../backends/compat.js';
 import { alsoAnswer, hostsBySecretKey, loginUrl, runCheck, runPython } from '../facts/horizon.js';
 import { HOST_BACKUPS_DIR } from '../transport/hostfs.js';
@@ -56,7 +56,12 @@ export const djangoVersion = hostStep({
     const f = facts(ctx);
     const django = f.horizon?.settings?.django;
     if (!django) throw new HostError(ctx.host.name, `Horizon's settings do not load: ${f.horizon?.settingsError ?? 'unknown error'}`);
-    const { library, expect } = hostSettings(ctx);
+    const wanted = hostSettings(ctx);
+    const { library, expect } = wanted;
+    // What the container already has must fit too (the version table, backends/compat.ts): Django
+    // would only refuse it once the new settings load. First here, before the backend's own check uses it.
+    const misfits = presentMisfits(ctx, wanted);
+    if (misfits.length) throw new HostError(ctx.host.name, `${misfits.join('; ')}; nothing was changed`);
     let needs = 'no client library needed';
     if (library) {
       try {

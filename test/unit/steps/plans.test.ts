@@ -403,11 +403,15 @@ test("install-client-library refuses at plan time a wheelhouse with only bookwor
   t.regex(text(ok), /^install 'PyMySQL>=1\.1' \(Django 4\.2 needs mysqlclient>=1\.4\.3; PyMySQL reports that from 1\.1\) into the container's writable layer \(wheelhouse: PyMySQL 1\.1\.1 there;/);
 });
 
-test('install-client-library refuses a pinned version outside the range, and what already imports when it does not fit', async (t) => {
+test('install-client-library refuses a pinned version outside the range; django-version what already imports when it does not fit', async (t) => {
   await t.throwsAsync(planInstall({ horizon: { modules: {} } }, {}, inventory(2, 'install: { version: "1.0.2" }'), 'database'), { message: /install\.version 1\.0\.2 does not fit: this container needs PyMySQL>=1\.1/ });
-  await t.throwsAsync(planInstall({ horizon: { modules: { pymysql: '1.0.2' } } }, {}, inventory(), 'database'), { message: /PyMySQL 1\.0\.2 is in the container, and this container needs PyMySQL>=1\.1/ });
+  // What already imports: judged by django-version, the first step that knows Django.
+  const run = runInfo(await desired('database'));
+  await t.throwsAsync((STEPS['django-version'] as HostStep).plan(host(run, { horizon: { modules: { pymysql: '1.0.2' } } }), {} as never), { message: /PyMySQL 1\.0\.2 is in the container, and this container needs PyMySQL>=1\.1/ });
   const cluster = parseInventory(['hosts:', '  dash1: { address: 10.0.0.1 }', 'session:', '  redis: { url: "redis://10.0.0.81:7000/0", cluster: { nodes: ["10.0.0.81:7000"] } }', ''].join('\n'), 'inv.yaml', { HOME: '/home/op' });
-  await t.throwsAsync(planInstall({ horizon: { modules: { django_redis: '5.4.0', redis: '3.5.3' } } }, {}, cluster), { message: /redis-py 3\.5\.3 is in the container, and this container needs redis \(cluster\)>=4\.1/ });
+  const clusterRun = runInfo(await desired('redis', cluster));
+  await t.throwsAsync((STEPS['django-version'] as HostStep).plan(host(clusterRun, { horizon: { modules: { django_redis: '5.4.0', redis: '3.5.3' } } }), {} as never), { message: /redis-py 3\.5\.3 is in the container, and this container needs redis \(cluster\)>=4\.1/ });
+  await t.notThrowsAsync((STEPS['django-version'] as HostStep).plan(host(clusterRun, { horizon: { modules: { django_redis: '5.4.0', redis: '4.3.4' } } }), {} as never));
 });
 
 test('backend-loads: a check before any settings write when the host switches; nothing when Horizon already runs the backend or loads no library', async (t) => {
@@ -428,4 +432,18 @@ test("backend-loads: Django's own refusal becomes the host's error, with the lib
   );
   t.regex(loadFailure('4.2.28', 'cache backend', { ok: false, versions: {}, error: 'x\u001b[2Jy' }) ?? '', /no client library imported\): x.*y$/);
   t.false((loadFailure('4.2.28', 'cache backend', { ok: false, versions: {}, error: 'x\u001b[2Jy' }) ?? '').includes('\u001b'), 'shown via forTerminal');
+});
+
+test("install-client-library with the distro method: Debian's psycopg2 is judged by Django's rule, not psycopg2-binary's wheels", async (t) => {
+  const inv = parseInventory(['hosts:', '  dash1: { address: 10.0.0.1 }', 'session:', '  database: { engine: postgresql, host: "10.0.0.60", name: horizon, user: horizon, password_env: DB_PASSWORD }', ''].join('\n'), 'inv.yaml', { HOME: '/home/op' });
+  const pip = await planInstall({ horizon: { modules: {} } }, {}, inv, 'database');
+  t.regex(text(pip), /^install 'psycopg2-binary>=2\.9\.10' \(Django 4\.2 needs psycopg2>=2\.8\.4; psycopg2-binary has wheels for Python 3\.13 from 2\.9\.10\)/);
+  // apt-cache policy in the container: its candidate judged by the range (read-only, at plan time).
+  const withCandidate = async (candidate: string) => {
+    const ctx = host(runInfo(await desired('database', inv, { installMethod: 'distro' })), { horizon: { modules: {} } });
+    ctx.engine = { ...ctx.engine, exec: async (_c, argv) => ({ code: 0, stdout: Buffer.from(argv.includes('python3-psycopg2') ? `python3-psycopg2:\n  Installed: (none)\n  Candidate: ${candidate}\n` : ''), stderr: Buffer.alloc(0), display: 'apt-cache' }) };
+    return (STEPS['install-client-library'] as HostStep).plan(ctx, {} as never) as Promise<Planned>;
+  };
+  t.regex(text(await withCandidate('2.9.5-1')), /^install python3-psycopg2, for psycopg2>=2\.8\.4 \(Django 4\.2 needs psycopg2>=2\.8\.4\) into the container's writable layer \(distro: candidate 2\.9\.5-1;/);
+  await t.throwsAsync(withCandidate('2.8.3-1'), { message: /apt-cache policy python3-psycopg2: candidate 2\.8\.3-1\) holds psycopg2 2\.8\.3, and this container needs psycopg2>=2\.8\.4/ });
 });
