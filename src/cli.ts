@@ -51,6 +51,9 @@ function buildProgram(run: (code: ExitCodeValue) => void): Command {
     .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (a changed key is always refused)', false)
     .option('--state-dir <dir>', 'where run journals and earlier runs\' facts are kept (default: $XDG_STATE_HOME/sessionctl or ~/.local/state/sessionctl)')
     .showHelpAfterError('(run with --help for usage)')
+    // Set before the subcommands are added: they inherit both.
+    .configureHelp({ showGlobalOptions: true })
+    .helpCommand('help [command]', 'show the help of a command (or of sessionctl)')
     .addHelpText('after', `${EXIT_CODES_HELP}
 
 Examples:
@@ -336,6 +339,11 @@ async function main(argv: string[]): Promise<ExitCodeValue> {
   const wantsJson = argv.includes('--json');
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   try {
+    // commander shows the general help for `help <unknown>`; a typo is bad input.
+    const helpFor = argv[0] === 'help' ? argv[1] : undefined;
+    if (helpFor !== undefined && helpFor !== 'help' && !helpFor.startsWith('-') && !program.commands.some((c) => c.name() === helpFor)) {
+      throw new ConfigError(`unknown command '${helpFor}'; run 'sessionctl help' for the list`);
+    }
     await program.parseAsync(argv, { from: 'user' });
     return result;
   } catch (err) {

@@ -77,3 +77,33 @@ test('an error quoting the inventory shows its control characters as escapes, on
   t.is(`sessionctl: ${(JSON.parse(json.stdout) as { error: { message: string } }).error.message}\n`, json.stderr, 'the same text as stderr');
   t.is(json.stderr, plain.stderr);
 });
+
+// Help: `sessionctl help [command]` and every command's --help list the global options, exit 0.
+const COMMANDS = ['status', 'plan', 'apply', 'history', 'rollback', 'guide'];
+
+test('sessionctl help lists every command and exits 0', async (t) => {
+  const { code, stdout } = await cli(['help']);
+  t.is(code, 0);
+  for (const name of [...COMMANDS, 'help']) t.regex(stdout, new RegExp(`^  ${name}\\b`, 'm'), name);
+});
+
+for (const name of COMMANDS) {
+  test(`'help ${name}' and '${name} --help' show the command's help with the global options, exit 0`, async (t) => {
+    const viaHelp = await cli(['help', name]);
+    const viaFlag = await cli([name, '--help']);
+    t.is(viaHelp.code, 0, viaHelp.stderr);
+    t.is(viaFlag.code, 0, viaFlag.stderr);
+    t.is(viaHelp.stdout, viaFlag.stdout);
+    t.regex(viaHelp.stdout, new RegExp(`^Usage: sessionctl ${name}\\b`));
+    const global = viaHelp.stdout.split('\nGlobal Options:\n')[1] ?? '';
+    for (const flag of ['--inventory <file>', '--limit <pattern>', '--json', '--verbose', '--yes', '--accept-new-host-keys', '--state-dir <dir>']) {
+      t.true(global.includes(flag), `${flag} under Global Options`);
+    }
+  });
+}
+
+test("'help' with an unknown command is bad input (exit 5), naming it", async (t) => {
+  const { code, stderr } = await cli(['help', 'stauts']);
+  t.is(code, 5);
+  t.regex(stderr, /unknown command 'stauts'/);
+});
