@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, ConfigErrors, ExitCode, SessionctlError, type ExitCodeValue } from './errors.js';
 import { loadInventory, selectHosts } from './inventory/load.js';
+import { readLimit } from './inventory/limit.js';
 import { status } from './commands/status.js';
 import { renderStatus } from './report/status.js';
 import { runSwitch } from './commands/switch.js';
@@ -44,7 +45,7 @@ function buildProgram(run: (code: ExitCodeValue) => void): Command {
     .usage('[options] [command]')
     .version(version)
     .option('-i, --inventory <file>', 'inventory YAML (default: ./inventory.yaml when present)')
-    .option('--limit <pattern>', 'only these hosts: names or globs, comma separated (e.g. "dash1,dash[23]*")')
+    .option('--limit <patterns>', 'only these Dashboard hosts: names or globs ([...] classes, {a,b}), !NAME to exclude, @FILE (one a line, # comments), comma separated (e.g. "dash[1-3]*,!dash2" or @hosts.txt)')
     .option('--json', 'print one JSON document on stdout and nothing else there', false)
     .option('-v, --verbose', 'show debug lines and stack traces on stderr', false)
     .option('-y, --yes', 'do not ask for confirmation (unattended runs)', false)
@@ -203,7 +204,7 @@ async function guideCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
   }
   const { inquirerPrompts } = await import('./guide/prompts.js');
   const { guide } = await import('./commands/guide.js');
-  return guide({ ...opts, stateDir: stateDir(opts) }, await inquirerPrompts());
+  return guide({ ...opts, limit: await readLimit(opts.limit), stateDir: stateDir(opts) }, await inquirerPrompts());
 }
 
 function inventoryPath(opts: GlobalOptions): string {
@@ -214,7 +215,7 @@ function inventoryPath(opts: GlobalOptions): string {
 
 async function statusCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
   const inventory = await loadInventory(inventoryPath(opts));
-  const hosts = selectHosts(inventory, opts.limit);
+  const hosts = selectHosts(inventory, await readLimit(opts.limit));
   const { report, exitCode } = await status(inventory, hosts, {
     acceptNewHostKeys: opts.acceptNewHostKeys,
     debug: opts.verbose ? (line) => process.stderr.write(`debug: ${forTerminal(line)}\n`) : undefined,
@@ -238,7 +239,7 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
     throw new ConfigError('apply needs a confirmation: pass --yes for unattended runs (no terminal to ask in)');
   }
   const inventory = await loadInventory(inventoryPath(opts));
-  const hosts = selectHosts(inventory, opts.limit);
+  const hosts = selectHosts(inventory, await readLimit(opts.limit));
   const { exitCode } = await runSwitch(
     inventory,
     hosts,

@@ -43,6 +43,7 @@ const CASES: Array<[string, () => string[], RegExp]> = [
   ['--state-dir is a file (apply)', () => ['apply', '-i', inventory('ok.yaml', join(dir, 'kh')), '--yes', '--backend', 'memcached', '--memcached-servers', '10.0.0.60:11211', '--state-dir', aFile], /--state-dir .*a-file is not a directory/],
   ['--state-dir is a file (history --run)', () => ['history', '--run', '20260101T120000-aaaaaa', '--state-dir', aFile], /--state-dir .*a-file is not a directory/],
   ['a malformed --run', () => ['history', '--run', '../../etc/passwd', '--state-dir', dir], /"\.\.\/\.\.\/etc\/passwd" is not a run id/],
+  ['--limit @file that is missing', () => ['status', '-i', inventory('ok.yaml', join(dir, 'kh')), '--limit', `@${join(dir, 'no-such-hosts.txt')}`], /--limit file .*no-such-hosts\.txt/],
   ['-i /dev/zero', () => ['status', '-i', '/dev/zero'], /inventory file \/dev\/zero is a character device, not a regular file/],
   [
     '-i on a FIFO',
@@ -96,7 +97,7 @@ for (const name of COMMANDS) {
     t.is(viaHelp.stdout, viaFlag.stdout);
     t.regex(viaHelp.stdout, new RegExp(`^Usage: sessionctl ${name}\\b`));
     const global = viaHelp.stdout.split('\nGlobal Options:\n')[1] ?? '';
-    for (const flag of ['--inventory <file>', '--limit <pattern>', '--json', '--verbose', '--yes', '--accept-new-host-keys', '--state-dir <dir>']) {
+    for (const flag of ['--inventory <file>', '--limit <patterns>', '--json', '--verbose', '--yes', '--accept-new-host-keys', '--state-dir <dir>']) {
       t.true(global.includes(flag), `${flag} under Global Options`);
     }
   });
