@@ -20,6 +20,7 @@ import { renderRollback } from './report/rollback.js';
 import { stateDirOf } from './journal/paths.js';
 import type { BackendFlags } from './backends/desired.js';
 import { forTerminal, jsonForTerminal } from './util/terminal.js';
+import { versioned } from './report/json.js';
 import { ROOT } from './util/assets.js';
 
 /** Options every command understands (global flags). */
@@ -220,7 +221,7 @@ async function statusCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
     acceptNewHostKeys: opts.acceptNewHostKeys,
     debug: opts.verbose ? (line) => process.stderr.write(`debug: ${forTerminal(line)}\n`) : undefined,
   });
-  if (opts.json) process.stdout.write(jsonForTerminal(report) + '\n');
+  if (opts.json) process.stdout.write(jsonForTerminal(versioned(report)) + '\n');
   else process.stdout.write(forTerminal(renderStatus(report)) + '\n');
   return exitCode;
 }
@@ -270,7 +271,7 @@ function stateDir(opts: GlobalOptions): string {
 function historyCommand(opts: GlobalOptions & { run?: string }): ExitCodeValue {
   const dir = stateDir(opts);
   const out = opts.run ? runDetail(dir, opts.run) : history(dir);
-  if (opts.json) process.stdout.write(jsonForTerminal(out) + '\n');
+  if (opts.json) process.stdout.write(jsonForTerminal(versioned(out)) + '\n');
   else process.stdout.write(forTerminal('header' in out ? renderRunDetail(out) : renderHistory(out)) + '\n');
   return ExitCode.ok;
 }
@@ -304,7 +305,7 @@ async function rollbackCommand(opts: GlobalOptions & RollbackFlags): Promise<Exi
       return confirm({ message: 'Restarting the restored hosts logs every Horizon user out. Roll back?', default: false });
     },
   });
-  if (opts.json) process.stdout.write(jsonForTerminal(report) + '\n');
+  if (opts.json) process.stdout.write(jsonForTerminal(versioned(report)) + '\n');
   else process.stdout.write(forTerminal(renderRollback(report)) + '\n');
   return exitCode;
 }
@@ -328,7 +329,7 @@ function report(err: unknown, json: boolean, verbose: boolean): ExitCodeValue {
   // Messages quote hosts (stderr tails, names) and inventories (keys, source lines): shown, not obeyed.
   process.stderr.write(`sessionctl: ${forTerminal(message)}\n`);
   if (err instanceof ConfigErrors) code = ExitCode.badInput;
-  if (json) process.stdout.write(jsonForTerminal({ error: { message, exitCode: code } }) + '\n');
+  if (json) process.stdout.write(jsonForTerminal(versioned({ error: { message, exitCode: code } })) + '\n');
   return code;
 }
 

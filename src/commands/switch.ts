@@ -4,6 +4,7 @@ import { renderSwitch, plainLine } from '../report/run.js';
 import type { ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
 import { forTerminal, jsonForTerminal } from '../util/terminal.js';
+import { versioned } from '../report/json.js';
 
 /** How the operator wants to see a plan or apply run (the global flags). */
 export interface SwitchView {
@@ -42,7 +43,7 @@ export async function runSwitch(
     },
   });
   await live?.flush();
-  if (view.json) process.stdout.write(jsonForTerminal(result.report) + '\n');
+  if (view.json) process.stdout.write(jsonForTerminal(versioned(result.report)) + '\n');
   else process.stdout.write(forTerminal(renderSwitch(result.report)) + '\n');
   return result;
 }

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { schemaProblems } from '../schemas.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'sessionctl-cli-'));
@@ -76,6 +77,7 @@ test('an error quoting the inventory shows its control characters as escapes, on
   const json = await cli(['status', '--json', '-i', file]);
   t.is(json.code, 5);
   t.is(`sessionctl: ${(JSON.parse(json.stdout) as { error: { message: string } }).error.message}\n`, json.stderr, 'the same text as stderr');
+  t.deepEqual(schemaProblems('error', JSON.parse(json.stdout)), [], 'a valid error report, schemaVersion included');
   t.is(json.stderr, plain.stderr);
 });
 
@@ -107,4 +109,15 @@ test("'help' with an unknown command is bad input (exit 5), naming it", async (t
   const { code, stderr } = await cli(['help', 'stauts']);
   t.is(code, 5);
   t.regex(stderr, /unknown command 'stauts'/);
+});
+
+test('history --json on an empty state dir: a valid history report carrying schemaVersion 1', async (t) => {
+  const state = join(dir, 'empty-state');
+  mkdirSync(state, { mode: 0o700 });
+  const { code, stdout, stderr } = await cli(['history', '--json', '--state-dir', state]);
+  t.is(code, 0, stderr);
+  const report = JSON.parse(stdout) as { schemaVersion: number; runs: unknown[] };
+  t.is(report.schemaVersion, 1);
+  t.deepEqual(report.runs, []);
+  t.deepEqual(schemaProblems('history', report), []);
 });
