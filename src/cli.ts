@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Argument, Command, CommanderError } from 'commander';
 import { ConfigError, ConfigErrors, ExitCode, SessionctlError, type ExitCodeValue } from './errors.js';
 import { loadInventory, selectHosts } from './inventory/load.js';
 import { readLimit } from './inventory/limit.js';
@@ -21,6 +21,8 @@ import { stateDirOf } from './journal/paths.js';
 import type { BackendFlags } from './backends/desired.js';
 import { forTerminal, jsonForTerminal } from './util/terminal.js';
 import { versioned } from './report/json.js';
+import { completionScript, SHELLS, type Shell } from './commands/completion.js';
+import { BACKENDS, INSTALL_METHODS } from './backends/desired.js';
 import { ROOT } from './util/assets.js';
 
 /** Options every command understands (global flags). */
@@ -185,6 +187,20 @@ Examples:
   sessionctl guide -i inventory.yaml --limit 'dash*'
 ${EXIT_CODES_HELP}`)
     .action(async (_opts, cmd: Command) => run(await guideCommand(cmd.optsWithGlobals<GlobalOptions>())));
+
+  program
+    .command('completion')
+    .description('print the bash or zsh completion script of sessionctl')
+    .addArgument(new Argument('<shell>', 'bash or zsh').choices(SHELLS))
+    .addHelpText('after', `
+Install (or source the output from ~/.bashrc, ~/.zshrc):
+  sessionctl completion bash > /etc/bash_completion.d/sessionctl
+  sessionctl completion zsh > "\${fpath[1]}/_sessionctl"
+${EXIT_CODES_HELP}`)
+    .action((shell: Shell) => {
+      process.stdout.write(completionScript(program, shell, { '--backend': BACKENDS, '--install-method': INSTALL_METHODS }));
+      run(ExitCode.ok);
+    });
 
   program.argument('[command]').action(async (unknown?: string) => {
     if (unknown) throw new ConfigError(`unknown command '${unknown}'; run 'sessionctl --help' for the list`);

@@ -82,7 +82,7 @@ test('an error quoting the inventory shows its control characters as escapes, on
 });
 
 // Help: `sessionctl help [command]` and every command's --help list the global options, exit 0.
-const COMMANDS = ['status', 'plan', 'apply', 'history', 'rollback', 'guide'];
+const COMMANDS = ['status', 'plan', 'apply', 'history', 'rollback', 'guide', 'completion'];
 
 test('sessionctl help lists every command and exits 0', async (t) => {
   const { code, stdout } = await cli(['help']);
