@@ -21,6 +21,7 @@ import { stateDirOf } from './journal/paths.js';
 import type { BackendFlags } from './backends/desired.js';
 import { forTerminal, jsonForTerminal } from './util/terminal.js';
 import { versioned } from './report/json.js';
+import { elapsed } from './report/progress.js';
 import { completionScript, SHELLS, type Shell } from './commands/completion.js';
 import { BACKENDS, INSTALL_METHODS } from './backends/desired.js';
 import { ROOT } from './util/assets.js';
@@ -306,6 +307,7 @@ async function rollbackCommand(opts: GlobalOptions & RollbackFlags): Promise<Exi
   if (!opts.yes && !interactive) throw new ConfigError('rollback needs a confirmation: pass --yes for unattended runs (no terminal to ask in)');
   const inventory = await loadInventory(inventoryPath(opts));
   const progress = opts.json && !opts.verbose ? null : process.stderr;
+  const started = Date.now();
   const { report, exitCode } = await rollback(inventory, {
     stateDir: stateDir(opts),
     ...(opts.run ? { runId: opts.run } : {}),
@@ -313,7 +315,8 @@ async function rollbackCommand(opts: GlobalOptions & RollbackFlags): Promise<Exi
     restart: Boolean(opts.restart),
     ssh: { acceptNewHostKeys: opts.acceptNewHostKeys },
     healthTimeout,
-    log: (host, line) => progress?.write(forTerminal(`   ${host ?? 'fleet'}: ${line}`) + '\n'),
+    // Time since the rollback started: restarts and health gates are long waits.
+    log: (host, line) => progress?.write(forTerminal(`   ${host ?? 'fleet'}: ${line} (+${elapsed(Date.now() - started)})`) + '\n'),
     confirm: async (planned: RollbackReport) => {
       if (opts.yes) return true;
       process.stdout.write(forTerminal(renderRollback(planned)) + '\n\n');
