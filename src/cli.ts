@@ -5,9 +5,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Argument, Command, CommanderError } from 'commander';
 import { ConfigError, ConfigErrors, ExitCode, SessionctlError, type ExitCodeValue } from './errors.js';
 import { loadInventory, selectHosts } from './inventory/load.js';
+import { readLimit } from './inventory/limit.js';
 import { status } from './commands/status.js';
 import { renderStatus } from './report/status.js';
 import { runSwitch } from './commands/switch.js';
@@ -19,6 +20,10 @@ import { renderRollback } from './report/rollback.js';
 import { stateDirOf } from './journal/paths.js';
 import type { BackendFlags } from './backends/desired.js';
 import { forTerminal, jsonForTerminal } from './util/terminal.js';
+import { versioned } from './report/json.js';
+import { elapsed } from './report/progress.js';
+import { completionScript, SHELLS, type Shell } from './commands/completion.js';
+import { BACKENDS, INSTALL_METHODS } from './backends/desired.js';
 import { ROOT } from './util/assets.js';
 
 /** Options every command understands (global flags). */
@@ -44,13 +49,16 @@ function buildProgram(run: (code: ExitCodeValue) => void): Command {
     .usage('[options] [command]')
     .version(version)
     .option('-i, --inventory <file>', 'inventory YAML (default: ./inventory.yaml when present)')
-    .option('--limit <pattern>', 'only these hosts: names or globs, comma separated (e.g. "dash1,dash[23]*")')
+    .option('--limit <patterns>', 'only these Dashboard hosts: names or globs ([...] classes, {a,b}), !NAME to exclude, @FILE (one a line, # comments), comma separated (e.g. "dash[1-3]*,!dash2" or @hosts.txt)')
     .option('--json', 'print one JSON document on stdout and nothing else there', false)
     .option('-v, --verbose', 'show debug lines and stack traces on stderr', false)
     .option('-y, --yes', 'do not ask for confirmation (unattended runs)', false)
     .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (a changed key is always refused)', false)
     .option('--state-dir <dir>', 'where run journals and earlier runs\' facts are kept (default: $XDG_STATE_HOME/sessionctl or ~/.local/state/sessionctl)')
     .showHelpAfterError('(run with --help for usage)')
+    // Set before the subcommands are added: they inherit both.
+    .configureHelp({ showGlobalOptions: true })
+    .helpCommand('help [command]', 'show the help of a command (or of sessionctl)')
     .addHelpText('after', `${EXIT_CODES_HELP}
 
 Examples:
@@ -181,6 +189,20 @@ Examples:
 ${EXIT_CODES_HELP}`)
     .action(async (_opts, cmd: Command) => run(await guideCommand(cmd.optsWithGlobals<GlobalOptions>())));
 
+  program
+    .command('completion')
+    .description('print the bash or zsh completion script of sessionctl')
+    .addArgument(new Argument('<shell>', 'bash or zsh').choices(SHELLS))
+    .addHelpText('after', `
+Install (or source the output from ~/.bashrc, ~/.zshrc):
+  sessionctl completion bash > /etc/bash_completion.d/sessionctl
+  sessionctl completion zsh > "\${fpath[1]}/_sessionctl"
+${EXIT_CODES_HELP}`)
+    .action((shell: Shell) => {
+      process.stdout.write(completionScript(program, shell, { '--backend': BACKENDS, '--install-method': INSTALL_METHODS }));
+      run(ExitCode.ok);
+    });
+
   program.argument('[command]').action(async (unknown?: string) => {
     if (unknown) throw new ConfigError(`unknown command '${unknown}'; run 'sessionctl --help' for the list`);
     run(await guideCommand(program.opts<GlobalOptions>()));
@@ -200,7 +222,7 @@ async function guideCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
   }
   const { inquirerPrompts } = await import('./guide/prompts.js');
   const { guide } = await import('./commands/guide.js');
-  return guide({ ...opts, stateDir: stateDir(opts) }, await inquirerPrompts());
+  return guide({ ...opts, limit: await readLimit(opts.limit), stateDir: stateDir(opts) }, await inquirerPrompts());
 }
 
 function inventoryPath(opts: GlobalOptions): string {
@@ -211,12 +233,12 @@ function inventoryPath(opts: GlobalOptions): string {
 
 async function statusCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
   const inventory = await loadInventory(inventoryPath(opts));
-  const hosts = selectHosts(inventory, opts.limit);
+  const hosts = selectHosts(inventory, await readLimit(opts.limit));
   const { report, exitCode } = await status(inventory, hosts, {
     acceptNewHostKeys: opts.acceptNewHostKeys,
     debug: opts.verbose ? (line) => process.stderr.write(`debug: ${forTerminal(line)}\n`) : undefined,
   });
-  if (opts.json) process.stdout.write(jsonForTerminal(report) + '\n');
+  if (opts.json) process.stdout.write(jsonForTerminal(versioned(report)) + '\n');
   else process.stdout.write(forTerminal(renderStatus(report)) + '\n');
   return exitCode;
 }
@@ -235,7 +257,7 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
     throw new ConfigError('apply needs a confirmation: pass --yes for unattended runs (no terminal to ask in)');
   }
   const inventory = await loadInventory(inventoryPath(opts));
-  const hosts = selectHosts(inventory, opts.limit);
+  const hosts = selectHosts(inventory, await readLimit(opts.limit));
   const { exitCode } = await runSwitch(
     inventory,
     hosts,
@@ -266,7 +288,7 @@ function stateDir(opts: GlobalOptions): string {
 function historyCommand(opts: GlobalOptions & { run?: string }): ExitCodeValue {
   const dir = stateDir(opts);
   const out = opts.run ? runDetail(dir, opts.run) : history(dir);
-  if (opts.json) process.stdout.write(jsonForTerminal(out) + '\n');
+  if (opts.json) process.stdout.write(jsonForTerminal(versioned(out)) + '\n');
   else process.stdout.write(forTerminal('header' in out ? renderRunDetail(out) : renderHistory(out)) + '\n');
   return ExitCode.ok;
 }
@@ -285,6 +307,7 @@ async function rollbackCommand(opts: GlobalOptions & RollbackFlags): Promise<Exi
   if (!opts.yes && !interactive) throw new ConfigError('rollback needs a confirmation: pass --yes for unattended runs (no terminal to ask in)');
   const inventory = await loadInventory(inventoryPath(opts));
   const progress = opts.json && !opts.verbose ? null : process.stderr;
+  const started = Date.now();
   const { report, exitCode } = await rollback(inventory, {
     stateDir: stateDir(opts),
     ...(opts.run ? { runId: opts.run } : {}),
@@ -292,7 +315,8 @@ async function rollbackCommand(opts: GlobalOptions & RollbackFlags): Promise<Exi
     restart: Boolean(opts.restart),
     ssh: { acceptNewHostKeys: opts.acceptNewHostKeys },
     healthTimeout,
-    log: (host, line) => progress?.write(forTerminal(`   ${host ?? 'fleet'}: ${line}`) + '\n'),
+    // Time since the rollback started: restarts and health gates are long waits.
+    log: (host, line) => progress?.write(forTerminal(`   ${host ?? 'fleet'}: ${line} (+${elapsed(Date.now() - started)})`) + '\n'),
     confirm: async (planned: RollbackReport) => {
       if (opts.yes) return true;
       process.stdout.write(forTerminal(renderRollback(planned)) + '\n\n');
@@ -300,7 +324,7 @@ async function rollbackCommand(opts: GlobalOptions & RollbackFlags): Promise<Exi
       return confirm({ message: 'Restarting the restored hosts logs every Horizon user out. Roll back?', default: false });
     },
   });
-  if (opts.json) process.stdout.write(jsonForTerminal(report) + '\n');
+  if (opts.json) process.stdout.write(jsonForTerminal(versioned(report)) + '\n');
   else process.stdout.write(forTerminal(renderRollback(report)) + '\n');
   return exitCode;
 }
@@ -324,7 +348,7 @@ function report(err: unknown, json: boolean, verbose: boolean): ExitCodeValue {
   // Messages quote hosts (stderr tails, names) and inventories (keys, source lines): shown, not obeyed.
   process.stderr.write(`sessionctl: ${forTerminal(message)}\n`);
   if (err instanceof ConfigErrors) code = ExitCode.badInput;
-  if (json) process.stdout.write(jsonForTerminal({ error: { message, exitCode: code } }) + '\n');
+  if (json) process.stdout.write(jsonForTerminal(versioned({ error: { message, exitCode: code } })) + '\n');
   return code;
 }
 
@@ -336,6 +360,11 @@ async function main(argv: string[]): Promise<ExitCodeValue> {
   const wantsJson = argv.includes('--json');
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   try {
+    // commander shows the general help for `help <unknown>`; a typo is bad input.
+    const helpFor = argv[0] === 'help' ? argv[1] : undefined;
+    if (helpFor !== undefined && helpFor !== 'help' && !helpFor.startsWith('-') && !program.commands.some((c) => c.name() === helpFor)) {
+      throw new ConfigError(`unknown command '${helpFor}'; run 'sessionctl help' for the list`);
+    }
     await program.parseAsync(argv, { from: 'user' });
     return result;
   } catch (err) {

@@ -24,7 +24,10 @@ export interface BackendFlags {
   carrySessions?: boolean;
 }
 
-const BACKENDS: Backend[] = ['memcached', 'redis', 'database', 'cookie'];
+/** The session backends (also what shell completion offers for --backend). */
+export const BACKENDS: readonly Backend[] = ['memcached', 'redis', 'database', 'cookie'];
+/** --install-method's values. */
+export const INSTALL_METHODS = ['pip', 'wheelhouse', 'distro'] as const;
 
 /** Register a secret for masking in every form it can take in our output (the masker knows them all, a Python literal's too). */
 function secret(value: string | undefined): string | undefined {
@@ -49,7 +52,7 @@ export async function resolveDesired(inv: Inventory, flags: BackendFlags): Promi
 
   const install: InstallConfig = { ...inv.install };
   if (flags.installMethod) {
-    if (!['pip', 'wheelhouse', 'distro'].includes(flags.installMethod)) {
+    if (!(INSTALL_METHODS as readonly string[]).includes(flags.installMethod)) {
       throw new ConfigError(`--install-method must be pip, wheelhouse or distro, got '${flags.installMethod}'`);
     }
     install.method = flags.installMethod as InstallConfig['method'];

@@ -5,6 +5,7 @@
  */
 import { SessionctlError, type ExitCodeValue } from '../errors.js';
 import { parseInventory, selectHosts } from '../inventory/load.js';
+import type { Limit } from '../inventory/limit.js';
 import { inventoryText, type Answers } from '../guide/answers.js';
 import { chooseInventory, pickFile, probeAll } from '../guide/hosts.js';
 import { say, type Prompts } from '../guide/prompts.js';
@@ -16,7 +17,8 @@ import { runSwitch } from './switch.js';
 
 export interface GuideOptions {
   inventory?: string;
-  limit?: string;
+  /** --limit, any @file already read. */
+  limit?: Limit;
   verbose: boolean;
   /** Where the run's journal goes (the same as apply's --state-dir). */
   stateDir: string;

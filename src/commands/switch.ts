@@ -4,6 +4,8 @@ import { renderSwitch, plainLine } from '../report/run.js';
 import type { ExitCodeValue } from '../errors.js';
 import type { HostConfig, Inventory } from '../inventory/types.js';
 import { forTerminal, jsonForTerminal } from '../util/terminal.js';
+import { versioned } from '../report/json.js';
+import { progressMode } from '../report/progress.js';
 
 /** How the operator wants to see a plan or apply run (the global flags). */
 export interface SwitchView {
@@ -22,10 +24,11 @@ export async function runSwitch(
   opts: Omit<SwitchOptions, 'onEvent' | 'confirm'>,
   view: SwitchView,
 ): Promise<{ report: SwitchReport; exitCode: ExitCodeValue }> {
-  const progress = view.json ? (view.verbose ? process.stderr : null) : process.stderr;
-  // listr2 in a terminal; one plain line per event in CI, logs and pipes.
+  const mode = progressMode({ isTTY: Boolean(process.stderr.isTTY), json: view.json, verbose: view.verbose, env: process.env });
+  const progress = mode === 'none' ? null : process.stderr;
+  // listr2 in a terminal; one plain line per event in CI, logs, pipes and with NO_COLOR.
   // Loaded only for a person at a terminal: unattended runs start faster without them.
-  const live = process.stderr.isTTY && !view.json && !process.env.CI ? new (await import('../report/listr.js')).ListrProgress(hosts.map((h) => h.name)) : undefined;
+  const live = mode === 'live' ? new (await import('../report/listr.js')).ListrProgress(hosts.map((h) => h.name)) : undefined;
   const result = await switchBackend(inventory, hosts, {
     ...opts,
     onEvent: (e) => {
@@ -42,7 +45,7 @@ export async function runSwitch(
     },
   });
   await live?.flush();
-  if (view.json) process.stdout.write(jsonForTerminal(result.report) + '\n');
+  if (view.json) process.stdout.write(jsonForTerminal(versioned(result.report)) + '\n');
   else process.stdout.write(forTerminal(renderSwitch(result.report)) + '\n');
   return result;
 }

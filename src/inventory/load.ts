@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { isMap, parseDocument, type YAMLError, type YAMLMap } from 'yaml';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import { FILE_LIMITS, readLocalFile } from '../util/files.js';
+import { selectByLimit, type Limit } from './limit.js';
 import { userinfoProblem } from '../util/secret.js';
 import {
   absPath,
@@ -390,42 +391,17 @@ export async function loadInventory(file: string): Promise<Inventory> {
 /**
  * The Dashboard hosts (role other than `jump`) to work on, in inventory order.
  *
- * @param limit `--limit`: comma-separated host names or globs (`*` and `?`); absent means all
+ * @param limit `--limit` (see src/inventory/limit.ts): globs, `!name` exclusions; absent means all
  * @throws {ConfigError} naming every pattern that matches no Dashboard host
  */
-export function selectHosts(inv: Inventory, limit?: string): HostConfig[] {
-  const dashboards = inv.hosts.filter((h) => h.role === 'dashboard');
-  if (limit === undefined) return dashboards;
-  const patterns = limit.split(',').map((p) => p.trim()).filter((p) => p !== '');
-  if (patterns.length === 0) throw new ConfigError(`--limit is empty: give host names or globs, like --limit 'dash*'`);
-
-  const chosen = new Set<HostConfig>();
-  const misses: string[] = [];
-  for (const pattern of patterns) {
-    const re = globToRegExp(pattern);
-    const hits = dashboards.filter((h) => re.test(h.name));
-    hits.forEach((h) => chosen.add(h));
-    if (hits.length > 0) continue;
-    const jumps = inv.hosts.filter((h) => h.role === 'jump' && re.test(h.name)).map((h) => h.name);
-    misses.push(`'${pattern}'${jumps.length ? ` (only jump hosts: ${jumps.join(', ')})` : ''}`);
-  }
-  if (misses.length > 0) {
-    const verb = misses.length === 1 ? 'matches' : 'match';
-    const known = dashboards.map((h) => h.name).join(', ');
-    throw new ConfigError(`--limit ${misses.join(', ')} ${verb} no Dashboard host; Dashboard hosts are: ${known}`);
-  }
-  return dashboards.filter((h) => chosen.has(h));
+export function selectHosts(inv: Inventory, limit?: Limit): HostConfig[] {
+  return selectByLimit(inv, limit);
 }
 
 /** The hosts a run over `hosts` connects to: those, the deploy host and the load balancers (jump hosts follow from proxy_jump). */
 export function hostsToConnect(inv: Inventory, hosts: HostConfig[]): HostConfig[] {
   const names = new Set([...hosts.map((h) => h.name), ...(inv.kolla?.deployHost ? [inv.kolla.deployHost] : []), ...(inv.loadbalancer?.hosts ?? [])]);
   return inv.hosts.filter((h) => names.has(h.name));
-}
-
-function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\*?]/g, (c) => (c === '*' ? '.*' : c === '?' ? '.' : `\\${c}`));
-  return new RegExp(`^${body}$`);
 }
 
 /**

@@ -1,4 +1,5 @@
-import { Listr, ProcessOutput, type ListrTaskWrapper } from 'listr2';
+import { Listr, PRESET_TIMER, ProcessOutput, type ListrTaskWrapper } from 'listr2';
+import { elapsed } from './progress.js';
 import type { RunEvent } from '../runner/runner.js';
 import { forTerminal } from '../util/terminal.js';
 
@@ -8,6 +9,8 @@ interface Row {
   reject: (err: Error) => void;
   task?: ListrTaskWrapper<unknown, never, never>;
   failed?: string;
+  /** The step applying now and since when (a 'start' event), for its elapsed time. */
+  running?: { label: string; since: number };
 }
 
 function row(): Row {
@@ -27,10 +30,30 @@ function row(): Row {
 export class ListrProgress {
   private rows = new Map<string, Row>();
   private running: Promise<unknown> = Promise.resolve();
+  private ticker: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly hosts: string[]) {}
+  /**
+   * @param now the clock elapsed times are read from
+   * @param tickMs how often a running step's elapsed time is redrawn
+   */
+  constructor(
+    private readonly hosts: string[],
+    private readonly now: () => number = Date.now,
+    private readonly tickMs = 1000,
+  ) {}
 
   onEvent(e: RunEvent): void {
+    if (e.type === 'start') {
+      // Kept even before listr has started the row's task: the task shows it when it starts.
+      const row = this.rows.get(e.host ?? 'fleet');
+      if (!row) return;
+      row.running = { label: forTerminal(`${e.host ?? 'fleet'}: ${e.phase}/${e.step}`), since: this.now() };
+      this.tick();
+      this.ticker ??= setInterval(() => this.tick(), this.tickMs);
+      // A wait must not keep the process alive on its own.
+      this.ticker.unref?.();
+      return;
+    }
     if (e.type === 'stage') {
       this.finishStage();
       this.startStage(e.stage);
@@ -40,6 +63,7 @@ export class ListrProgress {
       const r = e.result;
       const row = this.rows.get(r.host ?? 'fleet');
       if (!row?.task) return;
+      row.running = undefined;
       const verb = r.stage === 'plan' && r.outcome === 'changed' ? 'would change' : r.outcome;
       row.task.title = forTerminal(`${r.host ?? 'fleet'}: ${r.phase}/${r.step} ${verb}`);
       row.task.output = forTerminal(r.detail.split('\n')[0] ?? '');
@@ -47,6 +71,13 @@ export class ListrProgress {
     } else if (e.type === 'log') {
       const row = this.rows.get(e.host ?? 'fleet');
       if (row?.task) row.task.output = forTerminal(e.line);
+    }
+  }
+
+  /** Redraw each running step's title with its elapsed time: long waits (pip install, reload, health gate, carry-over) show they are alive. */
+  private tick(): void {
+    for (const row of this.rows.values()) {
+      if (row.running && row.task) row.task.title = `${row.running.label} ... ${elapsed(this.now() - row.running.since)}`;
     }
   }
 
@@ -66,6 +97,7 @@ export class ListrProgress {
         task: (_ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) => {
           const r = rows.get(name)!;
           r.task = task;
+          this.tick();
           return r.done;
         },
       })),
@@ -73,7 +105,8 @@ export class ListrProgress {
         concurrent: true,
         exitOnError: false,
         registerSignalListeners: false,
-        rendererOptions: { collapseErrors: false, showErrorMessage: true },
+        // PRESET_TIMER: each row shows how long its stage took once it ends.
+        rendererOptions: { collapseErrors: false, showErrorMessage: true, timer: PRESET_TIMER },
         processOutput: new ProcessOutput(process.stderr, process.stderr),
       } as never,
     );
@@ -82,6 +115,8 @@ export class ListrProgress {
   }
 
   private finishStage(): void {
+    clearInterval(this.ticker);
+    this.ticker = undefined;
     for (const row of this.rows.values()) {
       if (row.failed) row.reject(new Error(row.failed));
       else row.resolve();

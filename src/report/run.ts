@@ -26,6 +26,8 @@ function eventLine(e: RunEvent): string | undefined {
       return `-- ${e.stage} ${e.phase}`;
     case 'log':
       return `   ${e.host ?? 'fleet'}: ${e.line}`;
+    case 'start':
+      return undefined; // the step's line, with its duration, follows when it ends
     case 'step': {
       const r = e.result;
       const label = r.stage === 'plan' ? (r.outcome === 'changed' ? 'would change' : r.outcome === 'unchanged' ? 'ok' : r.outcome) : r.outcome;

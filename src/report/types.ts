@@ -4,7 +4,8 @@
  */
 import type { CarryCounts, StepResult } from '../runner/results.js';
 import type { FileAction, HostAction } from '../journal/rollback-plan.js';
-import type { RunJournal, RunSummary, touchedFiles } from '../journal/run.js';
+import type { RunJournal, RunSummary } from '../journal/run.js';
+import type { FileRecord, Sequenced } from '../journal/records.js';
 import type { LibraryFact } from '../facts/libraries.js';
 import type { ImageOverride, LayerOnlyLibrary } from '../backends/libraries.js';
 
@@ -91,7 +92,8 @@ export interface RunDetail {
   file: string;
   header: RunJournal['header'];
   plan: RunJournal['plan'] | null;
-  files: ReturnType<typeof touchedFiles>;
+  /** Files the run wrote, once each (see touchedFiles). */
+  files: Sequenced<FileRecord>[];
   packages: RunJournal['packages'];
   restarts: RunJournal['restarts'];
   steps: RunJournal['steps'];

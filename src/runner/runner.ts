@@ -9,6 +9,8 @@ export type RunEvent =
   | { type: 'stage'; stage: 'plan' | 'apply' | 'rollback' }
   | { type: 'phase'; phase: string; stage: 'plan' | 'apply' | 'rollback' }
   | { type: 'step'; result: StepResult }
+  /** A step that changes something starts applying (its result follows as a 'step' event): renderers show how long it has taken. */
+  | { type: 'start'; stage: 'apply' | 'rollback'; phase: string; step: string; host: string | null; title: string }
   | { type: 'log'; host: string | null; line: string };
 
 export interface PlannedStep {
@@ -248,6 +250,7 @@ export class Runner {
       this.record(phaseName, entry.step, null, 'unchanged', describePlan(p), t0);
       return undefined;
     }
+    this.emit({ type: 'start', stage: 'apply', phase: phaseName, step: entry.step, host: null, title: entry.title });
     try {
       const input = { ...this.fleetInput(step, 'apply'), plan: p };
       const done = await step.apply(this.ctx, input as never, (record, target = FLEET) => this.remember(step, entry.step, target, record));
@@ -274,6 +277,7 @@ export class Runner {
         continue;
       }
       if (this.stopRequested) return `stopped: ${this.stopRequested}`;
+      this.emit({ type: 'start', stage: 'apply', phase: phaseName, step: entry.step, host: h.host.name, title: entry.title });
       try {
         const input = { ...pick(values, [...step.needs, ...planGives(step)], entry.step), plan: p };
         const done = await step.apply(h, input as never, (record) => this.remember(step, entry.step, target, record));

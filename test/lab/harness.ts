@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { horizonUrl, readLab, serviceCli, type Flavour, type LabHost, type LabInfo } from './lab.js';
+import { reportNameFor, schemaProblems } from '../schemas.js';
 
 const run = promisify(execFile);
 
@@ -150,12 +151,29 @@ export async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<
       env: { ...process.env, SSH_AUTH_SOCK: '', ...env },
       maxBuffer: 64 * 1024 * 1024,
     });
-    return { code: 0, stdout, stderr };
+    return checkedJson(args, { code: 0, stdout, stderr });
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
     if (typeof e.code !== 'number') throw err;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    return checkedJson(args, { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' });
   }
+}
+
+/** Every --json report the lab produces must follow its committed schema (src/report/schemas/). */
+function checkedJson(args: string[], result: CliResult): CliResult {
+  if (!args.includes('--json')) return result;
+  let report: unknown;
+  try {
+    report = JSON.parse(result.stdout);
+  } catch {
+    return result; // not JSON: the test itself says what it expected
+  }
+  const name = reportNameFor(args, report);
+  const problems = name ? schemaProblems(name, report) : [];
+  if (problems.length) {
+    throw new Error(`sessionctl ${args.join(' ')}: --json report violates ${name}.schema.json:\n  ${problems.join('\n  ')}\n(exit ${result.code}; stdout:\n${result.stdout.slice(0, 4000)})`);
+  }
+  return result;
 }
 
 /** A scratch folder for inventories and known_hosts copies. */

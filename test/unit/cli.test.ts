@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { schemaProblems } from '../schemas.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'sessionctl-cli-'));
@@ -43,6 +44,7 @@ const CASES: Array<[string, () => string[], RegExp]> = [
   ['--state-dir is a file (apply)', () => ['apply', '-i', inventory('ok.yaml', join(dir, 'kh')), '--yes', '--backend', 'memcached', '--memcached-servers', '10.0.0.60:11211', '--state-dir', aFile], /--state-dir .*a-file is not a directory/],
   ['--state-dir is a file (history --run)', () => ['history', '--run', '20260101T120000-aaaaaa', '--state-dir', aFile], /--state-dir .*a-file is not a directory/],
   ['a malformed --run', () => ['history', '--run', '../../etc/passwd', '--state-dir', dir], /"\.\.\/\.\.\/etc\/passwd" is not a run id/],
+  ['--limit @file that is missing', () => ['status', '-i', inventory('ok.yaml', join(dir, 'kh')), '--limit', `@${join(dir, 'no-such-hosts.txt')}`], /--limit file .*no-such-hosts\.txt/],
   ['-i /dev/zero', () => ['status', '-i', '/dev/zero'], /inventory file \/dev\/zero is a character device, not a regular file/],
   [
     '-i on a FIFO',
@@ -75,5 +77,51 @@ test('an error quoting the inventory shows its control characters as escapes, on
   const json = await cli(['status', '--json', '-i', file]);
   t.is(json.code, 5);
   t.is(`sessionctl: ${(JSON.parse(json.stdout) as { error: { message: string } }).error.message}\n`, json.stderr, 'the same text as stderr');
+  t.deepEqual(schemaProblems('error', JSON.parse(json.stdout)), [], 'a valid error report, schemaVersion included');
   t.is(json.stderr, plain.stderr);
+});
+
+// Help: `sessionctl help [command]` and every command's --help list the global options, exit 0.
+// Serial: one child at a time (each compiles the CLI), so a loaded machine does not time them out.
+const COMMANDS = ['status', 'plan', 'apply', 'history', 'rollback', 'guide', 'completion'];
+
+test.serial('sessionctl help lists every command and exits 0', async (t) => {
+  const { code, stdout } = await cli(['help']);
+  t.is(code, 0);
+  for (const name of [...COMMANDS, 'help']) t.regex(stdout, new RegExp(`^  ${name}\\b`, 'm'), name);
+});
+
+for (const name of COMMANDS) {
+  test.serial(`'help ${name}' shows the command's help with the global options, exit 0`, async (t) => {
+    const { code, stdout, stderr } = await cli(['help', name]);
+    t.is(code, 0, stderr);
+    t.regex(stdout, new RegExp(`^Usage: sessionctl ${name}\\b`));
+    const global = stdout.split('\nGlobal Options:\n')[1] ?? '';
+    for (const flag of ['--inventory <file>', '--limit <patterns>', '--json', '--verbose', '--yes', '--accept-new-host-keys', '--state-dir <dir>']) {
+      t.true(global.includes(flag), `${flag} under Global Options`);
+    }
+  });
+}
+
+test.serial("'apply --help' is the same text as 'help apply'", async (t) => {
+  const [viaFlag, viaHelp] = [await cli(['apply', '--help']), await cli(['help', 'apply'])];
+  t.is(viaFlag.code, 0);
+  t.is(viaFlag.stdout, viaHelp.stdout);
+});
+
+test.serial("'help' with an unknown command is bad input (exit 5), naming it", async (t) => {
+  const { code, stderr } = await cli(['help', 'stauts']);
+  t.is(code, 5);
+  t.regex(stderr, /unknown command 'stauts'/);
+});
+
+test.serial('history --json on an empty state dir: a valid history report carrying schemaVersion 1', async (t) => {
+  const state = join(dir, 'empty-state');
+  mkdirSync(state, { mode: 0o700 });
+  const { code, stdout, stderr } = await cli(['history', '--json', '--state-dir', state]);
+  t.is(code, 0, stderr);
+  const report = JSON.parse(stdout) as { schemaVersion: number; runs: unknown[] };
+  t.is(report.schemaVersion, 1);
+  t.deepEqual(report.runs, []);
+  t.deepEqual(schemaProblems('history', report), []);
 });

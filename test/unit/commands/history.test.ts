@@ -9,6 +9,8 @@ import { Journal } from '../../../src/journal/journal.js';
 import { journalFile } from '../../../src/journal/paths.js';
 import { renderHistory, renderRunDetail } from '../../../src/report/history.js';
 import { ConfigError, JournalError } from '../../../src/errors.js';
+import { versioned } from '../../../src/report/json.js';
+import { schemaProblems } from '../../schemas.js';
 
 function stateWithRuns(): string {
   const dir = mkdtempSync(join(tmpdir(), 'history-test-'));
@@ -62,4 +64,10 @@ test('a FIFO or a symlink named like a journal is listed as unreadable, never op
   t.regex(errors['20260104T120000-cccccc']!, /20260104T120000-cccccc\.jsonl: a FIFO \(named pipe\), not a regular file: refusing to read it as a run journal$/);
   t.regex(errors['20260105T120000-dddddd']!, /20260105T120000-dddddd\.jsonl: a symlink, not a regular file/);
   t.is(errors['20260101T120000-aaaaaa'], 'read');
+});
+
+test('the --json reports of history and history --run validate against their schemas', (t) => {
+  const dir = stateWithRuns();
+  t.deepEqual(schemaProblems('history', versioned(history(dir))), []);
+  t.deepEqual(schemaProblems('history-run', versioned(runDetail(dir, '20260101T120000-aaaaaa'))), []);
 });

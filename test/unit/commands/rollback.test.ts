@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resultKey, rollback, viewOf } from '../../../src/commands/rollback.js';
 import { ConfigError, JournalError } from '../../../src/errors.js';
+import { versioned } from '../../../src/report/json.js';
+import { schemaProblems } from '../../schemas.js';
 import { Journal } from '../../../src/journal/journal.js';
 import { journalFile } from '../../../src/journal/paths.js';
 import type { FileRecord, RestartRecord } from '../../../src/journal/records.js';
@@ -130,3 +132,15 @@ for (const [what, spoil, message] of SPOILED) {
     t.deepEqual(log, []);
   });
 }
+
+test('the --json rollback reports validate against rollback.schema.json (rolled back; nothing to roll back)', async (t) => {
+  const { report } = await rollBack(stateWith(), []);
+  t.is(report.outcome, 'rolled-back');
+  t.true(report.files.length > 0);
+  t.deepEqual(schemaProblems('rollback', versioned(report)), []);
+  const empty = mkdtempSync(join(tmpdir(), 'rollback-test-'));
+  dirs.push(empty);
+  const { report: none } = await rollBack(empty, []);
+  t.is(none.outcome, 'nothing-to-roll-back');
+  t.deepEqual(schemaProblems('rollback', versioned(none)), []);
+});

@@ -5,6 +5,8 @@ import type { HostConfig } from '../../../src/inventory/types.js';
 import { renderStatus } from '../../../src/report/status.js';
 import { renderTable } from '../../../src/report/table.js';
 import type { LibraryFact } from '../../../src/facts/libraries.js';
+import { versioned } from '../../../src/report/json.js';
+import { schemaProblems } from '../../schemas.js';
 
 const host = (name: string): HostConfig => ({
   name, address: '10.0.0.1', port: 22, user: 'root', knownHosts: '/k', become: false, container: 'horizon', role: 'dashboard',
@@ -133,4 +135,10 @@ test('whether sessions survive a restart of the current backend: memcached no, a
   t.regex(text, /^v1\s.*\sredis\s+yes\s/m);
   t.regex(text, /^x\s.*\sredis\s+unknown\s/m);
   t.regex(text, /Do sessions survive a restart of the session backend\?\n {2}m: no: memcached .*\n {2}v1, v2: Valkey 8\.1\.1: sessions survive/);
+});
+
+test('the --json status report validates against status.schema.json (healthy, unreachable and failed hosts)', (t) => {
+  const down: HostFacts = { host: host('x'), reachable: false, error: { kind: 'unreachable', message: 'connection refused' } };
+  const broken: HostFacts = { host: host('y'), reachable: true, error: { kind: 'failed', message: "no container named 'horizon'" } };
+  t.deepEqual(schemaProblems('status', versioned(buildStatus([healthy('a', 'k1'), healthy('b', 'k2'), down, broken]))), []);
 });

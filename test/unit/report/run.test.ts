@@ -2,6 +2,8 @@ import test from 'ava';
 import { renderSwitch } from '../../../src/report/run.js';
 import { kollaPipOverride } from '../../../src/backends/libraries.js';
 import type { SwitchReport } from '../../../src/report/types.js';
+import { versioned } from '../../../src/report/json.js';
+import { schemaProblems } from '../../schemas.js';
 
 const planned = (more: Partial<SwitchReport> = {}): SwitchReport => ({
   runId: 'r1',
@@ -60,4 +62,9 @@ test('each deploy-host file is shown with its readers (and the readers outside t
     ),
     out,
   );
+});
+
+test('the plan/apply fixtures here are valid --json reports (switch.schema.json)', (t) => {
+  const template = kollaPipOverride(['django-redis==5.4.0']);
+  t.deepEqual(schemaProblems('switch', versioned(planned({ imageOverrides: [{ hosts: ['dash1'], packages: ['django-redis==5.4.0'], template }] }))), []);
 });

@@ -10,6 +10,8 @@ import { renderRollback } from '../../../src/report/rollback.js';
 import { plainLine, renderSwitch } from '../../../src/report/run.js';
 import { renderStatus } from '../../../src/report/status.js';
 import type { RunDetail, SwitchReport } from '../../../src/report/types.js';
+import { versioned } from '../../../src/report/json.js';
+import { schemaProblems } from '../../schemas.js';
 
 /** A host's string that clears the screen, returns to column 0 and writes a fake verdict over the line. */
 const HOSTILE = 'x\x1b[2J\rALL HOSTS OK\x9b31m';
@@ -87,4 +89,9 @@ test("the status table stays aligned when a cell shows escapes; multi-line text 
   t.is(lines[1]!.indexOf('loc-one'), column);
   t.is(lines[2]!.indexOf('loc-two'), column);
   t.deepEqual(lines.slice(-3), ['  ! one', '\ttwo', 'three']);
+});
+
+test('the apply and history --run fixtures here are valid --json reports', (t) => {
+  t.deepEqual(schemaProblems('switch', versioned(report)), []);
+  t.deepEqual(schemaProblems('history-run', versioned(detail)), []);
 });
