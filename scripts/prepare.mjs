@@ -1,9 +1,12 @@
 // `prepare`: build dist/ (npm ci, npm install, npm pack, npm i -g <git url>).
 // npm i -g <git url> runs prepare in its clone without the devDependencies (npm/cli#8440, open):
-// the clone's nested `npm install` inherits the global flags and installs nothing there. Then install
-// them here, as a local install, before building.
+// the clone's nested `npm install` inherits the global flags, installs nothing there and links the
+// clone into the global prefix (where the real install then lands on the clone). Then undo the link
+// and install them here, as a local install, before building.
 import { spawnSync } from 'node:child_process';
+import { lstatSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 
 const require = createRequire(`${process.cwd()}/package.json`);
 
@@ -22,6 +25,16 @@ function has(module) {
 }
 
 if (!has('typescript/bin/tsc')) {
+  const prefix = process.env.npm_config_prefix;
+  if (process.env.npm_config_global === 'true' && prefix) {
+    const { name } = JSON.parse(readFileSync('package.json', 'utf8'));
+    const link = join(prefix, 'lib', 'node_modules', name);
+    try {
+      if (lstatSync(link).isSymbolicLink() && realpathSync(link) === realpathSync('.')) unlinkSync(link);
+    } catch {
+      // no link: nothing to undo
+    }
+  }
   const local = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_(global|prefix|location|omit|include|only|production)$/i.test(k)));
   run('npm', ['install', '--no-save', '--include=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--location=project'], { ...local, NODE_ENV: '' });
 }
