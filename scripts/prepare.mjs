@@ -1,10 +1,10 @@
 // `prepare`: build dist/ (npm ci, npm install, npm pack, npm i -g <git url>).
 // npm i -g <git url> runs prepare in its clone without the devDependencies (npm/cli#8440, open):
 // the clone's nested `npm install` inherits the global flags, installs nothing there and links the
-// clone into the global prefix (where the real install then lands on the clone). Then undo the link
-// and install them here, as a local install, before building.
+// clone into the global prefix in place of the folder the real install extracts into. Then put the
+// folder back and install them here, as a local install, before building.
 import { spawnSync } from 'node:child_process';
-import { lstatSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -30,7 +30,10 @@ if (!has('typescript/bin/tsc')) {
     const { name } = JSON.parse(readFileSync('package.json', 'utf8'));
     const link = join(prefix, 'lib', 'node_modules', name);
     try {
-      if (lstatSync(link).isSymbolicLink() && realpathSync(link) === realpathSync('.')) unlinkSync(link);
+      if (lstatSync(link).isSymbolicLink() && realpathSync(link) === realpathSync('.')) {
+        unlinkSync(link);
+        mkdirSync(link);
+      }
     } catch {
       // no link: nothing to undo
     }
