@@ -63,22 +63,23 @@ export function unreachableInventory(dir: string): string {
 }
 
 /**
- * What an operator does first with an installed sessionctl, run from `cwd` (outside the repo):
+ * What an operator does first with an installed sessionctl, run from `cwd` (outside the repo, its HOME too):
  * its version, a command's help, and a status whose host is unreachable (the SSH code loads and
  * fails cleanly: exit 4, the host named).
  */
 export async function checkInstalled(t: ExecutionContext, command: string, cwd: string): Promise<void> {
-  const version = await run(command, ['--version'], { cwd });
+  const env = plainEnv({ HOME: cwd, XDG_STATE_HOME: join(cwd, 'state') });
+  const version = await run(command, ['--version'], { cwd, env });
   t.is(version.code, 0, version.stderr);
   t.is(version.stdout.trim(), VERSION);
 
-  const help = await run(command, ['status', '--help'], { cwd });
+  const help = await run(command, ['status', '--help'], { cwd, env });
   t.is(help.code, 0, help.stderr);
   t.regex(help.stdout, /^Usage: sessionctl status \[options\]/m);
   t.regex(help.stdout, /the effective SESSION_ENGINE and cache/);
 
   const inventory = unreachableInventory(cwd);
-  const status = await run(command, ['status', '-i', inventory, '--json'], { cwd });
+  const status = await run(command, ['status', '-i', inventory, '--json'], { cwd, env });
   t.is(status.code, 4, status.stderr);
   const report = JSON.parse(status.stdout) as { hosts: Array<{ host: string; reachable: boolean; error?: string }> };
   t.deepEqual(
