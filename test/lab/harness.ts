@@ -95,6 +95,8 @@ export const MATRIX = {
   'library-origin:image': [],
   'status:django': ['zed', 'h25', 'k2026'],
   'status:access': ['zed'],
+  // Issue 18: the single executable (npm run package) from a folder without node_modules.
+  'package:sea': ['k2026'],
 } as const satisfies Record<string, readonly Flavour[]>;
 export type Scenario = keyof typeof MATRIX;
 
