@@ -87,3 +87,31 @@ export async function checkInstalled(t: ExecutionContext, command: string, cwd: 
     [['dash-unreachable', false, 'connection refused at [127.0.0.1]:1']],
   );
 }
+
+/**
+ * An SSH server in this process (ssh2's own) that accepts one fresh key and offers only
+ * chacha20-poly1305, and refuses the Docker socket: a client that gets as far as asking for it
+ * made a full handshake (key exchange, host key check, cipher, public key auth). Writes an
+ * inventory for it in `dir`; closed when the test ends.
+ */
+export async function sshServerInventory(t: ExecutionContext, dir: string): Promise<string> {
+  const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const clientKey = ssh2.utils.generateKeyPairSync('ed25519');
+  const allowed = ssh2.utils.parseKey(clientKey.public);
+  if (allowed instanceof Error) throw allowed;
+  const server = new ssh2.Server({ hostKeys: [hostKey.private], algorithms: { cipher: ['chacha20-poly1305@openssh.com'] } }, (conn) => {
+    conn.on('error', () => undefined);
+    conn.on('authentication', (ctx) => {
+      if (ctx.method === 'publickey' && ctx.key.algo === allowed.type && ctx.key.data.equals(allowed.getPublicSSH())) ctx.accept();
+      else ctx.reject(['publickey']);
+    });
+  });
+  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  writeFileSync(join(dir, 'fake_id'), clientKey.private, { mode: 0o600 });
+  writeFileSync(join(dir, 'fake_known_hosts'), `[127.0.0.1]:${port} ${hostKey.public.split(' ').slice(0, 2).join(' ')}\n`, { mode: 0o600 });
+  const yaml = ['defaults:', '  identity: fake_id', '  known_hosts: fake_known_hosts', '  connect_timeout: 10', 'hosts:', '  dash-ssh-only:', '    address: 127.0.0.1', `    port: ${port}`, ''];
+  const file = join(dir, 'fake.yaml');
+  writeFileSync(file, yaml.join('\n'), { mode: 0o600 });
+  return file;
+}

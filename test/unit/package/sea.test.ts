@@ -6,7 +6,7 @@ import test from 'ava';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { checkInstalled, plainEnv, REPO, run, tempDir, unreachableInventory } from './helpers.js';
+import { checkInstalled, plainEnv, REPO, run, sshServerInventory, tempDir, unreachableInventory } from './helpers.js';
 
 const EXECUTABLE = join(REPO, 'build', `sessionctl-${process.platform}-${process.arch}`);
 
@@ -34,4 +34,13 @@ test('npm run package builds an executable that runs from a folder without node_
   const report = JSON.parse(plan.stdout) as { playbook: string; hosts: Array<{ steps: Array<{ step: string }> }> };
   t.is(report.playbook, `${exe}:playbooks/redis.yaml`);
   t.is(report.hosts[0]?.steps[0]?.step, playbook.phases[0]?.steps[0]);
+
+  // SSH without ssh2's native parts: a full handshake (chacha20-poly1305 on its JavaScript and
+  // WebAssembly path) up to the Docker socket, which this server refuses (exit 2, the host reached).
+  const ssh = await run(exe, ['status', '-i', await sshServerInventory(t, home), '--json'], { cwd: home, env: plainEnv({ HOME: home, XDG_STATE_HOME: join(home, 'state') }) });
+  t.is(ssh.code, 2, ssh.stderr);
+  const row = (JSON.parse(ssh.stdout) as { hosts: Array<{ host: string; reachable: boolean; error?: string }> }).hosts[0];
+  t.is(row?.host, 'dash-ssh-only');
+  t.true(row?.reachable, row?.error);
+  t.regex(row?.error ?? '', /docker\.sock/);
 });
