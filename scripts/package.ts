@@ -65,6 +65,8 @@ async function main(): Promise<void> {
     format: 'cjs',
     target: 'node20',
     minify: true,
+    // Error classes name themselves from new.target.name (src/errors.ts): keep it through minifying.
+    keepNames: true,
     plugins: [absent],
     // A CommonJS bundle has no import.meta: assets.ts asks for it only outside the executable (the
     // bundle run by plain node, which then finds the package root from the bundle's own place).
