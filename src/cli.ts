@@ -3,8 +3,8 @@
  * The one error boundary: argv -> typed options -> command -> exit code.
  * Everything below throws SessionctlError subclasses; only this file prints them and exits.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Argument, Command, CommanderError } from 'commander';
 import { ConfigError, ConfigErrors, ExitCode, SessionctlError, type ExitCodeValue } from './errors.js';
 import { loadInventory, selectHosts } from './inventory/load.js';
@@ -24,7 +24,7 @@ import { versioned } from './report/json.js';
 import { elapsed } from './report/progress.js';
 import { completionScript, SHELLS, type Shell } from './commands/completion.js';
 import { BACKENDS, INSTALL_METHODS } from './backends/desired.js';
-import { ROOT } from './util/assets.js';
+import { packageVersion } from './util/assets.js';
 
 /** Options every command understands (global flags). */
 export interface GlobalOptions {
@@ -43,7 +43,7 @@ Exit codes:
   4  a host was unreachable                5  bad options or inventory`;
 
 function buildProgram(run: (code: ExitCodeValue) => void): Command {
-  const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = packageVersion();
   const program = new Command('sessionctl')
     .description('Switch the session backend of every OpenStack Horizon (Dashboard) host, safely.')
     .usage('[options] [command]')

@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, type SourcePos } from '../errors.js';
 import { VALUES } from '../steps/types.js';
-import { ROOT } from '../util/assets.js';
+import { asset, assetLocation } from '../util/assets.js';
 
 /** How the runner walks the hosts in a phase. */
 export type PhaseHosts = 'parallel' | 'rolling' | 'fleet';
@@ -42,10 +40,11 @@ export type ValueDeclarations = Record<string, { scope: 'host' | 'fleet'; stage:
 
 /** Load playbooks/<backend>.yaml and check it names only known steps, in the right scope and an order their values allow. */
 export async function loadPlaybook(backend: string, knownSteps: Record<string, StepDeclaration>, values: ValueDeclarations = VALUES): Promise<Playbook> {
-  const file = join(ROOT, 'playbooks', `${backend}.yaml`);
+  const rel = `playbooks/${backend}.yaml`;
+  const file = assetLocation(rel);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = asset(rel);
   } catch {
     throw new ConfigError(`no playbook for backend '${backend}' (${file})`);
   }

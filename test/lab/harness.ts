@@ -101,6 +101,8 @@ export const MATRIX = {
   // backend in the prepare stage before any settings write.
   'library-fit:plan': ['k2026'],
   'library-fit:prepare': ['k2026'],
+  // Issue 18: the single executable (npm run package) from a folder without node_modules.
+  'package:sea': ['k2026'],
 } as const satisfies Record<string, readonly Flavour[]>;
 export type Scenario = keyof typeof MATRIX;
 
