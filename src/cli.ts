@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, ConfigErrors, ExitCode, SessionctlError, type ExitCodeValue } from './errors.js';
 import { loadInventory, selectHosts } from './inventory/load.js';
+import { sshConfigNotes } from './inventory/ssh-config.js';
+import type { Inventory } from './inventory/types.js';
 import { status } from './commands/status.js';
 import { renderStatus } from './report/status.js';
 import { runSwitch } from './commands/switch.js';
@@ -30,6 +32,8 @@ export interface GlobalOptions {
   yes: boolean;
   acceptNewHostKeys: boolean;
   stateDir?: string;
+  /** -F: the ssh_config file (instead of the inventory's ssh_config or ~/.ssh/config). */
+  sshConfig?: string;
 }
 
 const EXIT_CODES_HELP = `
@@ -49,6 +53,7 @@ function buildProgram(run: (code: ExitCodeValue) => void): Command {
     .option('-v, --verbose', 'show debug lines and stack traces on stderr', false)
     .option('-y, --yes', 'do not ask for confirmation (unattended runs)', false)
     .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (a changed key is always refused)', false)
+    .option('-F, --ssh-config <file>', 'OpenSSH client config for the hosts (default: the inventory\'s ssh_config, else ~/.ssh/config when present)')
     .option('--state-dir <dir>', 'where run journals and earlier runs\' facts are kept (default: $XDG_STATE_HOME/sessionctl or ~/.local/state/sessionctl)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `${EXIT_CODES_HELP}
@@ -209,8 +214,15 @@ function inventoryPath(opts: GlobalOptions): string {
   throw new ConfigError('no inventory: pass -i/--inventory FILE (or run in a folder with inventory.yaml)');
 }
 
+/** The inventory with ssh_config applied; with --verbose, where ssh_config supplied each host's settings. */
+async function inventoryOf(opts: GlobalOptions): Promise<Inventory> {
+  const inventory = await loadInventory(inventoryPath(opts), opts.sshConfig !== undefined ? { sshConfig: resolve(opts.sshConfig) } : {});
+  if (opts.verbose) for (const line of sshConfigNotes(inventory.hosts)) process.stderr.write(`debug: ${forTerminal(line)}\n`);
+  return inventory;
+}
+
 async function statusCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
-  const inventory = await loadInventory(inventoryPath(opts));
+  const inventory = await inventoryOf(opts);
   const hosts = selectHosts(inventory, opts.limit);
   const { report, exitCode } = await status(inventory, hosts, {
     acceptNewHostKeys: opts.acceptNewHostKeys,
@@ -234,7 +246,7 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
   if (mode === 'apply' && !opts.yes && !interactive) {
     throw new ConfigError('apply needs a confirmation: pass --yes for unattended runs (no terminal to ask in)');
   }
-  const inventory = await loadInventory(inventoryPath(opts));
+  const inventory = await inventoryOf(opts);
   const hosts = selectHosts(inventory, opts.limit);
   const { exitCode } = await runSwitch(
     inventory,
@@ -283,7 +295,7 @@ async function rollbackCommand(opts: GlobalOptions & RollbackFlags): Promise<Exi
   if (!Number.isInteger(healthTimeout) || healthTimeout < 1) throw new ConfigError(`--health-timeout must be a whole number of seconds, got '${opts.healthTimeout}'`);
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !opts.json;
   if (!opts.yes && !interactive) throw new ConfigError('rollback needs a confirmation: pass --yes for unattended runs (no terminal to ask in)');
-  const inventory = await loadInventory(inventoryPath(opts));
+  const inventory = await inventoryOf(opts);
   const progress = opts.json && !opts.verbose ? null : process.stderr;
   const { report, exitCode } = await rollback(inventory, {
     stateDir: stateDir(opts),
