@@ -217,7 +217,7 @@ function inventoryPath(opts: GlobalOptions): string {
 /** The inventory with ssh_config applied; with --verbose, where ssh_config supplied each host's settings. */
 async function inventoryOf(opts: GlobalOptions): Promise<Inventory> {
   const inventory = await loadInventory(inventoryPath(opts), opts.sshConfig !== undefined ? { sshConfig: resolve(opts.sshConfig) } : {});
-  if (opts.verbose) for (const line of sshConfigNotes(inventory.hosts)) process.stderr.write(`debug: ${forTerminal(line)}\n`);
+  if (opts.verbose) for (const line of sshConfigNotes(inventory)) process.stderr.write(`debug: ${forTerminal(line)}\n`);
   return inventory;
 }
 

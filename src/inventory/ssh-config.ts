@@ -470,6 +470,8 @@ export function applySshConfig(inv: Inventory, cfg: SshConfig, env: SshEnv): Inv
           name,
           role: 'jump',
           become: false,
+          // Errors about it (its key, its known_hosts) point at the ProxyJump that brought it in.
+          pos,
         };
         delete base.identityPassphrase;
         delete base.sshOrigin;
@@ -527,14 +529,15 @@ function jumpCycles(hosts: HostConfig[]): ConfigError[] {
 }
 
 /** One line per host whose SSH settings came from ssh_config, for debug output and the plan. */
-export function sshConfigNotes(hosts: HostConfig[]): string[] {
+export function sshConfigNotes(inv: Inventory): string[] {
+  const hosts = inv.hosts;
   const names: Record<SshSettingKey, string> = { address: 'HostName', user: 'User', port: 'Port', identity: 'IdentityFile', knownHosts: 'UserKnownHostsFile', proxyJump: 'ProxyJump' };
   const out: string[] = [];
   for (const h of hosts) {
     const o = h.sshOrigin;
     if (!o) continue;
     const parts = (Object.keys(names) as SshSettingKey[]).filter((k) => o[k]).map((k) => `${names[k]} ${k === 'port' ? h.port : k === 'address' ? h.address : k === 'user' ? h.user : k === 'identity' ? h.identity : k === 'knownHosts' ? h.knownHosts : h.proxyJump} (${o[k]})`);
-    out.push(`host '${h.name}'${h.role === 'jump' && !h.pos ? ' (jump host from ProxyJump)' : ''}: from ssh_config: ${parts.join(', ')}`);
+    out.push(`host '${h.name}'${h.pos && h.pos.file !== inv.file ? ' (jump host from ProxyJump)' : ''}: from ssh_config: ${parts.join(', ')}`);
   }
   return out;
 }

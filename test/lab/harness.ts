@@ -95,6 +95,8 @@ export const MATRIX = {
   'library-origin:image': [],
   'status:django': ['zed', 'h25', 'k2026'],
   'status:access': ['zed'],
+  // Issue 18: hosts named only by ssh_config aliases (-F), one through a ProxyJump alias.
+  'status:ssh-config': ['zed'],
 } as const satisfies Record<string, readonly Flavour[]>;
 export type Scenario = keyof typeof MATRIX;
 

@@ -76,7 +76,7 @@ test('Host blocks, first value wins across blocks, patterns with negation, Host 
   t.deepEqual(host(inv, 'dash1').sshOrigin, {
     address: `${s}/config:5`, user: `${s}/config:6`, port: `${s}/config:23`, identity: `${s}/config:13`, knownHosts: `${s}/config:15`,
   });
-  t.deepEqual(sshConfigNotes([host(inv, 'dash9')]), [`host 'dash9': from ssh_config: User fallback (${s}/config:22), Port 22 (${s}/config:23), IdentityFile ${s}/id_ed25519 (${s}/config:24)`]);
+  t.deepEqual(sshConfigNotes({ ...inv, hosts: [host(inv, 'dash9')] }), [`host 'dash9': from ssh_config: User fallback (${s}/config:22), Port 22 (${s}/config:23), IdentityFile ${s}/id_ed25519 (${s}/config:24)`]);
 });
 
 test('the inventory wins: a host\'s own keys and defaults over ssh_config; ssh_config over built-in defaults', async (t) => {
@@ -158,6 +158,8 @@ test('ProxyJump: an inventory host, an implicit jump host from ssh_config, user@
   t.like(host(inv, 'admin@198.51.100.7:2200'), { address: '198.51.100.7', user: 'admin', port: 2200, proxyJump: 'bastion', role: 'jump' });
   t.like(host(inv, 'admin@198.51.100.7:2200,gw'), { address: '203.0.113.9', user: 'gwuser', proxyJump: 'admin@198.51.100.7:2200', role: 'jump' });
   t.is(host(inv, 'dash4').proxyJump, undefined, 'none comes first: no jump');
+  t.deepEqual([host(inv, 'gw').pos?.file, host(inv, 'gw').pos?.line], [path.join(env.home, '.ssh', 'config'), 4], 'at the ProxyJump that brought it in');
+  t.true(sshConfigNotes(inv).some((l) => l.startsWith("host 'gw' (jump host from ProxyJump): from ssh_config: HostName 203.0.113.9")));
 });
 
 test('Host * naming an inventory jump host: a cycle, refused (not a hang)', async (t) => {
