@@ -124,7 +124,8 @@ async function readInto(out: SshConfigEntry[], file: string, text: string, outer
       }
     } else {
       if (key === 'port' && !validPort(args[0])) throw new ConfigError(`Port must be a number from 1 to 65535, got '${args[0] ?? ''}'`, pos);
-      out.push({ key, args, guards, pos });
+      // Only what sessionctl reads is kept: evaluating for each host walks these.
+      if (key in KEYS) out.push({ key, args, guards, pos });
     }
   }
 }
@@ -192,10 +193,31 @@ function expandTilde(p: string, env: SshEnv, pos: SourcePos): string {
 // Evaluating for one host
 // ---------------------------------------------------------------------------------------------
 
-/** OpenSSH's pattern: `*` and `?`, case-insensitive for host names. */
-function patternMatches(pattern: string, text: string): boolean {
-  const body = pattern.replace(/[.+^${}()|[\]\\*?]/g, (c) => (c === '*' ? '.*' : c === '?' ? '.' : `\\${c}`));
-  return new RegExp(`^${body}$`, 'i').test(text);
+/**
+ * OpenSSH's pattern: `*` and `?`, case-insensitive. Iterative, back to the last `*` only: at most
+ * pattern x text steps (a regular expression of many `*` backtracks exponentially).
+ */
+export function patternMatches(pattern: string, text: string): boolean {
+  const p = pattern.toLowerCase();
+  const t = text.toLowerCase();
+  let i = 0;
+  let j = 0;
+  let star = -1;
+  let mark = 0;
+  while (j < t.length) {
+    if (i < p.length && (p[i] === '?' || p[i] === t[j])) {
+      i++;
+      j++;
+    } else if (i < p.length && p[i] === '*') {
+      star = i++;
+      mark = j;
+    } else if (star >= 0) {
+      i = star + 1;
+      j = ++mark;
+    } else return false;
+  }
+  while (p[i] === '*') i++;
+  return i === p.length;
 }
 
 /** A pattern list (`a,b*,!c`): a negated match rules the list out whatever else matches. */
@@ -235,6 +257,7 @@ interface Value {
   order: number;
 }
 
+/** The keywords sessionctl reads (lower case), and their names in messages and SshValues. */
 const KEYS: Record<string, keyof SshValues> = {
   hostname: 'hostName',
   user: 'user',
@@ -244,6 +267,17 @@ const KEYS: Record<string, keyof SshValues> = {
   proxycommand: 'proxyCommand',
   userknownhostsfile: 'userKnownHostsFile',
   stricthostkeychecking: 'strictHostKeyChecking',
+};
+
+const NAMES: Record<string, string> = {
+  hostname: 'HostName',
+  user: 'User',
+  port: 'Port',
+  identityfile: 'IdentityFile',
+  proxyjump: 'ProxyJump',
+  proxycommand: 'ProxyCommand',
+  userknownhostsfile: 'UserKnownHostsFile',
+  stricthostkeychecking: 'StrictHostKeyChecking',
 };
 
 /**
@@ -282,7 +316,7 @@ export function evaluate(cfg: SshConfig, alias: string, env: SshEnv, given: Give
     if (!prop || out[prop] !== undefined) continue;
     const blocked = e.guards.find((g) => g.kind === 'match' && g.unsupported);
     if (blocked && blocked.kind === 'match' && e.guards.every((g) => g === blocked || holds(g))) {
-      throw new ConfigError(`Match ${blocked.unsupported} is not supported by sessionctl, and this block may set ${e.args.length ? e.key : 'values'} for host '${alias}'; use Host blocks for it`, blocked.pos);
+      throw new ConfigError(`Match ${blocked.unsupported} is not supported by sessionctl, and this block may set ${NAMES[e.key] ?? e.key} for host '${alias}'; use Host blocks for it`, blocked.pos);
     }
     if (!e.guards.every(holds)) continue;
     const text = e.key === 'userknownhostsfile' ? e.args[0] ?? '' : e.args.join(' ');
@@ -374,7 +408,7 @@ function files(v: SshValues, address: string, user: string, env: SshEnv): { iden
   const tokens = { d: env.home, u: env.localUser, h: address, r: user };
   const local = (val: Value, what: string) => path.resolve(env.cwd, expandTilde(expandTokens(val, tokens, what), env, val.pos));
   return {
-    ...(v.identityFile ? { identity: local(v.identityFile, 'IdentityFile') } : {}),
+    ...(v.identityFile && v.identityFile.text.toLowerCase() !== 'none' ? { identity: local(v.identityFile, 'IdentityFile') } : {}),
     ...(v.userKnownHostsFile && v.userKnownHostsFile.text.toLowerCase() !== 'none' ? { knownHosts: local(v.userKnownHostsFile, 'UserKnownHostsFile') } : {}),
   };
 }

@@ -1,12 +1,14 @@
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 import { ConfigError, ConfigErrors } from '../../../src/errors.js';
 import { loadInventory, parseInventory } from '../../../src/inventory/load.js';
-import { applySshConfig, readSshConfig, sshConfigNotes, withSshConfig, type SshEnv } from '../../../src/inventory/ssh-config.js';
+import { applySshConfig, patternMatches, readSshConfig, sshConfigNotes, withSshConfig, type SshEnv } from '../../../src/inventory/ssh-config.js';
 import type { HostConfig, Inventory } from '../../../src/inventory/types.js';
+import { timed, within } from '../timing.js';
 
 /** A fresh home with ~/.ssh holding `files` (path under ~/.ssh -> lines). */
 function home(files: Record<string, string[]>): SshEnv {
@@ -215,6 +217,9 @@ test('Include: a directory is refused at the Include line; a FIFO and /dev/zero 
   const zero = home({ config: ['Include /dev/zero'] });
   await t.throwsAsync(readSshConfig(path.join(zero.home, '.ssh', 'config'), zero, true), { instanceOf: ConfigError, message: /character device, not a regular file/ });
   await t.throwsAsync(readSshConfig('/dev/zero', zero, true), { instanceOf: ConfigError, message: /character device/ });
+  const fifo = home({ config: ['Include fifo'] });
+  execFileSync('mkfifo', [path.join(fifo.home, '.ssh', 'fifo')]);
+  await within(5000, t.throwsAsync(readSshConfig(path.join(fifo.home, '.ssh', 'config'), fifo, true), { instanceOf: ConfigError, message: /FIFO \(named pipe\), not a regular file/ }));
   const big = home({ config: [`# ${'x'.repeat(200 * 1024)}`] });
   await t.throwsAsync(readSshConfig(path.join(big.home, '.ssh', 'config'), big, true), { instanceOf: ConfigError, message: /more than the limit of 128 KiB/ });
   // A symbolic link to a config Included twice (not a loop) is fine.
@@ -237,4 +242,36 @@ test('applySshConfig is pure over a read configuration (no files touched past re
   const inv = applySshConfig(inventory(env, 'hosts:', '  dash1: {}'), cfg!, env);
   t.is(inv.hosts[0]?.port, 2022);
   t.is(inv.sshConfig, path.join(env.home, '.ssh', 'config'));
+});
+
+test('patterns as OpenSSH: ? is one character, * any run, case-insensitive; many stars stay linear-ish', (t) => {
+  const cases: [string, string, boolean][] = [
+    ['dash?', 'dash1', true],
+    ['dash?', 'dash', false],
+    ['dash?', 'dash12', false],
+    ['*.LAB.example', 'dash1.lab.EXAMPLE', true],
+    ['d*h*1', 'dash1', true],
+    ['d*h*1', 'dash2', false],
+    ['*', '', true],
+    ['a.c', 'abc', false],
+  ];
+  for (const [p, s, want] of cases) t.is(patternMatches(p, s), want, `${p} ~ ${s}`);
+  const { ms, value } = timed(() => patternMatches(`${'*a'.repeat(200)}*b`, 'a'.repeat(5000)));
+  t.false(value);
+  t.true(ms < 2500, `${ms} ms of CPU`);
+  t.log(`200 stars against 5,000 characters: ${Math.round(ms)} ms of CPU`);
+});
+
+test('cost: a thousand hosts against a 128 KiB config of Host blocks stay within seconds of CPU', async (t) => {
+  const lines: string[] = [];
+  for (let i = 0; lines.join('\n').length < 120 * 1024; i++) lines.push(`Host web${i} web${i}-*`, `  HostName 10.1.${i % 250}.${i % 200}`, '  User kolla');
+  lines.push('Host *', '  Port 2222');
+  const env = home({ config: lines });
+  const hosts = Array.from({ length: 1000 }, (_, i) => `  dash${i}: {}`);
+  const inv = inventory(env, 'hosts:', ...hosts);
+  const cfg = await readSshConfig(path.join(env.home, '.ssh', 'config'), env, true);
+  const { ms, value } = timed(() => applySshConfig(inv, cfg!, env));
+  t.is(value?.hosts[999]?.port, 2222);
+  t.true(ms < 4000, `${ms} ms of CPU`);
+  t.log(`1,000 hosts x ${cfg!.entries.length} entries: ${Math.round(ms)} ms of CPU`);
 });
