@@ -360,7 +360,8 @@ function where(v: Value): string {
   return `${v.pos.file}:${v.pos.line}`;
 }
 
-function resolveAlias(cfg: SshConfig, alias: string, env: SshEnv, given: Given): { r: Resolved; values: SshValues } {
+/** What the configuration gives `alias`, checked; values the inventory sets (`keep`) are not read, so not refused either. */
+function resolveAlias(cfg: SshConfig, alias: string, env: SshEnv, given: Given, keep: (k: SshSettingKey) => boolean): { r: Resolved; values: SshValues } {
   const v = evaluate(cfg, alias, env, given);
   const origin: SshOrigin = {};
   const r: Resolved = { acceptNew: false, origin };
@@ -373,25 +374,25 @@ function resolveAlias(cfg: SshConfig, alias: string, env: SshEnv, given: Given):
     if (mode === 'accept-new') r.acceptNew = true;
     else if (mode !== 'yes' && mode !== 'ask') throw new ConfigError(`StrictHostKeyChecking must be yes, ask, accept-new or no, got '${shkc.text}'`, shkc.pos);
   }
-  if (v.hostName) {
+  if (v.hostName && !keep('address')) {
     const h = expandTokens(v.hostName, { h: alias }, 'HostName');
     const bare = h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
     if (!isHostAddress(bare)) throw new ConfigError(`HostName must be a hostname or IP address, got '${h}'`, v.hostName.pos);
     r.address = bare;
     origin.address = where(v.hostName);
   }
-  if (v.user) {
+  if (v.user && !keep('user')) {
     const u = expandTokens(v.user, { u: env.localUser }, 'User');
     if (!USER.test(u)) throw new ConfigError(`User must be a user name, got '${u}'`, v.user.pos);
     r.user = u;
     if (v.user.pos.line) origin.user = where(v.user);
   }
-  if (v.port) {
+  if (v.port && !keep('port')) {
     if (!validPort(v.port.text)) throw new ConfigError(`Port must be a number from 1 to 65535, got '${v.port.text}'`, v.port.pos);
     r.port = Number(v.port.text);
     if (v.port.pos.line) origin.port = where(v.port);
   }
-  if (v.proxyJump) {
+  if (v.proxyJump && !keep('proxyJump')) {
     r.proxyJump = v.proxyJump.text.toLowerCase() === 'none' ? null : v.proxyJump.text;
     if (v.proxyJump.pos.line) origin.proxyJump = where(v.proxyJump);
   }
@@ -404,12 +405,12 @@ function comesFirst(a: Value, b: Value): boolean {
 }
 
 /** IdentityFile and UserKnownHostsFile, their tokens expanded for the user the host logs in as. */
-function files(v: SshValues, address: string, user: string, env: SshEnv): { identity?: string; knownHosts?: string } {
+function files(v: SshValues, address: string, user: string, env: SshEnv, keep: (k: SshSettingKey) => boolean): { identity?: string; knownHosts?: string } {
   const tokens = { d: env.home, u: env.localUser, h: address, r: user };
   const local = (val: Value, what: string) => path.resolve(env.cwd, expandTilde(expandTokens(val, tokens, what), env, val.pos));
   return {
-    ...(v.identityFile && v.identityFile.text.toLowerCase() !== 'none' ? { identity: local(v.identityFile, 'IdentityFile') } : {}),
-    ...(v.userKnownHostsFile && v.userKnownHostsFile.text.toLowerCase() !== 'none' ? { knownHosts: local(v.userKnownHostsFile, 'UserKnownHostsFile') } : {}),
+    ...(v.identityFile && !keep('identity') && v.identityFile.text.toLowerCase() !== 'none' ? { identity: local(v.identityFile, 'IdentityFile') } : {}),
+    ...(v.userKnownHostsFile && !keep('knownHosts') && v.userKnownHostsFile.text.toLowerCase() !== 'none' ? { knownHosts: local(v.userKnownHostsFile, 'UserKnownHostsFile') } : {}),
   };
 }
 
@@ -442,27 +443,27 @@ export function applySshConfig(inv: Inventory, cfg: SshConfig, env: SshEnv): Inv
       ...(keep('user') ? { user: host.user } : {}),
       ...(keep('address') ? { hostName: host.address } : {}),
       defaultUser: host.user,
-    });
+    }, keep);
     const origin: SshOrigin = {};
     const out: HostConfig = { ...host };
-    if (!keep('address') && r.address !== undefined) {
+    if (r.address !== undefined) {
       out.address = r.address;
       origin.address = r.origin.address!;
     }
-    if (!keep('user') && r.user !== undefined) {
+    if (r.user !== undefined) {
       out.user = r.user;
       if (r.origin.user) origin.user = r.origin.user;
     }
-    if (!keep('port') && r.port !== undefined) {
+    if (r.port !== undefined) {
       out.port = r.port;
       if (r.origin.port) origin.port = r.origin.port;
     }
-    const f = files(values, out.address, out.user, env);
-    if (!keep('identity') && f.identity !== undefined) {
+    const f = files(values, out.address, out.user, env, keep);
+    if (f.identity !== undefined) {
       out.identity = f.identity;
       origin.identity = where(values.identityFile!);
     }
-    if (!keep('knownHosts') && f.knownHosts !== undefined) {
+    if (f.knownHosts !== undefined) {
       out.knownHosts = f.knownHosts;
       origin.knownHosts = where(values.userKnownHostsFile!);
     }
@@ -472,7 +473,7 @@ export function applySshConfig(inv: Inventory, cfg: SshConfig, env: SshEnv): Inv
     if (!keep('proxyJump') && pc && pc.text.toLowerCase() !== 'none' && !(values.proxyJump && comesFirst(values.proxyJump, pc))) {
       throw new ConfigError(`ProxyCommand applies to host '${alias}': sessionctl runs no proxy commands; use ProxyJump (or proxy_jump in the inventory)`, pc.pos);
     }
-    if (!keep('proxyJump') && r.proxyJump !== undefined) {
+    if (r.proxyJump !== undefined) {
       if (r.proxyJump === null) delete out.proxyJump;
       else {
         out.proxyJump = jumpChain(r.proxyJump, values.proxyJump!.pos, host, depth, [...seen, alias]);

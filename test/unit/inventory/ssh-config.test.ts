@@ -203,6 +203,9 @@ test('errors with file:line: bad Port, unreadable Include, Include loop, unsuppo
     t.regex(err!.message, message);
     t.is(err!.pos?.line, line, config.join(' | '));
   }
+  // What the inventory sets is not read from the file, so not refused either.
+  const kept = home({ config: ['Host dash1', '  IdentityFile ~/.ssh/%C', '  HostName bad%x', '  Port 2022'] });
+  t.like(host(await resolved(kept, inventory(kept, 'hosts:', '  dash1: { address: 10.0.0.1, identity: /k }')), 'dash1'), { address: '10.0.0.1', identity: '/k', port: 2022 });
   // A Match exec that sets nothing sessionctl reads is harmless: ignored, never run.
   const env = home({ config: ['Match exec "touch /tmp/sessionctl-must-not-run"', '  ForwardAgent no', 'Host dash1', '  Port 2022'] });
   t.is(host(await resolved(env, inventory(env, 'hosts:', '  dash1: {}')), 'dash1').port, 2022);
