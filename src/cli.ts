@@ -53,7 +53,7 @@ function buildProgram(run: (code: ExitCodeValue) => void): Command {
     .option('-v, --verbose', 'show debug lines and stack traces on stderr', false)
     .option('-y, --yes', 'do not ask for confirmation (unattended runs)', false)
     .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (a changed key is always refused)', false)
-    .option('-F, --ssh-config <file>', 'OpenSSH client config for the hosts (default: the inventory\'s ssh_config, else ~/.ssh/config when present)')
+    .option('-F, --ssh-config <file>', 'OpenSSH client config for the hosts (default: the inventory\'s ssh_config, else ~/.ssh/config when present; none: no file)')
     .option('--state-dir <dir>', 'where run journals and earlier runs\' facts are kept (default: $XDG_STATE_HOME/sessionctl or ~/.local/state/sessionctl)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `${EXIT_CODES_HELP}
@@ -214,9 +214,14 @@ function inventoryPath(opts: GlobalOptions): string {
   throw new ConfigError('no inventory: pass -i/--inventory FILE (or run in a folder with inventory.yaml)');
 }
 
+/** -F's file, absolute; `none` (as ssh -F none) reads no ssh config. */
+function sshConfigPath(file: string): string {
+  return file === 'none' ? file : resolve(file);
+}
+
 /** The inventory with ssh_config applied; with --verbose, where ssh_config supplied each host's settings. */
 async function inventoryOf(opts: GlobalOptions): Promise<Inventory> {
-  const inventory = await loadInventory(inventoryPath(opts), opts.sshConfig !== undefined ? { sshConfig: resolve(opts.sshConfig) } : {});
+  const inventory = await loadInventory(inventoryPath(opts), opts.sshConfig !== undefined ? { sshConfig: sshConfigPath(opts.sshConfig) } : {});
   if (opts.verbose) for (const line of sshConfigNotes(inventory)) process.stderr.write(`debug: ${forTerminal(line)}\n`);
   return inventory;
 }

@@ -32,7 +32,7 @@ export async function guide(opts: GuideOptions, ask: Prompts): Promise<ExitCodeV
 
   // 1. Inventory: a file, or hosts entered (and probed) one by one.
   const answers: Answers = {};
-  const sshConfig = opts.sshConfig !== undefined ? resolve(opts.sshConfig) : undefined;
+  const sshConfig = opts.sshConfig === undefined || opts.sshConfig === 'none' ? opts.sshConfig : resolve(opts.sshConfig);
   const inventory = opts.inventory ? await pickFile(answers, opts.inventory, sshConfig) : await chooseInventory(ask, answers, sshConfig);
   const hosts = selectHosts(inventory, opts.limit);
   if (answers.base) await probeAll(ask, inventory, hosts);

@@ -369,7 +369,7 @@ function resolveAlias(cfg: SshConfig, alias: string, env: SshEnv, given: Given, 
   if (shkc) {
     const mode = shkc.text.toLowerCase();
     if (mode === 'no' || mode === 'off') {
-      throw new ConfigError(`StrictHostKeyChecking ${shkc.text} applies to host '${alias}': refused, sessionctl never turns host key checking off (use 'accept-new', or --accept-new-host-keys, to record new keys)`, shkc.pos);
+      throw new ConfigError(`StrictHostKeyChecking ${shkc.text} applies to host '${alias}': refused, sessionctl never turns host key checking off (use 'accept-new', or --accept-new-host-keys, to record new keys; -F none reads no ssh config)`, shkc.pos);
     }
     if (mode === 'accept-new') r.acceptNew = true;
     else if (mode !== 'yes' && mode !== 'ask') throw new ConfigError(`StrictHostKeyChecking must be yes, ask, accept-new or no, got '${shkc.text}'`, shkc.pos);
@@ -579,9 +579,11 @@ export function sshConfigNotes(inv: Inventory): string[] {
 
 /**
  * Read the configuration that applies (`-F`, else the inventory's `ssh_config`, else
- * `~/.ssh/config` when present) and apply it to the inventory.
+ * `~/.ssh/config` when present) and apply it to the inventory. `-F none` reads none.
  */
 export async function withSshConfig(inv: Inventory, opts: { file?: string; env?: SshEnv } = {}): Promise<Inventory> {
+  // As ssh -F none: no configuration file at all.
+  if (opts.file === 'none') return inv;
   const env = opts.env ?? sshEnv();
   const explicit = opts.file ?? inv.sshConfig;
   const file = explicit ?? path.join(env.home, '.ssh', 'config');

@@ -182,8 +182,11 @@ test('StrictHostKeyChecking no is refused naming file:line; accept-new accepts n
   const ok = await resolved(env, inventory(env, 'hosts:', '  dash1: {}', '  dash2: {}'));
   t.true(host(ok, 'dash1').acceptNewHostKeys);
   t.is(host(ok, 'dash2').acceptNewHostKeys, undefined);
-  const err = await t.throwsAsync(resolved(env, inventory(env, 'hosts:', '  dash1: {}', '  lab-1: {}')), { instanceOf: ConfigError });
-  t.regex(err!.message, /StrictHostKeyChecking no applies to host 'lab-1': refused, sessionctl never turns host key checking off/);
+  const both = inventory(env, 'hosts:', '  dash1: {}', '  lab-1: {}');
+  const err = await t.throwsAsync(resolved(env, both), { instanceOf: ConfigError });
+  t.regex(err!.message, /StrictHostKeyChecking no applies to host 'lab-1': refused, sessionctl never turns host key checking off .*-F none reads no ssh config/);
+  // As ssh -F none: no file read, nothing refused.
+  t.deepEqual(await resolved(env, both, 'none'), both);
   t.deepEqual([err!.pos?.file, err!.pos?.line], [path.join(env.home, '.ssh', 'config'), 6]);
   t.regex(err!.format(), /\/\.ssh\/config:6:3: /);
 });
