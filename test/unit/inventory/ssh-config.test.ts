@@ -281,3 +281,15 @@ test('cost: a thousand hosts against a 128 KiB config of Host blocks stay within
   t.true(ms < 4000, `${ms} ms of CPU`);
   t.log(`1,000 hosts x ${cfg!.entries.length} entries: ${Math.round(ms)} ms of CPU`);
 });
+
+test('an Include inside a Host block applies only to that block\'s hosts, its own Host lines narrowing further (as ssh)', async (t) => {
+  const env = home({
+    config: ['Host dash1', '  Include hosts.d/*.conf', 'Host *', '  User everyone'],
+    'hosts.d/a.conf': ['User kolla', 'Host dash*', '  Port 2201'],
+    'hosts.d/b.conf': ['Host *', '  HostName 10.9.9.9'],
+    'hosts.d/.hidden.conf': ['Port 9999'],
+  });
+  const inv = await resolved(env, inventory(env, 'hosts:', '  dash1: {}', '  dash2: {}'));
+  t.like(host(inv, 'dash1'), { user: 'kolla', port: 2201, address: '10.9.9.9' });
+  t.like(host(inv, 'dash2'), { user: 'everyone', port: 22, address: 'dash2' });
+});
