@@ -9,6 +9,8 @@ import { Argument, Command, CommanderError } from 'commander';
 import { ConfigError, ConfigErrors, ExitCode, SessionctlError, type ExitCodeValue } from './errors.js';
 import { loadInventory, selectHosts } from './inventory/load.js';
 import { readLimit } from './inventory/limit.js';
+import { sshConfigNotes } from './inventory/ssh-config.js';
+import type { Inventory } from './inventory/types.js';
 import { status } from './commands/status.js';
 import { renderStatus } from './report/status.js';
 import { runSwitch } from './commands/switch.js';
@@ -35,6 +37,8 @@ export interface GlobalOptions {
   yes: boolean;
   acceptNewHostKeys: boolean;
   stateDir?: string;
+  /** -F: the ssh_config file (instead of the inventory's ssh_config or ~/.ssh/config). */
+  sshConfig?: string;
 }
 
 const EXIT_CODES_HELP = `
@@ -54,6 +58,7 @@ function buildProgram(run: (code: ExitCodeValue) => void): Command {
     .option('-v, --verbose', 'show debug lines and stack traces on stderr', false)
     .option('-y, --yes', 'do not ask for confirmation (unattended runs)', false)
     .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (a changed key is always refused)', false)
+    .option('-F, --ssh-config <file>', 'OpenSSH client config for the hosts (default: the inventory\'s ssh_config, else ~/.ssh/config when present; none: no file)')
     .option('--state-dir <dir>', 'where run journals and earlier runs\' facts are kept (default: $XDG_STATE_HOME/sessionctl or ~/.local/state/sessionctl)')
     .showHelpAfterError('(run with --help for usage)')
     // Set before the subcommands are added: they inherit both.
@@ -231,8 +236,20 @@ function inventoryPath(opts: GlobalOptions): string {
   throw new ConfigError('no inventory: pass -i/--inventory FILE (or run in a folder with inventory.yaml)');
 }
 
+/** -F's file, absolute; `none` (as ssh -F none) reads no ssh config. */
+function sshConfigPath(file: string): string {
+  return file === 'none' ? file : resolve(file);
+}
+
+/** The inventory with ssh_config applied; with --verbose, where ssh_config supplied each host's settings. */
+async function inventoryOf(opts: GlobalOptions): Promise<Inventory> {
+  const inventory = await loadInventory(inventoryPath(opts), opts.sshConfig !== undefined ? { sshConfig: sshConfigPath(opts.sshConfig) } : {});
+  if (opts.verbose) for (const line of sshConfigNotes(inventory)) process.stderr.write(`debug: ${forTerminal(line)}\n`);
+  return inventory;
+}
+
 async function statusCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
-  const inventory = await loadInventory(inventoryPath(opts));
+  const inventory = await inventoryOf(opts);
   const hosts = selectHosts(inventory, await readLimit(opts.limit));
   const { report, exitCode } = await status(inventory, hosts, {
     acceptNewHostKeys: opts.acceptNewHostKeys,
@@ -256,7 +273,7 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
   if (mode === 'apply' && !opts.yes && !interactive) {
     throw new ConfigError('apply needs a confirmation: pass --yes for unattended runs (no terminal to ask in)');
   }
-  const inventory = await loadInventory(inventoryPath(opts));
+  const inventory = await inventoryOf(opts);
   const hosts = selectHosts(inventory, await readLimit(opts.limit));
   const { exitCode } = await runSwitch(
     inventory,
@@ -305,7 +322,7 @@ async function rollbackCommand(opts: GlobalOptions & RollbackFlags): Promise<Exi
   if (!Number.isInteger(healthTimeout) || healthTimeout < 1) throw new ConfigError(`--health-timeout must be a whole number of seconds, got '${opts.healthTimeout}'`);
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !opts.json;
   if (!opts.yes && !interactive) throw new ConfigError('rollback needs a confirmation: pass --yes for unattended runs (no terminal to ask in)');
-  const inventory = await loadInventory(inventoryPath(opts));
+  const inventory = await inventoryOf(opts);
   const progress = opts.json && !opts.verbose ? null : process.stderr;
   const started = Date.now();
   const { report, exitCode } = await rollback(inventory, {

@@ -4,8 +4,10 @@
  * runSwitch knows a person answered.
  */
 import { SessionctlError, type ExitCodeValue } from '../errors.js';
+import { resolve } from 'node:path';
 import { parseInventory, selectHosts } from '../inventory/load.js';
 import type { Limit } from '../inventory/limit.js';
+import { withSshConfig } from '../inventory/ssh-config.js';
 import { inventoryText, type Answers } from '../guide/answers.js';
 import { chooseInventory, pickFile, probeAll } from '../guide/hosts.js';
 import { say, type Prompts } from '../guide/prompts.js';
@@ -22,6 +24,8 @@ export interface GuideOptions {
   verbose: boolean;
   /** Where the run's journal goes (the same as apply's --state-dir). */
   stateDir: string;
+  /** -F: the ssh_config file for an inventory file's hosts. */
+  sshConfig?: string;
 }
 
 export async function guide(opts: GuideOptions, ask: Prompts): Promise<ExitCodeValue> {
@@ -30,7 +34,8 @@ export async function guide(opts: GuideOptions, ask: Prompts): Promise<ExitCodeV
 
   // 1. Inventory: a file, or hosts entered (and probed) one by one.
   const answers: Answers = {};
-  const inventory = opts.inventory ? await pickFile(answers, opts.inventory) : await chooseInventory(ask, answers);
+  const sshConfig = opts.sshConfig === undefined || opts.sshConfig === 'none' ? opts.sshConfig : resolve(opts.sshConfig);
+  const inventory = opts.inventory ? await pickFile(answers, opts.inventory, sshConfig) : await chooseInventory(ask, answers, sshConfig);
   const hosts = selectHosts(inventory, opts.limit);
   if (answers.base) await probeAll(ask, inventory, hosts);
 
@@ -53,7 +58,9 @@ export async function guide(opts: GuideOptions, ask: Prompts): Promise<ExitCodeV
   if (!answers.base && answers.backend !== 'cookie') answers.install = await askInstall(ask);
 
   // 5-6. The unattended pipeline: plan with diffs, the logout warning and the confirmation, then apply.
-  const chosen = parseInventory(inventoryText(answers), answers.base?.file ?? '<guided>');
+  const parsed = parseInventory(inventoryText(answers), answers.base?.file ?? '<guided>');
+  // An inventory file's hosts may rely on ssh_config, as when it was loaded in step 1; hosts entered here are complete.
+  const chosen = answers.base ? await withSshConfig(parsed, sshConfig !== undefined ? { file: sshConfig } : {}) : parsed;
   const { report, exitCode } = await runSwitch(
     chosen,
     selectHosts(chosen, opts.limit),
@@ -64,6 +71,6 @@ export async function guide(opts: GuideOptions, ask: Prompts): Promise<ExitCodeV
   // 7. Save the answers and show how to repeat the run without a person.
   // Not after a refusal (locked hosts) or a Ctrl-C during the plan: the operator wants out.
   const interrupted = report.outcome === 'declined' && report.error !== undefined;
-  if (report.outcome !== 'refused' && !interrupted) await offerSave(ask, answers, chosen);
+  if (report.outcome !== 'refused' && !interrupted) await offerSave(ask, answers, parsed);
   return exitCode;
 }

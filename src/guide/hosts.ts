@@ -12,14 +12,15 @@ import { check, say, type Prompts } from './prompts.js';
 import { existingFile, localPath, numberOrText } from './values.js';
 import { FILE_LIMITS, readLocalFile } from '../util/files.js';
 
-export async function pickFile(answers: Answers, file: string): Promise<Inventory> {
+/** `sshConfig`: -F (the inventory's ssh_config or ~/.ssh/config otherwise). */
+export async function pickFile(answers: Answers, file: string, sshConfig?: string): Promise<Inventory> {
   const path = resolve(file);
-  const inventory = await loadInventory(path);
+  const inventory = await loadInventory(path, sshConfig !== undefined ? { sshConfig } : {});
   answers.base = { file: path, text: (await readLocalFile(path, `inventory file ${path}`, FILE_LIMITS.inventory)).toString('utf8') };
   return inventory;
 }
 
-export async function chooseInventory(ask: Prompts, answers: Answers): Promise<Inventory> {
+export async function chooseInventory(ask: Prompts, answers: Answers, sshConfig?: string): Promise<Inventory> {
   const here = existsSync('inventory.yaml');
   const how = await ask.select(
     'Which Horizon hosts?',
@@ -34,14 +35,14 @@ export async function chooseInventory(ask: Prompts, answers: Answers): Promise<I
       ...(here ? { default: 'inventory.yaml' } : {}),
       validate: async (p) => {
         try {
-          await loadInventory(resolve(p));
+          await loadInventory(resolve(p), sshConfig !== undefined ? { sshConfig } : {});
           return true;
         } catch (err) {
           return err instanceof ConfigError ? err.format() : (err as Error).message;
         }
       },
     });
-    return pickFile(answers, file);
+    return pickFile(answers, file, sshConfig);
   }
   answers.access = await askAccess(ask);
   answers.hosts = [];

@@ -12,7 +12,7 @@ import { say, type Prompts } from './prompts.js';
  * A secret given literally and one named by a variable mean the same (the saved file names them).
  */
 function meaning(inv: Inventory): string {
-  const value = { hosts: inv.hosts.map(({ pos: _pos, ...h }) => h), session: inv.session, install: inv.install, rollout: inv.rollout, kolla: inv.kolla };
+  const value = { hosts: inv.hosts.map(({ pos: _pos, ...h }) => h), session: inv.session, install: inv.install, rollout: inv.rollout, kolla: inv.kolla, sshConfig: inv.sshConfig };
   return JSON.stringify(value, (_key, v: unknown) => ((v as SecretRef | null)?.kind === 'literal' || (v as SecretRef | null)?.kind === 'env' ? 'a secret' : v));
 }
 

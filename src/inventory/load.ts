@@ -12,6 +12,7 @@ import { ConfigError, ConfigErrors } from '../errors.js';
 import { FILE_LIMITS, readLocalFile } from '../util/files.js';
 import { selectByLimit, type Limit } from './limit.js';
 import { userinfoProblem } from '../util/secret.js';
+import { withSshConfig } from './ssh-config.js';
 import {
   absPath,
   address,
@@ -42,7 +43,7 @@ import {
   suggest,
   url,
 } from './schema.js';
-import type { HostConfig, Inventory, LoadBalancerConfig, SecretRef } from './types.js';
+import type { HostConfig, Inventory, LoadBalancerConfig, SecretRef, SshSettingKey } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Schema
@@ -56,7 +57,8 @@ const VERSION = /^[0-9][A-Za-z0-9.+~:_-]*$/;
 
 /** Keys of a host; `defaults` accepts the same keys. */
 const HOST = {
-  address: address().required(),
+  // Unset: ssh_config's HostName, else the host's name (as ssh does).
+  address: address(),
   port: int(1, 65535).default(22),
   user: str('a user name', USER_NAME).default('root'),
   identity: localPath(),
@@ -190,6 +192,7 @@ const TOP = {
   rollout: ROLLOUT,
   loadbalancer: LOADBALANCER,
   kolla: KOLLA,
+  ssh_config: localPath(),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -259,6 +262,7 @@ function parse(text: string, file: string, env: NodeJS.ProcessEnv): Inventory {
     rollout: top.rollout ?? emptyObject(ROLLOUT_SHAPE, ctx, 'in rollout'),
     ...(kolla ? { kolla } : {}),
     ...(lb ? { loadbalancer: lb } : {}),
+    ...(top.sshConfig !== undefined ? { sshConfig: top.sshConfig } : {}),
   };
 }
 
@@ -290,6 +294,9 @@ function readLoadBalancer(raw: { hosts: string[]; container: string; socket: str
   return { hosts: raw.hosts, container: raw.container, socket: raw.socket, backends: raw.backends, servers };
 }
 
+// The host keys ssh_config may supply when the inventory leaves them unset.
+const SSH_KEYS: [string, SshSettingKey][] = [['address', 'address'], ['user', 'user'], ['port', 'port'], ['identity', 'identity'], ['known_hosts', 'knownHosts'], ['proxy_jump', 'proxyJump']];
+
 function readHosts(map: YAMLMap, defaults: RawObject | undefined, ctx: Ctx): HostConfig[] {
   const hosts: HostConfig[] = [];
   for (const e of entries(map, ctx, 'in hosts')) {
@@ -301,7 +308,7 @@ function readHosts(map: YAMLMap, defaults: RawObject | undefined, ctx: Ctx): Hos
     if (e.value === undefined) continue;
     if (!isMap(e.value)) {
       const at = e.value && !(e.value.range?.[0] === e.value.range?.[1]) ? offsetOf(e.value) : e.keyOffset;
-      ctx.fail(at, `hosts.${short(name)} must be a mapping of host settings (at least 'address'), got ${describe(e.value)}`);
+      ctx.fail(at, `hosts.${short(name)} must be a mapping of host settings ({} takes them all from ssh_config), got ${describe(e.value)}`);
       continue;
     }
     const where = `in host '${short(name)}'`;
@@ -317,7 +324,8 @@ function readHosts(map: YAMLMap, defaults: RawObject | undefined, ctx: Ctx): Hos
         report(`host '${short(name)}' has layout 'plain' but no settings_file (the settings file to patch on the host)`);
       }
     });
-    const host: HostConfig = { name, ...parsed, pos: ctx.pos(e.keyOffset) };
+    const inventoryKeys = new Set(SSH_KEYS.filter(([key]) => merged.offsets.has(key)).map(([, prop]) => prop));
+    const host: HostConfig = { name, ...parsed, address: parsed.address ?? name, inventoryKeys, pos: ctx.pos(e.keyOffset) };
     ctx.setOffsets(host, new Map([['proxyJump', ctx.offsetOf(parsed, 'proxyJump') ?? e.keyOffset]]));
     hosts.push(host);
   }
@@ -381,10 +389,11 @@ function unknownHost(what: string, name: string, hosts: HostConfig[], ctx: Ctx):
  * @throws {ConfigError} when the file is missing, unreadable, not a regular file or too large
  * @throws {ConfigErrors} when its content is invalid
  */
-export async function loadInventory(file: string): Promise<Inventory> {
+export async function loadInventory(file: string, opts: { sshConfig?: string } = {}): Promise<Inventory> {
   const bytes = await readLocalFile(file, `inventory file ${file}`, FILE_LIMITS.inventory);
   const inventory = parseInventory(bytes.toString('utf8'), file);
-  return { ...inventory, digest: createHash('sha256').update(bytes).digest('hex') };
+  // -F wins over the inventory's ssh_config, which wins over ~/.ssh/config.
+  return withSshConfig({ ...inventory, digest: createHash('sha256').update(bytes).digest('hex') }, opts.sshConfig !== undefined ? { file: opts.sshConfig } : {});
 }
 
 

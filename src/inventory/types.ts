@@ -18,7 +18,17 @@ export interface HostConfig extends SshTarget {
   settingsFile?: string;
   /** URL of Horizon's login page as seen from inside the container; unset: derived from the web server (see loginUrl). */
   healthUrl?: string;
+  /** SSH settings the inventory sets (the host's own keys or `defaults`): ssh_config does not override them. */
+  inventoryKeys?: ReadonlySet<SshSettingKey>;
+  /** The settings ssh_config supplied, and from where. */
+  sshOrigin?: SshOrigin;
 }
+
+/** The SSH settings ssh_config may supply. */
+export type SshSettingKey = 'address' | 'user' | 'port' | 'identity' | 'knownHosts' | 'proxyJump';
+
+/** Where ssh_config supplied a host's SSH settings: `file:line` of each value it gave. */
+export type SshOrigin = Partial<Record<SshSettingKey, string>>;
 
 export type Backend = 'memcached' | 'redis' | 'database' | 'cookie';
 
@@ -121,4 +131,6 @@ export interface Inventory {
   rollout: RolloutConfig;
   loadbalancer?: LoadBalancerConfig;
   kolla?: KollaConfig;
+  /** `ssh_config:` (absolute), or after ssh_config was applied, the file that was. */
+  sshConfig?: string;
 }

@@ -135,7 +135,7 @@ export class SshConnection implements Shell {
             `If the host was reinstalled, remove the old entry (ssh-keygen -R) and try again.`;
           return false;
         case 'unknown':
-          if (opts.acceptNewHostKeys) {
+          if (opts.acceptNewHostKeys || host.acceptNewHostKeys) {
             accepted = key;
             return true;
           }

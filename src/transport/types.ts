@@ -14,6 +14,8 @@ export interface SshTarget {
   knownHosts: string;
   /** Run privileged commands through `sudo -n`. */
   become: boolean;
+  /** Record a host key not yet in known_hosts, as --accept-new-host-keys does, for this host only (ssh_config `StrictHostKeyChecking accept-new`). */
+  acceptNewHostKeys?: boolean;
   /** Name of another host of the same fleet to jump through. */
   proxyJump?: string;
   /** Seconds. */

@@ -103,6 +103,8 @@ export const MATRIX = {
   'library-fit:prepare': ['k2026'],
   // Issue 18: the single executable (npm run package) from a folder without node_modules.
   'package:sea': ['k2026'],
+  // Issue 18: hosts named only by ssh_config aliases (-F), one through a ProxyJump alias.
+  'status:ssh-config': ['zed'],
 } as const satisfies Record<string, readonly Flavour[]>;
 export type Scenario = keyof typeof MATRIX;
 

@@ -28,7 +28,7 @@ function freePort(): Promise<number> {
   });
 }
 
-skipUnlessRuns(test, 'status:django', 'status:access');
+skipUnlessRuns(test, 'status:django', 'status:access', 'status:ssh-config');
 
 for (const lab of labsFor('status:django')) {
   // Another scenario may have switched this lab: start from the state labUp made.
@@ -76,6 +76,38 @@ for (const lab of labsFor('status:django')) {
     t.deepEqual(report.warnings, []);
     t.true(report.hosts.every((r) => r.engine === 'api'));
   });
+
+  // Issue 18: hosts named only by ssh_config aliases (-F): HostName, Port, User, IdentityFile,
+  // UserKnownHostsFile from the file; the first host through a ProxyJump alias that is no
+  // inventory host (its lab address is reachable only from the jump host).
+  if (runs('status:ssh-config', lab)) {
+    test(`${lab.name}: status of hosts named only by ssh_config aliases, one through a ProxyJump alias`, async (t) => {
+      const dir = scratch();
+      const [first, ...rest] = lab.hosts;
+      const config = writeFile(dir, 'ssh_config', [
+        `Host ${first!.name}`,
+        `    HostName ${first!.ip}`,
+        '    ProxyJump gate',
+        'Host gate',
+        '    HostName 127.0.0.1',
+        `    Port ${lab.jump.sshPort}`,
+        ...rest.flatMap((h) => [`Host ${h.name}`, '    HostName 127.0.0.1', `    Port ${h.sshPort}`]),
+        'Host *',
+        '    User root',
+        `    IdentityFile ${lab.identity}`,
+        `    UserKnownHostsFile ${lab.knownHosts}`,
+        '    StrictHostKeyChecking yes',
+        '',
+      ].join('\n'));
+      const inv = writeFile(dir, 'inventory.yaml', ['hosts:', ...lab.hosts.map((h) => `  ${h.name}: {}`), ''].join('\n'));
+      const res = await cli(['status', '-i', inv, '-F', config, '--json', '--verbose']);
+      t.is(res.code, 0, res.stderr);
+      await assertLikeDjango(t, parse(res.stdout).hosts);
+      const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+      t.regex(res.stderr, new RegExp(`debug: host '${first!.name}': from ssh_config: HostName ${esc(first!.ip)} \\(${esc(config)}:2\\), .*ProxyJump gate`));
+      t.regex(res.stderr, /debug: host 'gate' \(jump host from ProxyJump\): from ssh_config: HostName 127\.0\.0\.1/);
+    });
+  }
 
   // SSH and Docker access do not depend on the Horizon flavour (see MATRIX).
   if (!runs('status:access', lab)) continue;

@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -173,4 +173,29 @@ test('stderr keeps only its last bytes, however much the host writes there', asy
   t.is(res.stdout.toString(), 'out\n');
   t.is(res.stderr.length, STDERR_TAIL_BYTES);
   t.true(res.stderr.toString().endsWith('\0the-last-line\n'));
+});
+
+test('a host\'s own acceptNewHostKeys (ssh_config StrictHostKeyChecking accept-new) records its new key without --accept-new-host-keys; other hosts still refuse', async (t) => {
+  const clients: ssh2.Connection[] = [];
+  const server = new ssh2.Server({ hostKeys: [ssh2.utils.generateKeyPairSync('ed25519').private] }, (client) => {
+    clients.push(client);
+    client.on('authentication', (ctx) => ctx.accept());
+    client.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const keys = mkdtempSync(join(dir, 'accept-new-'));
+  const key = join(keys, 'id');
+  writeFileSync(key, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+  const known = join(keys, 'known_hosts');
+  const port = (server.address() as AddressInfo).port;
+  const target = (more: Partial<SshTarget>) => host(known, { address: '127.0.0.1', port, identity: key, connectTimeout: 20, ...more });
+  t.teardown(() => {
+    for (const client of clients) client.end();
+    server.close();
+    rmSync(keys, { recursive: true, force: true });
+  });
+  await t.throwsAsync(SshConnection.open(target({}), { acceptNewHostKeys: false }), { message: /unknown host key ssh-ed25519/ });
+  const conn = await SshConnection.open(target({ acceptNewHostKeys: true }), { acceptNewHostKeys: false });
+  conn.close();
+  t.regex(readFileSync(known, 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.1\\]:${port} ssh-ed25519 `));
 });
