@@ -30,6 +30,8 @@ export interface GlobalOptions {
   yes: boolean;
   acceptNewHostKeys: boolean;
   stateDir?: string;
+  kollaGlobals?: string;
+  kollaPasswords?: string;
 }
 
 const EXIT_CODES_HELP = `
@@ -49,6 +51,8 @@ function buildProgram(run: (code: ExitCodeValue) => void): Command {
     .option('-v, --verbose', 'show debug lines and stack traces on stderr', false)
     .option('-y, --yes', 'do not ask for confirmation (unattended runs)', false)
     .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (a changed key is always refused)', false)
+    .option('--kolla-globals <file>', "kolla-ansible's globals.yml, with -i /etc/kolla/multinode (default: next to it, else /etc/kolla)")
+    .option('--kolla-passwords <file>', "kolla-ansible's passwords.yml, with -i /etc/kolla/multinode (default: next to it, else /etc/kolla)")
     .option('--state-dir <dir>', 'where run journals and earlier runs\' facts are kept (default: $XDG_STATE_HOME/sessionctl or ~/.local/state/sessionctl)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `${EXIT_CODES_HELP}
@@ -56,6 +60,7 @@ function buildProgram(run: (code: ExitCodeValue) => void): Command {
 Examples:
   sessionctl status -i inventory.yaml
   sessionctl status -i inventory.yaml --limit 'dash*' --json
+  sessionctl status -i /etc/kolla/multinode --kolla-globals /etc/kolla/globals.yml --kolla-passwords /etc/kolla/passwords.yml
   sessionctl plan -i inventory.yaml --backend redis
   sessionctl apply -i inventory.yaml --backend redis --yes
   sessionctl history
@@ -203,6 +208,14 @@ async function guideCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
   return guide({ ...opts, stateDir: stateDir(opts) }, await inquirerPrompts());
 }
 
+/** The inventory: sessionctl's YAML, or kolla-ansible's own (INI) with its globals.yml and passwords.yml. */
+function loadFromOpts(opts: GlobalOptions) {
+  return loadInventory(inventoryPath(opts), {
+    ...(opts.kollaGlobals ? { globals: resolve(opts.kollaGlobals) } : {}),
+    ...(opts.kollaPasswords ? { passwords: resolve(opts.kollaPasswords) } : {}),
+  });
+}
+
 function inventoryPath(opts: GlobalOptions): string {
   if (opts.inventory) return resolve(opts.inventory);
   if (existsSync('inventory.yaml')) return resolve('inventory.yaml');
@@ -210,7 +223,7 @@ function inventoryPath(opts: GlobalOptions): string {
 }
 
 async function statusCommand(opts: GlobalOptions): Promise<ExitCodeValue> {
-  const inventory = await loadInventory(inventoryPath(opts));
+  const inventory = await loadFromOpts(opts);
   const hosts = selectHosts(inventory, opts.limit);
   const { report, exitCode } = await status(inventory, hosts, {
     acceptNewHostKeys: opts.acceptNewHostKeys,
@@ -234,7 +247,7 @@ async function switchCommand(mode: 'plan' | 'apply', opts: GlobalOptions & Switc
   if (mode === 'apply' && !opts.yes && !interactive) {
     throw new ConfigError('apply needs a confirmation: pass --yes for unattended runs (no terminal to ask in)');
   }
-  const inventory = await loadInventory(inventoryPath(opts));
+  const inventory = await loadFromOpts(opts);
   const hosts = selectHosts(inventory, opts.limit);
   const { exitCode } = await runSwitch(
     inventory,
@@ -283,7 +296,7 @@ async function rollbackCommand(opts: GlobalOptions & RollbackFlags): Promise<Exi
   if (!Number.isInteger(healthTimeout) || healthTimeout < 1) throw new ConfigError(`--health-timeout must be a whole number of seconds, got '${opts.healthTimeout}'`);
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !opts.json;
   if (!opts.yes && !interactive) throw new ConfigError('rollback needs a confirmation: pass --yes for unattended runs (no terminal to ask in)');
-  const inventory = await loadInventory(inventoryPath(opts));
+  const inventory = await loadFromOpts(opts);
   const progress = opts.json && !opts.verbose ? null : process.stderr;
   const { report, exitCode } = await rollback(inventory, {
     stateDir: stateDir(opts),

@@ -11,6 +11,7 @@ import { isMap, parseDocument, type YAMLError, type YAMLMap } from 'yaml';
 import { ConfigError, ConfigErrors } from '../errors.js';
 import { FILE_LIMITS, readLocalFile } from '../util/files.js';
 import { userinfoProblem } from '../util/secret.js';
+import { ansibleIniEvidence, loadKollaInventory } from './kolla/load.js';
 import {
   absPath,
   address,
@@ -20,6 +21,7 @@ import {
   describe,
   emptyObject,
   entries,
+  Field,
   finish,
   hostPort,
   int,
@@ -32,6 +34,7 @@ import {
   oneOf,
   overlay,
   type RawObject,
+  type Shape,
   readObject,
   scalar,
   scalarMap,
@@ -178,12 +181,20 @@ const LOADBALANCER = object({
 const KOLLA = object({
   deploy_host: str('a host name from hosts'),
   config_dir: absPath().default('/etc/kolla/config'),
+  // kolla-ansible's own files: the Dashboard hosts and the session targets come from them (kolla/load.ts).
+  inventory: localPath(),
+  globals: localPath(),
+  passwords: localPath(),
 });
+
+/** The host keys, none required and none defaulted: the base of the hosts read from kolla.inventory. */
+const HOST_BASE: Shape = Object.fromEntries(Object.entries(HOST as Shape).map(([k, f]) => [k, new Field<unknown>(f.expect, f.read, 'optional', f.opts.variants ? { variants: f.opts.variants } : {})]));
 
 // Optional keys, sections included, may be left empty (every key commented out): "not given".
 const TOP = {
   defaults: mapping('a mapping of host settings'),
-  hosts: mapping('a mapping of host names to host settings').required(),
+  // Required, unless kolla.inventory names kolla-ansible's inventory (checked in parse).
+  hosts: mapping('a mapping of host names to host settings'),
   session: SESSION,
   install: INSTALL,
   rollout: ROLLOUT,
@@ -238,15 +249,19 @@ function parse(text: string, file: string, env: NodeJS.ProcessEnv): Inventory {
 
   // Top-level `x-...` keys are free: a place to define YAML anchors used further down.
   const at = { path: '', where: 'at the top level', ignore: (key: string) => key.startsWith('x-') };
-  const top = finish(readObject(root as YAMLMap, TOP, ctx, at), TOP, ctx, at.where);
+  const raw = readObject(root as YAMLMap, TOP, ctx, at);
+  const top = finish(raw, TOP, ctx, at.where);
+  const fromKolla = top.kolla?.inventory !== undefined;
+  if (!top.hosts && !fromKolla && !raw.offsets.has('hosts')) ctx.fail(raw.offset, `missing required key 'hosts' ${at.where}`);
   const defaults = top.defaults && readObject(top.defaults, HOST, ctx, { path: 'defaults', where: 'in defaults' });
   const hosts = top.hosts ? readHosts(top.hosts, defaults, ctx) : [];
-  if (top.hosts) checkHosts(hosts, top.hosts, ctx);
-  const kolla = top.kolla;
-  if (kolla?.deployHost !== undefined && !hosts.some((h) => h.name === kolla.deployHost)) {
-    ctx.fail(ctx.offsetOf(kolla, 'deployHost') ?? 0, unknownHost(`kolla.deploy_host`, kolla.deployHost, hosts, ctx));
+  // With kolla.inventory the Dashboard hosts come from kolla-ansible's file: the cross-host checks run once it is read.
+  if (top.hosts && !fromKolla) checkHosts(hosts, top.hosts, ctx);
+  const kolla = top.kolla && (fromKolla ? { ...top.kolla, hostDefaults: (defaults ? finish(defaults, HOST_BASE, ctx, 'in defaults') : {}) as Partial<HostConfig> } : top.kolla);
+  if (!fromKolla && kolla?.deployHost !== undefined && !hosts.some((h) => h.name === kolla.deployHost)) {
+    ctx.fail(ctx.offsetOf(top.kolla!, 'deployHost') ?? 0, unknownHost(`kolla.deploy_host`, kolla.deployHost, hosts, ctx));
   }
-  const lb = top.loadbalancer && readLoadBalancer(top.loadbalancer, hosts, ctx);
+  const lb = top.loadbalancer && (fromKolla ? { ...top.loadbalancer, servers: {} as Record<string, string> } : readLoadBalancer(top.loadbalancer, hosts, ctx));
   ctx.throwIfFailed();
 
   return {
@@ -380,10 +395,32 @@ function unknownHost(what: string, name: string, hosts: HostConfig[], ctx: Ctx):
  * @throws {ConfigError} when the file is missing, unreadable, not a regular file or too large
  * @throws {ConfigErrors} when its content is invalid
  */
-export async function loadInventory(file: string): Promise<Inventory> {
+export async function loadInventory(file: string, kollaFlags: { globals?: string; passwords?: string } = {}): Promise<Inventory> {
   const bytes = await readLocalFile(file, `inventory file ${file}`, FILE_LIMITS.inventory);
-  const inventory = parseInventory(bytes.toString('utf8'), file);
-  return { ...inventory, digest: createHash('sha256').update(bytes).digest('hex') };
+  const text = bytes.toString('utf8');
+  // kolla-ansible's own INI inventory (multinode), with or without its globals.yml and passwords.yml;
+  // with --kolla-globals/--kolla-passwords, also a file that is not a sessionctl YAML inventory.
+  const ini = ansibleIniEvidence(text);
+  let inventory: Inventory | undefined;
+  if (!ini) {
+    try {
+      inventory = { ...parseInventory(text, file), digest: createHash('sha256').update(bytes).digest('hex') };
+    } catch (err) {
+      if (!(err instanceof ConfigErrors) || !(kollaFlags.globals || kollaFlags.passwords)) throw err;
+    }
+  }
+  if (!inventory) {
+    const inv = await loadKollaInventory({ inventory: file, ...kollaFlags });
+    const how = ini ? `read as kolla-ansible's INI inventory (${ini})` : "not a sessionctl YAML inventory: read as kolla-ansible's INI inventory (--kolla-globals/--kolla-passwords given)";
+    inv.kolla!.notes = [`${file}: ${how}`, ...(inv.kolla!.notes ?? [])];
+    return inv;
+  }
+  if (!inventory.kolla?.inventory) {
+    if (kollaFlags.globals || kollaFlags.passwords) throw new ConfigError(`--kolla-globals/--kolla-passwords go with kolla-ansible's inventory: -i /etc/kolla/multinode, or kolla.inventory in ${file}`);
+    return inventory;
+  }
+  const { inventory: iniFile, globals, passwords } = inventory.kolla;
+  return loadKollaInventory({ inventory: iniFile, ...(kollaFlags.globals ?? globals ? { globals: kollaFlags.globals ?? globals } : {}), ...(kollaFlags.passwords ?? passwords ? { passwords: kollaFlags.passwords ?? passwords } : {}) }, inventory);
 }
 
 

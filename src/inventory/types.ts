@@ -1,4 +1,5 @@
 import type { SshTarget } from '../transport/types.js';
+import type { KollaDerived } from './kolla/derive.js';
 
 export type { SecretRef } from '../util/secret.js';
 import type { SecretRef } from '../util/secret.js';
@@ -9,8 +10,11 @@ export type SettingsLayout = 'auto' | 'kolla-local-settings-d' | 'kolla-local-se
 /** One host of the inventory, with `defaults` already merged in and paths expanded (what SSH needs, and more). */
 export interface HostConfig extends SshTarget {
   container: string;
-  /** jump: an SSH hop only; loadbalancer: reached only for its HAProxy (see LoadBalancerConfig). */
-  role: 'dashboard' | 'jump' | 'loadbalancer';
+  /**
+   * jump: an SSH hop only; loadbalancer: reached only for its HAProxy (see LoadBalancerConfig);
+   * deploy: only the Kolla deploy host (this machine, when kolla-ansible's files are read here).
+   */
+  role: 'dashboard' | 'jump' | 'loadbalancer' | 'deploy';
   layout: SettingsLayout;
   /** Host directory Kolla renders Horizon's config into (bind-mounted into the container). */
   configDir: string;
@@ -106,6 +110,19 @@ export interface LoadBalancerConfig {
 export interface KollaConfig {
   deployHost?: string;
   configDir: string;
+  /** kolla-ansible's own inventory (INI, e.g. /etc/kolla/multinode): the Dashboard hosts are its `horizon` group. */
+  inventory?: string;
+  /** kolla-ansible's globals.yml and passwords.yml, read with the inventory. */
+  globals?: string;
+  passwords?: string;
+  /** YAML `defaults:` given next to `kolla.inventory`: the base of every host read from it. */
+  hostDefaults?: Partial<HostConfig>;
+  /** What was derived from kolla-ansible's files, each with where it came from (no secret values). */
+  derived?: KollaDerived[];
+  /** What was assumed reading them (which files, which defaults), for the plan and status. */
+  notes?: string[];
+  /** Why a backend's settings could not be derived: said when that backend is asked for without settings. */
+  unresolved?: Partial<Record<'memcached' | 'redis' | 'database', string>>;
 }
 
 /** A validated inventory. Everything here is typed and defaulted; nothing is raw YAML. */

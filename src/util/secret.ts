@@ -179,7 +179,9 @@ export function userinfoProblem(url: string): string | undefined {
 export type SecretRef =
   | { kind: 'literal'; value: string }
   | { kind: 'env'; name: string }
-  | { kind: 'file'; path: string };
+  | { kind: 'file'; path: string }
+  /** A key of kolla-ansible's passwords.yml: named `passwords.yml:KEY` in every report, never shown. */
+  | { kind: 'kolla-password'; file: string; key: string };
 
 /** The longest secret accepted, in characters: a password or passphrase is far shorter. */
 export const MAX_SECRET = 1024;
@@ -192,7 +194,7 @@ export const MAX_SECRET = 1024;
 export async function resolveSecret(ref: SecretRef, what: string): Promise<string> {
   const value = await resolve(ref, what);
   if (value.length > MAX_SECRET) {
-    const from = ref.kind === 'env' ? `environment variable ${ref.name}` : ref.kind === 'file' ? `secret file ${ref.path}` : 'the value';
+    const from = ref.kind === 'env' ? `environment variable ${ref.name}` : ref.kind === 'file' ? `secret file ${ref.path}` : ref.kind === 'kolla-password' ? `${ref.file}:${ref.key}` : 'the value';
     throw new ConfigError(`${what}: ${from} holds ${value.length} characters, more than the limit of ${MAX_SECRET} for a secret`);
   }
   return value;
@@ -207,6 +209,11 @@ async function resolve(ref: SecretRef, what: string): Promise<string> {
       if (value === undefined) throw new ConfigError(`${what}: environment variable ${ref.name} is not set`);
       if (value === '') throw new ConfigError(`${what}: environment variable ${ref.name} is empty`);
       return value;
+    }
+    case 'kolla-password': {
+      // Imported here: util/ must not load the inventory modules for every secret.
+      const { kollaPassword } = await import('../inventory/kolla/load.js');
+      return kollaPassword(ref.file, ref.key, what);
     }
     case 'file': {
       let text: string;
