@@ -308,6 +308,9 @@ test('-i multinode with the flags: loadInventory reads it as INI and says so; a 
   t.deepEqual(inv.session.memcached, { servers: ['10.9.9.9:11211'] }, "the inventory's session values win over Kolla's");
   t.false(inv.kolla!.derived!.some((d) => d.what === 'memcached servers'));
   t.is(inv.file, yaml);
+  // An empty hosts: (as test/lab's labInventory writes it) is "not given".
+  writeFileSync(yaml, `defaults:\n  user: "root"\nhosts:\nkolla: { inventory: "${ADDRESSED}" }\n`);
+  t.deepEqual((await loadInventory(yaml)).hosts.map((h) => [h.name, h.user]), [['control01', 'kolla'], ['control02', 'kolla'], ['control03', 'root']]);
   // Without kolla.inventory, hosts stays required; the flags need Kolla's inventory.
   writeFileSync(yaml, 'session: {}\n');
   await t.throwsAsync(loadInventory(yaml), { message: /missing required key 'hosts' at the top level/ });
