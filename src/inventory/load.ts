@@ -253,6 +253,8 @@ function parse(text: string, file: string, env: NodeJS.ProcessEnv): Inventory {
   const top = finish(raw, TOP, ctx, at.where);
   const fromKolla = top.kolla?.inventory !== undefined;
   if (!top.hosts && !fromKolla && !raw.offsets.has('hosts')) ctx.fail(raw.offset, `missing required key 'hosts' ${at.where}`);
+  // `hosts:` left empty means "not given" only next to kolla.inventory.
+  if (raw.nulled.has('hosts') && !fromKolla) ctx.fail(raw.offsets.get('hosts') ?? raw.offset, `hosts must be ${TOP.hosts.expect}, got an empty value`);
   const defaults = top.defaults && readObject(top.defaults, HOST, ctx, { path: 'defaults', where: 'in defaults' });
   const hosts = top.hosts ? readHosts(top.hosts, defaults, ctx) : [];
   // With kolla.inventory the Dashboard hosts come from kolla-ansible's file: the cross-host checks run once it is read.
