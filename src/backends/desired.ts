@@ -91,7 +91,8 @@ export function securityBlock(s: SecurityConfig | undefined): SettingsBlock {
 }
 
 async function redisFrom(inv: Inventory, flags: BackendFlags) {
-  const cfg = inv.session.redis;
+  // --redis-url names another server: Kolla's Sentinel (and its password) are not carried over to it.
+  const cfg = flags.redisUrl && inv.kolla?.derived?.some((d) => d.backend === 'redis') ? undefined : inv.session.redis;
   const url = flags.redisUrl ?? cfg?.url;
   if (!url) throw new ConfigError(`no Redis URL: pass --redis-url or set session.redis.url in ${inv.file}${kollaWhy(inv, 'redis')}`);
   if (flags.redisUrl) checkRedisUrl(flags.redisUrl);

@@ -218,7 +218,7 @@ export function deriveValkey(vars: KollaVars): Derivation<{ url: string; sentine
     value: { url: `redis://${service}/0`, sentinel: { service, hosts: sentinels }, passwordKey: 'valkey_master_password' },
     derived: [
       { what: 'Valkey Sentinel hosts', value: sentinels.join(','), from: `${vars.src.iniName} [valkey] (${froms.join('; ')}) + valkey_sentinel_port ${String(port.value)} from ${port.from}`, backend: 'redis' },
-      { what: 'Valkey Sentinel service', value: service, from: `valkey_sentinel_monitor_name from ${monitor.from}`, backend: 'redis' },
+      { what: 'Valkey Sentinel service', value: service, from: monitor.from, backend: 'redis' },
       { what: 'Valkey password', value: pw.shown, from: `${vars.src.passwordsName} (never shown)`, backend: 'redis' },
     ],
   };
@@ -252,8 +252,8 @@ export function deriveDatabase(vars: KollaVars): Derivation<{ host: string; port
     value: { host: h, port: portNo, name: String(name.value), user: String(user.value), passwordKey: 'horizon_database_password' },
     derived: [
       { what: 'database host', value: `${h}:${portNo}`, from: `database_address from ${host.from}; database_port from ${port.from}`, backend: 'database' },
-      { what: 'database name', value: String(name.value), from: `horizon_database_name from ${name.from}`, backend: 'database' },
-      { what: 'database user', value: String(user.value), from: `horizon_database_user from ${user.from}`, backend: 'database' },
+      { what: 'database name', value: String(name.value), from: name.from, backend: 'database' },
+      { what: 'database user', value: String(user.value), from: user.from, backend: 'database' },
       { what: 'database password', value: pw.shown, from: `${vars.src.passwordsName} (never shown)`, backend: 'database' },
     ],
   };

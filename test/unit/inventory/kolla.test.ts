@@ -237,6 +237,12 @@ test('secrets: resolved from passwords.yml only when needed, named passwords.yml
   const block = d.target.settingsFor('4.2.28', { django_redis: '5.4.0' }).block;
   t.true(pyLiteral(block.find(([k]) => k === 'CACHES')![1] as never).includes(valkey));
   t.deepEqual(redisBlock({ url: 'redis://kolla/0', password: valkey, sentinel: { service: 'kolla', hosts: ['10.0.0.11:26379'] } })[1]![0], 'CACHES');
+  // --redis-url names another server: Kolla's Sentinel and password stay with Kolla's.
+  const other = await resolveDesired(inv, { backend: 'redis', redisUrl: 'redis://10.9.9.9:6379/0' });
+  const otherCaches = pyLiteral(other.target.settingsFor('4.2.28', { django_redis: '5.4.0' }).block.find(([k]) => k === 'CACHES')![1] as never);
+  t.regex(otherCaches, /'LOCATION': 'redis:\/\/10\.9\.9\.9:6379\/0'/);
+  t.false(otherCaches.includes(valkey));
+  t.false(otherCaches.includes('SENTINELS'));
   const dbd = await resolveDesired(inv, { backend: 'database' });
   const report: SwitchReport = {
     runId: 'r', mode: 'plan', backend: 'redis', playbook: 'p', outcome: 'planned', hosts: [], fleet: [],
