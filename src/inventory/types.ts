@@ -1,5 +1,4 @@
 import type { SshTarget } from '../transport/types.js';
-import type { KollaDerived } from './kolla/derive.js';
 
 export type { SecretRef } from '../util/secret.js';
 import type { SecretRef } from '../util/secret.js';
@@ -105,6 +104,18 @@ export interface LoadBalancerConfig {
   backends: string[];
   /** Dashboard host -> its server name in those backends (default: the host's name). */
   servers: Record<string, string>;
+}
+
+/** One value derived from Kolla's files, for the plan's "derived from Kolla" section. */
+export interface KollaDerived {
+  /** What it is, e.g. `memcached servers`. */
+  what: string;
+  /** The value as shown (never a secret: secrets are named by their key in passwords.yml). */
+  value: string;
+  /** Where it came from, in words (files, groups, keys, defaults). */
+  from: string;
+  /** The backend it is for (absent: the hosts, the deploy host). */
+  backend?: 'memcached' | 'redis' | 'database';
 }
 
 export interface KollaConfig {

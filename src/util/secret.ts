@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.js';
 import { FILE_LIMITS, readLocalFile } from './files.js';
 import { pyChar } from './pystring.js';
 import { visible } from './controls.js';
+import { yamlMapFile } from './yaml-map.js';
 
 const MASK = '***';
 
@@ -200,6 +201,21 @@ export async function resolveSecret(ref: SecretRef, what: string): Promise<strin
   return value;
 }
 
+/** The value of `key` in kolla-ansible's passwords.yml, read now; errors name the file and key, never a value. */
+async function kollaPassword(file: string, key: string, what: string): Promise<string> {
+  let map: Record<string, unknown>;
+  try {
+    ({ map } = await yamlMapFile(file, 'passwords file', true));
+  } catch (err) {
+    throw err instanceof ConfigError ? new ConfigError(`${what}: ${err.message}`, err.pos) : err;
+  }
+  const v = map[key];
+  if (v === undefined) throw new ConfigError(`${what}: ${file} has no ${key}`);
+  if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigError(`${what}: ${file}:${key} is not a string`);
+  if (v === '') throw new ConfigError(`${what}: ${file}:${key} is empty`);
+  return String(v);
+}
+
 async function resolve(ref: SecretRef, what: string): Promise<string> {
   switch (ref.kind) {
     case 'literal':
@@ -210,11 +226,8 @@ async function resolve(ref: SecretRef, what: string): Promise<string> {
       if (value === '') throw new ConfigError(`${what}: environment variable ${ref.name} is empty`);
       return value;
     }
-    case 'kolla-password': {
-      // Imported here: util/ must not load the inventory modules for every secret.
-      const { kollaPassword } = await import('../inventory/kolla/load.js');
+    case 'kolla-password':
       return kollaPassword(ref.file, ref.key, what);
-    }
     case 'file': {
       let text: string;
       try {

@@ -15,18 +15,9 @@
 import * as net from 'node:net';
 import type { SourcePos } from '../../errors.js';
 import { groupHosts, groupVar, type AnsibleInventory } from './ini.js';
+import type { KollaDerived } from '../types.js';
 
-/** One value derived from Kolla's files, for the plan's "derived from Kolla" section. */
-export interface KollaDerived {
-  /** What it is, e.g. `memcached servers`. */
-  what: string;
-  /** The value as shown (never a secret: secrets are named by their key in passwords.yml). */
-  value: string;
-  /** Where it came from, in words (files, groups, keys, defaults). */
-  from: string;
-  /** The backend it is for (absent: the hosts, the deploy host). */
-  backend?: 'memcached' | 'redis' | 'database';
-}
+export type { KollaDerived } from '../types.js';
 
 /** A variable's value with its provenance. */
 export interface Looked {

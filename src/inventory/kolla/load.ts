@@ -8,10 +8,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isMap, isScalar, parseDocument } from 'yaml';
 import { ConfigError, ConfigErrors, type SourcePos } from '../../errors.js';
 import { FILE_LIMITS, readLocalFile } from '../../util/files.js';
 import { masker } from '../../util/secret.js';
+import { yamlMapFile } from '../../util/yaml-map.js';
 import { isHostAddress } from '../schema.js';
 import type { HostConfig, Inventory, KollaConfig, SessionConfig } from '../types.js';
 import { groupHosts, parseAnsibleIni, type AnsibleInventory } from './ini.js';
@@ -43,54 +43,8 @@ export function ansibleIniEvidence(text: string): string | undefined {
   return undefined;
 }
 
-/** A YAML file's top-level mapping as plain values (globals.yml, passwords.yml), with its problems at file:line:col. */
-function readYamlMap(text: string, file: string, secret: boolean): Record<string, unknown> {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
-  const lines = text.split('\n');
-  const pos = (offset: number): SourcePos => {
-    let line = 1;
-    let start = 0;
-    for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
-      line++;
-      start = i + 1;
-    }
-    // passwords.yml's lines are secrets: never quoted.
-    return { file, line, col: offset - start + 1, ...(secret ? {} : { lineText: lines[line - 1] ?? '' }) };
-  };
-  if (doc.errors.length) throw new ConfigErrors(doc.errors.slice(0, 10).map((e) => new ConfigError(`invalid YAML: ${secret ? e.code : e.message.split('\n')[0]}`, pos(e.pos[0]))));
-  if (doc.contents === null) return {};
-  if (!isMap(doc.contents)) throw new ConfigError('must be a YAML mapping of variables', pos(doc.contents.range?.[0] ?? 0));
-  const out: Record<string, unknown> = {};
-  for (const pair of doc.contents.items) {
-    if (!isScalar(pair.key)) continue;
-    const key = String(pair.key.value);
-    const v = pair.value;
-    out[key] = isScalar(v) ? v.value : v === null ? null : (v as { toJSON(): unknown }).toJSON();
-  }
-  return out;
-}
-
 /** Read a YAML file of Kolla's (bounded like an inventory). */
-async function readKollaYaml(file: string, what: string, secret: boolean): Promise<{ map: Record<string, unknown>; bytes: Buffer }> {
-  const bytes = await readLocalFile(file, `${what} ${file}`, FILE_LIMITS.inventory);
-  return { map: readYamlMap(bytes.toString('utf8'), file, secret), bytes };
-}
-
-/**
- * The value of `key` in passwords.yml, read only now (a {@link SecretRef} of kind kolla-password).
- *
- * @throws {ConfigError} naming the file and key, never a value
- */
-export async function kollaPassword(file: string, key: string, what: string): Promise<string> {
-  const { map } = await readKollaYaml(file, 'passwords file', true);
-  const v = map[key];
-  if (v === undefined) throw new ConfigError(`${what}: ${file} has no ${key}`);
-  if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigError(`${what}: ${file}:${key} is not a string`);
-  const value = String(v);
-  if (!value) throw new ConfigError(`${what}: ${file}:${key} is empty`);
-  masker.add(value);
-  return value;
-}
+const readKollaYaml = yamlMapFile;
 
 /** The file as reports name it: its base name (`multinode`, `globals.yml`). */
 const shown = (file: string | undefined, fallback: string) => (file ? path.basename(file) : fallback);
