@@ -108,19 +108,25 @@ export async function loadKollaInventory(files: KollaFiles, base?: Inventory, en
   const unresolved: NonNullable<KollaConfig['unresolved']> = {};
   const session: SessionConfig = { ...(base?.session ?? {}) };
   const mc = deriveMemcached(vars);
-  if ('problem' in mc) unresolved.memcached = mc.problem;
+  if ('problem' in mc) {
+    if (!session.memcached) unresolved.memcached = mc.problem;
+  }
   else if (!session.memcached) {
     session.memcached = mc.value;
     derived.push(...mc.derived);
   }
   const vk = deriveValkey(vars);
-  if ('problem' in vk) unresolved.redis = vk.problem;
+  if ('problem' in vk) {
+    if (!session.redis) unresolved.redis = vk.problem;
+  }
   else if (!session.redis) {
     session.redis = { url: vk.value.url, sentinel: vk.value.sentinel, password: { kind: 'kolla-password', file: passwordsFile!, key: vk.value.passwordKey } };
     derived.push(...vk.derived);
   }
   const db = deriveDatabase(vars);
-  if ('problem' in db) unresolved.database = db.problem;
+  if ('problem' in db) {
+    if (!session.database) unresolved.database = db.problem;
+  }
   else if (!session.database) {
     const { passwordKey, ...rest } = db.value;
     session.database = { engine: 'mysql', ...rest, password: { kind: 'kolla-password', file: passwordsFile!, key: passwordKey }, sessionEngine: 'db' };

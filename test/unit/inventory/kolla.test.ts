@@ -313,6 +313,8 @@ test('-i multinode with the flags: loadInventory reads it as INI and says so; a 
   );
   t.deepEqual(inv.session.memcached, { servers: ['10.9.9.9:11211'] }, "the inventory's session values win over Kolla's");
   t.false(inv.kolla!.derived!.some((d) => d.what === 'memcached servers'));
+  t.is(inv.kolla!.unresolved!.memcached, undefined, "given in the inventory: no 'not derived' note for it");
+  t.regex(inv.kolla!.unresolved!.redis ?? '', /^control01: its API address is the IP of its api_interface ens3/, 'not given there: the note stays');
   t.is(inv.file, yaml);
   // An empty hosts: (as test/lab's labInventory writes it) is "not given".
   writeFileSync(yaml, `defaults:\n  user: "root"\nhosts:\nkolla: { inventory: "${ADDRESSED}" }\n`);
