@@ -263,7 +263,8 @@ function parse(text: string, file: string, env: NodeJS.ProcessEnv): Inventory {
   if (!fromKolla && kolla?.deployHost !== undefined && !hosts.some((h) => h.name === kolla.deployHost)) {
     ctx.fail(ctx.offsetOf(top.kolla!, 'deployHost') ?? 0, unknownHost(`kolla.deploy_host`, kolla.deployHost, hosts, ctx));
   }
-  const lb = top.loadbalancer && (fromKolla ? { ...top.loadbalancer, servers: {} as Record<string, string> } : readLoadBalancer(top.loadbalancer, hosts, ctx));
+  // With kolla.inventory, servers are checked against the hosts read from it (kolla/load.ts).
+  const lb = top.loadbalancer && (fromKolla ? { ...top.loadbalancer, servers: Object.fromEntries(Object.entries(top.loadbalancer.servers ?? {}).map(([k, v]) => [k, String(v)])) } : readLoadBalancer(top.loadbalancer, hosts, ctx));
   ctx.throwIfFailed();
 
   return {

@@ -151,6 +151,11 @@ export async function loadKollaInventory(files: KollaFiles, base?: Inventory, en
   if (base?.loadbalancer) {
     const missing = base.loadbalancer.hosts.find((n) => !hosts.some((h) => h.name === n));
     if (missing) throw new ConfigError(`loadbalancer.hosts names unknown host '${missing}'; hosts are: ${hosts.map((h) => h.name).join(', ')}`);
+    for (const [host, server] of Object.entries(base.loadbalancer.servers)) {
+      if (!kollaHosts.some((h) => h.name === host) && !yamlHosts.some((h) => h.name === host && h.role === 'dashboard')) throw new ConfigError(`loadbalancer.servers names '${host}', which is not a Dashboard host (the horizon group of ${iniFile})`);
+      // The runtime API splits on whitespace and ';'.
+      if (!/^[A-Za-z0-9_.:-]+$/.test(server)) throw new ConfigError(`loadbalancer.servers.${host} must be an HAProxy server name ([A-Za-z0-9_.:-]+), got ${JSON.stringify(server)}`);
+    }
   }
 
   const digest = createHash('sha256').update(iniBytes).update(globals?.bytes ?? Buffer.alloc(0)).digest('hex');

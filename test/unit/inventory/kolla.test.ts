@@ -316,6 +316,13 @@ test('-i multinode with the flags: loadInventory reads it as INI and says so; a 
   t.is(inv.kolla!.unresolved!.memcached, undefined, "given in the inventory: no 'not derived' note for it");
   t.regex(inv.kolla!.unresolved!.redis ?? '', /^control01: its API address is the IP of its api_interface ens3/, 'not given there: the note stays');
   t.is(inv.file, yaml);
+  // The load balancer's servers are checked against the hosts from Kolla's inventory.
+  writeFileSync(yaml, `hosts: { lb1: { address: 10.0.0.5, role: loadbalancer } }\nloadbalancer: { hosts: [lb1], servers: { control01: ctl1 } }\nkolla: { inventory: "${ADDRESSED}" }\n`);
+  t.deepEqual((await loadInventory(yaml)).loadbalancer?.servers, { control01: 'ctl1' });
+  writeFileSync(yaml, `hosts: { lb1: { address: 10.0.0.5, role: loadbalancer } }\nloadbalancer: { hosts: [lb1], servers: { control01: "a b;c" } }\nkolla: { inventory: "${ADDRESSED}" }\n`);
+  await t.throwsAsync(loadInventory(yaml), { message: /loadbalancer\.servers\.control01 must be an HAProxy server name/ });
+  writeFileSync(yaml, `hosts: { lb1: { address: 10.0.0.5, role: loadbalancer } }\nloadbalancer: { hosts: [lb1], servers: { nobody: x } }\nkolla: { inventory: "${ADDRESSED}" }\n`);
+  await t.throwsAsync(loadInventory(yaml), { message: /loadbalancer\.servers names 'nobody', which is not a Dashboard host/ });
   // An empty hosts: (as test/lab's labInventory writes it) is "not given".
   writeFileSync(yaml, `defaults:\n  user: "root"\nhosts:\nkolla: { inventory: "${ADDRESSED}" }\n`);
   t.deepEqual((await loadInventory(yaml)).hosts.map((h) => [h.name, h.user]), [['control01', 'kolla'], ['control02', 'kolla'], ['control03', 'root']]);
