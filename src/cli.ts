@@ -39,6 +39,8 @@ export interface GlobalOptions {
   stateDir?: string;
   /** -F: the ssh_config file (instead of the inventory's ssh_config or ~/.ssh/config). */
   sshConfig?: string;
+  kollaGlobals?: string;
+  kollaPasswords?: string;
 }
 
 const EXIT_CODES_HELP = `
@@ -59,6 +61,8 @@ function buildProgram(run: (code: ExitCodeValue) => void): Command {
     .option('-y, --yes', 'do not ask for confirmation (unattended runs)', false)
     .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (a changed key is always refused)', false)
     .option('-F, --ssh-config <file>', 'OpenSSH client config for the hosts (default: the inventory\'s ssh_config, else ~/.ssh/config when present; none: no file)')
+    .option('--kolla-globals <file>', "kolla-ansible's globals.yml, with -i /etc/kolla/multinode (default: next to it, else /etc/kolla)")
+    .option('--kolla-passwords <file>', "kolla-ansible's passwords.yml, with -i /etc/kolla/multinode (default: next to it, else /etc/kolla)")
     .option('--state-dir <dir>', 'where run journals and earlier runs\' facts are kept (default: $XDG_STATE_HOME/sessionctl or ~/.local/state/sessionctl)')
     .showHelpAfterError('(run with --help for usage)')
     // Set before the subcommands are added: they inherit both.
@@ -69,6 +73,7 @@ function buildProgram(run: (code: ExitCodeValue) => void): Command {
 Examples:
   sessionctl status -i inventory.yaml
   sessionctl status -i inventory.yaml --limit 'dash*' --json
+  sessionctl status -i /etc/kolla/multinode --kolla-globals /etc/kolla/globals.yml --kolla-passwords /etc/kolla/passwords.yml
   sessionctl plan -i inventory.yaml --backend redis
   sessionctl apply -i inventory.yaml --backend redis --yes
   sessionctl history
@@ -241,9 +246,13 @@ function sshConfigPath(file: string): string {
   return file === 'none' ? file : resolve(file);
 }
 
-/** The inventory with ssh_config applied; with --verbose, where ssh_config supplied each host's settings. */
+/** The inventory (sessionctl's YAML, or kolla-ansible's INI with its globals.yml and passwords.yml) with ssh_config applied; with --verbose, where ssh_config supplied each host's settings. */
 async function inventoryOf(opts: GlobalOptions): Promise<Inventory> {
-  const inventory = await loadInventory(inventoryPath(opts), opts.sshConfig !== undefined ? { sshConfig: sshConfigPath(opts.sshConfig) } : {});
+  const inventory = await loadInventory(inventoryPath(opts), {
+    ...(opts.sshConfig !== undefined ? { sshConfig: sshConfigPath(opts.sshConfig) } : {}),
+    ...(opts.kollaGlobals ? { globals: resolve(opts.kollaGlobals) } : {}),
+    ...(opts.kollaPasswords ? { passwords: resolve(opts.kollaPasswords) } : {}),
+  });
   if (opts.verbose) for (const line of sshConfigNotes(inventory)) process.stderr.write(`debug: ${forTerminal(line)}\n`);
   return inventory;
 }

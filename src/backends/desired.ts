@@ -94,9 +94,10 @@ export function securityBlock(s: SecurityConfig | undefined): SettingsBlock {
 }
 
 async function redisFrom(inv: Inventory, flags: BackendFlags) {
-  const cfg = inv.session.redis;
+  // --redis-url names another server: Kolla's Sentinel (and its password) are not carried over to it.
+  const cfg = flags.redisUrl && inv.kolla?.derived?.some((d) => d.backend === 'redis') ? undefined : inv.session.redis;
   const url = flags.redisUrl ?? cfg?.url;
-  if (!url) throw new ConfigError(`no Redis URL: pass --redis-url or set session.redis.url in ${inv.file}`);
+  if (!url) throw new ConfigError(`no Redis URL: pass --redis-url or set session.redis.url in ${inv.file}${kollaWhy(inv, 'redis')}`);
   if (flags.redisUrl) checkRedisUrl(flags.redisUrl);
   const password = secret(cfg?.password ? await resolveSecret(cfg.password, 'session.redis.password') : undefined);
   const sentinelPassword = secret(cfg?.sentinel?.password ? await resolveSecret(cfg.sentinel.password, 'session.redis.sentinel.password') : undefined);
@@ -144,7 +145,7 @@ export const CLEARSESSIONS_REMINDER =
 
 async function databaseFrom(inv: Inventory) {
   const cfg = inv.session.database;
-  if (!cfg) throw new ConfigError(`no database: set session.database (engine, host, name, user, password_env|password_file) in ${inv.file}`);
+  if (!cfg) throw new ConfigError(`no database: set session.database (engine, host, name, user, password_env|password_file) in ${inv.file}${kollaWhy(inv, 'database')}`);
   const passwordValue = secret(cfg.password ? await resolveSecret(cfg.password, 'session.database.password') : undefined);
   return databaseTarget({ ...cfg, ...(passwordValue ? { passwordValue } : {}) });
 }
@@ -153,10 +154,16 @@ function memcachedFrom(inv: Inventory, flags: BackendFlags) {
   const servers = flags.memcachedServers
     ? flags.memcachedServers.split(',').map((s) => s.trim()).filter(Boolean)
     : inv.session.memcached?.servers;
-  if (!servers?.length) throw new ConfigError(`no memcached servers: pass --memcached-servers host:port,... or set session.memcached.servers in ${inv.file}`);
+  if (!servers?.length) throw new ConfigError(`no memcached servers: pass --memcached-servers host:port,... or set session.memcached.servers in ${inv.file}${kollaWhy(inv, 'memcached')}`);
   const bad = servers.find((s) => !isHostPort(s));
   if (bad !== undefined) throw new ConfigError(`--memcached-servers: '${bad}' is not host:port (IPv6 as [addr]:port)`);
   return memcachedTarget(servers);
+}
+
+/** Why kolla-ansible's files did not give this backend's settings, when they were read. */
+function kollaWhy(inv: Inventory, backend: 'memcached' | 'redis' | 'database'): string {
+  const why = inv.kolla?.unresolved?.[backend];
+  return why ? ` (not derived from kolla-ansible's files: ${why})` : '';
 }
 
 /** --redis-url gets the same checks as session.redis.url in the inventory. */

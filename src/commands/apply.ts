@@ -25,6 +25,7 @@ import { factsDir, journalFile, newRunId } from '../journal/paths.js';
 import type { PlanRecord } from '../journal/records.js';
 import type { SwitchReport } from '../report/types.js';
 import { lockHost, lockHolder, operator, whoHolds } from './lock.js';
+import { kollaSection } from '../report/kolla.js';
 
 export interface SwitchOptions extends BackendFlags {
   mode: 'plan' | 'apply';
@@ -219,7 +220,8 @@ function openRun(inventory: Inventory, hosts: HostConfig[], desired: Desired, pl
     timeouts: { health: opts.healthTimeout ?? 300 },
     ...(journal ? { journal } : {}),
   };
-  const report: SwitchReport = { runId: id, mode: opts.mode, backend: desired.target.name, playbook: playbook.file, outcome: 'planned', hosts: [], fleet: [], warnings: [...desired.warnings], ...(journal ? { journal: journal.file } : {}) };
+  const kolla = kollaSection(inventory.kolla, desired.target.name);
+  const report: SwitchReport = { runId: id, mode: opts.mode, backend: desired.target.name, playbook: playbook.file, outcome: 'planned', hosts: [], fleet: [], warnings: [...desired.warnings], ...(kolla ? { kolla } : {}), ...(journal ? { journal: journal.file } : {}) };
   return { info, journal, emit, results, report };
 }
 

@@ -7,6 +7,7 @@ import { sessionModules } from '../facts/libraries.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import type { SshOptions } from '../transport/ssh.js';
 import type { HostStatus, StatusReport } from '../report/types.js';
+import { kollaSection } from '../report/kolla.js';
 
 export async function status(inventory: Inventory, hosts: HostConfig[], ssh: SshOptions): Promise<{ report: StatusReport; exitCode: ExitCodeValue }> {
   const fleet = new Fleet(inventory.hosts, ssh);
@@ -15,6 +16,8 @@ export async function status(inventory: Inventory, hosts: HostConfig[], ssh: Ssh
     await fleet.readLocalFiles(hosts);
     const facts = await Promise.all(hosts.map((h) => gatherHostFacts(fleet, h, { currentRedis: true })));
     const report = buildStatus(facts);
+    const kolla = kollaSection(inventory.kolla);
+    if (kolla) report.kolla = kolla;
     return { report, exitCode: statusExitCode(facts) };
   } finally {
     await fleet.close();

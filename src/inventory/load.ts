@@ -13,6 +13,7 @@ import { FILE_LIMITS, readLocalFile } from '../util/files.js';
 import { selectByLimit, type Limit } from './limit.js';
 import { userinfoProblem } from '../util/secret.js';
 import { withSshConfig } from './ssh-config.js';
+import { ansibleIniEvidence, loadKollaInventory } from './kolla/load.js';
 import {
   absPath,
   address,
@@ -22,6 +23,7 @@ import {
   describe,
   emptyObject,
   entries,
+  Field,
   finish,
   hostPort,
   int,
@@ -34,6 +36,7 @@ import {
   oneOf,
   overlay,
   type RawObject,
+  type Shape,
   readObject,
   scalar,
   scalarMap,
@@ -181,12 +184,20 @@ const LOADBALANCER = object({
 const KOLLA = object({
   deploy_host: str('a host name from hosts'),
   config_dir: absPath().default('/etc/kolla/config'),
+  // kolla-ansible's own files: the Dashboard hosts and the session targets come from them (kolla/load.ts).
+  inventory: localPath(),
+  globals: localPath(),
+  passwords: localPath(),
 });
+
+/** The host keys, none required and none defaulted: the base of the hosts read from kolla.inventory. */
+const HOST_BASE: Shape = Object.fromEntries(Object.entries(HOST as Shape).map(([k, f]) => [k, new Field<unknown>(f.expect, f.read, 'optional', f.opts.variants ? { variants: f.opts.variants } : {})]));
 
 // Optional keys, sections included, may be left empty (every key commented out): "not given".
 const TOP = {
   defaults: mapping('a mapping of host settings'),
-  hosts: mapping('a mapping of host names to host settings').required(),
+  // Required, unless kolla.inventory names kolla-ansible's inventory (checked in parse).
+  hosts: mapping('a mapping of host names to host settings'),
   session: SESSION,
   install: INSTALL,
   rollout: ROLLOUT,
@@ -242,15 +253,22 @@ function parse(text: string, file: string, env: NodeJS.ProcessEnv): Inventory {
 
   // Top-level `x-...` keys are free: a place to define YAML anchors used further down.
   const at = { path: '', where: 'at the top level', ignore: (key: string) => key.startsWith('x-') };
-  const top = finish(readObject(root as YAMLMap, TOP, ctx, at), TOP, ctx, at.where);
+  const raw = readObject(root as YAMLMap, TOP, ctx, at);
+  const top = finish(raw, TOP, ctx, at.where);
+  const fromKolla = top.kolla?.inventory !== undefined;
+  if (!top.hosts && !fromKolla && !raw.offsets.has('hosts')) ctx.fail(raw.offset, `missing required key 'hosts' ${at.where}`);
+  // `hosts:` left empty means "not given" only next to kolla.inventory.
+  if (raw.nulled.has('hosts') && !fromKolla) ctx.fail(raw.offsets.get('hosts') ?? raw.offset, `hosts must be ${TOP.hosts.expect}, got an empty value`);
   const defaults = top.defaults && readObject(top.defaults, HOST, ctx, { path: 'defaults', where: 'in defaults' });
   const hosts = top.hosts ? readHosts(top.hosts, defaults, ctx) : [];
-  if (top.hosts) checkHosts(hosts, top.hosts, ctx);
-  const kolla = top.kolla;
-  if (kolla?.deployHost !== undefined && !hosts.some((h) => h.name === kolla.deployHost)) {
-    ctx.fail(ctx.offsetOf(kolla, 'deployHost') ?? 0, unknownHost(`kolla.deploy_host`, kolla.deployHost, hosts, ctx));
+  // With kolla.inventory the Dashboard hosts come from kolla-ansible's file: the cross-host checks run once it is read.
+  if (top.hosts && !fromKolla) checkHosts(hosts, top.hosts, ctx);
+  const kolla = top.kolla && (fromKolla ? { ...top.kolla, hostDefaults: (defaults ? finish(defaults, HOST_BASE, ctx, 'in defaults') : {}) as Partial<HostConfig>, hostDefaultKeys: sshKeysIn(defaults) } : top.kolla);
+  if (!fromKolla && kolla?.deployHost !== undefined && !hosts.some((h) => h.name === kolla.deployHost)) {
+    ctx.fail(ctx.offsetOf(top.kolla!, 'deployHost') ?? 0, unknownHost(`kolla.deploy_host`, kolla.deployHost, hosts, ctx));
   }
-  const lb = top.loadbalancer && readLoadBalancer(top.loadbalancer, hosts, ctx);
+  // With kolla.inventory, servers are checked against the hosts read from it (kolla/load.ts).
+  const lb = top.loadbalancer && (fromKolla ? { ...top.loadbalancer, servers: Object.fromEntries(Object.entries(top.loadbalancer.servers ?? {}).map(([k, v]) => [k, String(v)])) } : readLoadBalancer(top.loadbalancer, hosts, ctx));
   ctx.throwIfFailed();
 
   return {
@@ -297,6 +315,11 @@ function readLoadBalancer(raw: { hosts: string[]; container: string; socket: str
 // The host keys ssh_config may supply when the inventory leaves them unset.
 const SSH_KEYS: [string, SshSettingKey][] = [['address', 'address'], ['user', 'user'], ['port', 'port'], ['identity', 'identity'], ['known_hosts', 'knownHosts'], ['proxy_jump', 'proxyJump']];
 
+/** The SSH settings a host's (or defaults') own keys give: those win over ssh_config. */
+function sshKeysIn(raw: { offsets: ReadonlyMap<string, number> } | undefined): Set<SshSettingKey> {
+  return new Set(SSH_KEYS.filter(([key]) => raw?.offsets.has(key)).map(([, prop]) => prop));
+}
+
 function readHosts(map: YAMLMap, defaults: RawObject | undefined, ctx: Ctx): HostConfig[] {
   const hosts: HostConfig[] = [];
   for (const e of entries(map, ctx, 'in hosts')) {
@@ -324,7 +347,7 @@ function readHosts(map: YAMLMap, defaults: RawObject | undefined, ctx: Ctx): Hos
         report(`host '${short(name)}' has layout 'plain' but no settings_file (the settings file to patch on the host)`);
       }
     });
-    const inventoryKeys = new Set(SSH_KEYS.filter(([key]) => merged.offsets.has(key)).map(([, prop]) => prop));
+    const inventoryKeys = sshKeysIn(merged);
     const host: HostConfig = { name, ...parsed, address: parsed.address ?? name, inventoryKeys, pos: ctx.pos(e.keyOffset) };
     ctx.setOffsets(host, new Map([['proxyJump', ctx.offsetOf(parsed, 'proxyJump') ?? e.keyOffset]]));
     hosts.push(host);
@@ -389,11 +412,38 @@ function unknownHost(what: string, name: string, hosts: HostConfig[], ctx: Ctx):
  * @throws {ConfigError} when the file is missing, unreadable, not a regular file or too large
  * @throws {ConfigErrors} when its content is invalid
  */
-export async function loadInventory(file: string, opts: { sshConfig?: string } = {}): Promise<Inventory> {
-  const bytes = await readLocalFile(file, `inventory file ${file}`, FILE_LIMITS.inventory);
-  const inventory = parseInventory(bytes.toString('utf8'), file);
+export async function loadInventory(file: string, opts: { sshConfig?: string; globals?: string; passwords?: string } = {}): Promise<Inventory> {
   // -F wins over the inventory's ssh_config, which wins over ~/.ssh/config.
-  return withSshConfig({ ...inventory, digest: createHash('sha256').update(bytes).digest('hex') }, opts.sshConfig !== undefined ? { file: opts.sshConfig } : {});
+  const inventory = await loadEither(file, { ...(opts.globals ? { globals: opts.globals } : {}), ...(opts.passwords ? { passwords: opts.passwords } : {}) });
+  return withSshConfig(inventory, opts.sshConfig !== undefined ? { file: opts.sshConfig } : {});
+}
+
+async function loadEither(file: string, kollaFlags: { globals?: string; passwords?: string }): Promise<Inventory> {
+  const bytes = await readLocalFile(file, `inventory file ${file}`, FILE_LIMITS.inventory);
+  const text = bytes.toString('utf8');
+  // kolla-ansible's own INI inventory (multinode), with or without its globals.yml and passwords.yml;
+  // with --kolla-globals/--kolla-passwords, also a file that is not a sessionctl YAML inventory.
+  const ini = ansibleIniEvidence(text);
+  let inventory: Inventory | undefined;
+  if (!ini) {
+    try {
+      inventory = { ...parseInventory(text, file), digest: createHash('sha256').update(bytes).digest('hex') };
+    } catch (err) {
+      if (!(err instanceof ConfigErrors) || !(kollaFlags.globals || kollaFlags.passwords)) throw err;
+    }
+  }
+  if (!inventory) {
+    const inv = await loadKollaInventory({ inventory: file, ...kollaFlags });
+    const how = ini ? `read as kolla-ansible's INI inventory (${ini})` : "not a sessionctl YAML inventory: read as kolla-ansible's INI inventory (--kolla-globals/--kolla-passwords given)";
+    inv.kolla!.notes = [`${file}: ${how}`, ...(inv.kolla!.notes ?? [])];
+    return inv;
+  }
+  if (!inventory.kolla?.inventory) {
+    if (kollaFlags.globals || kollaFlags.passwords) throw new ConfigError(`--kolla-globals/--kolla-passwords go with kolla-ansible's inventory: -i /etc/kolla/multinode, or kolla.inventory in ${file}`);
+    return inventory;
+  }
+  const { inventory: iniFile, globals, passwords } = inventory.kolla;
+  return loadKollaInventory({ inventory: iniFile, ...(kollaFlags.globals ?? globals ? { globals: kollaFlags.globals ?? globals } : {}), ...(kollaFlags.passwords ?? passwords ? { passwords: kollaFlags.passwords ?? passwords } : {}) }, inventory);
 }
 
 

@@ -9,8 +9,11 @@ export type SettingsLayout = 'auto' | 'kolla-local-settings-d' | 'kolla-local-se
 /** One host of the inventory, with `defaults` already merged in and paths expanded (what SSH needs, and more). */
 export interface HostConfig extends SshTarget {
   container: string;
-  /** jump: an SSH hop only; loadbalancer: reached only for its HAProxy (see LoadBalancerConfig). */
-  role: 'dashboard' | 'jump' | 'loadbalancer';
+  /**
+   * jump: an SSH hop only; loadbalancer: reached only for its HAProxy (see LoadBalancerConfig);
+   * deploy: only the Kolla deploy host (this machine, when kolla-ansible's files are read here).
+   */
+  role: 'dashboard' | 'jump' | 'loadbalancer' | 'deploy';
   layout: SettingsLayout;
   /** Host directory Kolla renders Horizon's config into (bind-mounted into the container). */
   configDir: string;
@@ -113,9 +116,36 @@ export interface LoadBalancerConfig {
   servers: Record<string, string>;
 }
 
+/** One value derived from Kolla's files, for the plan's "derived from Kolla" section. */
+export interface KollaDerived {
+  /** What it is, e.g. `memcached servers`. */
+  what: string;
+  /** The value as shown (never a secret: secrets are named by their key in passwords.yml). */
+  value: string;
+  /** Where it came from, in words (files, groups, keys, defaults). */
+  from: string;
+  /** The backend it is for (absent: the hosts, the deploy host). */
+  backend?: 'memcached' | 'redis' | 'database';
+}
+
 export interface KollaConfig {
   deployHost?: string;
   configDir: string;
+  /** kolla-ansible's own inventory (INI, e.g. /etc/kolla/multinode): the Dashboard hosts are its `horizon` group. */
+  inventory?: string;
+  /** kolla-ansible's globals.yml and passwords.yml, read with the inventory. */
+  globals?: string;
+  passwords?: string;
+  /** YAML `defaults:` given next to `kolla.inventory`: the base of every host read from it. */
+  hostDefaults?: Partial<HostConfig>;
+  /** The SSH settings those defaults set themselves (not built-in defaults): they win over ssh_config. */
+  hostDefaultKeys?: ReadonlySet<SshSettingKey>;
+  /** What was derived from kolla-ansible's files, each with where it came from (no secret values). */
+  derived?: KollaDerived[];
+  /** What was assumed reading them (which files, which defaults), for the plan and status. */
+  notes?: string[];
+  /** Why a backend's settings could not be derived: said when that backend is asked for without settings. */
+  unresolved?: Partial<Record<'memcached' | 'redis' | 'database', string>>;
 }
 
 /** A validated inventory. Everything here is typed and defaulted; nothing is raw YAML. */

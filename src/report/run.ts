@@ -2,6 +2,7 @@ import type { RunEvent } from '../runner/runner.js';
 import type { SwitchReport } from './types.js';
 import type { Outcome } from '../runner/results.js';
 import { visible } from '../util/controls.js';
+import { renderKolla } from './kolla.js';
 
 const MARK: Record<Outcome, string> = {
   changed: '~',
@@ -41,6 +42,7 @@ export function renderSwitch(report: SwitchReport): string {
   const out: string[] = [];
   const verb = report.mode === 'plan' || report.outcome === 'planned' ? 'Plan' : 'Result';
   out.push(`${verb}: switch to ${report.backend} (run ${report.runId})`);
+  if (report.kolla) out.push('', ...renderKolla(report.kolla));
   const shown = new Map<string, string>();
   for (const h of report.hosts) {
     out.push('', `${h.host}: ${h.before} -> ${h.after}`);

@@ -2,6 +2,7 @@ import type { StatusReport, HostStatus } from './types.js';
 import type { LibraryFact } from '../facts/libraries.js';
 import { renderTable } from './table.js';
 import { visible } from '../util/controls.js';
+import { renderKolla } from './kolla.js';
 
 /** Pure: the terminal view of `sessionctl status`. */
 export function renderStatus(report: StatusReport): string {
@@ -30,6 +31,7 @@ export function renderStatus(report: StatusReport): string {
   const problems = report.hosts.filter((h) => h.error).map((h) => `  ${h.host}: ${h.error}`);
   if (problems.length) out.push('', 'Errors:', ...problems);
   if (report.warnings.length) out.push('', 'Warnings:', ...report.warnings.map((w) => `  ! ${w}`));
+  if (report.kolla) out.push('', ...renderKolla(report.kolla));
   // Image names, locations, errors: all from the hosts.
   return visible(out.join('\n'));
 }

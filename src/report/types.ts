@@ -8,6 +8,14 @@ import type { RunJournal, RunSummary } from '../journal/run.js';
 import type { FileRecord, Sequenced } from '../journal/records.js';
 import type { LibraryFact } from '../facts/libraries.js';
 import type { ImageOverride, LayerOnlyLibrary } from '../backends/libraries.js';
+import type { KollaDerived } from '../inventory/kolla/derive.js';
+
+/** What was read from kolla-ansible's own files (inventory, globals.yml, passwords.yml), each value with where it came from; no secret values. */
+export interface KollaSection {
+  inventory: string;
+  derived: KollaDerived[];
+  notes: string[];
+}
 
 /** One row of `sessionctl status`: plain data, rendered as a table or JSON. */
 export interface HostStatus {
@@ -42,6 +50,8 @@ export interface HostStatus {
 export interface StatusReport {
   hosts: HostStatus[];
   warnings: string[];
+  /** When the inventory came from kolla-ansible's files. */
+  kolla?: KollaSection;
 }
 
 /** The JSON report of a plan or apply run (also what the text renderers read). */
@@ -54,6 +64,8 @@ export interface SwitchReport {
   hosts: { host: string; before: string; after: string; steps: StepResult[]; diff?: string }[];
   fleet: StepResult[];
   warnings: string[];
+  /** When the inventory came from kolla-ansible's files: the values derived for this backend and where from. */
+  kolla?: KollaSection;
   /** Live sessions copied into the new backend, per pass (counts only). */
   sessionsCarried?: CarryCounts[];
   /** The target's client libraries that will be only in the containers' writable layer (lost when a container is recreated). */

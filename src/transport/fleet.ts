@@ -1,6 +1,7 @@
 import { readLocalSshFiles, SshConnection, type LocalSshFiles, type Once, type SshOptions } from './ssh.js';
 import { connectEngine, loadDockerode } from './docker.js';
 import type { Engine, Shell, SshTarget } from './types.js';
+import { LocalShell } from './local.js';
 import { ConfigError, ConfigErrors, InternalError } from '../errors.js';
 
 /** What commands use of a run's connections: Fleet over SSH, or fake hosts in unit tests. */
@@ -47,6 +48,7 @@ export class Fleet implements Connections {
   async readLocalFiles(hosts: Iterable<SshTarget | string>): Promise<void> {
     const all = new Set<SshTarget>();
     for (const h of hosts) {
+      if (typeof h !== 'string' && h.local) continue;
       for (let cur = typeof h === 'string' ? this.byName.get(h) : h; cur && !all.has(cur); cur = cur.proxyJump ? this.byName.get(cur.proxyJump) : undefined) all.add(cur);
     }
     const failed = (await Promise.allSettled([...all].map((h) => this.localFiles(h)))).flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
@@ -62,15 +64,21 @@ export class Fleet implements Connections {
     return files;
   }
 
-  /** The host's connection, opening it (and its jump chain) on first use. */
-  ssh(host: SshTarget): Promise<SshConnection> {
+  /** The host's shell: its SSH connection, opened (with its jump chain) on first use; this machine itself for a local host. */
+  ssh(host: SshTarget): Promise<Shell> {
+    if (host.local) return Promise.resolve(new LocalShell(host));
+    return this.connection(host);
+  }
+
+  private connection(host: SshTarget): Promise<SshConnection> {
+    if (host.local) return Promise.reject(new InternalError(`${host.name} is this machine: no SSH connection`));
     let conn = this.conns.get(host.name);
     if (!conn) {
       void loadDockerode();
       conn = (async () => {
         const jump = host.proxyJump ? this.byName.get(host.proxyJump) : undefined;
         if (host.proxyJump && !jump) throw new InternalError(`proxy_jump ${host.proxyJump} is not a known host`);
-        const via = jump ? await this.ssh(jump) : undefined;
+        const via = jump ? await this.connection(jump) : undefined;
         return SshConnection.open(host, this.opts, via, await this.localFiles(host));
       })();
       // A failed connect is not cached, so a later retry (rollback after a drop) can reconnect.
@@ -86,7 +94,7 @@ export class Fleet implements Connections {
     if (!host) return Promise.reject(new InternalError(`${String(target)} is not a known host`));
     let engine = this.engines.get(host.name);
     if (!engine) {
-      engine = this.ssh(host).then(connectEngine);
+      engine = this.connection(host).then(connectEngine);
       engine.catch(() => this.engines.delete(host.name));
       this.engines.set(host.name, engine);
     }

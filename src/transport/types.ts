@@ -24,6 +24,8 @@ export interface SshTarget {
   commandTimeout: number;
   /** Where the host is defined, for errors. */
   pos?: SourcePos;
+  /** This machine: commands run here as child processes, without SSH (the local Kolla deploy host). */
+  local?: boolean;
 }
 
 /** Options for one remote command. */

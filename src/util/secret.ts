@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.js';
 import { FILE_LIMITS, readLocalFile } from './files.js';
 import { pyChar } from './pystring.js';
 import { visible } from './controls.js';
+import { yamlMapFile } from './yaml-map.js';
 
 const MASK = '***';
 
@@ -179,7 +180,9 @@ export function userinfoProblem(url: string): string | undefined {
 export type SecretRef =
   | { kind: 'literal'; value: string }
   | { kind: 'env'; name: string }
-  | { kind: 'file'; path: string };
+  | { kind: 'file'; path: string }
+  /** A key of kolla-ansible's passwords.yml: named `passwords.yml:KEY` in every report, never shown. */
+  | { kind: 'kolla-password'; file: string; key: string };
 
 /** The longest secret accepted, in characters: a password or passphrase is far shorter. */
 export const MAX_SECRET = 1024;
@@ -192,10 +195,25 @@ export const MAX_SECRET = 1024;
 export async function resolveSecret(ref: SecretRef, what: string): Promise<string> {
   const value = await resolve(ref, what);
   if (value.length > MAX_SECRET) {
-    const from = ref.kind === 'env' ? `environment variable ${ref.name}` : ref.kind === 'file' ? `secret file ${ref.path}` : 'the value';
+    const from = ref.kind === 'env' ? `environment variable ${ref.name}` : ref.kind === 'file' ? `secret file ${ref.path}` : ref.kind === 'kolla-password' ? `${ref.file}:${ref.key}` : 'the value';
     throw new ConfigError(`${what}: ${from} holds ${value.length} characters, more than the limit of ${MAX_SECRET} for a secret`);
   }
   return value;
+}
+
+/** The value of `key` in kolla-ansible's passwords.yml, read now; errors name the file and key, never a value. */
+async function kollaPassword(file: string, key: string, what: string): Promise<string> {
+  let map: Record<string, unknown>;
+  try {
+    ({ map } = await yamlMapFile(file, 'passwords file', true));
+  } catch (err) {
+    throw err instanceof ConfigError ? new ConfigError(`${what}: ${err.message}`, err.pos) : err;
+  }
+  const v = map[key];
+  if (v === undefined) throw new ConfigError(`${what}: ${file} has no ${key}`);
+  if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigError(`${what}: ${file}:${key} is not a string`);
+  if (v === '') throw new ConfigError(`${what}: ${file}:${key} is empty`);
+  return String(v);
 }
 
 async function resolve(ref: SecretRef, what: string): Promise<string> {
@@ -208,6 +226,8 @@ async function resolve(ref: SecretRef, what: string): Promise<string> {
       if (value === '') throw new ConfigError(`${what}: environment variable ${ref.name} is empty`);
       return value;
     }
+    case 'kolla-password':
+      return kollaPassword(ref.file, ref.key, what);
     case 'file': {
       let text: string;
       try {

@@ -90,6 +90,8 @@ export const MATRIX = {
   'kolla-override:rollout-failure': [],
   'kolla-own-database': [],
   'kolla-own-valkey': ['k2026'],
+  // kolla-ansible's own inventory (a generated multinode, globals.yml, passwords.yml): status and a plan, read-only.
+  'kolla-inventory': ['k2026'],
   'layout-legacy': ['zed'],
   'library-origin:layer': ['zed'],
   // k2026's image bakes django_redis in: reload:load checks that its switch installs and warns nothing.
@@ -111,6 +113,7 @@ export type Scenario = keyof typeof MATRIX;
 /** What a flavour cannot run whatever the matrix: Valkey only on k2026, the legacy layout and a library missing from the image not there. */
 const CANNOT: Partial<Record<Scenario, readonly Flavour[]>> = {
   'kolla-own-valkey': ['zed', 'h25'],
+  'kolla-inventory': ['zed', 'h25'],
   'library-origin:layer': ['k2026'],
   'library-origin:image': ['zed', 'h25'],
   'layout-legacy': ['h25', 'k2026'],

@@ -39,7 +39,23 @@ function cli(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
+const KOLLA = join(ROOT, 'test', 'unit', 'fixtures', 'kolla');
+
 const CASES: Array<[string, () => string[], RegExp]> = [
+  [
+    "kolla-ansible's INI inventory with a broken line",
+    () => {
+      const file = join(dir, 'multinode');
+      writeFileSync(file, "[control]\ncontrol01 ansible_host='10.0.0.1\n[horizon:children]\ncontrol\n");
+      return ['status', '-i', file];
+    },
+    /multinode:2:24: no closing quotation in this host line\n +2 \| control01 ansible_host='10\.0\.0\.1\n/,
+  ],
+  [
+    '--kolla-globals/--kolla-passwords: memcached asked for but not derivable (no API address), before any connection',
+    () => ['plan', '-i', join(KOLLA, 'multinode'), '--kolla-globals', join(KOLLA, 'globals.yml'), '--kolla-passwords', join(KOLLA, 'passwords.yml'), '--backend', 'memcached'],
+    /no memcached servers: .*not derived from kolla-ansible's files: control01: its API address is the IP of its api_interface ens3/,
+  ],
   ['known_hosts is a directory', () => ['status', '-i', inventory('kh-dir.yaml', knownDir)], /kh-dir\.yaml:5:3: host 'dash1': known_hosts .*known_hosts\.d is a directory, not a regular file/],
   ['--state-dir is a file (apply)', () => ['apply', '-i', inventory('ok.yaml', join(dir, 'kh')), '--yes', '--backend', 'memcached', '--memcached-servers', '10.0.0.60:11211', '--state-dir', aFile], /--state-dir .*a-file is not a directory/],
   ['--state-dir is a file (history --run)', () => ['history', '--run', '20260101T120000-aaaaaa', '--state-dir', aFile], /--state-dir .*a-file is not a directory/],
