@@ -215,6 +215,13 @@ export function tlsProblem(error: string, tls: RedisTls | undefined): string | u
   if (/certificate required|peer did not return a certificate/i.test(error)) {
     return tls.certFile ? `the server refused the client certificate in tls_cert (${tls.certFile})` : 'the server asks for a client certificate: set tls_cert (and tls_key), paths inside the horizon container';
   }
+  // TLS 1.3 ends the handshake before the server checks the client: a server that wants a
+  // certificate then alerts and closes, and a write that races the alert sees only the EOF.
+  if (/EOF occurred in violation of protocol/i.test(error)) {
+    return tls.certFile
+      ? `the server closed the TLS connection after the handshake, as one that refuses the client certificate in tls_cert (${tls.certFile}) does`
+      : 'the server closed the TLS connection after the handshake, as one that asks for a client certificate does: set tls_cert (and tls_key), paths inside the horizon container';
+  }
   const client = [tls.certFile, tls.keyFile].filter(Boolean).join(' and ');
   if (client && /No such file|Permission denied|Errno (2|13)\b/.test(error)) return `the client certificate (${client}) cannot be read inside the container`;
   if (client && /PEM lib|KEY_VALUES_MISMATCH|no start line/i.test(error)) return `tls_cert and tls_key (${client}) are not a PEM certificate and its matching key`;

@@ -40,7 +40,7 @@ async function readAll(t: import('ava').ExecutionContext, lab: LabInfo, made: [s
   }
 }
 
-for (const lab of labsFor('apply-redis-cluster', 'apply-redis-cluster:node-restart')) {
+for (const lab of labsFor('apply-redis-cluster', 'apply-redis-cluster:node-restart', 'apply-redis-cluster:tls')) {
   if (runs('apply-redis-cluster', lab)) test.serial(`${lab.name}: memcached -> Redis Cluster -> memcached: every session carried both ways, every master holds a share`, async (t) => {
     await labReset(lab.name);
     for (let i = 0; i < lab.services.cluster.nodes.length; i++) await clusterCli(lab, i, ['FLUSHALL']);
