@@ -156,6 +156,23 @@ export function apiAddress(vars: KollaVars, host: string): { value: string; from
   };
 }
 
+/** `address:port` on each API address of a group's hosts, and where they came from. */
+function groupEndpoints(vars: KollaVars, group: string, portVar: string): { endpoints: string[]; from: string } | { problem: string } {
+  const hosts = groupHosts(vars.src.ini, group);
+  if (!hosts.length) return { problem: `${vars.src.iniName} has no host in the ${group} group` };
+  const port = vars.get(portVar);
+  if ('problem' in port) return port;
+  const endpoints: string[] = [];
+  const froms: string[] = [];
+  for (const h of hosts) {
+    const a = apiAddress(vars, h);
+    if ('problem' in a) return a;
+    endpoints.push(`${inUrl(a.value)}:${String(port.value)}`);
+    froms.push(`${h}: ${a.from}`);
+  }
+  return { endpoints, from: `${vars.src.iniName} [${group}] (${froms.join('; ')}) + ${portVar} ${String(port.value)} from ${port.from}` };
+}
+
 /** What Kolla defines for one backend: the settings to fill in, or why they cannot be derived. */
 export type Derivation<T> = { value: T; derived: KollaDerived[] } | { problem: string };
 
@@ -164,21 +181,11 @@ export function deriveMemcached(vars: KollaVars): Derivation<{ servers: string[]
   const enabled = vars.bool('enable_memcached');
   if ('problem' in enabled) return enabled;
   if (!enabled.value) return { problem: `enable_memcached is false (${enabled.from}): Kolla runs no memcached` };
-  const hosts = groupHosts(vars.src.ini, 'memcached');
-  if (!hosts.length) return { problem: `${vars.src.iniName} has no host in the memcached group` };
-  const port = vars.get('memcached_port');
-  if ('problem' in port) return port;
-  const servers: string[] = [];
-  const froms: string[] = [];
-  for (const h of hosts) {
-    const a = apiAddress(vars, h);
-    if ('problem' in a) return a;
-    servers.push(`${inUrl(a.value)}:${String(port.value)}`);
-    froms.push(`${h}: ${a.from}`);
-  }
+  const at = groupEndpoints(vars, 'memcached', 'memcached_port');
+  if ('problem' in at) return at;
   return {
-    value: { servers },
-    derived: [{ what: 'memcached servers', value: servers.join(','), from: `${vars.src.iniName} [memcached] (${froms.join('; ')}) + memcached_port ${String(port.value)} from ${port.from}`, backend: 'memcached' }],
+    value: { servers: at.endpoints },
+    derived: [{ what: 'memcached servers', value: at.endpoints.join(','), from: at.from, backend: 'memcached' }],
   };
 }
 
@@ -187,28 +194,19 @@ export function deriveValkey(vars: KollaVars): Derivation<{ url: string; sentine
   const enabled = vars.bool('enable_valkey');
   if ('problem' in enabled) return enabled;
   if (!enabled.value) return { problem: `enable_valkey is false (${enabled.from}): Kolla runs no Valkey` };
-  const hosts = groupHosts(vars.src.ini, 'valkey');
-  if (!hosts.length) return { problem: `${vars.src.iniName} has no host in the valkey group` };
-  const port = vars.get('valkey_sentinel_port');
-  if ('problem' in port) return port;
+  const at = groupEndpoints(vars, 'valkey', 'valkey_sentinel_port');
+  if ('problem' in at) return at;
+  const sentinels = at.endpoints;
   const monitor = vars.get('valkey_sentinel_monitor_name');
   if ('problem' in monitor) return monitor;
   const service = String(monitor.value);
   if (!/^[A-Za-z0-9._-]+$/.test(service)) return { problem: `valkey_sentinel_monitor_name ${JSON.stringify(service)} (${monitor.from}) is not a plain name` };
-  const sentinels: string[] = [];
-  const froms: string[] = [];
-  for (const h of hosts) {
-    const a = apiAddress(vars, h);
-    if ('problem' in a) return a;
-    sentinels.push(`${inUrl(a.value)}:${String(port.value)}`);
-    froms.push(`${h}: ${a.from}`);
-  }
   const pw = passwordKey(vars, 'valkey_master_password');
   if ('problem' in pw) return pw;
   return {
     value: { url: `redis://${service}/0`, sentinel: { service, hosts: sentinels }, passwordKey: 'valkey_master_password' },
     derived: [
-      { what: 'Valkey Sentinel hosts', value: sentinels.join(','), from: `${vars.src.iniName} [valkey] (${froms.join('; ')}) + valkey_sentinel_port ${String(port.value)} from ${port.from}`, backend: 'redis' },
+      { what: 'Valkey Sentinel hosts', value: sentinels.join(','), from: at.from, backend: 'redis' },
       { what: 'Valkey Sentinel service', value: service, from: monitor.from, backend: 'redis' },
       { what: 'Valkey password', value: pw.shown, from: `${vars.src.passwordsName} (never shown)`, backend: 'redis' },
     ],
